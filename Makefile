@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine with Python 3.11+: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/auditor demo --out demo-report
+
+test: $(STAMP)
+	./scripts/ensure-chromium
+	$(VENV)/bin/ruff check auditor tests bench scripts
+	$(PY) -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check auditor tests bench scripts
+
+docs: $(STAMP)
+	$(VENV)/bin/auditor checks --markdown > docs/checks.md
+
+bench: $(STAMP)
+	$(PY) bench/bench_collect.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info demo-report

@@ -1,0 +1,98 @@
+"""Findings and check metadata: the one result shape every report, fixer and history uses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    """Ordered severities; ``--fail-on`` compares with :meth:`rank`."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise ValueError(f"unknown severity {text!r} (one of: {', '.join(s.value for s in cls)})") from None
+
+
+_SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"  # the check could not run for this subject: never reported as pass
+    SKIP = "skip"  # not applicable (e.g. site-only check on a management node)
+    WAIVED = "waived"  # a failing finding covered by a valid waiver
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    """Declared once per check module as ``META``; docs/checks.md is generated from it."""
+
+    id: str  # stable UPPER-KEBAB id, e.g. SPOC-MGMT-LIST
+    title: str
+    severity: Severity
+    rationale: str
+    remediation: str
+    fixable: bool = False
+    scope: str = "node"  # "node" or "cluster": what a subject is
+    references: tuple[str, ...] = ()
+
+
+@dataclass
+class Finding:
+    """One result of one check for one subject (a node, or a node + item, or the cluster).
+
+    ``expected``/``actual`` carry evidence as short strings or small JSON-able values.
+    ``severity`` may differ from the check's default (e.g. embedded DB: critical on a
+    multi-node cluster, medium on one node).
+    """
+
+    check_id: str
+    status: Status
+    severity: Severity
+    node: str | None  # None for cluster-wide subjects
+    subject: str  # stable key within the check, e.g. "MGMT1" or "SITE1:serverGUID3"
+    message: str
+    expected: Any = None
+    actual: Any = None
+    fixable: bool = False
+    file: str | None = None  # Windows path of the file concerned, when there is one
+    line: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    waiver: dict[str, Any] | None = None  # reason/owner/expiry when status is WAIVED
+
+    @property
+    def failing(self) -> bool:
+        return self.status in (Status.FAIL, Status.ERROR)
+
+    def key(self) -> tuple[str, str]:
+        """Identity used to compare runs (drift): check id + subject."""
+        return (self.check_id, self.subject)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["severity"] = self.severity.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
+        d = dict(d)
+        d["status"] = Status(d["status"])
+        d["severity"] = Severity(d["severity"])
+        return cls(**d)

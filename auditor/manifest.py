@@ -1,0 +1,129 @@
+"""The cluster manifest: ``manifest.json`` at the root of a scenario or snapshot folder.
+
+It lists the nodes (inventory name, node folder, address, roles), and for snapshots how
+collection went for each. Lab scenarios use the same file with an extra ``lab`` block per
+node (fault injection), so a scenario, a snapshot and a test fixture are one format and
+``auditor audit --from DIR`` reads any of them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.nodefolder import atomic_write, load_node, safe_folder_name
+from auditor.nodestate import NodeState
+
+MANIFEST_FORMAT = "paragon-auditor-cluster"
+MANIFEST_VERSION = 1
+VALID_ROLES = ("management", "site")
+
+
+@dataclass
+class NodeEntry:
+    name: str
+    folder: str = ""
+    address: str = ""
+    roles: list[str] = field(default_factory=list)
+    status: str = "ok"
+    reason: str = ""
+    lab: dict[str, Any] = field(default_factory=dict)  # lab only: faults, see docs/lab.md
+
+
+@dataclass
+class ClusterManifest:
+    kind: str = "scenario"  # "scenario" or "snapshot"
+    name: str = ""
+    description: str = ""
+    tool_version: str = ""
+    created_at: str = ""
+    profile: str = ""
+    nodes: list[NodeEntry] = field(default_factory=list)
+    # scenario only: the problems planted on purpose, as [{"check_id":..., "node":...}]
+    planted: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION}
+        d.update(asdict(self))
+        for n in d["nodes"]:
+            if not n["lab"]:
+                del n["lab"]
+        return d
+
+
+def load_manifest(folder: Path) -> ClusterManifest:
+    path = Path(folder) / "manifest.json"
+    src = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(
+            "manifest.json not found: not a scenario or snapshot folder", source=str(folder)
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", source=src, line=exc.lineno) from None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise InputError(f"not a cluster manifest (format must be {MANIFEST_FORMAT!r})", source=src)
+    if data.get("version") != MANIFEST_VERSION:
+        raise InputError(f"unsupported manifest version {data.get('version')!r}", source=src)
+    nodes = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data.get("nodes") or []):
+        if not isinstance(raw, dict) or not raw.get("name"):
+            raise InputError(f"nodes[{i}]: needs at least a name", source=src)
+        unknown = set(raw) - set(NodeEntry.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"nodes[{i}]: unknown field(s) {sorted(unknown)}", source=src)
+        entry = NodeEntry(**raw)
+        if entry.name.lower() in seen:
+            raise InputError(f"nodes[{i}]: duplicate node name {entry.name!r}", source=src)
+        seen.add(entry.name.lower())
+        bad_roles = [r for r in entry.roles if r not in VALID_ROLES]
+        if bad_roles:
+            raise InputError(f"nodes[{i}] ({entry.name}): unknown role(s) {bad_roles}", source=src)
+        entry.folder = entry.folder or safe_folder_name(entry.name)
+        if safe_folder_name(entry.folder) != entry.folder:
+            raise InputError(f"nodes[{i}]: unsafe folder name {entry.folder!r}", source=src)
+        nodes.append(entry)
+    known = set(ClusterManifest.__dataclass_fields__)
+    extra = {k: v for k, v in data.items() if k not in known and k not in ("format", "version")}
+    return ClusterManifest(
+        kind=data.get("kind", "scenario"),
+        name=data.get("name", ""),
+        description=data.get("description", ""),
+        tool_version=data.get("tool_version", ""),
+        created_at=data.get("created_at", ""),
+        profile=data.get("profile", ""),
+        nodes=nodes,
+        planted=list(data.get("planted") or []),
+        extra=extra,
+    )
+
+
+def save_manifest(manifest: ClusterManifest, folder: Path) -> None:
+    text = json.dumps(manifest.to_dict(), indent=2, ensure_ascii=True) + "\n"
+    atomic_write(Path(folder) / "manifest.json", text.encode("ascii"))
+
+
+def node_state_for(entry: NodeEntry, folder: Path) -> NodeState:
+    """Load one node of a cluster folder, carrying the manifest's roles/address/status."""
+    node_dir = Path(folder) / entry.folder
+    if entry.status != "ok" and not (node_dir / "node.json").exists():
+        state = NodeState(name=entry.name)
+    else:
+        state = load_node(node_dir, name=entry.name)
+    state.roles = list(entry.roles)
+    state.address = entry.address
+    state.status = entry.status
+    state.reason = entry.reason
+    return state
+
+
+def load_cluster_folder(folder: Path) -> tuple[ClusterManifest, list[NodeState]]:
+    """Load a scenario or snapshot folder: the manifest and every node's state."""
+    manifest = load_manifest(folder)
+    return manifest, [node_state_for(e, folder) for e in manifest.nodes]

@@ -1,0 +1,209 @@
+"""Read and write a node folder (``node.json`` + ``files/<drive>/...``).
+
+The same format is used by lab scenarios, collected snapshots and test fixtures; see
+``docs/node-format.md``. Writing is defensive: paths that come from remote data can never
+escape the target folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from auditor.errors import InputError
+from auditor.nodestate import (
+    NODE_FORMAT,
+    NODE_FORMAT_VERSION,
+    FileEntry,
+    Interface,
+    ListeningPort,
+    NodeState,
+    OsInfo,
+    PathProbe,
+    Process,
+    Service,
+    path_key,
+)
+
+_DRIVE_RE = re.compile(r"^([A-Za-z]):\\(.*)$")
+_BAD_SEGMENTS = {"", ".", ".."}
+
+
+def windows_to_relative(windows_path: str) -> Path:
+    """``C:\\SafeQ6\\a.conf`` -> ``files/c/SafeQ6/a.conf``; refuses anything that could escape.
+
+    Only drive-letter absolute paths are stored as files; UNC paths are remote shares and
+    are represented as probes instead.
+    """
+    m = _DRIVE_RE.match(windows_path.replace("/", "\\"))
+    if not m:
+        raise InputError(f"not a drive-letter absolute Windows path: {windows_path!r}")
+    drive, rest = m.group(1).lower(), m.group(2)
+    parts = [p for p in rest.split("\\") if p != ""]
+    for part in parts:
+        if part in _BAD_SEGMENTS or any(c in part for c in '<>:"|?*\x00') or part.endswith((" ", ".")):
+            raise InputError(f"unsafe path segment {part!r} in {windows_path!r}")
+    if not parts:
+        raise InputError(f"path names a drive, not a file: {windows_path!r}")
+    return Path("files", drive, *parts)
+
+
+def relative_to_windows(rel: Path) -> str:
+    """Inverse of :func:`windows_to_relative` (``rel`` is relative to the node folder)."""
+    parts = rel.parts
+    if len(parts) < 3 or parts[0] != "files" or len(parts[1]) != 1:
+        raise InputError(f"not a files/<drive>/... path: {rel}")
+    return parts[1].upper() + ":\\" + "\\".join(parts[2:])
+
+
+def safe_folder_name(name: str) -> str:
+    """A node name usable as one folder name (no separators, no dots-only, bounded)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "node"
+    return cleaned[:100]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("node.json not found", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", source=str(path), line=exc.lineno) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object", source=str(path), line=1)
+    if data.get("format") != NODE_FORMAT:
+        raise InputError(f"not a node file (format must be {NODE_FORMAT!r})", source=str(path))
+    version = data.get("version")
+    if not isinstance(version, int) or version > NODE_FORMAT_VERSION or version < 1:
+        raise InputError(
+            f"unsupported node format version {version!r} (this auditor reads 1..{NODE_FORMAT_VERSION})",
+            source=str(path),
+        )
+    return data
+
+
+def _build(cls, raw: Any, source: str, what: str):
+    if not isinstance(raw, dict):
+        raise InputError(f"{what}: expected an object, got {type(raw).__name__}", source=source)
+    known = set(cls.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise InputError(f"{what}: unknown field(s) {sorted(unknown)}", source=source)
+    try:
+        return cls(**raw)
+    except TypeError as exc:
+        raise InputError(f"{what}: {exc}", source=source) from None
+
+
+def state_from_facts(name: str, data: dict[str, Any], source: str = "node.json") -> NodeState:
+    """Build a NodeState (without file contents) from a node.json dictionary."""
+
+    def lst(key: str) -> list:
+        v = data.get(key) or []
+        if not isinstance(v, list):
+            raise InputError(f"{key}: expected a list", source=source)
+        return v
+
+    state = NodeState(
+        name=name,
+        hostname=str(data.get("hostname") or ""),
+        fqdn=str(data.get("fqdn") or ""),
+        os=_build(OsInfo, data.get("os") or {}, source, "os"),
+        dotnet_release=data.get("dotnet_release"),
+        interfaces=[_build(Interface, i, source, "interfaces[]") for i in lst("interfaces")],
+        services=[_build(Service, s, source, "services[]") for s in lst("services")],
+        processes=[_build(Process, p, source, "processes[]") for p in lst("processes")],
+        listening_ports=[_build(ListeningPort, p, source, "listening_ports[]") for p in lst("listening_ports")],
+        environment={str(k): str(v) for k, v in (data.get("environment") or {}).items()},
+        registry={str(k): dict(v) for k, v in (data.get("registry") or {}).items()},
+        collected_at=data.get("collected_at"),
+    )
+    for p, probe in (data.get("probes") or {}).items():
+        if not isinstance(probe, dict):
+            raise InputError(f"probes[{p!r}]: expected an object", source=source)
+        state.probes[path_key(p)] = PathProbe(
+            path=p, exists=bool(probe.get("exists")), is_dir=bool(probe.get("is_dir")), error=probe.get("error")
+        )
+    for p in data.get("missing_files") or []:
+        state.files[path_key(p)] = FileEntry(path=p, content=None, exists=False)
+    return state
+
+
+def load_node(folder: Path, name: str | None = None) -> NodeState:
+    """Load a node folder. File contents are read as bytes, exactly as stored."""
+    folder = Path(folder)
+    data = _read_json(folder / "node.json")
+    source = str(folder / "node.json")
+    state = state_from_facts(name or folder.name, data, source)
+    times = {path_key(k): v for k, v in (data.get("file_times") or {}).items()}
+    errors = {path_key(k): v for k, v in (data.get("file_errors") or {}).items()}
+    files_root = folder / "files"
+    if files_root.is_dir():
+        for dirpath, _dirs, filenames in os.walk(files_root):
+            for fn in filenames:
+                full = Path(dirpath) / fn
+                rel = full.relative_to(folder)
+                win = relative_to_windows(rel)
+                key = path_key(win)
+                state.files[key] = FileEntry(
+                    path=win, content=full.read_bytes(), mtime=times.get(key), exists=True, error=errors.get(key)
+                )
+    return state
+
+
+def find_file(folder: Path, windows_path: str) -> Path | None:
+    """Case-insensitive lookup of a Windows path inside a node folder (as NTFS would)."""
+    rel = windows_to_relative(windows_path)
+    current = Path(folder)
+    for part in rel.parts:
+        if (current / part).exists():
+            current = current / part
+            continue
+        if not current.is_dir():
+            return None
+        match = next((c for c in current.iterdir() if c.name.lower() == part.lower()), None)
+        if match is None:
+            return None
+        current = match
+    return current
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_node(state: NodeState, folder: Path) -> None:
+    """Write ``state`` as a node folder (node.json + files/)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder.resolve()
+    for entry in state.files.values():
+        if not entry.exists or entry.content is None:
+            continue
+        rel = windows_to_relative(entry.path)
+        target = (folder / rel).resolve()
+        if root not in target.parents:
+            raise InputError(f"refusing to write outside the node folder: {entry.path!r}")
+        atomic_write(target, entry.content)
+    text = json.dumps(state.facts_dict(), indent=2, sort_keys=False, ensure_ascii=True) + "\n"
+    atomic_write(folder / "node.json", text.encode("ascii"))

@@ -1,0 +1,184 @@
+"""The product profile: product facts as data (see default.yaml), overridable by admins.
+
+``load_profile(None)`` gives the shipped default; ``load_profile(path)`` deep-merges an
+override file over it (lists replace, mappings merge), so an override holds only the facts
+an admin knows better.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.errors import InputError
+
+PROFILE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ServiceName:
+    name: str
+    display_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    path: str  # relative to the subsystem install folder; '*' allowed in the last segment
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Subsystem:
+    key: str
+    title: str
+    services: tuple[ServiceName, ...]
+    install_dir_strip: tuple[str, ...]
+    files: tuple[FileSpec, ...]
+    probe_dirs: tuple[str, ...]
+    mandatory_on: tuple[str, ...]
+    may_be_stopped: bool = False
+
+    @property
+    def service_names(self) -> list[str]:
+        return [s.name for s in self.services]
+
+
+@dataclass
+class Profile:
+    data: dict[str, Any]
+    source: str = "default"
+    sha256: str = ""
+    subsystems: dict[str, Subsystem] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", "unnamed"))
+
+    @property
+    def label(self) -> str:
+        """Short text for reports: name, source and hash prefix."""
+        return f"{self.name} ({self.source}, sha256 {self.sha256[:12]})"
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        """``profile.get("spoc_conf.guid_key")``."""
+        cur: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(cur, dict) or part not in cur:
+                return default
+            cur = cur[part]
+        return cur
+
+    def require(self, dotted: str) -> Any:
+        value = self.get(dotted)
+        if value is None:
+            raise InputError(f"profile {self.source}: missing required key {dotted!r}")
+        return value
+
+    def subsystem(self, key: str) -> Subsystem:
+        try:
+            return self.subsystems[key]
+        except KeyError:
+            raise InputError(f"profile {self.source}: no subsystem {key!r}") from None
+
+    def subsystem_of_service(self, service_name: str) -> Subsystem | None:
+        for sub in self.subsystems.values():
+            if service_name.lower() in (n.lower() for n in sub.service_names):
+                return sub
+        return None
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _parse_yaml(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = None
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            line = mark.line + 1
+        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=source, line=line) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError("a profile must be a YAML mapping", source=source)
+    return data
+
+
+def _build_subsystems(data: dict[str, Any], source: str) -> dict[str, Subsystem]:
+    subs: dict[str, Subsystem] = {}
+    raw_subs = data.get("subsystems")
+    if not isinstance(raw_subs, dict) or not raw_subs:
+        raise InputError("profile needs a 'subsystems' mapping", source=source)
+    for key, raw in raw_subs.items():
+        if not isinstance(raw, dict):
+            raise InputError(f"subsystems.{key}: expected a mapping", source=source)
+        services = []
+        for s in raw.get("services") or []:
+            if not isinstance(s, dict) or not s.get("name"):
+                raise InputError(f"subsystems.{key}.services: each needs a name", source=source)
+            services.append(ServiceName(str(s["name"]), tuple(str(d) for d in s.get("display_names") or [])))
+        files = []
+        for f in raw.get("files") or []:
+            if isinstance(f, str):
+                files.append(FileSpec(f))
+            elif isinstance(f, dict) and f.get("path"):
+                files.append(FileSpec(str(f["path"]), f.get("max_bytes")))
+            else:
+                raise InputError(f"subsystems.{key}.files: each needs a path", source=source)
+        probes = tuple(
+            str(p["path"]) if isinstance(p, dict) else str(p) for p in raw.get("probe_dirs") or []
+        )
+        subs[key] = Subsystem(
+            key=key,
+            title=str(raw.get("title", key)),
+            services=tuple(services),
+            install_dir_strip=tuple(str(x) for x in raw.get("install_dir_strip") or []),
+            files=tuple(files),
+            probe_dirs=probes,
+            mandatory_on=tuple(raw.get("mandatory_on") or []),
+            may_be_stopped=bool(raw.get("may_be_stopped", False)),
+        )
+    return subs
+
+
+def _default_text() -> str:
+    return resources.files("auditor.profile").joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """Load the default profile, optionally with an admin's override file merged over it."""
+    text = _default_text()
+    data = _parse_yaml(text, "default.yaml")
+    source = "default"
+    digest = hashlib.sha256(text.encode("utf-8"))
+    if path is not None:
+        p = Path(path)
+        try:
+            override_text = p.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise InputError(f"cannot read profile: {exc.strerror}", source=str(p)) from None
+        override = _parse_yaml(override_text, str(p))
+        data = _deep_merge(data, override)
+        source = str(p)
+        digest.update(override_text.encode("utf-8"))
+    if data.get("profile_version") != PROFILE_VERSION:
+        raise InputError(
+            f"unsupported profile_version {data.get('profile_version')!r} (expected {PROFILE_VERSION})",
+            source=source,
+        )
+    return Profile(data=data, source=source, sha256=digest.hexdigest(), subsystems=_build_subsystems(data, source))
