@@ -173,10 +173,12 @@ class NodeState:
             "listening_ports": [asdict(p) for p in self.listening_ports],
             "environment": dict(self.environment),
             "registry": {k: dict(v) for k, v in self.registry.items()},
-            "file_times": {f.path: f.mtime for f in self.files.values() if f.exists and f.mtime},
-            "file_errors": {f.path: f.error for f in self.files.values() if f.error},
+            "file_times": {f.path: f.mtime for f in sorted(self.files.values(), key=lambda f: path_key(f.path))
+                           if f.exists and f.mtime},
+            "file_errors": {f.path: f.error for f in sorted(self.files.values(), key=lambda f: path_key(f.path))
+                            if f.error},
             "missing_files": sorted(f.path for f in self.files.values() if not f.exists),
             "probes": {p.path: {"exists": p.exists, "is_dir": p.is_dir, "error": p.error}
-                       for p in self.probes.values()},
+                       for _, p in sorted(self.probes.items())},
             "collected_at": self.collected_at,
         }
