@@ -1,0 +1,466 @@
+"""The lab WinRM endpoint: a threaded HTTP(S) server speaking WS-Management on 127.0.0.1.
+
+One server simulates one Windows node's WinRM listener. Design points from WINRM.md:
+HTTP/1.1 keep-alive with one NTLM acceptor per TCP connection, ``TCP_NODELAY`` and one write
+per response (else ~40 ms per reply), ``Content-Length`` on every response including 401s,
+the body of a rejected request always read, NTLM sealing over HTTP (plaintext NTLM over HTTP
+refused with 400 unless ``allow_unencrypted``), TLS handshakes in the connection threads,
+strict channel binding over HTTPS, and counters so tests can assert encryption really
+happened (pywinrm silently accepts a plaintext reply).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from auditor.lab.winrm.auth import (
+    ENCRYPTED_CONTENT_TYPE,
+    ENCRYPTED_PROTOCOL,
+    AuthFailed,
+    NtlmConnection,
+    account_matches,
+    check_basic,
+)
+from auditor.lab.winrm.certs import ServerCertificate
+from auditor.lab.winrm.handler import CommandHandler
+from auditor.lab.winrm.ntlm_users import ntlm_user_file, register_ntlm_user
+from auditor.lab.winrm.wsman import WSManService
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024 * 1024
+SOAP_CONTENT_TYPE = "application/soap+xml;charset=UTF-8"
+
+
+@dataclass
+class LabFaults:
+    """Protocol-level fault injection for one lab server (see docs/lab.md).
+
+    Node-level faults (garbage output, wrong hostname, ...) are the executor's business and
+    travel in the node's ``lab`` dict instead.
+    """
+
+    refuse: bool = False  # the cluster runner does not start the node (closed port)
+    wrong_password: bool = False  # the node rejects the cluster's credentials (401)
+    delay_seconds: float = 0.0  # sleep before answering every HTTP request
+    timeout_faults: int = 0  # WSMan TimedOut faults on Receive before each command's output
+    drop_mid_receive: bool = False  # close the connection, no reply, on the first Receive with output
+    untrusted_cert: bool = False  # HTTPS leaf issued by a CA the clients are not given
+    chunk_bytes: int | None = None  # max raw output bytes per Receive reply
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> LabFaults:
+        """Build from a manifest ``lab.faults`` dict; unknown keys are an error (typos matter)."""
+        data = dict(data or {})
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown fault kind(s): {', '.join(sorted(unknown))}")
+        f = cls()
+        for key, value in data.items():
+            if key in ("refuse", "wrong_password", "drop_mid_receive", "untrusted_cert"):
+                setattr(f, key, _as_bool(value))
+            elif key == "delay_seconds":
+                f.delay_seconds = float(value)
+            elif key == "timeout_faults":
+                f.timeout_faults = int(value)
+            elif key == "chunk_bytes":
+                f.chunk_bytes = int(value) if value not in (None, "", 0) else None
+        if f.delay_seconds < 0 or f.timeout_faults < 0 or (f.chunk_bytes is not None and f.chunk_bytes < 1):
+            raise ValueError("fault values must not be negative (chunk_bytes >= 1)")
+        return f
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on", ""):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass
+class LabServerSettings:
+    """How one lab listener is configured (like a WinRM service's config)."""
+
+    accounts: dict[str, str]  # account name (``user`` or ``DOMAIN\\user``) -> password
+    auth: str = "ntlm"  # "ntlm" | "basic" | "both"
+    certificate: ServerCertificate | None = None  # set = HTTPS
+    allow_unencrypted: bool = False  # AllowUnencrypted: Basic / plaintext NTLM over HTTP
+    cbt: str = "strict"  # "strict" | "none" (HTTPS channel binding hardening)
+    faults: LabFaults = field(default_factory=LabFaults)
+    idle_timeout: float = 60.0  # seconds a keep-alive connection may sit idle
+    name: str = ""  # node name, for logs
+
+    def __post_init__(self) -> None:
+        if self.auth not in ("ntlm", "basic", "both"):
+            raise ValueError(f"auth must be ntlm, basic or both, not {self.auth!r}")
+        if self.cbt not in ("strict", "none"):
+            raise ValueError("cbt must be strict or none")
+
+
+@dataclass
+class CounterSnapshot:
+    requests: int
+    status: dict[int, int]
+    actions: dict[str, int]
+    encrypted_requests: int
+    encrypted_replies: int
+    shells_open: int
+    commands_run: int
+    auth_failures: int
+    dropped: int
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One instance per TCP connection (so NTLM state lives here)."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-HTTPAPI/2.0"
+    sys_version = ""
+    disable_nagle_algorithm = True  # TCP_NODELAY (WINRM.md pitfall 2)
+    wbufsize = 256 * 1024  # headers + body leave in one write, flushed per request
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        lab = self.server.lab
+        self.timeout = lab.settings.idle_timeout
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()  # in this thread, not in accept(); errors ignored quietly
+        super().setup()
+        self.ntlm = NtlmConnection(lab.channel_bindings)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s %s", self.server.lab.settings.name, format % args)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _reply(self, status: int, body: bytes = b"", content_type: str | None = None,
+               headers: list[tuple[str, str]] | None = None) -> None:
+        self.send_response(status)
+        for k, v in headers or []:
+            self.send_header(k, v)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+        self.server.lab._count_status(status)
+
+    def _unauthorized(self, failed: bool = True) -> None:
+        """401 with the schemes this listener offers; ``failed`` = credentials were tried."""
+        auth = self.server.lab.settings.auth
+        hdrs = []
+        if auth in ("ntlm", "both"):
+            hdrs.append(("WWW-Authenticate", "Negotiate"))
+        if auth in ("basic", "both"):
+            hdrs.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
+        if failed:
+            self.server.lab._count("auth_failures")
+        self._reply(401, headers=hdrs)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self.server.lab._count("requests")
+        self._reply(405, headers=[("Allow", "POST")])
+
+    do_PUT = do_DELETE = do_HEAD = do_GET  # noqa: N815
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        lab = self.server.lab
+        lab._count("requests")
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.close_connection = True
+            self._reply(411)
+            return
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            self._reply(413)
+            return
+        body = self.rfile.read(length) if length else b""
+        if lab.settings.faults.delay_seconds and lab._stopping.wait(lab.settings.faults.delay_seconds):
+            self.close_connection = True
+            return
+        if self.path.split("?", 1)[0].rstrip("/").lower() != "/wsman":
+            self._reply(404)
+            return
+        settings = lab.settings
+        tls = settings.certificate is not None
+        authz = self.headers.get("Authorization", "")
+        scheme = authz.split(None, 1)[0].lower() if authz else ""
+        user: str | None = None
+
+        if scheme == "basic" and settings.auth in ("basic", "both"):
+            if not tls and not settings.allow_unencrypted:
+                self._unauthorized()  # AllowUnencrypted=false: Basic over HTTP is refused
+                return
+            try:
+                user = check_basic(settings.accounts, authz)
+            except AuthFailed:
+                self._unauthorized()
+                return
+        elif scheme in ("negotiate", "ntlm") and settings.auth in ("ntlm", "both"):
+            token = authz.split(None, 1)[1] if " " in authz else ""
+            try:
+                challenge = self.ntlm.step(token)
+            except AuthFailed as exc:
+                log.debug("%s: %s", settings.name, exc)
+                self._unauthorized()
+                return
+            if challenge is not None:
+
+                self._reply(401, headers=[("WWW-Authenticate", "Negotiate " + base64.b64encode(challenge).decode())])
+                return
+            principal = self.ntlm.principal or ""
+            if account_matches(settings.accounts, principal) is None:
+                self.ntlm.reset()  # NTLM itself succeeded, but this node does not know that account
+                self._unauthorized()
+                return
+            if not body:
+                self._reply(200)  # the empty POST that sets up message encryption
+                return
+            user = principal
+        elif scheme:
+            self._unauthorized()
+            return
+        elif self.ntlm.complete:
+            user = self.ntlm.principal
+        else:
+            self._unauthorized(failed=False)  # the usual first round trip: offer the schemes
+            return
+
+        content_type = self.headers.get("Content-Type", "")
+        encrypted = ENCRYPTED_PROTOCOL.lower() in content_type.lower()
+        if encrypted:
+            if not self.ntlm.complete or scheme == "basic":
+                self._reply(400)
+                return
+            try:
+                data = self.ntlm.decrypt(body)
+            except Exception as exc:  # bad framing or signature: the context is now unusable
+                log.debug("%s: decrypt failed: %s", settings.name, exc)
+                self.close_connection = True
+                self._reply(400)
+                return
+            lab._count("encrypted_requests")
+        else:
+            if self.ntlm.complete and scheme != "basic" and not tls and not settings.allow_unencrypted:
+                self._reply(400)  # plaintext NTLM over HTTP is refused (WINRM.md section 2)
+                return
+            data = body
+
+        reply = lab.service.handle(data, user or "")
+        lab._count_action(reply.action)
+        if reply.drop:
+            lab._count("dropped")
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.request.shutdown(socket.SHUT_RDWR)
+            return
+        if encrypted:
+            lab._count("encrypted_replies")
+            self._reply(reply.status, self.ntlm.encrypt(reply.body), ENCRYPTED_CONTENT_TYPE)
+        else:
+            self._reply(reply.status, reply.body, SOAP_CONTENT_TYPE)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # stop() joins with a bounded wait instead
+    allow_reuse_address = True
+
+    def __init__(self, lab: LabWinRMServer, address: tuple[str, int], ssl_context: ssl.SSLContext | None):
+        self.lab = lab
+        self.ssl_context = ssl_context
+        self.conns: set[socket.socket] = set()
+        self.threads: set[threading.Thread] = set()
+        self.track = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if self.ssl_context is not None:
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        t = threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                             name=f"lab-winrm-{self.lab.settings.name or 'node'}-conn", daemon=True)
+        with self.track:
+            self.conns.add(request)
+            self.threads.add(t)
+        t.start()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.track:
+                self.conns.discard(request)
+                self.threads.discard(threading.current_thread())
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ssl.SSLError, ConnectionError, TimeoutError, OSError)):
+            return  # clients rejecting our cert, dropped connections, idle timeouts: quiet
+        log.exception("lab WinRM server %s: unexpected error", self.lab.settings.name)
+
+
+class LabWinRMServer:
+    """One simulated WinRM listener. ``start()``/``stop()`` or use as a context manager.
+
+    >>> with LabWinRMServer(LabServerSettings(accounts={"auditor": pw}), handler) as srv:
+    ...     winrm.Session(srv.url, auth=("auditor", pw), transport="ntlm", proxy=None)
+    """
+
+    def __init__(self, settings: LabServerSettings, handler: CommandHandler, *, host: str = "127.0.0.1",
+                 port: int = 0):
+        self.settings = settings
+        self.host = host
+        self._port = port
+        f = settings.faults
+        self.service = WSManService(handler, timeout_faults=f.timeout_faults, drop_mid_receive=f.drop_mid_receive,
+                                    chunk_bytes=f.chunk_bytes)
+        self.channel_bindings: bytes | None = None
+        if settings.certificate is not None and settings.cbt == "strict":
+            self.channel_bindings = settings.certificate.channel_binding_data()
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._status: Counter[int] = Counter()
+        self._actions: Counter[str] = Counter()
+        self._stopping = threading.Event()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> LabWinRMServer:
+        if self._httpd is not None:
+            return self
+        if self.settings.auth in ("ntlm", "both"):
+            ntlm_user_file()  # NTLM_USER_FILE must exist before any acceptor is created
+            for name, pw in self.settings.accounts.items():
+                register_ntlm_user(name, pw)
+        ctx = None
+        cert = self.settings.certificate
+        if cert is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.load_cert_chain(str(cert.cert_file), str(cert.key_file))
+        self._stopping.clear()
+        self._httpd = _HTTPServer(self, (self.host, self._port), ctx)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"lab-winrm-{self.settings.name or 'node'}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the listener and every open connection; join threads, waiting at most ``timeout``."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        httpd.server_close()
+        with httpd.track:
+            conns = list(httpd.conns)
+            threads = list(httpd.threads)
+        for c in conns:
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + timeout
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        for c in conns:
+            with contextlib.suppress(OSError):
+                c.close()
+
+    def __enter__(self) -> LabWinRMServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses --------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("server not started")
+        return self._httpd.server_address[1]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.settings.certificate is not None else "http"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}/wsman"
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    # -- counters ---------------------------------------------------------------------------
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    def _count_status(self, status: int) -> None:
+        with self._lock:
+            self._status[status] += 1
+
+    def _count_action(self, action: str) -> None:
+        with self._lock:
+            self._actions[action] += 1
+
+    def counters(self) -> CounterSnapshot:
+        with self._lock:
+            return CounterSnapshot(
+                requests=self._counts["requests"], status=dict(self._status), actions=dict(self._actions),
+                encrypted_requests=self._counts["encrypted_requests"],
+                encrypted_replies=self._counts["encrypted_replies"],
+                shells_open=self.service.shells_open, commands_run=self.service.commands_run,
+                auth_failures=self._counts["auth_failures"], dropped=self._counts["dropped"],
+            )
+
+    @property
+    def requests(self) -> int:
+        return self.counters().requests
+
+    @property
+    def encrypted_requests(self) -> int:
+        return self.counters().encrypted_requests
+
+    @property
+    def encrypted_replies(self) -> int:
+        return self.counters().encrypted_replies
+
+    @property
+    def shells_open(self) -> int:
+        return self.service.shells_open
+
+    @property
+    def commands_run(self) -> int:
+        return self.service.commands_run
