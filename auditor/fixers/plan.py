@@ -1,0 +1,310 @@
+"""The fix plan: what `auditor fix` would change, as plain data, computed without touching a node.
+
+A plan is the contract between the fixers (which decide *what* to change) and the apply
+engine (which decides *how*: one node at a time, backup, atomic write, restart, verify,
+roll back). Keeping it as inert data is what makes the dry run trustworthy: the printed
+plan is exactly what ``--apply`` executes, nothing is recomputed in between.
+
+Secrets never live in a plan: a service-account change carries a *reference* to where the
+password comes from (``env:VAR``, ``keyring:...``, ``prompt``), resolved only at apply time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+RESTART = "restart"
+SET_ACCOUNT = "set_account"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---- text decoding for display (never used to write: edits work on bytes) ---------------
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 with BOM"),
+    (b"\xff\xfe", "utf-16-le", "UTF-16 LE with BOM"),
+    (b"\xfe\xff", "utf-16-be", "UTF-16 BE with BOM"),
+)
+
+
+def describe_encoding(data: bytes) -> tuple[str, str]:
+    """(codec, human label) for showing ``data`` as text.
+
+    BOMs win; otherwise UTF-8 if it decodes, else Windows-1252 (what Notepad on a western
+    Windows server would have written), so a diff can always be shown.
+    """
+    for bom, codec, label in _BOMS:
+        if data.startswith(bom):
+            return codec, label
+    try:
+        data.decode("utf-8")
+        return "utf-8", "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("cp1252")
+        return "cp1252", "Windows-1252"
+    except UnicodeDecodeError:
+        return "latin-1", "Latin-1"
+
+
+def decode_for_display(data: bytes) -> str:
+    codec, _ = describe_encoding(data)
+    text = data.decode(codec, errors="replace")
+    if codec.startswith("utf-16") and text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def line_ending(data: bytes) -> str:
+    text = decode_for_display(data)
+    if "\r\n" in text:
+        return "CRLF"
+    if "\n" in text:
+        return "LF"
+    return "none"
+
+
+# ---- masking of secrets in displayed text ---------------------------------------------
+
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = ("(?i)pass", "(?i)secret", "(?i)token", "(?i)key$")
+_KV_RE = re.compile(r"^(\s*)([^=:\s#;!][^=:]*?)(\s*[=:]\s*)(.*)$")
+
+
+def mask_secret_lines(lines: Iterable[str], patterns: Sequence[str] = DEFAULT_SECRET_PATTERNS) -> list[str]:
+    """Replace the value of ``key=value`` lines whose key looks secret with ``********``.
+
+    Why: a diff shows context lines around a change, and a real configuration file may hold
+    a database password next to the key we edit. The diff is printed and journaled; neither
+    may ever carry a secret.
+    """
+    compiled = [re.compile(p) for p in patterns]
+    out = []
+    for line in lines:
+        m = _KV_RE.match(line)
+        if m and m.group(4) and any(c.search(m.group(2).strip()) for c in compiled):
+            line = f"{m.group(1)}{m.group(2)}{m.group(3)}********"
+        out.append(line)
+    return out
+
+
+def unified_diff(old: bytes, new: bytes, label: str,
+                 secret_patterns: Sequence[str] = DEFAULT_SECRET_PATTERNS) -> str:
+    """A unified diff of two versions of one file, for people (not for `patch`).
+
+    Both sides are decoded with the *old* file's encoding (edits never change encoding);
+    line endings are not shown, the header names encoding and line endings instead.
+    """
+    codec, enc_label = describe_encoding(old)
+    old_text = decode_for_display(old)
+    try:
+        new_text = decode_for_display(new) if describe_encoding(new)[0] == codec else new.decode(codec)
+    except UnicodeDecodeError:
+        new_text = decode_for_display(new)
+    old_lines = mask_secret_lines(old_text.splitlines(), secret_patterns)
+    new_lines = mask_secret_lines(new_text.splitlines(), secret_patterns)
+    body = list(difflib.unified_diff(old_lines, new_lines, fromfile=f"{label} (now)",
+                                     tofile=f"{label} (planned)", lineterm="", n=2))
+    if not body:
+        return ""
+    header = f"# encoding: {enc_label}, line endings: {line_ending(old)}"
+    return "\n".join([header, *body]) + "\n"
+
+
+# ---- the plan model -----------------------------------------------------------------------
+
+
+@dataclass
+class FileEdit:
+    """Replace the whole content of one file on one node.
+
+    ``old`` is what collection saw; the apply engine writes ``new`` only if the file still
+    hashes to ``old_sha256`` on the node (otherwise someone changed it since: stop).
+    ``restart`` names the service that must be restarted to pick the change up.
+    """
+
+    node: str
+    path: str  # Windows path on the node
+    old: bytes
+    new: bytes
+    check_id: str
+    reason: str
+    restart: str | None = None
+    secret_patterns: tuple[str, ...] = DEFAULT_SECRET_PATTERNS
+
+    @property
+    def old_sha256(self) -> str:
+        return sha256_hex(self.old)
+
+    @property
+    def new_sha256(self) -> str:
+        return sha256_hex(self.new)
+
+    @property
+    def diff(self) -> str:
+        return unified_diff(self.old, self.new, f"{self.node}:{self.path}", self.secret_patterns)
+
+    @property
+    def changes(self) -> bool:
+        return self.old != self.new
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "path": self.path, "check_id": self.check_id, "reason": self.reason,
+                "old_sha256": self.old_sha256, "new_sha256": self.new_sha256, "restart": self.restart,
+                "diff": self.diff}
+
+
+@dataclass
+class ServiceAction:
+    """A service operation: ``restart`` or ``set_account`` (change the logon account).
+
+    ``password_ref`` is a description of where the password will come from at apply time
+    (e.g. ``env:PARAGON_IMS_PASSWORD``); never the password.
+    """
+
+    kind: str  # RESTART or SET_ACCOUNT
+    service: str
+    check_id: str
+    reason: str
+    account: str | None = None
+    previous_account: str | None = None
+    password_ref: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == SET_ACCOUNT:
+            pw = f", password from {self.password_ref}" if self.password_ref else ", no password"
+            return (f"set logon account of service {self.service}: {self.previous_account or '?'} -> "
+                    f"{self.account}{pw}")
+        return f"restart service {self.service}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "service": self.service, "check_id": self.check_id, "reason": self.reason,
+                "account": self.account, "previous_account": self.previous_account,
+                "password_ref": self.password_ref, "description": self.describe()}
+
+
+@dataclass
+class NodePlan:
+    """Everything planned for one node, in the order it will be applied: file edits, then
+    account changes, then restarts (each service restarted once, whatever asked for it)."""
+
+    node: str
+    edits: list[FileEdit] = field(default_factory=list)
+    actions: list[ServiceAction] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # (check_id, subject) of the failing findings this plan addresses; verification re-runs
+    # these checks on the node and expects them to pass.
+    addresses: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def check_ids(self) -> list[str]:
+        seen: list[str] = []
+        for cid in [e.check_id for e in self.edits] + [a.check_id for a in self.actions] + \
+                [a[0] for a in self.addresses]:
+            if cid not in seen:
+                seen.append(cid)
+        return seen
+
+    @property
+    def empty(self) -> bool:
+        return not any(e.changes for e in self.edits) and not self.actions
+
+    @property
+    def restarts(self) -> list[ServiceAction]:
+        return [a for a in self.actions if a.kind == RESTART]
+
+    @property
+    def account_changes(self) -> list[ServiceAction]:
+        return [a for a in self.actions if a.kind == SET_ACCOUNT]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "edits": [e.to_dict() for e in self.edits if e.changes],
+                "actions": [a.to_dict() for a in self.actions], "notes": list(self.notes),
+                "addresses": [list(a) for a in self.addresses]}
+
+
+@dataclass
+class Advice:
+    """A failing check with no automatic fix: what the admin should do instead."""
+
+    check_id: str
+    nodes: list[str]
+    text: str
+    references: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Blocked:
+    """A fixable failure that could not be planned safely (e.g. no agreed shared path)."""
+
+    check_id: str
+    nodes: list[str]
+    reason: str
+
+
+@dataclass
+class FixPlan:
+    nodes: list[NodePlan] = field(default_factory=list)
+    advice: list[Advice] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(not n.empty for n in self.nodes)
+
+    def node(self, name: str) -> NodePlan | None:
+        return next((n for n in self.nodes if n.node.lower() == name.lower()), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": [n.to_dict() for n in self.nodes if not n.empty],
+            "advice": [{"check_id": a.check_id, "nodes": a.nodes, "text": a.text, "references": a.references}
+                       for a in self.advice],
+            "blocked": [{"check_id": b.check_id, "nodes": b.nodes, "reason": b.reason} for b in self.blocked],
+            "notes": list(self.notes),
+        }
+
+
+def merge_node_plans(plans: Iterable[NodePlan], order: Sequence[str] = ()) -> list[NodePlan]:
+    """Merge the per-fixer plans into one plan per node.
+
+    - Two fixers editing the same file would each have planned against the collected bytes,
+      so the second edit would silently undo the first: that is a programming error, raised.
+    - Account changes come before restarts; each service is restarted once, after all the
+      edits and account changes that need it.
+    - Nodes come in ``order`` (inventory order) so the rollout sequence is predictable.
+    """
+    merged: dict[str, NodePlan] = {}
+    for p in plans:
+        m = merged.setdefault(p.node.lower(), NodePlan(node=p.node))
+        for e in p.edits:
+            if any(x.path.lower() == e.path.lower() for x in m.edits):
+                raise ValueError(f"two fixers edit {p.node}:{e.path}; combine them into one fixer")
+            m.edits.append(e)
+        m.actions.extend(p.actions)
+        m.notes.extend(n for n in p.notes if n not in m.notes)
+        m.addresses.extend(a for a in p.addresses if a not in m.addresses)
+    for m in merged.values():
+        accounts = [a for a in m.actions if a.kind == SET_ACCOUNT]
+        restarts: list[ServiceAction] = []
+        for a in m.actions:
+            if a.kind == RESTART and not any(r.service.lower() == a.service.lower() for r in restarts):
+                restarts.append(a)
+        for e in m.edits:
+            if e.restart and e.changes and not any(r.service.lower() == e.restart.lower() for r in restarts):
+                restarts.append(ServiceAction(RESTART, e.restart, e.check_id, f"pick up {e.path}"))
+        for a in accounts:
+            if not any(r.service.lower() == a.service.lower() for r in restarts):
+                restarts.append(ServiceAction(RESTART, a.service, a.check_id, "run under the new account"))
+        m.actions = accounts + restarts
+    index = {n.lower(): i for i, n in enumerate(order)}
+    return sorted(merged.values(), key=lambda n: (index.get(n.node.lower(), len(index)), n.node.lower()))
