@@ -1,0 +1,295 @@
+"""The audit pipeline: node states -> cluster model -> findings -> report -> files.
+
+Each stage is a small function so later features plug in without rewriting the flow::
+
+    select_nodes / select_checks   validate --node / --check (usage errors list valid values)
+    build_cluster                  auditor.cluster.Cluster.build
+    run_check_stage                auditor.checks.run_checks
+    apply_waiver_stage             WaiverHook (optional)   -> fail findings become "waived"
+    assemble_report                AuditReport with run metadata, nodes, checks
+    record_history_stage           HistoryHook (optional)  -> run_id, since_last_run, trend
+    write_reports                  every requested format into --out
+
+Exit-code policy (see docs/exit-codes.md) lives in :func:`exit_code_for`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from auditor import __version__
+from auditor.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREACHABLE, AuditorError, InputError
+from auditor.findings import CheckMeta, Finding, Severity
+from auditor.nodestate import NodeState
+from auditor.reports import DEFAULT_FORMATS, RENDERERS
+from auditor.reports.model import AuditReport, NodeInfo, RunMeta
+
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "never")
+
+
+# ---- hooks ----------------------------------------------------------------------------------
+class WaiverHook(Protocol):
+    """Turns covered ``fail`` findings into ``waived`` ones (with ``Finding.waiver`` set) and
+    may append findings about the waivers themselves (expired, unused). Must not mutate its
+    input list. See auditor/waivers.py for the implementation this is shaped after."""
+
+    def __call__(self, findings: list[Finding], today: date) -> list[Finding]: ...
+
+
+class HistoryHook(Protocol):
+    """Stores the finished report and annotates it in place: ``report.run.run_id``,
+    ``report.since_last_run`` (drift vs the previous run or the pinned baseline) and
+    ``report.trend``. Receives the node states so it can keep configuration values for
+    config drift. Runs after the exit code is known (``exit_code``)."""
+
+    def __call__(self, report: AuditReport, *, nodes: Sequence[NodeState], exit_code: int) -> None: ...
+
+
+# ---- small helpers --------------------------------------------------------------------------
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_catalogue() -> list[CheckMeta]:
+    """Metadata of every check the package provides, sorted by id."""
+    from auditor.checks import all_checks
+
+    out = []
+    for item in all_checks():
+        meta = item if isinstance(item, CheckMeta) else getattr(item, "META", None)
+        if isinstance(meta, CheckMeta):
+            out.append(meta)
+    return sorted(out, key=lambda m: m.id)
+
+
+def select_checks(only_checks: Iterable[str] | None, catalogue: Sequence[CheckMeta]) -> list[str] | None:
+    """Canonical ids for ``--check`` values (case-insensitive); unknown ids are usage errors."""
+    if not only_checks:
+        return None
+    known = {m.id.upper(): m.id for m in catalogue}
+    wanted = list(dict.fromkeys(c.strip().upper() for c in only_checks if c.strip()))
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise InputError(f"unknown check id(s): {', '.join(unknown)}; valid ids: {', '.join(sorted(known.values()))}")
+    return [known[c] for c in wanted]
+
+
+def select_nodes(only_nodes: Iterable[str] | None, names: Sequence[str]) -> list[str] | None:
+    """Canonical node names for ``--node`` values (case-insensitive, like Windows host
+    names); unknown names are usage errors listing the valid ones."""
+    if not only_nodes:
+        return None
+    known = {n.lower(): n for n in names}
+    wanted = list(dict.fromkeys(n.strip() for n in only_nodes if n.strip()))
+    unknown = [n for n in wanted if n.lower() not in known]
+    if unknown:
+        raise InputError(f"unknown node(s): {', '.join(unknown)}; nodes in this cluster: {', '.join(names)}")
+    return [known[n.lower()] for n in wanted]
+
+
+def parse_formats(text: str | Iterable[str] | None) -> list[str]:
+    """``"html,json"`` (or repeated values) -> validated, de-duplicated format names."""
+    if text is None:
+        return list(DEFAULT_FORMATS)
+    items = [text] if isinstance(text, str) else list(text)
+    names = [p.strip().lower() for item in items for p in item.split(",") if p.strip()]
+    if not names:
+        raise InputError(f"--format needs at least one of: {', '.join(RENDERERS)}")
+    unknown = [n for n in names if n not in RENDERERS]
+    if unknown:
+        raise InputError(f"unknown report format(s): {', '.join(unknown)}; valid formats: {', '.join(RENDERERS)}")
+    return list(dict.fromkeys(names))
+
+
+# ---- stages ---------------------------------------------------------------------------------
+def build_cluster(nodes: Sequence[NodeState], profile: Any) -> Any:
+    from auditor.cluster import Cluster
+
+    return Cluster.build(list(nodes), profile)
+
+
+def run_check_stage(cluster: Any, only_checks: Sequence[str] | None, only_nodes: Sequence[str] | None) -> list[Finding]:
+    from auditor.checks import run_checks
+
+    return run_checks(
+        cluster,
+        only=set(only_checks) if only_checks else None,
+        nodes=set(only_nodes) if only_nodes else None,
+    )
+
+
+def apply_waiver_stage(findings: list[Finding], waivers: WaiverHook | None, today: date | None = None) -> list[Finding]:
+    """Hook point for waivers; without a hook findings pass through unchanged."""
+    if waivers is None:
+        return findings
+    return list(waivers(list(findings), today or datetime.now(UTC).date()))
+
+
+def assemble_report(
+    nodes: Sequence[NodeState],
+    findings: list[Finding],
+    catalogue: Sequence[CheckMeta],
+    *,
+    only_checks: Sequence[str] | None,
+    only_nodes: Sequence[str] | None,
+    profile_label: str,
+    source_kind: str,
+    source_label: str,
+    command_line: str,
+    fail_on: str,
+    started_at: str,
+    finished_at: str | None = None,
+) -> AuditReport:
+    scope = {n.lower() for n in only_nodes} if only_nodes else None
+    infos = [NodeInfo.from_state(n, in_scope=scope is None or n.name.lower() in scope) for n in nodes]
+    ran = set(only_checks) if only_checks else None
+    checks = [m for m in catalogue if ran is None or m.id in ran]
+    known = {m.id for m in checks}
+    # Findings from outside the catalogue (e.g. WAIVER-EXPIRED) still need a title/severity.
+    for f in findings:
+        if f.check_id not in known:
+            checks.append(CheckMeta(id=f.check_id, title=f.check_id, severity=f.severity, rationale="", remediation=""))
+            known.add(f.check_id)
+    run = RunMeta(
+        tool_version=__version__,
+        started_at=started_at,
+        finished_at=finished_at or utc_now(),
+        profile=profile_label,
+        source_kind=source_kind,
+        source=source_label,
+        command_line=command_line,
+        host=socket.gethostname(),
+        fail_on=fail_on,
+        only_checks=list(only_checks or []),
+        only_nodes=list(only_nodes or []),
+    )
+    return AuditReport(run=run, nodes=infos, findings=list(findings), checks=checks)
+
+
+def record_history_stage(report: AuditReport, history: HistoryHook | None, nodes: Sequence[NodeState]) -> None:
+    """Hook point for the history store; it annotates the report in place."""
+    if history is None:
+        return
+    history(report, nodes=nodes, exit_code=exit_code_for(report, report.run.fail_on))
+
+
+def run_audit(
+    nodes: Sequence[NodeState],
+    profile: Any,
+    *,
+    only_checks: Iterable[str] | None = None,
+    only_nodes: Iterable[str] | None = None,
+    source_label: str = "",
+    source_kind: str = "snapshot",
+    command_line: str = "",
+    fail_on: str = "high",
+    started_at: str | None = None,
+    waivers: WaiverHook | None = None,
+    history: HistoryHook | None = None,
+    today: date | None = None,
+    catalogue: Sequence[CheckMeta] | None = None,
+) -> AuditReport:
+    """Audit already-collected node states and return the report (nothing is written).
+
+    The cluster model is built from *all* nodes even when ``only_nodes`` narrows the
+    audit, because cross-node checks (is every management server listed on this SPOC?)
+    need the whole cluster; ``only_nodes`` only filters which findings are reported.
+    ``started_at`` is when collection started (live audits), so the run covers it.
+    """
+    started = started_at or utc_now()
+    catalogue = list(catalogue) if catalogue is not None else check_catalogue()
+    checks = select_checks(only_checks, catalogue)
+    node_names = select_nodes(only_nodes, [n.name for n in nodes])
+    cluster = build_cluster(nodes, profile)
+    findings = run_check_stage(cluster, checks, node_names)
+    findings = apply_waiver_stage(findings, waivers, today)
+    report = assemble_report(
+        nodes, findings, catalogue,
+        only_checks=checks, only_nodes=node_names,
+        profile_label=getattr(profile, "label", str(profile)),
+        source_kind=source_kind, source_label=source_label, command_line=command_line,
+        fail_on=fail_on, started_at=started,
+    )
+    record_history_stage(report, history, nodes)
+    return report
+
+
+# ---- exit code ------------------------------------------------------------------------------
+def exit_code_for(report: AuditReport, fail_on: str | Severity | None) -> int:
+    """3 if a node in scope could not be audited, else 1 if a fail/error finding is at or
+    above ``fail_on``, else 0.
+
+    3 wins over 1: an audit that could not see every node is incomplete, and "1" would let
+    a pipeline treat it as an ordinary findings day. The findings of the nodes that were
+    audited are in the report either way. ``--fail-on never`` silences findings, not
+    unreachable nodes.
+    """
+    if report.unreachable_nodes:
+        return EXIT_UNREACHABLE
+    if report.failing_at_or_above(fail_on):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# ---- output ---------------------------------------------------------------------------------
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file + rename so a reader (a web server, CI) never sees half a report."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_reports(report: AuditReport, out_dir: str | Path, formats: Iterable[str] = DEFAULT_FORMATS) -> list[Path]:
+    """Render every format into ``out_dir`` (created if needed); returns the written paths
+    in the order of ``formats``. File names are fixed (see RENDERERS) so links stay stable."""
+    names = parse_formats(list(formats))
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditorError(f"cannot create report folder {out}: {exc.strerror or exc}") from None
+    if not out.is_dir():
+        raise AuditorError(f"report folder {out} is not a directory")
+    written = []
+    for name in names:
+        filename, render = RENDERERS[name]
+        path = out / filename
+        text = render(report)
+        try:
+            _atomic_write_text(path, text)
+        except OSError as exc:
+            raise AuditorError(f"cannot write {path}: {exc.strerror or exc}") from None
+        written.append(path)
+    return written
+
+
+__all__ = [
+    "FAIL_ON_CHOICES",
+    "HistoryHook",
+    "WaiverHook",
+    "apply_waiver_stage",
+    "assemble_report",
+    "build_cluster",
+    "check_catalogue",
+    "exit_code_for",
+    "parse_formats",
+    "record_history_stage",
+    "run_audit",
+    "run_check_stage",
+    "select_checks",
+    "select_nodes",
+    "write_reports",
+]

@@ -1,0 +1,151 @@
+"""``auditor audit``: collect (or load a snapshot), run the checks, write the reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor.audit import (
+    FAIL_ON_CHOICES,
+    check_catalogue,
+    exit_code_for,
+    parse_formats,
+    run_audit,
+    select_checks,
+    select_nodes,
+    utc_now,
+    write_reports,
+)
+from auditor.errors import AuditorError, InputError
+from auditor.reports import RENDERERS
+from auditor.reports.console import render_console
+from auditor.reports.model import redact_argv
+
+try:  # shared with `collect` and `fix` (owned by the collection code)
+    from auditor.collect.cli_options import collection_options
+except ImportError:  # pragma: no cover - only while the collection package is being built
+
+    def collection_options(**_kw: Any):  # type: ignore[no-redef]
+        def decorate(f):
+            f = click.option("--profile", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                             metavar="FILE", help="Product profile override.")(f)
+            return click.option("--inventory", "-i", type=click.Path(dir_okay=False, path_type=Path),
+                                default=None, metavar="FILE", help="Inventory YAML.")(f)
+        return decorate
+
+
+HELP = f"""Audit a Dispatcher Paragon cluster and write reports.
+
+\b
+Live:     auditor audit --inventory cluster.yaml --out reports/
+Offline:  auditor audit --from SNAPSHOT_DIR --out reports/
+
+Formats (--format, comma-separated): {", ".join(RENDERERS)}.
+Files written in --out: {", ".join(f"{fn} ({name})" for name, (fn, _) in RENDERERS.items())}.
+
+\b
+Exit codes:
+  0  clean: no fail/error finding at or above --fail-on
+  1  fail/error findings at or above --fail-on
+  2  usage or input error (bad option, unreadable inventory/profile/snapshot)
+  3  some node could not be audited (wins over 1: the audit is incomplete;
+     --fail-on never does not silence it)
+"""
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command as the user effectively gave it (options not left at their default),
+    rebuilt from the parsed parameters so it never depends on how we were launched."""
+    argv = ["auditor", ctx.info_name or "audit"]
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name is None:
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name == "DEFAULT":
+            continue
+        value = ctx.params.get(param.name)
+        flag = max(param.opts, key=len)
+        if param.is_flag:
+            if value:
+                argv.append(flag)
+        elif param.multiple:
+            for v in value or ():
+                argv += [flag, str(v)]
+        elif value is not None:
+            argv += [flag, str(value)]
+    return redact_argv(argv)
+
+
+@click.command("audit", help=HELP, short_help="Audit the cluster and write reports (HTML, JSON, JUnit, CSV).")
+@collection_options()
+@click.option("--from", "from_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              metavar="SNAPSHOT_DIR", help="Audit a snapshot or scenario folder (with manifest.json) offline.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-report"),
+              show_default=True, metavar="DIR", help="Folder the reports are written to.")
+@click.option("--format", "formats", default="html,json", show_default=True, metavar="LIST",
+              help=f"Report formats, comma-separated: {','.join(RENDERERS)}.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), default="high",
+              show_default=True, help="Lowest severity of a fail/error finding that makes the exit code 1.")
+@click.option("--check", "checks", multiple=True, metavar="ID", help="Run only this check (repeatable).")
+@click.option("--node", "nodes", multiple=True, metavar="NAME",
+              help="Report only this node (repeatable); the whole cluster is still read for cross-node checks.")
+@click.option("--quiet", "-q", is_flag=True, default=False,
+              help="No progress and no finding list: only the summary table, unreachable nodes and file paths.")
+@click.pass_context
+def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
+            out_dir: Path, formats: str, fail_on: str, checks: tuple[str, ...], nodes: tuple[str, ...],
+            quiet: bool, **collect_opts: Any) -> None:
+    if inventory is not None and from_dir is not None:
+        raise click.UsageError("give either --inventory FILE or --from SNAPSHOT_DIR, not both")
+    if inventory is None and from_dir is None:
+        raise click.UsageError("give --inventory FILE (live) or --from SNAPSHOT_DIR (offline)")
+    # Validate everything cheap before a possibly long collection.
+    format_names = parse_formats(formats)
+    fail_on = fail_on.lower()
+    catalogue = check_catalogue()
+    only_checks = select_checks(checks, catalogue)
+    command_line = _command_line(ctx)
+
+    try:
+        if from_dir is not None:
+            states, prof, started_at, source_kind, source = _load_snapshot(from_dir, profile)
+        else:
+            states, prof, started_at, source_kind, source = _collect_live(
+                inventory, profile, nodes, quiet=quiet, **collect_opts)
+        report = run_audit(
+            states, prof,
+            only_checks=only_checks, only_nodes=nodes or None,
+            source_label=source, source_kind=source_kind, command_line=command_line,
+            fail_on=fail_on, started_at=started_at, catalogue=catalogue,
+        )
+    except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
+        raise AuditorError(f"cannot read input: {exc}") from None
+    written = write_reports(report, out_dir, format_names)
+    click.echo(render_console(report, written, details=not quiet), nl=False)
+    ctx.exit(exit_code_for(report, fail_on))
+
+
+def _load_snapshot(folder: Path, profile: Path | None):
+    from auditor.manifest import load_cluster_folder
+    from auditor.profile import load_profile
+
+    prof = load_profile(profile)
+    started_at = utc_now()
+    _manifest, states = load_cluster_folder(folder)
+    if not states:
+        raise InputError("the manifest lists no nodes", source=str(folder / "manifest.json"))
+    return states, prof, started_at, "snapshot", str(folder)
+
+
+def _collect_live(inventory: Path, profile: Path | None, nodes: tuple[str, ...], *, quiet: bool,
+                  **opts: Any):
+    from auditor.collect.cli_options import setup_from_options
+    from auditor.collect.runner import collect_cluster
+
+    inv, prof, security = setup_from_options(inventory, profile, **opts)
+    select_nodes(nodes, [n.name for n in inv.nodes])  # unknown --node: fail before collecting
+    progress = not (quiet or opts.get("no_progress"))
+    result = collect_cluster(inv, prof, security=security, progress=progress)
+    return result.nodes, prof, result.started_at, "inventory", str(inventory)

@@ -1,0 +1,216 @@
+"""HTML report: one self-contained file (inline CSS, inline SVG, no JavaScript, no external
+assets), rendered with Jinja2 with autoescape ON.
+
+Everything that came from a node (GUIDs, paths, values) reaches the template as plain
+text and is escaped there. The only pre-built markup is the trend chart SVG, which is
+generated here from numbers and dates with every text item escaped by :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from markupsafe import Markup
+
+from auditor.findings import Finding, Status
+from auditor.reports.matrix import NOT_RUN, UNREACHABLE, status_matrix, summary_counts, verdict
+from auditor.reports.model import CLUSTER_ROW, SEVERITIES_DESC, finding_sort_key, fix_command, format_value
+
+if TYPE_CHECKING:
+    from auditor.reports.model import AuditReport
+
+TEMPLATE = "report.html.j2"
+
+# Status -> (label shown in the cell, css class). Text carries the meaning; colour only helps.
+CELL_LABELS = {
+    "fail": ("FAIL", "st-fail"),
+    "error": ("ERROR", "st-error"),
+    "waived": ("WAIVED", "st-waived"),
+    "pass": ("ok", "st-pass"),
+    "skip": ("n/a", "st-skip"),
+    NOT_RUN: ("-", "st-none"),
+    UNREACHABLE: ("NOT AUDITED", "st-unreachable"),
+}
+
+SEVERITY_COLOURS = {
+    "critical": "#7a0019",
+    "high": "#c62828",
+    "medium": "#ef6c00",
+    "low": "#f9a825",
+    "info": "#607d8b",
+}
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _visible_controls(value: Any) -> Any:
+    """Jinja ``finalize``: control characters (invalid in HTML, e.g. NUL from a corrupt
+    file) become visible ``\\xNN`` text instead of vanishing or breaking the page.
+    Markup (the SVG built here) passes through untouched."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
+
+
+def _environment() -> jinja2.Environment:
+    folder = resources.files("auditor.report_templates")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=True,  # every value is escaped unless it is explicitly Markup
+        finalize=_visible_controls,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["value"] = format_value
+    return env
+
+
+def _finding_view(f: Finding, report: AuditReport) -> dict[str, Any]:
+    check = report.check(f.check_id)
+    return {
+        "f": f,
+        "title": check.title if check else f.check_id,
+        "rationale": check.rationale if check else "",
+        "remediation": check.remediation if check else "",
+        "expected": format_value(f.expected),
+        "actual": format_value(f.actual),
+        "has_evidence": f.expected is not None or f.actual is not None,
+        "fix_command": fix_command(f, report) if f.fixable else "",
+        "node": f.node or CLUSTER_ROW,
+    }
+
+
+def _matrix_view(report: AuditReport) -> dict[str, Any]:
+    """Checks as rows and nodes as columns: check titles fit as row headers, and a cluster
+    has fewer nodes than checks, so the table stays narrow enough to print."""
+    m = status_matrix(report)
+    nodes = list(m.index)
+    unreachable = {n.name for n in report.unreachable_nodes}
+    rows = []
+    for check_id in m.columns:
+        check = report.check(check_id)
+        cells = []
+        for node in nodes:
+            status = m.loc[node, check_id]
+            label, css = CELL_LABELS.get(status, (status, "st-none"))
+            cells.append({"node": node, "label": label, "css": css})
+        rows.append({
+            "id": check_id,
+            "title": check.title if check else "",
+            "severity": check.severity.value if check else "",
+            "cells": cells,
+        })
+    return {"nodes": nodes, "unreachable": unreachable, "rows": rows}
+
+
+def trend_svg(trend: list[dict[str, Any]] | None, width: int = 760, height: int = 240) -> Markup | None:
+    """Stacked bars of failing findings per run by severity, as inline SVG (no JS, prints).
+
+    Built from numbers only; dates/run ids are escaped. Returns None when there is no trend.
+    """
+    if not trend:
+        return None
+    runs = trend[-30:]
+    sevs = [s.value for s in SEVERITIES_DESC]
+    totals = [sum(int((r.get("failing") or {}).get(s, 0) or 0) for s in sevs) for r in runs]
+    top = max(max(totals), 1)
+    # a "nice" y-axis maximum so grid lines fall on round numbers
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if top / s <= 5)
+    ymax = step * -(-top // step)
+    left, right, top_pad, bottom = 44, 12, 28, 42
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    slot = plot_w / len(runs)
+    bar_w = max(min(slot * 0.7, 40), 2)
+    esc = html.escape
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" aria-labelledby="trend-title">',
+        f'<title id="trend-title">Failing findings per run, by severity ({len(runs)} runs)</title>',
+    ]
+    for i in range(0, ymax + 1, step):
+        y = top_pad + plot_h - plot_h * i / ymax
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{i}</text>')
+    for idx, (run, total) in enumerate(zip(runs, totals, strict=True)):
+        x = left + slot * idx + (slot - bar_w) / 2
+        y = top_pad + plot_h
+        failing = run.get("failing") or {}
+        label = str(run.get("finished_at") or run.get("run_id") or "")
+        for sev in reversed(sevs):  # least severe at the bottom, critical on top
+            n = int(failing.get(sev, 0) or 0)
+            if not n:
+                continue
+            h = plot_h * n / ymax
+            y -= h
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{SEVERITY_COLOURS[sev]}">'
+                f"<title>{esc(label)}: {n} {sev}</title></rect>"
+            )
+        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="10">{total}</text>')
+        if len(runs) <= 12 or idx % max(1, len(runs) // 10) == 0 or idx == len(runs) - 1:
+            short = esc(label[5:10] if len(label) >= 10 and label[4] == "-" else label[:10])
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top_pad + plot_h + 14}" text-anchor="middle" '
+                         f'font-size="10">{short}</text>')
+    lx = left
+    for sev in sevs:
+        parts.append(f'<rect x="{lx}" y="{height - 16}" width="10" height="10" fill="{SEVERITY_COLOURS[sev]}"/>')
+        parts.append(f'<text x="{lx + 14}" y="{height - 7}" font-size="11">{sev}</text>')
+        lx += 80
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _since_view(since: dict[str, Any] | None) -> dict[str, Any] | None:
+    if since is None:
+        return None
+
+    def lst(key: str) -> list[dict[str, Any]]:
+        value = since.get(key) or []
+        return [v for v in value if isinstance(v, dict)]
+
+    return {
+        "previous_run_id": since.get("previous_run_id"),
+        "previous_finished_at": since.get("previous_finished_at"),
+        "new": lst("new"),
+        "resolved": lst("resolved"),
+        "changed": lst("changed"),
+        "config_changes": lst("config_changes"),
+    }
+
+
+def render_html(report: AuditReport) -> str:
+    env = _environment()
+    failing = report.failing_findings
+    groups = []
+    for sev in SEVERITIES_DESC:
+        items = [_finding_view(f, report) for f in failing if f.severity == sev]
+        if items:
+            groups.append({"severity": sev.value, "findings": items})
+    waived = [_finding_view(f, report) for f in report.waived_findings]
+    passing = sorted((f for f in report.findings if f.status == Status.PASS), key=finding_sort_key)
+    summary = summary_counts(report)
+    return env.get_template(TEMPLATE).render(
+        report=report,
+        run=report.run,
+        summary=summary,
+        verdict=verdict(report),
+        severities=[s.value for s in SEVERITIES_DESC],
+        severity_colours=SEVERITY_COLOURS,
+        unreachable=report.unreachable_nodes,
+        matrix=_matrix_view(report),
+        groups=groups,
+        waived=waived,
+        passing_count=len(passing),
+        since=_since_view(report.since_last_run),
+        trend_svg=trend_svg(report.trend),
+        trend=report.trend,
+        checks=report.checks,
+        fail_on=report.run.fail_on,
+        over_threshold=len(report.failing_at_or_above(report.run.fail_on)),
+        value=format_value,
+    )

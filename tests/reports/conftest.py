@@ -1,0 +1,103 @@
+"""Report fixtures built from Finding/NodeState objects directly, so report tests do not
+depend on the checks (which another session owns)."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.findings import CheckMeta, Finding, Severity, Status
+from auditor.nodestate import NodeState
+from auditor.reports.model import AuditReport, NodeInfo, RunMeta
+
+HOSTILE = "<script>alert(1)</script>"
+
+CHECKS = [
+    CheckMeta("SPOC-MGMT-LIST", "SPOC lists every management server", Severity.HIGH,
+              "A SPOC that does not know a management server cannot fail over to it.",
+              "Edit spoc.conf so serverGUID/serverIP list exactly the management servers.", fixable=True),
+    CheckMeta("IMS-SERVICE-ACCOUNT", "Infrastructure Service runs as a domain account", Severity.MEDIUM,
+              "LocalSystem cannot reach the shared repository.", "Set the service account.", fixable=True),
+    CheckMeta("DB-EXTERNAL", "Cluster uses an external database", Severity.CRITICAL,
+              "The embedded PostgreSQL is a single point of failure.", "Move to MS SQL or PostgreSQL cluster."),
+    CheckMeta("SVC-RUNNING", "Mandatory services are running", Severity.HIGH, "r", "Start the service."),
+]
+
+
+def make_nodes(unreachable: bool = False) -> list[NodeState]:
+    nodes = [
+        NodeState(name="MGMT1", roles=["management"], address="10.0.10.11", hostname="MGMT1"),
+        NodeState(name="MGMT2", roles=["management"], address="10.0.10.12", hostname="MGMT2"),
+        NodeState(name="SITE1", roles=["site"], address="10.0.20.10", hostname="SITE1"),
+        NodeState(name="SITE2", roles=["site"], address="10.0.20.11", hostname="SITE2"),
+    ]
+    if unreachable:
+        nodes[3].status = "timeout"
+        nodes[3].reason = "no answer on 10.0.20.11:5986 within 30 s"
+    return nodes
+
+
+def make_findings(hostile: bool = False) -> list[Finding]:
+    guid = HOSTILE if hostile else "6f1c2a00-3b7e-4c1d-9a55-000000000000"
+    f = [
+        Finding("SPOC-MGMT-LIST", Status.PASS, Severity.HIGH, "MGMT1", "MGMT1", "not a site server"),
+        Finding("SPOC-MGMT-LIST", Status.FAIL, Severity.HIGH, "SITE1", "SITE1:serverGUID3",
+                f"stale management server entry {guid}",
+                expected=["6f1c2a01-3b7e-4c1d-9a55-000000000001", "6f1c2a02-3b7e-4c1d-9a55-000000000002"],
+                actual=["6f1c2a01-3b7e-4c1d-9a55-000000000001", "6f1c2a02-3b7e-4c1d-9a55-000000000002", guid],
+                fixable=True, file=r"C:\DispatcherParagon\SPOC\conf\modules\spoc.conf", line=12),
+        Finding("SPOC-MGMT-LIST", Status.FAIL, Severity.HIGH, "SITE2", "SITE2",
+                "MGMT2 missing from the server list", expected="MGMT1, MGMT2", actual="MGMT1" + "x" * 300,
+                fixable=True, file=r"C:\DispatcherParagon\SPOC\conf\modules\spoc.conf", line=4),
+        Finding("IMS-SERVICE-ACCOUNT", Status.FAIL, Severity.MEDIUM, "MGMT2", "MGMT2",
+                "Infrastructure Service runs as LocalSystem", expected="domain account", actual="LocalSystem",
+                fixable=True),
+        Finding("IMS-SERVICE-ACCOUNT", Status.PASS, Severity.MEDIUM, "MGMT1", "MGMT1", "ok"),
+        Finding("DB-EXTERNAL", Status.FAIL, Severity.CRITICAL, None, "cluster",
+                "the cluster uses MGMT1's embedded PostgreSQL", expected="external", actual="embedded"),
+        Finding("SVC-RUNNING", Status.ERROR, Severity.HIGH, "SITE1", "SITE1:SPOC",
+                "could not read service list\x00\x07 (control chars)", actual="\x1b[31mred\x1b[0m"),
+        Finding("SVC-RUNNING", Status.WAIVED, Severity.HIGH, "MGMT2", "MGMT2:YSoftIMS", "stopped",
+                waiver={"reason": "decommissioning <b>soon</b>", "owner": "jane", "expires": "2026-12-31"}),
+        Finding("SVC-RUNNING", Status.SKIP, Severity.HIGH, "MGMT1", "MGMT1:SPOC", "no SPOC here"),
+    ]
+    return f
+
+
+def make_report(hostile: bool = False, unreachable: bool = False, **kw) -> AuditReport:
+    run = RunMeta(tool_version="0.1.0", started_at="2026-11-25T05:00:00Z", finished_at="2026-11-25T05:00:09Z",
+                  profile="dispatcher-paragon (default, sha256 0123456789ab)", source_kind="snapshot",
+                  source="/srv/snap/drift", command_line="auditor audit --from /srv/snap/drift",
+                  host="audit-host", fail_on="high")
+    nodes = [NodeInfo.from_state(n) for n in make_nodes(unreachable)]
+    return AuditReport(run=run, nodes=nodes, findings=make_findings(hostile), checks=list(CHECKS), **kw)
+
+
+SINCE = {
+    "previous_run_id": "41", "previous_finished_at": "2026-11-24T05:00:08Z",
+    "new": [{"check_id": "SPOC-MGMT-LIST", "node": "SITE2", "subject": "SITE2", "severity": "high",
+             "status": "fail", "message": "MGMT2 missing from the server list"}],
+    "resolved": [{"check_id": "SVC-RUNNING", "node": "SITE1", "subject": "SITE1:EUI", "severity": "high",
+                  "status": "pass", "message": "EUI running again"}],
+    "changed": [{"check_id": "DB-EXTERNAL", "node": None, "subject": "cluster",
+                 "before": {"status": "fail", "severity": "medium"},
+                 "after": {"status": "fail", "severity": "critical"}}],
+    "config_changes": [{"node": "SITE2", "file": r"C:\DispatcherParagon\SPOC\conf\modules\spoc.conf",
+                        "key": "serverGUID2", "before": "6f1c2a02", "after": HOSTILE}],
+}
+
+TREND = [
+    {"run_id": str(i), "finished_at": f"2026-11-{10 + i:02d}T05:00:00Z",
+     "failing": {"critical": i % 2, "high": 3 + (i % 4), "medium": 1, "low": 0, "info": 0}}
+    for i in range(1, 15)
+]
+
+
+@pytest.fixture
+def report() -> AuditReport:
+    return make_report()
+
+
+@pytest.fixture
+def full_report() -> AuditReport:
+    """Hostile values, an unreachable node, since-last-run and trend: every section shown."""
+    return make_report(hostile=True, unreachable=True, since_last_run=SINCE, trend=TREND)
