@@ -203,8 +203,8 @@ def mgmt_specs(count: int = 2) -> list[MgmtSpec]:
             for i in range(1, count + 1)]
 
 
-def healthy_specs(sites: int = 2) -> tuple[list[MgmtSpec], list[NodeSpec]]:
-    mgmts = mgmt_specs(2)
+def healthy_specs(sites: int = 2, managements: int = 2) -> tuple[list[MgmtSpec], list[NodeSpec]]:
+    mgmts = mgmt_specs(managements)
     nodes = [NodeSpec(name=m.name, ip=m.ip, roles=["management"], mgmt_guid=m.guid,
                       spoc_guid=f"spoc-{m.name.lower()}") for m in mgmts]
     for i in range(1, sites + 1):
@@ -212,8 +212,8 @@ def healthy_specs(sites: int = 2) -> tuple[list[MgmtSpec], list[NodeSpec]]:
         nodes.append(NodeSpec(name=f"SITE{i}", ip=ip, roles=["site"], spoc_guid=f"spoc-site{i}"))
     if sites >= 2:
         # one site server on the older branding, installed on D: (exercises ImagePath discovery)
-        nodes[3].branding = "safeq"
-        nodes[3].root = "D:\\SafeQ6"
+        nodes[managements + 1].branding = "safeq"
+        nodes[managements + 1].root = "D:\\SafeQ6"
     return mgmts, nodes
 
 
@@ -232,10 +232,14 @@ def write_cluster(out: Path, name: str, description: str, mgmts: list[MgmtSpec],
     return manifest
 
 
-def build_healthy(out: Path, sites: int = 2) -> ClusterManifest:
-    mgmts, nodes = healthy_specs(sites)
-    return write_cluster(out, "healthy" if sites == 2 else f"generated-{sites}",
-                         f"2 management servers + {sites} site servers, external MS SQL, no drift",
+def build_healthy(out: Path, sites: int = 2, managements: int = 2) -> ClusterManifest:
+    mgmts, nodes = healthy_specs(sites, managements)
+    if managements == 2:
+        name = "healthy" if sites == 2 else f"generated-{sites}"
+    else:
+        name = f"generated-{managements}m-{sites}"
+    return write_cluster(out, name,
+                         f"{managements} management servers + {sites} site servers, external MS SQL, no drift",
                          mgmts, nodes)
 
 

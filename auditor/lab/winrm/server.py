@@ -59,8 +59,16 @@ class LabFaults:
     chunk_bytes: int | None = None  # max raw output bytes per Receive reply
 
     @classmethod
+    def split(cls, data: dict[str, Any] | None) -> tuple[LabFaults, dict[str, Any]]:
+        """(server faults, the remaining keys): the rest are executor-level faults."""
+        data = dict(data or {})
+        mine = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        rest = {k: v for k, v in data.items() if k not in cls.__dataclass_fields__}
+        return cls.from_dict(mine), rest
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> LabFaults:
-        """Build from a manifest ``lab.faults`` dict; unknown keys are an error (typos matter)."""
+        """Build from a ``lab.faults`` dict; unknown keys are an error (typos matter)."""
         data = dict(data or {})
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:

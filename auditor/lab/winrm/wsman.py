@@ -173,9 +173,10 @@ def parse_request(data: bytes) -> _Request:
                          f"({exc})", 2150858817) from None
     header = root.find("s:Header", NS)
     body = root.find("s:Body", NS)
-    if header is None or body is None:
-        raise WSManFault("s:Sender", "w:SchemaValidationError", "The SOAP envelope has no Header or Body.",
-                         2150858817)
+    if header is None:
+        raise WSManFault("s:Sender", "w:SchemaValidationError", "The SOAP envelope has no Header.", 2150858817)
+    if body is None:  # an empty body may be left out entirely
+        body = ET.Element(f"{{{NS['s']}}}Body")
     try:
         max_env = int(_text(header.find("w:MaxEnvelopeSize", NS)) or DEFAULT_MAX_ENVELOPE)
     except ValueError:

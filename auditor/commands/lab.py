@@ -1,0 +1,161 @@
+"""``auditor lab``: run simulated Dispatcher Paragon clusters over real WinRM on 127.0.0.1.
+
+``serve`` is how a developer (or an admin evaluating the tool) tries the whole auditor without a
+Windows site: every node of a scenario gets a WinRM listener, an inventory pointing at them is
+written, and ``auditor audit --inventory ...`` then runs exactly the production code path.
+``generate`` makes larger scenarios for scale testing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from auditor.errors import AuditorError, InputError
+
+PASSWORD_ENV = "PARAGON_LAB_PASSWORD"
+DEFAULT_HANDLER = "auditor.lab.executor:make_handler"
+SCENARIOS = Path(__file__).resolve().parent.parent / "lab" / "scenarios"
+
+
+def _scenario_path(value: str) -> Path:
+    """A scenario folder, or the name of a shipped scenario (``healthy``, ``drift``)."""
+    path = Path(value)
+    if (path / "manifest.json").is_file():
+        return path
+    shipped = SCENARIOS / value
+    if "/" not in value and "\\" not in value and (shipped / "manifest.json").is_file():
+        return shipped
+    names = ", ".join(sorted(p.name for p in SCENARIOS.iterdir() if (p / "manifest.json").is_file()))
+    raise InputError(f"{value}: not a scenario folder (no manifest.json) and not a shipped scenario ({names})")
+
+
+def _load_handler_factory(spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise AuditorError(
+                f"the lab command executor ({module_name}) is not available in this build; "
+                "`auditor lab serve` needs it to answer the auditor's requests") from None
+        raise
+    factory = getattr(module, attr or "make_handler", None)
+    if not callable(factory):
+        raise AuditorError(f"{spec}: no callable handler factory {attr or 'make_handler'!r}")
+    return factory
+
+
+@click.group("lab")
+def command() -> None:
+    """Simulated clusters for trying and testing the auditor (lab only, never production)."""
+
+
+@command.command("serve")
+@click.argument("scenario", metavar="SCENARIO_DIR")
+@click.option("--scheme", type=click.Choice(["https", "http"]), default="https", show_default=True,
+              help="https: generated CA + NTLM channel binding; http: NTLM message encryption.")
+@click.option("--auth", type=click.Choice(["ntlm", "basic", "both"]), default="ntlm", show_default=True,
+              help="Authentication the simulated listeners accept.")
+@click.option("--inventory-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the inventory [default: <workdir>/inventory.yaml].")
+@click.option("--fault", "faults", multiple=True, metavar="NODE:KIND[=VALUE]",
+              help="Inject a fault (repeatable), e.g. SITE1:timeout_faults=2, MGMT2:refuse. See docs/lab.md.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the served copy of the scenario, certificates and inventory "
+                   "[default: a temporary folder removed on exit].")
+@click.option("--username", default="auditor", show_default=True, help="Account the lab accepts.")
+@click.option("--handler", "handler_spec", default=DEFAULT_HANDLER, hidden=True,
+              help="module:factory that builds command handlers (tests use a fixture).")
+def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, faults: tuple[str, ...],
+          workdir: Path | None, username: str, handler_spec: str) -> None:
+    """Serve every node of SCENARIO_DIR over WinRM on 127.0.0.1 until Ctrl-C.
+
+    SCENARIO_DIR is a scenario folder (manifest.json + node folders) or the name of a shipped
+    scenario (healthy, drift). The password comes from $PARAGON_LAB_PASSWORD or is generated.
+    """
+    from auditor.lab.cluster import LabCluster, faults_from_specs
+
+    scenario_dir = _scenario_path(scenario)
+    factory = _load_handler_factory(handler_spec)
+    overrides = faults_from_specs(faults)
+    password = os.environ.get(PASSWORD_ENV) or None
+    generated = password is None
+    if generated:
+        password = secrets.token_urlsafe(15)
+    own_workdir = workdir is None
+    wd = Path(tempfile.mkdtemp(prefix="paragon-lab-")) if workdir is None else workdir
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    old_int = signal.signal(signal.SIGINT, _on_signal)
+    old_term = signal.signal(signal.SIGTERM, _on_signal)
+    cluster = LabCluster(scenario_dir, handler_factory=factory, scheme=scheme, auth=auth, username=username,
+                         password=password, workdir=wd, faults=overrides, remove_workdir=own_workdir)
+    try:
+        cluster.start()
+        inv = cluster.write_inventory(inventory_out or wd / "inventory.yaml", password_env=PASSWORD_ENV)
+        rows = []
+        for n in cluster.nodes:
+            fault_text = ", ".join(f"{k}={v}" for k, v in (n.entry.lab.get("faults") or {}).items())
+            rows.append([n.name, ",".join(n.entry.roles), f"{scheme}://127.0.0.1:{n.port}/wsman",
+                         "refused (closed port)" if n.server is None else "up", fault_text])
+        click.echo(f"Lab cluster {cluster.name!r}: {len(cluster.nodes)} node(s), {scheme}, auth {auth}")
+        click.echo(tabulate(rows, headers=["NODE", "ROLES", "ENDPOINT", "STATE", "FAULTS"]))
+        click.echo("")
+        click.echo(f"Inventory: {inv}")
+        if cluster.ca_file is not None:
+            click.echo(f"CA:        {inv.parent / 'lab-ca.pem'}")
+        click.echo(f"Work dir:  {wd}{' (temporary)' if own_workdir else ''}")
+        click.echo("")
+        click.echo("In another shell:")
+        if generated:
+            # Lab only: a throwaway password for 127.0.0.1 listeners, shown once so it can be used.
+            click.echo(f"  export {PASSWORD_ENV}={password}")
+        else:
+            click.echo(f"  (the lab uses the password already in ${PASSWORD_ENV})")
+        click.echo(f"  auditor audit --inventory {inv}")
+        click.echo("")
+        click.echo("Press Ctrl-C to stop.", nl=True)
+        sys.stdout.flush()
+        while not stop.wait(0.2):
+            pass
+        click.echo("stopping lab cluster...")
+    finally:
+        cluster.stop()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    click.echo("lab cluster stopped")
+
+
+@command.command("generate")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--sites", type=click.IntRange(0, 5000), default=2, show_default=True, help="Site servers.")
+@click.option("--managements", type=click.IntRange(1, 9), default=2, show_default=True,
+              help="Management servers.")
+@click.option("--force", is_flag=True, help="Replace OUT if it already holds a scenario.")
+def generate(out: Path, sites: int, managements: int, force: bool) -> None:
+    """Write a healthy scenario with N site servers into OUT (for `auditor lab serve`)."""
+    from auditor.lab.scenario_builder import build_healthy
+
+    if out.exists() and any(out.iterdir()):
+        if not (out / "manifest.json").is_file():
+            raise InputError(f"{out}: exists and is not a scenario folder; refusing to replace it")
+        if not force:
+            raise InputError(f"{out}: already holds a scenario; use --force to replace it")
+    manifest = build_healthy(out, sites=sites, managements=managements)
+    click.echo(f"scenario {manifest.name!r} written to {out}: {managements} management + {sites} site server(s)")
+    click.echo(f"serve it with: auditor lab serve {out}")
