@@ -1,0 +1,247 @@
+"""Propose an inventory from one seed Management server.
+
+What can be learned, and from where:
+
+* the seed itself: its host name, FQDN and roles (it answers the collect request like any
+  node);
+* the other **Management servers**: every Spooler Controller keeps the list of Management
+  servers in ``SPOC\\conf\\modules\\spoc.conf`` (``serverGUID``/``serverIP``/``serverPORT``
+  with suffixes 2, 3, ... ; key names from the product profile). The seed runs a SPOC too,
+  so its list names the whole Management tier (by IP address and GUID only).
+
+What cannot: **site servers**. A SPOC lists the Management servers it reports to, never its
+peers, and the Management server keeps its SPOCs in the database, which the auditor does not
+read. The proposed inventory says so and leaves a commented template for them.
+
+The spoc.conf reader here is deliberately small and forgiving (unknown lines are skipped):
+discovery is a starting point an admin reviews, whereas the checks use the strict parser in
+``auditor.parsers``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from auditor.collect.credentials import CredentialRef, Credentials, EnvRef, KeyringRef, PromptRef
+from auditor.collect.inventory import DEFAULT_PORTS, Inventory, NodeTarget, is_ip
+from auditor.collect.runner import SecurityOptions, collect_cluster
+from auditor.errors import EXIT_UNREACHABLE, AuditorError
+from auditor.nodestate import NodeState, path_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auditor.profile import Profile
+
+
+class SeedUnreachable(AuditorError):
+    """The seed could not be collected: nothing to discover from."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+@dataclass
+class LearnedServer:
+    """A Management server named in the seed's spoc.conf."""
+
+    index: int
+    ip: str | None = None
+    guid: str | None = None
+    port: str | None = None
+    is_seed: bool = False
+
+
+@dataclass
+class Discovery:
+    seed: NodeTarget
+    state: NodeState
+    spoc_conf_path: str | None
+    servers: list[LearnedServer] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_spoc_servers(text: str, *, guid_key: str = "serverGUID", ip_key: str = "serverIP",
+                       port_key: str = "serverPORT", comment_prefixes: tuple[str, ...] = ("#", ";", "!")
+                       ) -> list[LearnedServer]:
+    """Numbered Management-server entries of a spoc.conf text, sorted by index."""
+    rx = re.compile("^(" + "|".join(re.escape(k) for k in (guid_key, ip_key, port_key)) + r")(\d*)$")
+    fields = {guid_key: "guid", ip_key: "ip", port_key: "port"}
+    found: dict[int, LearnedServer] = {}
+    for raw in text.splitlines():
+        line = raw.strip().lstrip("\ufeff")
+        if not line or line.startswith(comment_prefixes) or "=" not in line:
+            continue
+        key, value = (p.strip() for p in line.split("=", 1))
+        m = rx.match(key)
+        if not m:
+            continue
+        index = int(m.group(2)) if m.group(2) else 1
+        srv = found.setdefault(index, LearnedServer(index=index))
+        setattr(srv, fields[m.group(1)], value or None)
+    return [found[i] for i in sorted(found)]
+
+
+def _property(text: str, key: str) -> str | None:
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith(("#", "!")) or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        if k.strip() == key:
+            return v.strip()
+    return None
+
+
+def _decode(content: bytes | None) -> str:
+    if content is None:
+        return ""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return content.decode("utf-16", errors="replace")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
+
+
+def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Discovery:
+    """Read the seed's collected data into a Discovery (no network)."""
+    spoc_rel = str(profile.get("spoc_conf.file", "conf\\modules\\spoc.conf"))
+    suffix = "\\" + path_key("x:\\" + spoc_rel)[3:]
+    spoc_files = sorted((f for f in state.files.values() if f.exists and f.content is not None
+                         and path_key(f.path).endswith(suffix)), key=lambda f: f.path.lower())
+    disc = Discovery(seed=seed, state=state, spoc_conf_path=spoc_files[0].path if spoc_files else None)
+    if not spoc_files:
+        disc.notes.append(f"no {spoc_rel} found on the seed: is it a Management server with a Spooler "
+                          "Controller? Only the seed is listed.")
+        return disc
+    if len(spoc_files) > 1:
+        disc.notes.append(f"several spoc.conf files on the seed; used {spoc_files[0].path}")
+    servers = parse_spoc_servers(
+        _decode(spoc_files[0].content),
+        guid_key=str(profile.get("spoc_conf.guid_key", "serverGUID")),
+        ip_key=str(profile.get("spoc_conf.ip_key", "serverIP")),
+        port_key=str(profile.get("spoc_conf.port_key", "serverPORT")),
+        comment_prefixes=tuple(profile.get("spoc_conf.comment_prefixes", ["#", ";", "!"])),
+    )
+    # What identifies the seed in its own list: its IPs, its address, its Management GUID.
+    seed_ips = {ip for ip in state.ipv4_addresses()} | {seed.address}
+    seed_guids: set[str] = set()
+    guid_key = str(profile.get("management_conf.guid_key", "localGUID"))
+    ip_key = str(profile.get("management_conf.ip_key", "usedLocalIp"))
+    for f in state.files.values():
+        if f.content is not None and "\\management\\conf\\" in path_key(f.path) and f.path.lower().endswith(
+                ".properties"):
+            text = _decode(f.content)
+            if (g := _property(text, guid_key)):
+                seed_guids.add(g.lower())
+            if (ip := _property(text, ip_key)):
+                seed_ips.add(ip)
+    seen_ips: set[str] = set()
+    for srv in servers:
+        srv.is_seed = bool((srv.ip and srv.ip in seed_ips) or (srv.guid and srv.guid.lower() in seed_guids))
+        if srv.ip is None:
+            disc.notes.append(f"entry {srv.index} of spoc.conf has no IP address (GUID {srv.guid}); skipped")
+            continue
+        if srv.ip.lower() in seen_ips:
+            disc.notes.append(f"entry {srv.index} repeats {srv.ip}; listed once")
+            continue
+        seen_ips.add(srv.ip.lower())
+        disc.servers.append(srv)
+    if not any(s.is_seed for s in disc.servers):
+        disc.notes.append("the seed does not appear in its own spoc.conf list (checked its IP addresses and "
+                          "Management GUID)")
+    return disc
+
+
+def discover(seed: NodeTarget, profile: Profile, *, credentials: Credentials,
+             security: SecurityOptions = SecurityOptions(), progress: bool = False) -> Discovery:  # noqa: B008
+    """Collect the seed (one-node run, same deadline/retry rules) and learn from it."""
+    inv = Inventory(cluster="", nodes=[seed], concurrency=1)
+    result = collect_cluster(inv, profile, progress=progress, security=security,
+                             credentials={seed.name: credentials})
+    state = result.nodes[0]
+    if state.status != "ok" and not state.reason.startswith("identity mismatch"):
+        raise SeedUnreachable(f"cannot collect the seed {seed.address}: {state.status}: {state.reason}")
+    return learn_from_state(seed, state, profile)
+
+
+# ---- rendering ----------------------------------------------------------------------------
+
+
+def _scalar(value: object) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+
+
+def _credential_yaml(ref: CredentialRef | None) -> str | None:
+    if isinstance(ref, EnvRef):
+        return f"{{env: {ref.var}}}"
+    if isinstance(ref, KeyringRef):
+        return f"{{keyring: {{service: {_scalar(ref.service)}, username: {_scalar(ref.username)}}}}}"
+    if isinstance(ref, PromptRef):
+        return "{prompt: true}"
+    return None
+
+
+def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = None,
+                     generated_at: str = "") -> str:
+    """The proposed inventory as commented YAML (valid for ``load_inventory`` as written)."""
+    seed, state = disc.seed, disc.state
+    seed_name = state.hostname or seed.name
+    lines = [
+        "# Inventory proposed by `auditor discover` -- review before use.",
+        f"# Seed: {seed.address} (answered as {state.fqdn or state.hostname or 'unknown'})"
+        + (f", {generated_at}" if generated_at else ""),
+    ]
+    if disc.spoc_conf_path:
+        lines.append(f"# Management servers learned from {disc.spoc_conf_path} on the seed.")
+    lines += [
+        "# Site servers CANNOT be learned from spoc.conf (it lists Management servers only, and the",
+        "# Management server keeps its Spooler Controllers in its database): add them under nodes.",
+    ]
+    for note in disc.notes:
+        lines.append(f"# note: {note}")
+    lines += ["version: 1", f"cluster: {_scalar(cluster)}", "defaults:", f"  transport: {seed.transport}",
+              f"  scheme: {seed.scheme}"]
+    if seed.port != DEFAULT_PORTS[seed.scheme]:
+        lines.append(f"  port: {seed.port}")
+    if seed.ca_file:
+        ca = str(seed.ca_file)
+        if out_path is not None:
+            ca = os.path.relpath(seed.ca_file, Path(out_path).resolve().parent)
+        lines.append(f"  ca_file: {_scalar(ca)}")
+    if not seed.verify:
+        lines.append("  verify: false   # needs --insecure-skip-verify; prefer ca_file")
+    if seed.username:
+        lines.append(f"  username: {_scalar(seed.username)}")
+    cred = _credential_yaml(seed.credential)
+    if cred:
+        lines.append(f"  credential: {cred}")
+    lines += [f"  deadline: {seed.deadline:g}", "nodes:"]
+    seed_written = False
+    for srv in disc.servers:
+        detail = f"spoc.conf entry {srv.index}: GUID {srv.guid or '?'}, port {srv.port or '?'}"
+        if srv.is_seed and not seed_written:
+            lines.append(f"  - name: {_scalar(seed_name)}   # the seed; {detail}")
+            lines.append(f"    address: {_scalar(seed.address)}")
+            lines.append("    roles: [management]")
+            seed_written = True
+            continue
+        name = srv.ip if srv.ip and is_ip(srv.ip) else (srv.ip or f"mgmt-{srv.index}")
+        lines.append(f"  - name: {_scalar(name)}   # {detail}; rename to its host name")
+        lines.append(f"    address: {_scalar(srv.ip)}")
+        lines.append("    roles: [management]")
+    if not seed_written:
+        lines.append(f"  - name: {_scalar(seed_name)}   # the seed")
+        lines.append(f"    address: {_scalar(seed.address)}")
+        lines.append("    roles: [management]")
+    lines += [
+        "  # Site servers (not discoverable; one entry per site server):",
+        "  # - name: SITE1",
+        "  #   address: site1.corp.example",
+        "  #   roles: [site]",
+    ]
+    return "\n".join(lines) + "\n"

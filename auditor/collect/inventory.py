@@ -1,0 +1,433 @@
+"""The inventory file: which nodes make up the cluster and how to reach them (docs/inventory.md).
+
+Validation is strict and every error names the file and the line, because an admin edits
+this file by hand at 7 a.m. and must be able to fix it without reading a traceback. Unknown
+keys are rejected (a typo such as ``concurrancy`` would otherwise be silently ignored), and
+a literal password anywhere is refused: the file holds credential *references* only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from auditor.collect.credentials import CredentialRef, EnvRef, KeyringRef, PromptRef
+from auditor.errors import InputError
+from auditor.manifest import VALID_ROLES
+
+INVENTORY_VERSION = 1
+TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
+SCHEMES = ("https", "http")
+DEFAULT_PORTS = {"https": 5986, "http": 5985}
+
+# Settings that can appear under ``defaults:`` and (except concurrency) on each node.
+_DEFAULTS: dict[str, Any] = {
+    "transport": "ntlm",
+    "scheme": "https",
+    "port": None,  # 5986 for https, 5985 for http
+    "ca_file": None,
+    "verify": True,
+    "connect_timeout": 10.0,
+    "read_timeout": 60.0,
+    "deadline": 120.0,
+    "retries": 1,
+    "concurrency": 16,
+    "username": "",
+    "credential": None,
+    "check_hostname": True,
+}
+_NODE_ONLY = ("name", "address", "roles", "hostname")
+_TOP_KEYS = ("version", "cluster", "defaults", "nodes")
+_DEFAULT_KEYS = tuple(_DEFAULTS)
+_NODE_KEYS = _NODE_ONLY + tuple(k for k in _DEFAULTS if k != "concurrency")
+_PASSWORD_KEYS = {"password", "passwd", "pwd", "pass", "secret"}
+_CREDENTIAL_HELP = (
+    "the inventory holds credential references only: use credential: {env: VAR}, "
+    "credential: {keyring: {service: NAME, username: USER}} or credential: {prompt: true} "
+    "(see docs/inventory.md)"
+)
+_HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+
+
+@dataclass(frozen=True)
+class NodeTarget:
+    """One node and its fully resolved connection settings (defaults applied)."""
+
+    name: str
+    address: str
+    roles: tuple[str, ...]
+    transport: str = "ntlm"
+    scheme: str = "https"
+    port: int = 5986
+    ca_file: Path | None = None
+    verify: bool = True
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    deadline: float = 120.0
+    retries: int = 1
+    username: str = ""
+    credential: CredentialRef | None = None
+    hostname: str | None = None  # expected host name when the name is only a label
+    check_hostname: bool = True
+    line: int | None = None  # where the node is declared in the inventory
+
+    @property
+    def url(self) -> str:
+        host = self.address
+        if ":" in host and not host.startswith("["):  # IPv6 literal
+            host = f"[{host}]"
+        return f"{self.scheme}://{host}:{self.port}/wsman"
+
+
+@dataclass
+class Inventory:
+    """A parsed inventory. ``path`` is None for an inventory built in memory (discovery)."""
+
+    cluster: str
+    nodes: list[NodeTarget]
+    concurrency: int = 16
+    path: Path | None = None
+
+    def node(self, name: str) -> NodeTarget:
+        for n in self.nodes:
+            if n.name.lower() == name.lower():
+                return n
+        raise KeyError(name)
+
+    def with_overrides(self, *, concurrency: int | None = None, deadline: float | None = None) -> Inventory:
+        """A copy with command-line overrides applied (``--concurrency``, ``--deadline``)."""
+        nodes = [replace(n, deadline=float(deadline)) for n in self.nodes] if deadline else list(self.nodes)
+        return Inventory(self.cluster, nodes, concurrency or self.concurrency, self.path)
+
+
+def looks_like_hostname(text: str) -> bool:
+    """True for ``MGMT1`` or ``mgmt1.corp.example``; False for IP literals and labels with spaces."""
+    if not text or is_ip(text):
+        return False
+    return bool(_HOST_RE.match(text))
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+# ---- YAML with line numbers ---------------------------------------------------------
+
+
+class _LineMap(dict):
+    """A mapping that remembers the line of itself and of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _LineList(list):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that records line numbers and rejects duplicate keys."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineMap:
+    loader.flatten_mapping(node)
+    out = _LineMap()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise InputError("a mapping key must be a plain value", line=key_node.start_mark.line + 1) from None
+        if key in out:
+            raise InputError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.key_lines[key] = key_node.start_mark.line + 1
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LineList:
+    out = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    out.line = node.start_mark.line + 1
+    out.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _load_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except InputError as exc:
+        raise InputError(exc.message, source=source, line=exc.line) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"invalid YAML: {problem}", source=source, line=line) from None
+
+
+# ---- validation ------------------------------------------------------------------------
+
+
+class _Ctx:
+    def __init__(self, source: str):
+        self.source = source
+
+    def err(self, message: str, line: int | None) -> InputError:
+        return InputError(message, source=self.source, line=line)
+
+
+def _line_of(mapping: Any, key: str | None = None) -> int | None:
+    if isinstance(mapping, _LineMap):
+        if key is not None and key in mapping.key_lines:
+            return mapping.key_lines[key]
+        return mapping.line or None
+    return getattr(mapping, "line", None) or None
+
+
+def _reject_passwords(value: Any, ctx: _Ctx, where: str) -> None:
+    """A literal password anywhere in the file is an error (the value is never echoed)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and k.lower() in _PASSWORD_KEYS:
+                raise ctx.err(f"{where}{k}: a password may not be written in the inventory; "
+                              + _CREDENTIAL_HELP, _line_of(value, k))
+            _reject_passwords(v, ctx, f"{where}{k}.")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _reject_passwords(v, ctx, f"{where.rstrip('.')}[{i}].")
+
+
+def _check_keys(mapping: _LineMap, valid: tuple[str, ...], ctx: _Ctx, what: str) -> None:
+    for key in mapping:
+        if key not in valid:
+            raise ctx.err(f"{what}: unknown key {key!r}; valid keys are: {', '.join(valid)}",
+                          _line_of(mapping, str(key)))
+
+
+def _positive_number(value: Any, key: str, ctx: _Ctx, line: int | None, *, integer: bool = False,
+                     minimum: float = 0, allow_zero: bool = False) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ctx.err(f"{key}: expected a number, got {type(value).__name__}", line)
+    if integer and not isinstance(value, int):
+        raise ctx.err(f"{key}: expected a whole number", line)
+    if value < minimum or (value == 0 and not allow_zero):
+        raise ctx.err(f"{key}: must be {'>= 0' if allow_zero else '> 0'}", line)
+    return value
+
+
+def _credential(value: Any, username: str, ctx: _Ctx, line: int | None) -> CredentialRef | None:
+    """Parse a credential reference. Error messages never echo the value (it may be a secret)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ctx.err("credential: must be a reference, not a value; " + _CREDENTIAL_HELP, line)
+    if len(value) != 1:
+        raise ctx.err("credential: give exactly one of env, keyring, prompt", line)
+    kind, arg = next(iter(value.items()))
+    kline = _line_of(value, kind) or line
+    if kind == "env":
+        if not isinstance(arg, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", arg):
+            raise ctx.err("credential.env: expected an environment variable name such as PARAGON_AUDIT_PASSWORD",
+                          kline)
+        return EnvRef(arg)
+    if kind == "keyring":
+        if not isinstance(arg, dict):
+            raise ctx.err("credential.keyring: expected {service: ..., username: ...}", kline)
+        _check_keys(arg, ("service", "username"), ctx, "credential.keyring")
+        service = arg.get("service")
+        user = arg.get("username", username)
+        if not isinstance(service, str) or not service:
+            raise ctx.err("credential.keyring.service: required (a text)", kline)
+        if not isinstance(user, str) or not user:
+            raise ctx.err("credential.keyring.username: required (a text), or set username", kline)
+        return KeyringRef(service, user)
+    if kind == "prompt":
+        if arg is not True:
+            raise ctx.err("credential.prompt: expected true", kline)
+        return PromptRef(username)
+    raise ctx.err(f"credential: unknown reference kind {kind!r}; valid kinds are: env, keyring, prompt", kline)
+
+
+def _setting(key: str, value: Any, ctx: _Ctx, line: int | None) -> Any:
+    """Validate one setting from ``defaults:`` or a node (credential handled separately)."""
+    if key == "transport":
+        if value not in TRANSPORTS:
+            raise ctx.err(f"transport: expected one of {', '.join(TRANSPORTS)}, got {value!r}", line)
+        return value
+    if key == "scheme":
+        if value not in SCHEMES:
+            raise ctx.err(f"scheme: expected https or http, got {value!r}", line)
+        return value
+    if key == "port":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise ctx.err("port: expected a whole number between 1 and 65535", line)
+        return value
+    if key in ("connect_timeout", "read_timeout", "deadline"):
+        return float(_positive_number(value, key, ctx, line))
+    if key == "retries":
+        return int(_positive_number(value, key, ctx, line, integer=True, allow_zero=True))
+    if key == "concurrency":
+        return int(_positive_number(value, key, ctx, line, integer=True, minimum=1))
+    if key in ("verify", "check_hostname"):
+        if not isinstance(value, bool):
+            raise ctx.err(f"{key}: expected true or false", line)
+        return value
+    if key in ("username", "ca_file", "hostname", "address", "cluster"):
+        if not isinstance(value, str) or not value.strip():
+            raise ctx.err(f"{key}: expected a non-empty text", line)
+        return value.strip()
+    raise ctx.err(f"unknown setting {key!r}", line)  # pragma: no cover
+
+
+def _parse_settings(mapping: _LineMap, keys: tuple[str, ...], ctx: _Ctx) -> tuple[dict[str, Any], Any]:
+    """Validated settings from a mapping (credential returned raw, parsed later with the username)."""
+    out: dict[str, Any] = {}
+    raw_cred: Any = None
+    for key in keys:
+        if key not in mapping or key in _NODE_ONLY:
+            continue
+        if key == "credential":
+            raw_cred = (mapping[key], _line_of(mapping, key))
+            continue
+        out[key] = _setting(key, mapping[key], ctx, _line_of(mapping, key))
+    return out, raw_cred
+
+
+def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | None = None) -> Inventory:
+    """Parse and validate inventory text (``source`` names it in errors)."""
+    ctx = _Ctx(source)
+    data = _load_yaml(text, source)
+    if data is None:
+        raise ctx.err("the inventory is empty; see docs/inventory.md for the format", 1)
+    if not isinstance(data, _LineMap):
+        raise ctx.err("the inventory must be a YAML mapping with version, cluster, defaults, nodes", 1)
+    _reject_passwords(data, ctx, "")
+    _check_keys(data, _TOP_KEYS, ctx, "top level")
+    if data.get("version") != INVENTORY_VERSION:
+        raise ctx.err(f"version: expected {INVENTORY_VERSION}, got {data.get('version')!r}",
+                      _line_of(data, "version") or 1)
+    cluster = _setting("cluster", data["cluster"], ctx, _line_of(data, "cluster")) if "cluster" in data else ""
+
+    defaults_raw = data.get("defaults") or _LineMap()
+    if not isinstance(defaults_raw, _LineMap):
+        raise ctx.err("defaults: expected a mapping", _line_of(data, "defaults"))
+    _check_keys(defaults_raw, _DEFAULT_KEYS, ctx, "defaults")
+    defaults, default_cred = _parse_settings(defaults_raw, _DEFAULT_KEYS, ctx)
+
+    nodes_raw = data.get("nodes")
+    if not isinstance(nodes_raw, _LineList) or not nodes_raw:
+        raise ctx.err("nodes: expected a non-empty list of nodes", _line_of(data, "nodes") or data.line or 1)
+
+    base = base_dir or Path(".")
+    nodes: list[NodeTarget] = []
+    seen: dict[str, int | None] = {}
+    for i, raw in enumerate(nodes_raw):
+        nline = nodes_raw.item_lines[i]
+        if not isinstance(raw, _LineMap):
+            raise ctx.err(f"nodes[{i}]: expected a mapping with name, address, roles", nline)
+        what = f"nodes[{i}]"
+        if "concurrency" in raw:
+            raise ctx.err(f"{what}: concurrency applies to the whole run; set it under defaults",
+                          _line_of(raw, "concurrency"))
+        _check_keys(raw, _NODE_KEYS, ctx, what)
+        if "name" not in raw:
+            raise ctx.err(f"{what}: name is required", raw.line)
+        name = raw["name"].strip() if isinstance(raw["name"], str) else ""
+        if not name:
+            raise ctx.err(f"{what}: name: expected a non-empty text", _line_of(raw, "name"))
+        what = f"node {name!r}"
+        if name.lower() in seen:
+            raise ctx.err(f"{what}: duplicate node name (first declared on line {seen[name.lower()]})",
+                          _line_of(raw, "name"))
+        seen[name.lower()] = _line_of(raw, "name")
+        address = _setting("address", raw["address"], ctx, _line_of(raw, "address")) if "address" in raw else name
+        roles_raw = raw.get("roles")
+        if not isinstance(roles_raw, list) or not roles_raw:
+            raise ctx.err(f"{what}: roles: expected a list such as [management] or [site]",
+                          _line_of(raw, "roles") or raw.line)
+        bad = [r for r in roles_raw if r not in VALID_ROLES]
+        if bad:
+            raise ctx.err(f"{what}: roles: unknown role(s) {bad}; valid roles are: {', '.join(VALID_ROLES)}",
+                          _line_of(raw, "roles"))
+        own, own_cred = _parse_settings(raw, _NODE_KEYS, ctx)
+        hostname = _setting("hostname", raw["hostname"], ctx, _line_of(raw, "hostname")) if "hostname" in raw else None
+        merged = dict(_DEFAULTS)
+        merged.update(defaults)
+        merged.update(own)
+        scheme = merged["scheme"]
+        port = merged["port"] or DEFAULT_PORTS[scheme]
+        ca_file = None
+        if merged["ca_file"]:
+            ca_file = Path(merged["ca_file"]).expanduser()
+            if not ca_file.is_absolute():
+                ca_file = (base / ca_file).resolve()
+            if not ca_file.is_file():
+                where = _line_of(raw, "ca_file") if "ca_file" in own else _line_of(defaults_raw, "ca_file")
+                raise ctx.err(f"{what}: ca_file {str(ca_file)!r} does not exist", where)
+        username = merged["username"]
+        cred_raw, cred_line = own_cred or default_cred or (None, None)
+        credential = _credential(cred_raw, username, ctx, cred_line)
+        if merged["transport"] != "kerberos":
+            if not username:
+                raise ctx.err(f"{what}: username is required for transport {merged['transport']} "
+                              "(set it under defaults or on the node)", raw.line)
+            if credential is None:
+                raise ctx.err(f"{what}: credential is required for transport {merged['transport']}; "
+                              + _CREDENTIAL_HELP, raw.line)
+        if merged["read_timeout"] <= 1:
+            raise ctx.err(f"{what}: read_timeout must be more than 1 second", raw.line)
+        nodes.append(NodeTarget(
+            name=name,
+            address=address,
+            roles=tuple(dict.fromkeys(roles_raw)),
+            transport=merged["transport"],
+            scheme=scheme,
+            port=port,
+            ca_file=ca_file,
+            verify=merged["verify"],
+            connect_timeout=merged["connect_timeout"],
+            read_timeout=merged["read_timeout"],
+            deadline=merged["deadline"],
+            retries=merged["retries"],
+            username=username,
+            credential=credential,
+            hostname=hostname,
+            check_hostname=merged["check_hostname"],
+            line=nline,
+        ))
+    return Inventory(cluster=cluster, nodes=nodes, concurrency=defaults.get("concurrency", _DEFAULTS["concurrency"]),
+                     path=None)
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Read and validate an inventory file; InputError (file:line: message) on any problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("inventory file not found", source=str(p)) from None
+    except IsADirectoryError:
+        raise InputError("expected an inventory file, got a folder", source=str(p)) from None
+    except UnicodeDecodeError:
+        raise InputError("the inventory must be UTF-8 text", source=str(p)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read inventory: {exc.strerror}", source=str(p)) from None
+    inv = parse_inventory(text, str(p), base_dir=p.resolve().parent)
+    inv.path = p
+    return inv

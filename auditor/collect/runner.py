@@ -1,0 +1,382 @@
+"""Collect every node of an inventory concurrently and account for each one.
+
+The runner's promises, which the rest of the tool relies on:
+
+* **The run always finishes.** Each node has a deadline measured from when its work starts
+  (not from when it was queued). The runner's monitor loop marks a node ``timeout`` the
+  moment its deadline passes, even if the worker thread is still blocked in a socket; the
+  remote timeouts handed to the transport are cut to the time left so such threads end soon
+  after instead of lingering.
+* **Every node is accounted for.** The result has exactly one ``NodeState`` per inventory
+  node, in inventory order. A node that could not be collected carries
+  ``status`` in {refused, timeout, auth, tls, protocol, error} and a precise ``reason``.
+* **Retries only where they can help.** Timeouts and dropped/garbled connections
+  (``timeout``, ``protocol``) are retried with backoff within the deadline. A refused
+  connection, an authentication or TLS failure, an over-large reply or a script error on
+  the node is final: retrying would only slow the run and could lock an account.
+* **A node that answers as another host is visible.** See :func:`hostname_mismatch`.
+* **No password in any message.** Reasons pass through :func:`_redact`.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from auditor.collect.credentials import MASK, Credentials, PromptFn, click_prompt, resolve_credentials
+from auditor.collect.inventory import Inventory, NodeTarget, is_ip, looks_like_hostname
+from auditor.errors import InputError
+from auditor.nodestate import NodeState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from auditor.profile import Profile
+
+FAILED_STATUSES = ("refused", "timeout", "auth", "tls", "protocol", "error")
+TRANSIENT_KINDS = frozenset({"timeout", "protocol"})
+# RemoteError kinds that are not themselves a NodeState status
+_KIND_TO_STATUS = {"too_large": "error", "remote": "error"}
+_MONITOR_TICK = 0.1
+_MAX_BACKOFF = 5.0
+
+
+@dataclass(frozen=True)
+class SecurityOptions:
+    """Command-line consent for the two insecure settings an inventory may ask for."""
+
+    allow_basic_http: bool = False
+    insecure_skip_verify: bool = False
+
+
+@dataclass
+class NodeStats:
+    """How collecting one node went."""
+
+    name: str
+    status: str = "ok"
+    attempts: int = 0
+    seconds: float = 0.0
+    error_kind: str | None = None  # RemoteError kind of the last failure, or "deadline"/"mismatch"
+
+
+@dataclass
+class CollectionResult:
+    nodes: list[NodeState]
+    started_at: str
+    finished_at: str
+    stats: list[NodeStats] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[NodeState]:
+        return [n for n in self.nodes if n.status != "ok"]
+
+    def stats_for(self, name: str) -> NodeStats:
+        for s in self.stats:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- security ---------------------------------------------------------------------------
+
+
+def check_security(inventory: Inventory, security: SecurityOptions) -> list[str]:
+    """Refuse insecure settings the command line did not consent to; return warnings to show.
+
+    Basic over plain HTTP sends the password base64-encoded in clear text on every request;
+    ``verify: false`` lets anyone on the path impersonate the node and read the NTLM/Basic
+    exchange. Both are sometimes needed in a lab, never silently.
+    """
+    warnings: list[str] = []
+    basic_http = [n for n in inventory.nodes if n.transport == "basic" and n.scheme == "http"]
+    no_verify = [n for n in inventory.nodes if n.scheme == "https" and not n.verify]
+    src = str(inventory.path) if inventory.path else "inventory"
+    if basic_http:
+        names = ", ".join(n.name for n in basic_http[:5]) + (" ..." if len(basic_http) > 5 else "")
+        if not security.allow_basic_http:
+            raise InputError(
+                f"transport basic over plain http sends the password in clear text (nodes {names}); "
+                "use https or ntlm/kerberos, or pass --allow-basic-http to accept the risk",
+                source=src, line=basic_http[0].line)
+        warnings.append(f"warning: --allow-basic-http: the password goes in clear text to {names}")
+    if no_verify:
+        names = ", ".join(n.name for n in no_verify[:5]) + (" ..." if len(no_verify) > 5 else "")
+        if not security.insecure_skip_verify:
+            raise InputError(
+                f"verify: false disables certificate validation (nodes {names}); give ca_file with the "
+                "CA that signed the WinRM certificates, or pass --insecure-skip-verify to accept the risk",
+                source=src, line=no_verify[0].line)
+        warnings.append(f"warning: --insecure-skip-verify: server certificates are not checked for {names}")
+    return warnings
+
+
+# ---- host identity ----------------------------------------------------------------------
+
+
+def _first_label(text: str) -> str:
+    return text.rstrip(".").split(".")[0].lower()
+
+
+def hostname_mismatch(node: NodeTarget, state: NodeState) -> str | None:
+    """A reason text when the node answered as a different host than the inventory says.
+
+    Decision (docs/inventory.md): such a node gets status ``protocol`` with an
+    ``identity mismatch`` reason, and its collected data is kept in the snapshot as
+    evidence. Auditing it as the named node would be wrong (a stale DNS record or reused IP
+    can point two inventory entries at one machine, and every consistency check would then
+    pass), so checks treat it as not audited while the admin can still see what answered.
+
+    Compared: the expected ``hostname`` if the inventory sets one, else the node name and
+    the address where they look like host names (IP literals and labels with spaces are not
+    compared). A short name matches the reported NetBIOS name (first 15 characters) or the
+    first label of the FQDN; a dotted name must match the FQDN or its first label.
+    """
+    if not node.check_hostname:
+        return None
+    reported_host = (state.hostname or "").strip()
+    reported_fqdn = (state.fqdn or "").strip().rstrip(".")
+    if not reported_host and not reported_fqdn:
+        return None
+    if node.hostname:
+        candidates = [node.hostname]
+    else:
+        candidates = [c for c in (node.name, node.address) if looks_like_hostname(c) and not is_ip(c)]
+        if looks_like_hostname(node.address) and node.address.lower() in ("localhost",):
+            candidates = [c for c in candidates if c != node.address]
+    if not candidates:
+        return None
+    seen_names = {reported_host.lower(), _first_label(reported_fqdn), reported_fqdn.lower()} - {""}
+    for cand in candidates:
+        c = cand.rstrip(".").lower()
+        short = _first_label(c)
+        if c in seen_names or short in seen_names or short[:15] in seen_names:
+            return None
+    answered = reported_fqdn or reported_host
+    if reported_host and reported_fqdn and _first_label(reported_fqdn) != reported_host.lower():
+        answered = f"{reported_host} ({reported_fqdn})"
+    return (f"identity mismatch: {node.address} answered as host {answered}, "
+            f"expected {' or '.join(dict.fromkeys(candidates))}; data kept but not audited "
+            "(fix the address, or set hostname/check_hostname on the node)")
+
+
+# ---- one node ----------------------------------------------------------------------------
+
+
+def _redact(text: str, secret: str | None) -> str:
+    if secret and len(secret) >= 1 and secret in text:
+        text = text.replace(secret, MASK)
+    return text
+
+
+@dataclass
+class _Job:
+    node: NodeTarget
+    started: float | None = None
+    final: tuple[NodeState, NodeStats] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def finish(self, state: NodeState, stats: NodeStats) -> bool:
+        """Record the outcome once; later outcomes (a late thread after a deadline) are dropped."""
+        with self.lock:
+            if self.final is not None:
+                return False
+            self.final = (state, stats)
+            return True
+
+
+def _remote_timeouts(node: NodeTarget, remaining: float) -> tuple[float, float, int]:
+    """(connect, read, operation) timeouts that fit in ``remaining`` seconds.
+
+    pywinrm requires read_timeout > operation_timeout; the server answers a long Receive
+    after operation_timeout, so the read never waits much longer than that.
+    """
+    remaining = max(remaining, 2.0)
+    read = max(2.0, min(node.read_timeout, remaining))
+    operation = int(max(1, min(20, read - 1)))
+    connect = max(1.0, min(node.connect_timeout, remaining))
+    return connect, read, operation
+
+
+def _failed_state(node: NodeTarget, status: str, reason: str) -> NodeState:
+    return NodeState(name=node.name, roles=list(node.roles), address=node.address, status=status,
+                     reason=reason)
+
+
+def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
+                  execute: Callable[..., dict], sleep: Callable[[float], None] = time.sleep) -> None:
+    """Worker: collect one node with retries inside its deadline, then ``job.finish``."""
+    from auditor.remote import RemoteError, Target, node_state_from_response
+
+    node = job.node
+    job.started = time.monotonic()
+    deadline_at = job.started + node.deadline
+    secret = creds.password.reveal() if creds.password is not None else None
+    stats = NodeStats(name=node.name)
+    status, reason, kind = "error", "not attempted", None
+    state: NodeState | None = None
+    attempts_allowed = 1 + max(0, node.retries)
+    for attempt in range(attempts_allowed):
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0.5:
+            if stats.attempts == 0:
+                status, reason, kind = "timeout", f"deadline of {node.deadline:g}s passed before the first attempt", "deadline"
+            break
+        connect, read, operation = _remote_timeouts(node, remaining)
+        target = Target(
+            name=node.name, host=node.address, port=node.port, scheme=node.scheme,
+            transport=node.transport, username=creds.username, password=secret,
+            ca_file=str(node.ca_file) if node.ca_file else None, verify=node.verify,
+            connect_timeout=connect, read_timeout=read, operation_timeout=operation,
+        )
+        stats.attempts += 1
+        try:
+            response = execute(target, request, secrets=[secret] if secret else None)
+        except RemoteError as exc:
+            kind = exc.kind
+            status = _KIND_TO_STATUS.get(exc.kind, exc.kind if exc.kind in FAILED_STATUSES else "error")
+            reason = f"{exc.kind}: {_redact(str(getattr(exc, 'message', exc)), secret)}"
+            if exc.kind in TRANSIENT_KINDS and attempt + 1 < attempts_allowed:
+                backoff = min(_MAX_BACKOFF, 0.5 * (2 ** attempt)) * (0.75 + random.random() / 2)
+                if deadline_at - time.monotonic() > backoff + 1.0:
+                    sleep(backoff)
+                    continue
+            break
+        except Exception as exc:  # noqa: BLE001 - a bug in one node's path must not stop the run
+            kind = "error"
+            status, reason = "error", _redact(f"unexpected {type(exc).__name__}: {exc}", secret)
+            break
+        try:
+            state = node_state_from_response(node.name, response)
+        except Exception as exc:  # noqa: BLE001 - a garbled reply is a protocol failure of this node
+            kind = "protocol"
+            status, reason = "protocol", _redact(f"unreadable collect response: {exc}", secret)
+            break
+        status, reason, kind = "ok", "", None
+        break
+
+    stats.seconds = round(time.monotonic() - job.started, 3)
+    if state is None:
+        state = _failed_state(node, status, reason)
+    else:
+        state.roles = list(node.roles)
+        state.address = node.address
+        if not state.collected_at:
+            state.collected_at = _now_iso()
+        mismatch = hostname_mismatch(node, state)
+        if mismatch:
+            state.status, state.reason = "protocol", mismatch
+            kind = "mismatch"
+    stats.status = state.status
+    stats.error_kind = kind
+    job.finish(state, stats)
+
+
+# ---- the pool --------------------------------------------------------------------------
+
+
+class _Progress:
+    """``collected 37/500 (2 failed)`` on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total = total
+        self.enabled = enabled and sys.stderr.isatty()
+        self.done = 0
+        self.failed = 0
+
+    def update(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += 0 if ok else 1
+        if self.enabled:
+            click.echo(f"\rcollected {self.done}/{self.total} ({self.failed} failed)", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.enabled:
+            click.echo("", err=True)
+
+
+def collect_cluster(
+    inventory: Inventory,
+    profile: Profile,
+    *,
+    progress: bool = True,
+    security: SecurityOptions = SecurityOptions(),  # noqa: B008 - frozen, immutable default
+    credentials: dict[str, Credentials] | None = None,
+    prompt: PromptFn = click_prompt,
+    execute: Callable[..., dict] | None = None,
+) -> CollectionResult:
+    """Collect every node of ``inventory``; always returns one NodeState per node.
+
+    ``credentials`` (node name -> Credentials) skips resolving references (discovery and
+    re-collection after a fix reuse what was resolved once). ``execute`` defaults to
+    ``auditor.remote.execute``.
+    """
+    warnings = check_security(inventory, security)  # refuse before anyone is prompted
+
+    from auditor.remote import build_collect_request
+    from auditor.remote import execute as remote_execute
+
+    for warning in warnings:
+        click.echo(warning, err=True)
+    creds = credentials if credentials is not None else resolve_credentials(inventory, prompt=prompt)
+    request = build_collect_request(profile)
+    run = execute or remote_execute
+
+    started_at = _now_iso()
+    t0 = time.monotonic()
+    jobs = [_Job(node) for node in inventory.nodes]
+    bar = _Progress(len(jobs), progress)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(inventory.concurrency, len(jobs))),
+                              thread_name_prefix="collect")
+    futures: dict[Future, _Job] = {}
+    try:
+        for job in jobs:
+            c = creds.get(job.node.name) or Credentials(job.node.username, None)
+            futures[pool.submit(_collect_node, job, request, c, run)] = job
+        pending = set(futures)
+        while pending:
+            done, _ = wait(pending, timeout=_MONITOR_TICK, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job = futures[fut]
+                exc = fut.exception()
+                if exc is not None:  # _collect_node catches everything; this is a last resort
+                    job.finish(_failed_state(job.node, "error", f"collector crashed: {type(exc).__name__}"),
+                               NodeStats(job.node.name, "error", 0, 0.0, "error"))
+                pending.discard(fut)
+                assert job.final is not None
+                bar.update(job.final[0].status == "ok")
+            now = time.monotonic()
+            for fut in list(pending):
+                job = futures[fut]
+                if job.started is not None and now - job.started > job.node.deadline:
+                    state = _failed_state(job.node, "timeout",
+                                          f"timeout: no complete answer within the {job.node.deadline:g}s deadline")
+                    if job.finish(state, NodeStats(job.node.name, "timeout", 1, round(now - job.started, 3),
+                                                   "deadline")):
+                        pending.discard(fut)
+                        bar.update(False)
+    finally:
+        bar.close()
+        # Threads past their deadline are abandoned, not joined: their remote timeouts were
+        # cut to the deadline, so they end on their own shortly.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    nodes, stats = [], []
+    for job in jobs:
+        assert job.final is not None
+        nodes.append(job.final[0])
+        stats.append(job.final[1])
+    return CollectionResult(nodes=nodes, started_at=started_at, finished_at=_now_iso(), stats=stats,
+                            seconds=round(time.monotonic() - t0, 3))

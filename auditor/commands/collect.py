@@ -1,0 +1,57 @@
+"""``auditor collect``: gather every node of an inventory into a snapshot folder.
+
+The snapshot is what ``auditor audit --from DIR`` audits offline, what support can be sent
+instead of remote access, and what the lab can serve back as a simulated cluster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from auditor.collect.cli_options import collection_options, setup_from_options
+from auditor.collect.runner import CollectionResult, collect_cluster
+from auditor.collect.snapshot import prepare_out_dir, write_snapshot
+from auditor.errors import EXIT_UNREACHABLE
+
+
+def print_summary(result: CollectionResult) -> None:
+    """One line per node, then a total; failures first so they are seen."""
+    stats = {s.name: s for s in result.stats}
+    rows = sorted(result.nodes, key=lambda n: (n.status == "ok", n.name.lower()))
+    width = max([len(n.name) for n in rows] + [4])
+    for n in rows:
+        s = stats.get(n.name)
+        extra = f"{s.seconds:6.2f}s  {s.attempts} attempt(s)" if s else ""
+        line = f"{n.name:<{width}}  {n.status:<8} {extra}"
+        if n.reason:
+            line += f"  {n.reason}"
+        click.echo(line)
+    ok = len(result.nodes) - len(result.failed)
+    click.echo(f"collected {ok}/{len(result.nodes)} node(s) in {result.seconds:.2f}s"
+               + (f", {len(result.failed)} failed" if result.failed else ""))
+
+
+@click.command("collect")
+@collection_options(inventory_required=True)
+@click.option("--out", "-o", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              metavar="DIR", help="Snapshot folder to write (node folders + manifest.json).")
+@click.option("--force", is_flag=True, default=False,
+              help="Write into a non-empty folder that is not a previous snapshot.")
+def command(inventory, profile, allow_basic_http, insecure_skip_verify, concurrency, deadline, no_progress,
+            out: Path, force: bool) -> None:
+    """Collect configuration and service state from every node into a snapshot folder.
+
+    Exit codes: 0 every node collected, 2 bad input, 3 some node could not be collected
+    (the snapshot is still written, with the reason for each failed node).
+    """
+    inv, prof, security = setup_from_options(inventory, profile, allow_basic_http, insecure_skip_verify,
+                                             concurrency, deadline)
+    prepare_out_dir(out, force=force)  # refuse early, before anyone types a password
+    result = collect_cluster(inv, prof, security=security, progress=not no_progress)
+    write_snapshot(result, inv, prof, out, force=force)
+    print_summary(result)
+    click.echo(f"snapshot written to {out}")
+    if result.failed:
+        click.get_current_context().exit(EXIT_UNREACHABLE)

@@ -1,0 +1,91 @@
+"""``auditor discover``: propose an inventory from one seed Management server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from auditor.collect.credentials import CredentialRef, EnvRef, KeyringRef, PromptRef, resolve_reference
+from auditor.collect.credentials import Credentials as Creds
+from auditor.collect.discover import discover, render_inventory
+from auditor.collect.inventory import DEFAULT_PORTS, TRANSPORTS, NodeTarget, looks_like_hostname
+from auditor.collect.runner import SecurityOptions
+from auditor.errors import InputError
+from auditor.nodefolder import atomic_write
+from auditor.profile import load_profile
+
+
+@click.command("discover")
+@click.option("--seed", required=True, metavar="HOST", help="A Management server (host name or IP).")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              metavar="FILE", help="Where to write the proposed inventory YAML.")
+@click.option("--cluster", "cluster", default=None, help="Cluster name for the inventory (default: seed host).")
+@click.option("--username", "-u", default="", help="Account for WinRM (e.g. CORP\\auditor).")
+@click.option("--credential-env", metavar="VAR", default=None,
+              help="Environment variable holding the password (recommended).")
+@click.option("--credential-keyring", metavar="SERVICE", default=None,
+              help="Keyring service holding the password for --username.")
+@click.option("--transport", type=click.Choice(TRANSPORTS), default="ntlm", show_default=True)
+@click.option("--scheme", type=click.Choice(["https", "http"]), default="https", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="WinRM port (5986 https / 5985 http).")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CA certificate(s) that signed the WinRM listener certificates.")
+@click.option("--deadline", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              metavar="SECONDS", help="Time limit for collecting the seed.")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Product profile override.")
+@click.option("--allow-basic-http", is_flag=True, default=False, help="Accept basic over plain http.")
+@click.option("--insecure-skip-verify", is_flag=True, default=False, help="Do not validate the certificate.")
+@click.option("--force", is_flag=True, default=False, help="Overwrite --out if it exists.")
+def command(seed, out, cluster, username, credential_env, credential_keyring, transport, scheme, port, ca_file,
+            deadline, profile, allow_basic_http, insecure_skip_verify, force) -> None:
+    """Collect one Management server and propose an inventory for its cluster.
+
+    The other Management servers are learned from the seed's spoc.conf server list. Site
+    servers cannot be learned that way: the proposed file says so and leaves a template.
+    The password is never written; the file refers to where it comes from.
+    """
+    if out.exists() and not force:
+        raise InputError("file exists; pass --force to overwrite it", source=str(out))
+    if credential_env and credential_keyring:
+        raise InputError("give at most one of --credential-env and --credential-keyring")
+    ref: CredentialRef | None
+    if credential_env:
+        ref = EnvRef(credential_env)
+    elif credential_keyring:
+        if not username:
+            raise InputError("--credential-keyring needs --username")
+        ref = KeyringRef(credential_keyring, username)
+    elif transport == "kerberos" and not username:
+        ref = None
+    else:
+        ref = PromptRef(username)
+    if transport != "kerberos" and not username:
+        raise InputError(f"--username is required for transport {transport}")
+    name = seed if looks_like_hostname(seed) else "seed"
+    target = NodeTarget(
+        name=name, address=seed, roles=("management",), transport=transport, scheme=scheme,
+        port=port or DEFAULT_PORTS[scheme], ca_file=ca_file.resolve() if ca_file else None,
+        verify=not insecure_skip_verify, deadline=deadline, username=username, credential=ref,
+        check_hostname=False,
+    )
+    security = SecurityOptions(allow_basic_http=allow_basic_http, insecure_skip_verify=insecure_skip_verify)
+    prof = load_profile(profile)
+    password = resolve_reference(ref, used_by=f"seed {seed}") if ref is not None else None
+    disc = discover(target, prof, credentials=Creds(username, password), security=security)
+    state = disc.state
+    text = render_inventory(disc, cluster=cluster or (state.hostname or seed).lower(), out_path=out,
+                            generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    atomic_write(out, text.encode("utf-8"))
+    others = [s for s in disc.servers if not s.is_seed]
+    click.echo(f"seed {seed} answered as {state.fqdn or state.hostname or '?'}")
+    if disc.spoc_conf_path:
+        click.echo(f"learned {len(others)} other Management server(s) from {disc.spoc_conf_path}:")
+        for s in others:
+            click.echo(f"  {s.ip}  GUID {s.guid or '?'}  port {s.port or '?'}")
+    for note in disc.notes:
+        click.echo(f"note: {note}")
+    click.echo("site servers cannot be learned from spoc.conf: add them to the inventory by hand")
+    click.echo(f"proposed inventory written to {out}")
