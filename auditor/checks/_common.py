@@ -1,0 +1,57 @@
+"""Helpers shared by check modules (not a check: the name starts with ``_``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.cluster import FileResult, NodeView
+from auditor.findings import CheckMeta, Finding, Severity, Status
+
+
+def make(meta: CheckMeta, status: Status, node: str | None, subject: str, message: str, *,
+         severity: Severity | None = None, **kw: Any) -> Finding:
+    """A finding with the check's defaults; ``fixable`` only on failures a fixer can fix."""
+    return Finding(check_id=meta.id, status=status, severity=severity or meta.severity, node=node,
+                   subject=subject, message=message, fixable=meta.fixable and status == Status.FAIL, **kw)
+
+
+def unreachable(meta: CheckMeta, node: NodeView, subject: str | None = None) -> Finding:
+    reason = node.state.reason or node.state.status
+    return make(meta, Status.SKIP, node.name, subject or node.name,
+                f"not evaluated: node unreachable ({reason})", details={"node_status": node.state.status})
+
+
+def not_applicable(meta: CheckMeta, node: NodeView, why: str) -> Finding:
+    return make(meta, Status.SKIP, node.name, node.name, f"not applicable: {why}")
+
+
+def file_error(meta: CheckMeta, node: NodeView, subject: str, res: FileResult, what: str = "") -> Finding:
+    msg = (what + ": " if what else "") + "cannot evaluate, " + res.problem()
+    return make(meta, Status.ERROR, node.name, subject, msg, file=res.path, line=res.line,
+                details={"file_status": res.status})
+
+
+def majority(values: dict[str, str]) -> tuple[str | None, bool]:
+    """Most common value among subjects and whether it is a strict majority winner.
+
+    With a tie there is no trustworthy reference, so callers flag every differing subject.
+    """
+    counts: dict[str, int] = {}
+    for v in values.values():
+        counts[v] = counts.get(v, 0) + 1
+    if not counts:
+        return None, False
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if len(ranked) == 1:
+        return ranked[0][0], True
+    return ranked[0][0], ranked[0][1] > ranked[1][1]
+
+
+def product_services(cluster, node: NodeView) -> list:
+    """Services of the product (profile service_patterns), legacy SafeQ 5 ones excluded."""
+    import fnmatch
+
+    patterns = [p.lower() for p in cluster.profile.get("service_patterns", ["YSoft*"])]
+    legacy = {s.lower() for s in cluster.profile.get("legacy_services", [])}
+    return [s for s in node.state.services
+            if any(fnmatch.fnmatchcase(s.name.lower(), p) for p in patterns) and s.name.lower() not in legacy]

@@ -1,0 +1,116 @@
+"""DB-EXTERNAL: the cluster database is an external (ideally HA) SQL server, not embedded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.checks._common import make, not_applicable, unreachable
+from auditor.cluster import Cluster, NodeView, join_win
+from auditor.findings import CheckMeta, Finding, Severity, Status
+
+META = CheckMeta(
+    id="DB-EXTERNAL",
+    title="Management servers use an external SQL database, not the embedded PostgreSQL",
+    severity=Severity.CRITICAL,
+    rationale=(
+        "The embedded PostgreSQL lives on one Management server: in a multi-node cluster it is a "
+        "single point of failure that defeats the cluster (critical); on a single Management "
+        "server it is supported but without resilience (medium). Evidence combines every signal "
+        "the profile knows: the database host (localhost, the node's own address, or another "
+        "Management server), the embedded port 5433, dbClass, the embeddedDb flag (never trusted "
+        "alone, its meaning is unknown), the YSoftPGSQL service, the PGSQL-data folder and a "
+        "listener on 5433. The database host decides; without it, a running embedded database on "
+        "the node decides; otherwise the node cannot be evaluated (error)."
+    ),
+    remediation=(
+        "Not fixable automatically. Migrate the database to an external, highly available SQL "
+        "server (MS SQL Server with Always On / failover clustering, or a PostgreSQL cluster) "
+        "following the vendor's migration procedure, point every Management server at it, then "
+        "disable the YSoftPGSQL service. Plan a maintenance window and take a backup first."
+    ),
+    fixable=False,
+    scope="node",
+)
+
+
+def _hosting_signals(cluster: Cluster, node: NodeView) -> list[str]:
+    """Signals that this node runs (or keeps) an embedded PostgreSQL."""
+    out = []
+    port = int(cluster.profile.get("embedded_db.port", 5433))
+    names = [s.name for s in node.services.get("embedded_db", [])]
+    svc_name = cluster.profile.get("embedded_db.service", "YSoftPGSQL")
+    svc = node.state.service(svc_name, *names)
+    if svc is not None:
+        out.append(f"service {svc.name} {svc.state.lower()} ({svc.start_mode})")
+    mdir = node.install_dirs.get("management")
+    data_dir = cluster.profile.get("embedded_db.data_dir", "PGSQL-data")
+    if mdir:
+        full = join_win(mdir, data_dir)
+        probe = node.state.probe(full)
+        if probe is not None and probe.exists:
+            out.append(f"folder {full} exists")
+        elif probe is None and any(f.path.lower().startswith(full.lower() + "\\") for f in node.state.files.values()
+                                   if f.exists):
+            out.append(f"files collected from {full}")
+    if any(p.port == port for p in node.state.listening_ports):
+        out.append(f"listening on port {port}")
+    return out
+
+
+def _running_embedded(cluster: Cluster, node: NodeView) -> bool:
+    svc = node.state.service(cluster.profile.get("embedded_db.service", "YSoftPGSQL"))
+    port = int(cluster.profile.get("embedded_db.port", 5433))
+    return (svc is not None and svc.running) or any(p.port == port for p in node.state.listening_ports)
+
+
+def run(cluster: Cluster) -> Iterator[Finding]:
+    multi = len(cluster.management_nodes) > 1
+    sev = Severity.CRITICAL if multi else Severity.MEDIUM
+    port = str(cluster.profile.get("embedded_db.port", 5433))
+    for node in cluster.nodes:
+        if not node.is_management:
+            yield not_applicable(META, node, "not a Management server")
+            continue
+        if not node.reachable:
+            yield unreachable(META, node)
+            continue
+        db = node.management.db
+        signals: list[str] = []
+        if db.db_class:
+            signals.append(f"dbClass={db.db_class}")
+        if db.embedded is not None:
+            signals.append(f"embeddedDb={db.embedded} (not trusted alone)")
+        if db.port:
+            signals.append(f"dbPort={db.port}" + (" (embedded PostgreSQL port)" if db.port.strip() == port else ""))
+        hosting = _hosting_signals(cluster, node)
+        signals += [f"this node: {s}" for s in hosting]
+        src = db.source.get("host")
+        kw = {"file": src[0] if src else None, "line": src[1] if src else None,
+              "expected": "an external SQL server", "details": {"signals": signals}}
+        if db.host:
+            target = cluster.resolve(db.host, from_node=node)
+            signals.insert(0, f"dbHost={db.host}")
+            if target is node:
+                yield make(META, Status.FAIL, node.name, node.name,
+                           f"uses an embedded database on this node (dbHost={db.host})", severity=sev,
+                           actual=f"{db.host}:{db.port or '?'} (this node)", **kw)
+            elif target is not None:
+                target_hosting = _hosting_signals(cluster, target) if target.reachable else []
+                signals += [f"{target.name}: {s}" for s in target_hosting]
+                yield make(META, Status.FAIL, node.name, node.name,
+                           f"uses the embedded database on Management server {target.name} (dbHost={db.host})",
+                           severity=sev, actual=f"{db.host}:{db.port or '?'} ({target.name})", **kw)
+            else:
+                msg = f"database on {db.host}" + (f":{db.port}" if db.port else "") + ", external"
+                if hosting:
+                    msg += "; note: embedded PostgreSQL leftovers on this node (" + ", ".join(hosting) + ")"
+                yield make(META, Status.PASS, node.name, node.name, msg, actual=db.host, **kw)
+        elif _running_embedded(cluster, node):
+            yield make(META, Status.FAIL, node.name, node.name,
+                       "database host not found in configuration, but an embedded PostgreSQL runs on this node",
+                       severity=sev, actual="embedded (inferred)", **kw)
+        else:
+            yield make(META, Status.ERROR, node.name, node.name,
+                       "cannot evaluate: database host not found in the Management configuration "
+                       "(profile management_conf.db.host_key) and no embedded PostgreSQL running",
+                       actual=None, **kw)

@@ -1,0 +1,42 @@
+"""SERVICE-DISABLED: no product service is set to Disabled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.checks._common import make, product_services, unreachable
+from auditor.cluster import Cluster
+from auditor.findings import CheckMeta, Finding, Severity, Status
+
+META = CheckMeta(
+    id="SERVICE-DISABLED",
+    title="No Dispatcher Paragon / SafeQ service is Disabled",
+    severity=Severity.MEDIUM,
+    rationale=(
+        "Disabled product services must be re-enabled before an update (the installer fails or "
+        "leaves the subsystem unconfigured), and a disabled service is easily forgotten after "
+        "troubleshooting. Legacy SafeQ 5 services are left to LEGACY-SERVICES."
+    ),
+    remediation=(
+        "Set the service's start type back to Automatic (or Manual where that is its default), "
+        "or uninstall the subsystem properly if the node should not run it."
+    ),
+    fixable=False,
+    scope="node",
+)
+
+
+def run(cluster: Cluster) -> Iterator[Finding]:
+    for node in cluster.nodes:
+        if not node.reachable:
+            yield unreachable(META, node)
+            continue
+        svcs = product_services(cluster, node)
+        disabled = [s.name for s in svcs if s.start_mode.lower() == "disabled"]
+        if disabled:
+            yield make(META, Status.FAIL, node.name, node.name, "disabled: " + ", ".join(disabled),
+                       expected="Auto or Manual", actual=disabled)
+        elif not svcs:
+            yield make(META, Status.SKIP, node.name, node.name, "no product service found on this node")
+        else:
+            yield make(META, Status.PASS, node.name, node.name, f"{len(svcs)} product service(s), none disabled")

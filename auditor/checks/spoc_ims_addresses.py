@@ -1,0 +1,78 @@
+"""SPOC-IMS-ADDRESSES: each SPOC's IMS proxy knows every Management server's IMS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.checks._common import file_error, make, not_applicable, unreachable
+from auditor.cluster import Cluster, NodeView
+from auditor.findings import CheckMeta, Finding, Severity, Status
+
+META = CheckMeta(
+    id="SPOC-IMS-ADDRESSES",
+    title="infrastructureServiceAddresses of every SPOC lists every Management server, nothing stale",
+    severity=Severity.HIGH,
+    rationale=(
+        "SPOC\\ims\\application.properties infrastructureServiceAddresses tells the Infrastructure "
+        "Service proxy which Management servers run the Infrastructure Service. A missing server "
+        "is never used (no failover to it); a stale or unknown address costs timeouts. Entries "
+        "may be host, host:port or URLs, separated by commas, semicolons or spaces (profile); "
+        "host names are resolved against the audited cluster."
+    ),
+    remediation=(
+        "Set infrastructureServiceAddresses on the node to every current Management server "
+        "(one entry each, same form as the existing entries), remove decommissioned ones, then "
+        "restart the service that reads the file (profile restart_after_change.spoc_ims_properties). "
+        "`auditor fix --check SPOC-IMS-ADDRESSES` plans the edit."
+    ),
+    fixable=True,
+    scope="node",
+)
+
+
+def evaluate(cluster: Cluster, node: NodeView) -> Finding:
+    spoc = node.spoc
+    key = cluster.profile.get("spoc_ims.addresses_key", "infrastructureServiceAddresses")
+    path = spoc.ims.path
+    expected = [m.primary_ip() or m.name for m in cluster.management_nodes]
+    if not spoc.ims_addresses_present:
+        return make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected=expected,
+                    actual=None, file=path)
+    problems, seen = [], {}
+    for a in spoc.ims_addresses:
+        target = cluster.resolve(a.host)
+        if target is None:
+            problems.append(f"stale or unknown address {a.raw} (no current Management server)")
+        elif target.name in seen:
+            problems.append(f"{a.raw} duplicates {seen[target.name]} ({target.name})")
+        else:
+            seen[target.name] = a.raw
+    for m in cluster.management_nodes:
+        if m.name not in seen:
+            problems.append(f"missing Management server {m.name} ({m.primary_ip() or '?'})")
+    actual = [a.raw for a in spoc.ims_addresses]
+    if problems:
+        return make(META, Status.FAIL, node.name, node.name, "; ".join(problems), expected=expected,
+                    actual=actual, file=path, line=spoc.ims_addresses_line, details={"problems": problems})
+    return make(META, Status.PASS, node.name, node.name,
+                f"{key} lists all {len(expected)} Management server(s)", expected=expected, actual=actual,
+                file=path, line=spoc.ims_addresses_line)
+
+
+def run(cluster: Cluster) -> Iterator[Finding]:
+    for node in cluster.nodes:
+        if not node.reachable:
+            yield unreachable(META, node)
+        elif node.spoc is None:
+            if node.is_management or node.is_site:
+                yield make(META, Status.ERROR, node.name, node.name,
+                           "cannot evaluate: no Spooler Controller found on this node (see MGMT-SUBSYSTEMS)")
+            else:
+                yield not_applicable(META, node, "no Spooler Controller")
+        elif not node.spoc.ims.ok:
+            yield file_error(META, node, node.name, node.spoc.ims)
+        elif not cluster.management_nodes:
+            yield make(META, Status.SKIP, node.name, node.name,
+                       "not evaluated: the inventory names no Management server")
+        else:
+            yield evaluate(cluster, node)

@@ -1,0 +1,62 @@
+"""VERSION-CONSISTENT: one product build on every server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from auditor.checks._common import make, unreachable
+from auditor.cluster import Cluster
+from auditor.findings import CheckMeta, Finding, Severity, Status
+
+META = CheckMeta(
+    id="VERSION-CONSISTENT",
+    title="One product version on all Management and Site servers",
+    severity=Severity.HIGH,
+    rationale=(
+        "Every component must run the same build; a mixed-version cluster after a partial update "
+        "is a known failure state. The update order is one Management server first (it upgrades "
+        "the database), then the other Management servers one at a time, then Site servers, so "
+        "the reference is the highest version found on a Management server and every node "
+        "behind (or ahead of) it fails. The version comes from the profile's version sources "
+        "(registry values, then the Management install log); a node without one is error."
+    ),
+    remediation=(
+        "Finish the update: run the server installer of the reference build on each listed node, "
+        "one node at a time, Management servers before Site servers; then re-activate the "
+        "licence (it is bound to the build number)."
+    ),
+    fixable=False,
+    scope="node",
+)
+
+
+def version_key(v: str) -> tuple:
+    return tuple((0, int(x), "") if x.isdigit() else (1, 0, x) for x in re.split(r"[.\-]", v.strip()))
+
+
+def run(cluster: Cluster) -> Iterator[Finding]:
+    relevant = [n for n in cluster.nodes if n.is_management or n.is_site]
+    mg_versions = [n.version for n in cluster.management_nodes if n.reachable and n.version]
+    pool = mg_versions or [n.version for n in relevant if n.reachable and n.version]
+    reference = max(pool, key=version_key) if pool else None
+    for node in cluster.nodes:
+        if not node.reachable:
+            yield unreachable(META, node)
+            continue
+        if node not in relevant:
+            yield make(META, Status.SKIP, node.name, node.name, "not applicable: no product role")
+            continue
+        if not node.version:
+            yield make(META, Status.ERROR, node.name, node.name,
+                       "cannot evaluate: no product version found (profile version sources)", expected=reference)
+            continue
+        details = {"source": node.version_source}
+        if version_key(node.version) == version_key(reference):
+            yield make(META, Status.PASS, node.name, node.name, f"version {node.version}", expected=reference,
+                       actual=node.version, details=details)
+        else:
+            rel = "behind" if version_key(node.version) < version_key(reference) else "ahead of"
+            yield make(META, Status.FAIL, node.name, node.name,
+                       f"version {node.version} is {rel} the cluster's {reference}", expected=reference,
+                       actual=node.version, details=details)

@@ -1,0 +1,487 @@
+"""The cluster model: a parsed, typed view across all nodes that checks work on.
+
+``Cluster.build(nodes, profile)`` does every lookup the checks share exactly once: where
+each subsystem is installed (from its service ImagePath, per the profile), which config
+files were collected and how they parsed, each Spooler Controller's Management-server list
+and IMS addresses, each Management server's identity, database and IMS settings, and the
+product version. Problems (missing file, unparseable file) are kept as :class:`FileResult`
+values so a check can report ``error`` naming the file and line instead of passing.
+
+Nothing here decides what is right or wrong; that is the checks' job.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from auditor.nodestate import FileEntry, NodeState, Service, path_key
+from auditor.parsers import ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+def exe_path(image_path: str) -> str:
+    """The executable of a service ImagePath (quoted or not, arguments dropped)."""
+    p = image_path.strip()
+    if p.startswith('"'):
+        end = p.find('"', 1)
+        return p[1:end] if end > 0 else p[1:]
+    m = re.match(r"(?i)^(.*?\.exe)(\s|$)", p)
+    return m.group(1) if m else p.split(" ")[0]
+
+
+def install_dir_from_image(image_path: str, strip: tuple[str, ...] | list[str]) -> str | None:
+    """Install folder = executable's folder with the first matching profile tail removed."""
+    exe = exe_path(image_path).replace("/", "\\")
+    if "\\" not in exe:
+        return None
+    folder = exe.rsplit("\\", 1)[0]
+    for tail in strip:
+        if folder.lower().endswith(tail.lower()):
+            return folder[: len(folder) - len(tail)]
+    return folder
+
+
+def join_win(base: str, rel: str) -> str:
+    return base.rstrip("\\/") + "\\" + rel.lstrip("\\/")
+
+
+def normalize_guid(guid: str) -> str:
+    """GUIDs are opaque strings (PRODUCT.md) but braces and case are presentation only."""
+    g = guid.strip()
+    if g.startswith("{") and g.endswith("}"):
+        g = g[1:-1].strip()
+    return g.lower()
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def split_host_port(entry: str) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]:port`` or ``scheme://host:port/path`` -> (host, port)."""
+    e = entry.strip()
+    if "://" in e:
+        e = e.split("://", 1)[1]
+    e = e.split("/", 1)[0]
+    if "@" in e:
+        e = e.rsplit("@", 1)[1]
+    if e.startswith("["):
+        host, _, rest = e[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif e.count(":") == 1:
+        host, port = e.split(":")
+    else:
+        host, port = e, ""
+    return host, int(port) if port.isdigit() else None
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass
+class FileResult(Generic[T]):
+    """A config file as the model sees it: parsed (``doc``) or why not (``status``).
+
+    ``status``: ``ok``, ``missing`` (not on the node), ``not_collected`` (the node did not
+    send it), ``unreadable`` (collection error), ``parse_error`` (``error``/``line`` say
+    where), ``no_install_dir`` (the subsystem folder is unknown).
+    """
+
+    path: str | None
+    status: str
+    doc: T | None = None
+    error: str | None = None
+    line: int | None = None
+    mtime: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.doc is not None
+
+    def problem(self) -> str:
+        where = self.path or "(unknown path)"
+        return {
+            "missing": f"{where} does not exist on the node",
+            "not_collected": f"{where} was not collected",
+            "unreadable": f"{where} could not be read: {self.error}",
+            "parse_error": f"{where} cannot be parsed: {self.error}",
+            "no_install_dir": f"install folder unknown ({self.error})",
+        }.get(self.status, f"{where}: {self.status}")
+
+
+def _load(node: NodeState, path: str | None, parse, why_no_path: str = "") -> FileResult:
+    if path is None:
+        return FileResult(None, "no_install_dir", error=why_no_path or "service not found")
+    entry: FileEntry | None = node.file(path)
+    if entry is None:
+        return FileResult(path, "not_collected")
+    if not entry.exists:
+        return FileResult(path, "missing", mtime=entry.mtime)
+    if entry.content is None:
+        return FileResult(path, "unreadable", error=entry.error or "no content", mtime=entry.mtime)
+    if entry.truncated:
+        return FileResult(path, "unreadable", error=entry.error or "truncated", mtime=entry.mtime)
+    try:
+        doc = parse(entry.content, entry.path)
+    except ParseError as exc:
+        return FileResult(entry.path, "parse_error", error=exc.message, line=exc.line, mtime=entry.mtime)
+    return FileResult(entry.path, "ok", doc=doc, mtime=entry.mtime)
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass
+class ImsAddress:
+    raw: str
+    host: str
+    port: int | None
+
+
+@dataclass
+class SpocView:
+    """One node's Spooler Controller: its server list and IMS proxy addresses."""
+
+    install_dir: str | None
+    conf: FileResult[SpocConfDocument]
+    ims: FileResult[PropertiesDocument]
+    remote_conf: FileResult[Any]
+    own_guid: str | None = None
+    ims_addresses: list[ImsAddress] = field(default_factory=list)
+    ims_addresses_line: int | None = None
+    ims_addresses_present: bool = False
+
+    @property
+    def servers(self):
+        return self.conf.doc.servers() if self.conf.ok else []
+
+
+@dataclass
+class DbSettings:
+    db_class: str | None = None
+    host: str | None = None
+    port: str | None = None
+    embedded: str | None = None
+    source: dict[str, tuple[str, int]] = field(default_factory=dict)  # field -> (file, line)
+
+
+@dataclass
+class ManagementView:
+    """One Management server's identity and settings."""
+
+    install_dir: str | None
+    conf_files: dict[str, FileResult[PropertiesDocument]]  # file name (lower) -> result
+    ims: FileResult[PropertiesDocument]
+    guid: str | None = None
+    used_ip: str | None = None
+    cml_port: str | None = None
+    db: DbSettings = field(default_factory=DbSettings)
+    repository_path: str | None = None
+    repository_line: int | None = None
+    ims_service: Service | None = None
+
+    @property
+    def ims_account(self) -> str | None:
+        return self.ims_service.account if self.ims_service else None
+
+    def conf_value(self, key: str) -> tuple[str, str, int] | None:
+        """(value, file path, line) of ``key`` from the first conf file that has it."""
+        for res in self.conf_files.values():
+            if res.ok and key in res.doc:
+                e = res.doc.entry(key)
+                return e.value, res.path or "", e.lineno
+        return None
+
+    def conf_errors(self) -> list[FileResult]:
+        return [r for r in self.conf_files.values() if not r.ok]
+
+
+@dataclass
+class NodeView:
+    state: NodeState
+    services: dict[str, list[Service]] = field(default_factory=dict)  # subsystem -> services found
+    install_dirs: dict[str, str | None] = field(default_factory=dict)
+    spoc: SpocView | None = None
+    management: ManagementView | None = None
+    version: str | None = None
+    version_source: str | None = None
+    file_problems: list[FileResult] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.state.name
+
+    @property
+    def reachable(self) -> bool:
+        return self.state.reachable
+
+    @property
+    def is_management(self) -> bool:
+        return self.state.has_role("management")
+
+    @property
+    def is_site(self) -> bool:
+        return self.state.has_role("site")
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.state.roles)
+
+    def ips(self) -> list[str]:
+        ips = list(self.state.ipv4_addresses())
+        if self.state.address and is_ip(self.state.address) and self.state.address not in ips:
+            ips.append(self.state.address)
+        return ips
+
+    def primary_ip(self) -> str | None:
+        if self.state.address and is_ip(self.state.address):
+            return self.state.address
+        ips = self.ips()
+        return ips[0] if ips else None
+
+    def names(self) -> set[str]:
+        """Lower-case names this node answers to: inventory name, hostname, FQDN, address."""
+        out = {self.state.name.lower()}
+        for n in (self.state.hostname, self.state.fqdn, self.state.address):
+            if n and not is_ip(n):
+                out.add(n.lower())
+        return out
+
+    def subsystem_service(self, key: str) -> Service | None:
+        found = self.services.get(key) or []
+        return found[0] if found else None
+
+
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Cluster:
+    nodes: list[NodeView]
+    profile: Any
+
+    # ---- construction -----------------------------------------------------------------
+    @classmethod
+    def build(cls, nodes: list[NodeState], profile) -> Cluster:
+        views = [_build_node(n, profile) for n in nodes]
+        return cls(nodes=views, profile=profile)
+
+    # ---- lookups ------------------------------------------------------------------------
+    def node(self, name: str) -> NodeView | None:
+        for n in self.nodes:
+            if n.name.lower() == name.lower():
+                return n
+        return None
+
+    @property
+    def management_nodes(self) -> list[NodeView]:
+        return [n for n in self.nodes if n.is_management]
+
+    @property
+    def site_nodes(self) -> list[NodeView]:
+        return [n for n in self.nodes if n.is_site and not n.is_management]
+
+    def resolve(self, host: str, from_node: NodeView | None = None,
+                candidates: list[NodeView] | None = None) -> NodeView | None:
+        """Map an IP or host name (any case, FQDN or short) to a node of the model.
+
+        ``localhost``-style names resolve to ``from_node``. A short name or an FQDN whose
+        first label matches is accepted only when exactly one node matches, so two hosts
+        with the same short name in different domains never get confused.
+        ``candidates`` defaults to the Management servers.
+        """
+        pool = self.management_nodes if candidates is None else candidates
+        h = host.strip().strip("[]").rstrip(".").lower()
+        if not h:
+            return None
+        local = [x.lower() for x in self.profile.get("embedded_db.local_hosts", ["localhost", "127.0.0.1", "::1"])]
+        if h in local or h.startswith("127."):
+            return from_node
+        if is_ip(h):
+            hits = [n for n in pool if h in n.ips()]
+            return hits[0] if len(hits) == 1 else None
+        exact = [n for n in pool if h in n.names()]
+        if len(exact) == 1:
+            return exact[0]
+        if exact:
+            return None
+        if "." in h:
+            # an FQDN matches a node whose full name is unknown by its first label only
+            label = h.split(".", 1)[0]
+            loose = [n for n in pool if not n.state.fqdn and label in n.names()]
+        else:
+            loose = [n for n in pool if any(x.split(".", 1)[0] == h for x in n.names())]
+        return loose[0] if len(loose) == 1 else None
+
+    def is_local_to(self, host: str, node: NodeView) -> bool:
+        return self.resolve(host, from_node=node, candidates=[node]) is node
+
+    def management_by_guid(self, guid: str) -> list[NodeView]:
+        g = normalize_guid(guid)
+        return [n for n in self.management_nodes
+                if n.management and n.management.guid and normalize_guid(n.management.guid) == g]
+
+
+# ---------------------------------------------------------------------------------------
+def _find_services(node: NodeState, profile) -> dict[str, list[Service]]:
+    out: dict[str, list[Service]] = {}
+    for key, sub in profile.subsystems.items():
+        found = []
+        for sname in sub.services:
+            svc = node.service(sname.name)
+            if svc is None and sname.display_names:
+                wanted = {d.lower() for d in sname.display_names}
+                svc = next((s for s in node.services if s.display_name.lower() in wanted), None)
+            if svc is not None and svc not in found:
+                found.append(svc)
+        if found:
+            out[key] = found
+    return out
+
+
+def _install_dir(node: NodeState, sub, services: list[Service], marker: str | None) -> str | None:
+    for svc in services:
+        if svc.image_path:
+            d = install_dir_from_image(svc.image_path, sub.install_dir_strip)
+            if d:
+                return d
+    if marker:
+        # fallback: a collected file at <dir>\<marker> reveals <dir> (e.g. spoc.conf)
+        suffix = "\\" + path_key(marker)
+        for f in node.files.values():
+            if path_key(f.path).endswith(suffix):
+                return f.path[: len(f.path) - len(suffix)]
+    return None
+
+
+def _glob_files(node: NodeState, folder: str, pattern: str) -> list[FileEntry]:
+    full = path_key(join_win(folder, pattern))
+    return sorted((f for k, f in node.files.items() if fnmatch.fnmatchcase(k, full)), key=lambda f: path_key(f.path))
+
+
+def collected_files_of(node: NodeState, folder: str, patterns: list[str]) -> list[FileEntry]:
+    """Collected files under ``folder`` matching any relative pattern (``*`` in last part)."""
+    out: dict[str, FileEntry] = {}
+    for p in patterns:
+        for f in _glob_files(node, folder, p):
+            out[path_key(f.path)] = f
+    return list(out.values())
+
+
+def _build_node(state: NodeState, profile) -> NodeView:
+    view = NodeView(state=state)
+    if not state.reachable:
+        return view
+    view.services = _find_services(state, profile)
+    # spoc.conf's relative path is specific enough to locate SPOC when its service is
+    # missing; ims\application.properties is not (it exists under SPOC and Management).
+    markers = {"spooler_controller": profile.get("spoc_conf.file")}
+    for key, sub in profile.subsystems.items():
+        view.install_dirs[key] = _install_dir(state, sub, view.services.get(key, []), markers.get(key))
+
+    spoc_dir = view.install_dirs.get("spooler_controller")
+    if spoc_dir or "spooler_controller" in view.services:
+        view.spoc = _build_spoc(state, profile, spoc_dir)
+    if view.is_management:
+        view.management = _build_management(view, state, profile)
+    view.version, view.version_source = _version(state, profile, view.install_dirs.get("management"))
+    for res in _all_results(view):
+        if res.status in ("parse_error", "unreadable"):
+            view.file_problems.append(res)
+    return view
+
+
+def _all_results(view: NodeView) -> list[FileResult]:
+    out = []
+    if view.spoc:
+        out += [view.spoc.conf, view.spoc.ims, view.spoc.remote_conf]
+    if view.management:
+        out += list(view.management.conf_files.values()) + [view.management.ims]
+    return out
+
+
+def _build_spoc(state: NodeState, profile, spoc_dir: str | None) -> SpocView:
+    def rel(p: str | None) -> str | None:
+        return join_win(spoc_dir, p) if spoc_dir and p else None
+
+    conf = _load(state, rel(profile.get("spoc_conf.file")),
+                 lambda b, s: SpocConfDocument.from_profile(b, s, profile))
+    ims = _load(state, rel(profile.get("spoc_ims.file")), PropertiesDocument)
+    remote = _load(state, rel("conf\\remoteConfImg.xml"), remote_conf_properties)
+    view = SpocView(install_dir=spoc_dir, conf=conf, ims=ims, remote_conf=remote)
+    if conf.ok:
+        view.own_guid = conf.doc.get(profile.get("spoc_conf.own_guid_key", "localGUID"))
+    if ims.ok:
+        key = profile.get("spoc_ims.addresses_key", "infrastructureServiceAddresses")
+        entry = ims.doc.entry(key)
+        if entry is not None:
+            view.ims_addresses_present = True
+            view.ims_addresses_line = entry.lineno
+            seps = profile.get("spoc_ims.separators", [",", ";", " "])
+            raw = entry.value
+            for s in seps:
+                raw = raw.replace(s, "\n")
+            for item in (x.strip() for x in raw.split("\n")):
+                if item:
+                    host, port = split_host_port(item)
+                    view.ims_addresses.append(ImsAddress(item, host, port))
+    return view
+
+
+def _build_management(view: NodeView, state: NodeState, profile) -> ManagementView:
+    mdir = view.install_dirs.get("management")
+    conf_files: dict[str, FileResult] = {}
+    if mdir:
+        pattern = profile.get("management_conf.files", "conf\\*.properties")
+        for f in _glob_files(state, mdir, pattern):
+            name = f.path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
+            conf_files[name] = _load(state, f.path, PropertiesDocument)
+    ims_rel = profile.get("management_ims.file", "ims\\application.properties")
+    ims = _load(state, join_win(mdir, ims_rel) if mdir else None, PropertiesDocument,
+                "Management Service not found")
+    mv = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
+
+    def val(key_path: str) -> tuple[str, str, int] | None:
+        key = profile.get(key_path)
+        return mv.conf_value(key) if key else None
+
+    for attr, kp in (("guid", "management_conf.guid_key"), ("used_ip", "management_conf.ip_key"),
+                     ("cml_port", "management_conf.port_key")):
+        v = val(kp)
+        setattr(mv, attr, v[0] if v else None)
+    for attr, kp in (("db_class", "class_key"), ("host", "host_key"), ("port", "port_key"),
+                     ("embedded", "embedded_key")):
+        v = val(f"management_conf.db.{kp}")
+        if v:
+            setattr(mv.db, attr, v[0])
+            mv.db.source[attr] = (v[1], v[2])
+    if ims.ok:
+        e = ims.doc.entry(profile.get("management_ims.repository_key", "repository.path"))
+        if e is not None:
+            mv.repository_path, mv.repository_line = e.value, e.lineno
+    mv.ims_service = view.subsystem_service("infrastructure")
+    return mv
+
+
+def _version(state: NodeState, profile, mgmt_dir: str | None) -> tuple[str | None, str | None]:
+    for src in profile.get("version.registry", []) or []:
+        values = next((v for k, v in state.registry.items() if k.lower() == str(src.get("key", "")).lower()), None)
+        if values:
+            name = str(src.get("value", "Version")).lower()
+            got = next((v for k, v in values.items() if k.lower() == name), None)
+            if got:
+                return str(got).strip(), f"registry {src['key']}\\{src.get('value')}"
+    log = profile.get("version.install_log")
+    if log and mgmt_dir:
+        entry = state.file(join_win(mgmt_dir, log.get("file", "")))
+        if entry is not None and entry.content:
+            text = entry.content.decode("utf-8", errors="replace")
+            m = re.search(log.get("pattern", r"version\s+([0-9.]+)"), text, re.IGNORECASE)
+            if m:
+                return m.group(1), entry.path
+    return None, None

@@ -1,0 +1,169 @@
+"""Shared shape of line-oriented ``key = value`` documents (Java .properties, spoc.conf).
+
+A document keeps every original line (comments, blank lines, order, line endings,
+encoding, BOM) and an index of entries pointing at their lines. Edits replace, insert or
+delete whole lines and re-parse, so a fixer's change is one or a few lines of the diff and
+``render()`` is byte-identical when nothing changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.parsers.text import TextFile, line_body, line_ending
+
+
+@dataclass
+class Entry:
+    """One key/value pair and where it is written.
+
+    ``line``/``end`` are 0-based indexes into ``document.lines`` (``end`` exclusive; a
+    .properties entry can span continuation lines). ``sep`` is the separator exactly as
+    written (``=``, `` = ``, ``: `` ...) and ``indent`` the leading whitespace, so a
+    replacement line looks like its neighbours.
+    """
+
+    key: str
+    value: str
+    line: int
+    end: int
+    sep: str = "="
+    indent: str = ""
+    raw: str = ""  # the original physical line(s), endings included
+
+    @property
+    def lineno(self) -> int:
+        """1-based line number, as an admin's editor shows it."""
+        return self.line + 1
+
+
+class KeyValueDocument(TextFile):
+    """Base: subclasses implement ``_parse`` (lines -> entries) and ``_format``."""
+
+    default_sep = "="
+
+    def __init__(self, data: bytes, source: str = "<bytes>"):
+        super().__init__(data, source)
+        self.entries: list[Entry] = []
+        self._reparse()
+
+    # ---- subclass hooks -------------------------------------------------------------
+    def _parse(self) -> list[Entry]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _format(self, key: str, value: str, sep: str, indent: str) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---- reading --------------------------------------------------------------------
+    def _reparse(self) -> None:
+        self.entries = self._parse()
+
+    def keys(self) -> list[str]:
+        """Distinct keys in first-appearance order."""
+        seen: dict[str, None] = {}
+        for e in self.entries:
+            seen.setdefault(e.key, None)
+        return list(seen)
+
+    def entry(self, key: str) -> Entry | None:
+        """The effective entry for ``key``: the last one, as java.util.Properties does."""
+        found = None
+        for e in self.entries:
+            if e.key == key:
+                found = e
+        return found
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        e = self.entry(key)
+        return e.value if e is not None else default
+
+    def __iter__(self):
+        """Iterate distinct keys in order (like a dict)."""
+        return iter(self.keys())
+
+    def __contains__(self, key: object) -> bool:
+        return any(e.key == key for e in self.entries)
+
+    def as_dict(self) -> dict[str, str]:
+        return {e.key: e.value for e in self.entries}
+
+    def duplicates(self) -> dict[str, list[int]]:
+        """Keys written more than once -> their 1-based line numbers."""
+        lines: dict[str, list[int]] = {}
+        for e in self.entries:
+            lines.setdefault(e.key, []).append(e.lineno)
+        return {k: v for k, v in lines.items() if len(v) > 1}
+
+    # ---- editing --------------------------------------------------------------------
+    def _line_for(self, key: str, value: str, template: Entry | None) -> str:
+        sep = template.sep if template is not None else self.default_sep
+        indent = template.indent if template is not None else ""
+        return self._format(key, value, sep, indent)
+
+    def _ending_for(self, index: int) -> str:
+        if 0 <= index < len(self.lines):
+            end = line_ending(self.lines[index])
+            if end:
+                return end
+        return self.newline
+
+    def _ensure_last_line_terminated(self) -> None:
+        if self.lines and not line_ending(self.lines[-1]):
+            self.lines[-1] = self.lines[-1] + self.newline
+
+    def insert_line(self, index: int, body: str) -> None:
+        """Insert one raw line (without ending) before ``lines[index]``."""
+        if index >= len(self.lines):
+            self._ensure_last_line_terminated()
+            self.lines.append(body + self.newline)
+        else:
+            self.lines.insert(index, body + self.newline)
+        self._reparse()
+
+    def set(self, key: str, value: str, after: str | None = None) -> None:
+        """Set ``key`` to ``value``.
+
+        An existing key is rewritten in place (its last, effective occurrence, keeping the
+        separator style and line ending); a new key goes after the entry for ``after`` when
+        given, else at the end of the file.
+        """
+        current = self.entry(key)
+        if current is not None:
+            if current.value == value:
+                return
+            ending = line_ending(self.lines[current.end - 1]) or ""
+            self.lines[current.line:current.end] = [self._line_for(key, value, current) + ending]
+            self._reparse()
+            return
+        anchor = self.entry(after) if after else None
+        template = anchor or (self.entries[-1] if self.entries else None)
+        body = self._line_for(key, value, template)
+        if anchor is not None:
+            if not line_ending(self.lines[anchor.end - 1]):
+                self.lines[anchor.end - 1] += self.newline
+            self.lines.insert(anchor.end, body + self._ending_for(anchor.end - 1))
+            self._reparse()
+        else:
+            self.insert_line(len(self.lines), body)
+
+    def remove(self, key: str) -> bool:
+        """Remove every occurrence of ``key``; returns whether anything was removed."""
+        doomed = [e for e in self.entries if e.key == key]
+        for e in sorted(doomed, key=lambda x: x.line, reverse=True):
+            del self.lines[e.line:e.end]
+        if doomed:
+            self._reparse()
+        return bool(doomed)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename every occurrence of ``old`` in place (value, separator, position kept)."""
+        targets = [e for e in self.entries if e.key == old]
+        for e in sorted(targets, key=lambda x: x.line, reverse=True):
+            ending = line_ending(self.lines[e.end - 1])
+            self.lines[e.line:e.end] = [self._line_for(new, e.value, e) + ending]
+        if targets:
+            self._reparse()
+
+
+def body_of(line: str) -> str:
+    return line_body(line)
