@@ -1,0 +1,644 @@
+"""The history store: one SQLite file holding every audit run, so drift and trends can be
+computed without re-reading old reports.
+
+Why SQLite: a nightly job on a Windows print server needs nothing installed, the file can be
+copied for support, and WAL mode lets ``auditor history`` read while an audit writes.
+
+Rules this module keeps:
+
+* A run is written in one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``): a crash or a
+  kill during ``record_run`` leaves either the whole run or nothing.
+* The schema is versioned in ``schema_migrations``; migrations only ever append, and a file
+  written by a newer auditor is refused instead of being silently misread.
+* Values of configuration keys that look like secrets are masked *before* they reach the
+  file (see :func:`mask_config_value`); the store never holds a password.
+* The store takes plain data (:class:`RunRecord`), not the report object, so the report
+  pipeline can change shape without touching history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+from auditor.errors import AuditorError, InputError
+from auditor.findings import Finding, Severity, Status
+
+ENV_HISTORY = "PARAGON_AUDITOR_HISTORY"
+"""Environment variable naming the history file (overridden by ``--history``)."""
+
+MASKED = "********"
+"""What a secret-looking config value is stored as."""
+
+# Same defaults as the product profile's ``management_conf.secret_key_patterns``; callers
+# pass the profile's list as well, and both apply: masking must fail safe.
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = ("(?i)pass", "(?i)secret", "(?i)token", "(?i)key$", "(?i)pwd", "(?i)credential")
+
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)  # info .. critical
+STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+
+BUSY_TIMEOUT_MS = 15000
+
+
+# --------------------------------------------------------------------------------------
+# Where the file lives
+# --------------------------------------------------------------------------------------
+def default_history_path() -> Path:
+    """``~/.paragon-auditor/history.sqlite`` (per user, so a service account gets its own)."""
+    return Path.home() / ".paragon-auditor" / "history.sqlite"
+
+
+def resolve_history_path(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """``--history`` wins, then ``PARAGON_AUDITOR_HISTORY``, then the default path."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    env = os.environ.get(ENV_HISTORY, "").strip()
+    if env:
+        return Path(env).expanduser()
+    return default_history_path()
+
+
+# --------------------------------------------------------------------------------------
+# Plain data the caller gives us
+# --------------------------------------------------------------------------------------
+@dataclass
+class NodeRecord:
+    """One audited node: ``status`` is ``ok`` or the collection failure kind (NodeState.status)."""
+
+    name: str
+    status: str = "ok"
+    reason: str = ""
+
+    @property
+    def reachable(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class ConfigValue:
+    """One configuration value seen on a node (``file`` is the Windows path)."""
+
+    node: str
+    file: str
+    key: str
+    value: str | None
+
+
+@dataclass
+class RunRecord:
+    """Everything :func:`record_run` stores about one audit run.
+
+    Build it from whatever the pipeline has: findings (after waivers), the nodes with their
+    collection status, and run metadata. ``config_values`` are optional (node, file, key,
+    value) tuples or :class:`ConfigValue`; secret-looking keys are masked on the way in.
+    ``meta`` is free-form JSON-able extra data (report paths, inventory file...).
+    """
+
+    findings: list[Finding]
+    nodes: list[NodeRecord] = field(default_factory=list)
+    config_values: list[ConfigValue] = field(default_factory=list)
+    started_at: datetime | str | None = None
+    finished_at: datetime | str | None = None
+    tool_version: str = __version__
+    profile: str = ""
+    source: str = ""
+    cluster: str = ""
+    exit_code: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.nodes = [n if isinstance(n, NodeRecord) else _node_from_any(n) for n in self.nodes]
+        self.config_values = [
+            c if isinstance(c, ConfigValue) else ConfigValue(*c)  # type: ignore[misc]
+            for c in self.config_values
+        ]
+
+    def counts(self) -> dict[str, Any]:
+        """Counts by status and failing counts (fail + error) by severity."""
+        by_status = {s: 0 for s in STATUSES}
+        failing = {s: 0 for s in SEVERITIES}
+        for f in self.findings:
+            by_status[Status(f.status).value] += 1
+            if f.failing:
+                failing[Severity(f.severity).value] += 1
+        return {"status": by_status, "failing": failing}
+
+
+def _node_from_any(n: Any) -> NodeRecord:
+    """Accept a NodeState-like object or a dict, so callers need not convert by hand."""
+    if isinstance(n, dict):
+        return NodeRecord(name=str(n["name"]), status=str(n.get("status", "ok")), reason=str(n.get("reason", "") or ""))
+    return NodeRecord(name=str(n.name), status=str(getattr(n, "status", "ok")), reason=str(getattr(n, "reason", "") or ""))
+
+
+@dataclass
+class RunInfo:
+    """A row of the ``runs`` table as the commands and reports see it."""
+
+    id: int
+    started_at: str | None
+    finished_at: str | None
+    tool_version: str
+    profile: str
+    source: str
+    cluster: str
+    exit_code: int | None
+    status_counts: dict[str, int]
+    failing: dict[str, int]
+    nodes_total: int
+    nodes_unreachable: int
+    meta: dict[str, Any]
+
+    @property
+    def failing_total(self) -> int:
+        return sum(self.failing.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "tool_version": self.tool_version,
+            "profile": self.profile,
+            "source": self.source,
+            "cluster": self.cluster,
+            "exit_code": self.exit_code,
+            "counts": dict(self.status_counts),
+            "failing": dict(self.failing),
+            "nodes_total": self.nodes_total,
+            "nodes_unreachable": self.nodes_unreachable,
+            "meta": dict(self.meta),
+        }
+
+
+# --------------------------------------------------------------------------------------
+# Schema and migrations
+# --------------------------------------------------------------------------------------
+_STATUS_COLS = ", ".join(f"n_{s} INTEGER NOT NULL DEFAULT 0" for s in STATUSES)
+_FAIL_COLS = ", ".join(f"fail_{s} INTEGER NOT NULL DEFAULT 0" for s in SEVERITIES)
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "runs, nodes, findings, config values, baseline pins",
+        f"""
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_at TEXT,
+            finished_at TEXT,
+            recorded_at TEXT NOT NULL,
+            tool_version TEXT NOT NULL DEFAULT '',
+            profile TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            cluster TEXT NOT NULL DEFAULT '',
+            exit_code INTEGER,
+            nodes_total INTEGER NOT NULL DEFAULT 0,
+            nodes_unreachable INTEGER NOT NULL DEFAULT 0,
+            {_STATUS_COLS},
+            {_FAIL_COLS},
+            meta_json TEXT NOT NULL DEFAULT '{{}}'
+        );
+        CREATE INDEX runs_cluster ON runs(cluster, id);
+        CREATE TABLE run_nodes (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run_id, name)
+        );
+        CREATE TABLE findings (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            check_id TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            node TEXT,
+            status TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            message TEXT NOT NULL DEFAULT '',
+            expected_json TEXT,
+            actual_json TEXT,
+            fixable INTEGER NOT NULL DEFAULT 0,
+            file TEXT,
+            line INTEGER,
+            details_json TEXT,
+            waiver_json TEXT,
+            PRIMARY KEY (run_id, seq)
+        );
+        CREATE INDEX findings_key ON findings(run_id, check_id, subject);
+        CREATE TABLE config_values (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            node TEXT NOT NULL,
+            file TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT,
+            masked INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX config_values_run ON config_values(run_id, node);
+        CREATE TABLE baseline (
+            cluster TEXT PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            pinned_at TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    ),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class HistoryError(AuditorError):
+    """The history file cannot be used (corrupt, newer schema, locked for too long...)."""
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso(value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:  # naive datetimes are taken as UTC: the pipeline works in UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
+    """Open (and migrate) the history file.
+
+    ``create=False`` is for read-only commands (``history``, ``drift``): a missing file is
+    an input error there, not a reason to leave an empty database behind.
+    """
+    p = Path(path).expanduser()
+    if not create and not p.exists():
+        raise InputError(f"no history database at {p} (run 'auditor audit' with history enabled first)")
+    if create:
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"cannot create folder for history database {p}: {exc.strerror or exc}") from None
+    try:
+        db = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise HistoryError(f"cannot open history database {p}: {exc}") from None
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        if create:
+            db.execute("PRAGMA journal_mode = WAL")  # readers never block the nightly writer
+        db.execute("PRAGMA synchronous = NORMAL")
+        _migrate(db, str(p))
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise HistoryError(f"history database {p} is not usable: {exc}") from None
+    except Exception:
+        db.close()
+        raise
+    return db
+
+
+def _migrate(db: sqlite3.Connection, source: str) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    current = _schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise HistoryError(
+            f"history database {source} has schema version {current}, this auditor knows up to "
+            f"{SCHEMA_VERSION}: upgrade paragon-auditor or use another --history file"
+        )
+    if current == SCHEMA_VERSION:
+        return
+    # Two nightly jobs may open a fresh file at once: take the write lock, then re-check.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        current = _schema_version(db)
+        for version, description, sql in MIGRATIONS:
+            if version <= current:
+                continue
+            for statement in _split_sql(sql):
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations(version, description, applied_at) VALUES (?, ?, ?)",
+                (version, description, _utc_now()),
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _split_sql(sql: str) -> list[str]:
+    # executescript() would COMMIT our transaction; the migration SQL holds no ';' in literals.
+    return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def _schema_version(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The schema version of an open history database."""
+    return _schema_version(db)
+
+
+# --------------------------------------------------------------------------------------
+# Secret masking
+# --------------------------------------------------------------------------------------
+def _compile(patterns: Iterable[str]) -> list[re.Pattern[str]]:
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(p))
+        except re.error as exc:
+            raise InputError(f"invalid secret key pattern {p!r}: {exc}") from None
+    return out
+
+
+def is_secret_key(key: str, patterns: Iterable[str] = ()) -> bool:
+    """True when ``key`` matches a default secret pattern or one of ``patterns``."""
+    return any(rx.search(key) for rx in _compile((*DEFAULT_SECRET_PATTERNS, *patterns)))
+
+
+def mask_config_value(key: str, value: str | None, patterns: Iterable[str] = ()) -> tuple[str | None, bool]:
+    """``(stored_value, masked)``: secret-looking keys are stored as :data:`MASKED`.
+
+    An empty or missing secret stays as it is (``""``/None): "the password is empty" is a
+    finding worth seeing and reveals nothing.
+    """
+    if value is not None and value != "" and is_secret_key(key, patterns):
+        return MASKED, True
+    return value, False
+
+
+# --------------------------------------------------------------------------------------
+# Writing a run
+# --------------------------------------------------------------------------------------
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Sequence[str] = ()) -> int:
+    """Store one run in a single transaction and return its id.
+
+    ``secret_patterns`` are extra regular expressions (e.g. the profile's
+    ``management_conf.secret_key_patterns``) on top of :data:`DEFAULT_SECRET_PATTERNS`.
+    """
+    compiled = _compile((*DEFAULT_SECRET_PATTERNS, *secret_patterns))
+    counts = run.counts()
+    unreachable = sum(1 for n in run.nodes if not n.reachable)
+    cols = ["started_at", "finished_at", "recorded_at", "tool_version", "profile", "source", "cluster",
+            "exit_code", "nodes_total", "nodes_unreachable", "meta_json"]
+    vals: list[Any] = [_iso(run.started_at), _iso(run.finished_at) or _utc_now(), _utc_now(), run.tool_version,
+                       run.profile, run.source, run.cluster, run.exit_code, len(run.nodes), unreachable,
+                       _json(run.meta or {})]
+    for s in STATUSES:
+        cols.append(f"n_{s}")
+        vals.append(counts["status"][s])
+    for s in SEVERITIES:
+        cols.append(f"fail_{s}")
+        vals.append(counts["failing"][s])
+
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        cur = db.execute(f"INSERT INTO runs({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
+        run_id = int(cur.lastrowid)  # type: ignore[arg-type]
+        seen_nodes: set[str] = set()
+        node_rows = []
+        for n in run.nodes:
+            if n.name in seen_nodes:
+                continue
+            seen_nodes.add(n.name)
+            node_rows.append((run_id, n.name, n.status, n.reason or ""))
+        db.executemany("INSERT INTO run_nodes(run_id, name, status, reason) VALUES (?, ?, ?, ?)", node_rows)
+        db.executemany(
+            "INSERT INTO findings(run_id, seq, check_id, subject, node, status, severity, message, expected_json,"
+            " actual_json, fixable, file, line, details_json, waiver_json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, i, f.check_id, f.subject, f.node, Status(f.status).value, Severity(f.severity).value,
+                 f.message or "", _json(f.expected), _json(f.actual), int(bool(f.fixable)), f.file, f.line,
+                 _json(f.details or None), _json(f.waiver))
+                for i, f in enumerate(run.findings)
+            ],
+        )
+        cfg_rows = []
+        for c in run.config_values:
+            value = None if c.value is None else str(c.value)
+            if value is not None and value != "" and any(rx.search(c.key) for rx in compiled):
+                value, masked = MASKED, 1
+            else:
+                masked = 0
+            cfg_rows.append((run_id, c.node, c.file, c.key, value, masked))
+        db.executemany(
+            "INSERT INTO config_values(run_id, node, file, key, value, masked) VALUES (?, ?, ?, ?, ?, ?)", cfg_rows
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return run_id
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------
+def _run_from_row(row: sqlite3.Row) -> RunInfo:
+    return RunInfo(
+        id=int(row["id"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        tool_version=row["tool_version"],
+        profile=row["profile"],
+        source=row["source"],
+        cluster=row["cluster"],
+        exit_code=row["exit_code"],
+        status_counts={s: int(row[f"n_{s}"]) for s in STATUSES},
+        failing={s: int(row[f"fail_{s}"]) for s in SEVERITIES},
+        nodes_total=int(row["nodes_total"]),
+        nodes_unreachable=int(row["nodes_unreachable"]),
+        meta=json.loads(row["meta_json"] or "{}"),
+    )
+
+
+def list_runs(db: sqlite3.Connection, limit: int | None = 20, cluster: str | None = None) -> list[RunInfo]:
+    """Newest first."""
+    sql = "SELECT * FROM runs"
+    args: list[Any] = []
+    if cluster is not None:
+        sql += " WHERE cluster = ?"
+        args.append(cluster)
+    sql += " ORDER BY id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(int(limit))
+    return [_run_from_row(r) for r in db.execute(sql, args)]
+
+
+def get_run(db: sqlite3.Connection, run_id: int) -> RunInfo:
+    """The run, or an :class:`InputError` (exit 2) naming the unknown id."""
+    row = db.execute("SELECT * FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+    if row is None:
+        raise InputError(f"unknown run id {run_id} (see 'auditor history')")
+    return _run_from_row(row)
+
+
+def latest_run_id(db: sqlite3.Connection, cluster: str | None = None) -> int | None:
+    if cluster is None:
+        row = db.execute("SELECT MAX(id) FROM runs").fetchone()
+    else:
+        row = db.execute("SELECT MAX(id) FROM runs WHERE cluster = ?", (cluster,)).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def previous_run_id(db: sqlite3.Connection, run_id: int) -> int | None:
+    """The run recorded just before ``run_id`` for the same cluster."""
+    run = get_run(db, run_id)
+    row = db.execute("SELECT MAX(id) FROM runs WHERE cluster = ? AND id < ?", (run.cluster, run.id)).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def resolve_run_ref(db: sqlite3.Connection, ref: str | int, cluster: str | None = None) -> int:
+    """Turn what an admin typed (``42``, ``latest``, ``previous``, ``baseline``) into a run id."""
+    text = str(ref).strip().lower()
+    if text in ("latest", "last"):
+        rid = latest_run_id(db, cluster)
+        if rid is None:
+            raise InputError("the history holds no runs yet")
+        return rid
+    if text in ("previous", "prev"):
+        latest = resolve_run_ref(db, "latest", cluster)
+        rid = previous_run_id(db, latest)
+        if rid is None:
+            raise InputError(f"run {latest} has no previous run")
+        return rid
+    if text == "baseline":
+        latest = resolve_run_ref(db, "latest", cluster)
+        pin = get_baseline(db, get_run(db, latest).cluster)
+        if pin is None:
+            raise InputError("no baseline is pinned (auditor baseline set RUN)")
+        return pin["run_id"]
+    try:
+        rid = int(text)
+    except ValueError:
+        raise InputError(f"unknown run id {ref!r}: give a number, 'latest', 'previous' or 'baseline'") from None
+    get_run(db, rid)  # raises for unknown ids
+    return rid
+
+
+def load_nodes(db: sqlite3.Connection, run_id: int) -> list[NodeRecord]:
+    rows = db.execute("SELECT name, status, reason FROM run_nodes WHERE run_id = ? ORDER BY name", (run_id,))
+    return [NodeRecord(r["name"], r["status"], r["reason"]) for r in rows]
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def load_findings(db: sqlite3.Connection, run_id: int) -> list[Finding]:
+    rows = db.execute("SELECT * FROM findings WHERE run_id = ? ORDER BY seq", (run_id,))
+    return [
+        Finding(
+            check_id=r["check_id"],
+            status=Status(r["status"]),
+            severity=Severity(r["severity"]),
+            node=r["node"],
+            subject=r["subject"],
+            message=r["message"],
+            expected=_loads(r["expected_json"]),
+            actual=_loads(r["actual_json"]),
+            fixable=bool(r["fixable"]),
+            file=r["file"],
+            line=r["line"],
+            details=_loads(r["details_json"]) or {},
+            waiver=_loads(r["waiver_json"]),
+        )
+        for r in rows
+    ]
+
+
+def load_config_values(db: sqlite3.Connection, run_id: int) -> list[ConfigValue]:
+    rows = db.execute(
+        "SELECT node, file, key, value FROM config_values WHERE run_id = ? ORDER BY node, file, key", (run_id,)
+    )
+    return [ConfigValue(r["node"], r["file"], r["key"], r["value"]) for r in rows]
+
+
+# --------------------------------------------------------------------------------------
+# Baseline pin (one per cluster: a history file may hold several clusters)
+# --------------------------------------------------------------------------------------
+def set_baseline(db: sqlite3.Connection, run_id: int, note: str = "") -> dict[str, Any]:
+    run = get_run(db, run_id)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(
+            "INSERT INTO baseline(cluster, run_id, pinned_at, note) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(cluster) DO UPDATE SET run_id = excluded.run_id, pinned_at = excluded.pinned_at,"
+            " note = excluded.note",
+            (run.cluster, run.id, _utc_now(), note),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    pin = get_baseline(db, run.cluster)
+    assert pin is not None
+    return pin
+
+
+def get_baseline(db: sqlite3.Connection, cluster: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT cluster, run_id, pinned_at, note FROM baseline WHERE cluster = ?", (cluster,)).fetchone()
+    return None if row is None else dict(row)
+
+
+def list_baselines(db: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in db.execute("SELECT cluster, run_id, pinned_at, note FROM baseline ORDER BY cluster")]
+
+
+def clear_baseline(db: sqlite3.Connection, cluster: str | None = None) -> int:
+    """Remove the pin of ``cluster`` (all pins when None); returns how many were removed."""
+    if cluster is None:
+        cur = db.execute("DELETE FROM baseline")
+    else:
+        cur = db.execute("DELETE FROM baseline WHERE cluster = ?", (cluster,))
+    return int(cur.rowcount)
+
+
+# --------------------------------------------------------------------------------------
+# Retention
+# --------------------------------------------------------------------------------------
+def prune_runs(db: sqlite3.Connection, keep: int) -> int:
+    """Delete all but the newest ``keep`` runs per cluster; pinned baselines are always kept.
+
+    Returns the number of runs deleted. Nightly runs with config values grow the file by
+    a few hundred KB a run; a year of history is fine, ten years on a small disk is not.
+    """
+    if keep < 1:
+        raise InputError("--keep must be at least 1")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        cur = db.execute(
+            "DELETE FROM runs WHERE id IN ("
+            " SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY cluster ORDER BY id DESC) AS rn FROM runs)"
+            " WHERE rn > ?) AND id NOT IN (SELECT run_id FROM baseline)",
+            (keep,),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return int(cur.rowcount)

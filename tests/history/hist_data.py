@@ -1,0 +1,73 @@
+"""Data builders shared by the history tests: three runs that change between runs."""
+
+from __future__ import annotations
+
+from auditor.findings import Finding, Severity, Status
+from auditor.history import ConfigValue, NodeRecord, RunRecord
+
+NODES = [NodeRecord("MGMT1"), NodeRecord("MGMT2"), NodeRecord("SITE1")]
+CONF = r"C:\DispatcherParagon\Management\conf\db.properties"
+
+
+def f(check: str, subject: str, status: str, severity: str = "high", node: str | None = None,
+      actual=None, expected=None, message: str = "") -> Finding:
+    return Finding(check_id=check, status=Status(status), severity=Severity(severity),
+                   node=node if node is not None else subject.split(":")[0], subject=subject,
+                   message=message or f"{check} {status} on {subject}", expected=expected, actual=actual)
+
+
+def run1_findings() -> list[Finding]:
+    """Run 1: the 'drift' scenario: a SPOC missing a management server, config differs."""
+    return [
+        f("SPOC-MGMT-LIST", "SITE1", "fail", "high", actual=["MGMT1"], expected=["MGMT1", "MGMT2"]),
+        f("MGMT-CONFIG-CONSISTENT", "MGMT2:dbHost", "fail", "medium", actual="db2", expected="db1"),
+        f("SERVICE-RUNNING", "MGMT1:YSoftSQ-LDAP", "pass", "high"),
+        f("SERVICE-RUNNING", "MGMT2:YSoftSQ-LDAP", "pass", "high"),
+        f("EMBEDDED-DB", "MGMT1", "skip", "critical"),
+    ]
+
+
+def run2_findings() -> list[Finding]:
+    """Run 2: SPOC list fixed, a service stopped on MGMT1 (new)."""
+    return [
+        f("SPOC-MGMT-LIST", "SITE1", "pass", "high", actual=["MGMT1", "MGMT2"], expected=["MGMT1", "MGMT2"]),
+        f("MGMT-CONFIG-CONSISTENT", "MGMT2:dbHost", "fail", "medium", actual="db2", expected="db1"),
+        f("SERVICE-RUNNING", "MGMT1:YSoftSQ-LDAP", "fail", "high", actual="Stopped", expected="Running"),
+        f("SERVICE-RUNNING", "MGMT2:YSoftSQ-LDAP", "pass", "high"),
+        f("EMBEDDED-DB", "MGMT1", "skip", "critical"),
+    ]
+
+
+def run3_findings() -> list[Finding]:
+    """Run 3: same findings, but the config drift is now rated high (a changed finding)."""
+    out = run2_findings()
+    out[1] = f("MGMT-CONFIG-CONSISTENT", "MGMT2:dbHost", "fail", "high", actual="db2", expected="db1")
+    return out
+
+
+def config(cml_port: str, password: str, extra: bool = False) -> list[tuple[str, str, str, str]]:
+    rows = [
+        ("MGMT1", CONF, "dbHost", "db1"),
+        ("MGMT1", CONF, "cmlPort", cml_port),
+        ("MGMT1", CONF, "dbPassword", password),
+        ("MGMT2", CONF, "dbHost", "db2"),
+        ("MGMT2", CONF, "cmlPort", "8080"),
+        ("MGMT2", CONF, "dbPassword", password),
+    ]
+    if extra:
+        rows.append(("MGMT1", CONF, "jvmRoute", "mgmt1"))
+    return rows
+
+
+def make_run(findings: list[Finding], cfg, nodes=None, *, cluster: str = "PROD", when: str = "01") -> RunRecord:
+    return RunRecord(
+        findings=findings,
+        nodes=list(nodes or NODES),
+        config_values=[ConfigValue(*c) for c in cfg],
+        started_at=f"2026-11-{when}T01:00:00Z",
+        finished_at=f"2026-11-{when}T01:02:00Z",
+        profile="default (builtin, sha256 0123456789ab)",
+        source="winrm",
+        cluster=cluster,
+        exit_code=1,
+    )
