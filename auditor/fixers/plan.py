@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.parsers.text import decode_bytes
+
 RESTART = "restart"
 SET_ACCOUNT = "set_account"
 
@@ -28,40 +30,18 @@ def sha256_hex(data: bytes) -> str:
 
 # ---- text decoding for display (never used to write: edits work on bytes) ---------------
 
-_BOMS = (
-    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 with BOM"),
-    (b"\xff\xfe", "utf-16-le", "UTF-16 LE with BOM"),
-    (b"\xfe\xff", "utf-16-be", "UTF-16 BE with BOM"),
-)
+_LABELS = {"utf-8": "UTF-8", "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "latin-1": "8-bit (Latin-1)"}
 
 
-def describe_encoding(data: bytes) -> tuple[str, str]:
-    """(codec, human label) for showing ``data`` as text.
-
-    BOMs win; otherwise UTF-8 if it decodes, else Windows-1252 (what Notepad on a western
-    Windows server would have written), so a diff can always be shown.
-    """
-    for bom, codec, label in _BOMS:
-        if data.startswith(bom):
-            return codec, label
-    try:
-        data.decode("utf-8")
-        return "utf-8", "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        data.decode("cp1252")
-        return "cp1252", "Windows-1252"
-    except UnicodeDecodeError:
-        return "latin-1", "Latin-1"
+def describe_encoding(data: bytes) -> str:
+    """Human label of a file's encoding, as the parsers detect it (BOM included)."""
+    d = decode_bytes(data)
+    label = _LABELS.get(d.encoding, d.encoding)
+    return f"{label} with BOM" if d.bom else label
 
 
 def decode_for_display(data: bytes) -> str:
-    codec, _ = describe_encoding(data)
-    text = data.decode(codec, errors="replace")
-    if codec.startswith("utf-16") and text.startswith("\ufeff"):
-        text = text[1:]
-    return text
+    return decode_bytes(data).text
 
 
 def line_ending(data: bytes) -> str:
@@ -100,22 +80,17 @@ def unified_diff(old: bytes, new: bytes, label: str,
                  secret_patterns: Sequence[str] = DEFAULT_SECRET_PATTERNS) -> str:
     """A unified diff of two versions of one file, for people (not for `patch`).
 
-    Both sides are decoded with the *old* file's encoding (edits never change encoding);
-    line endings are not shown, the header names encoding and line endings instead.
+    Both sides are decoded as the parsers do (edits never change the encoding); line endings are not shown, the header names encoding and line endings instead.
     """
-    codec, enc_label = describe_encoding(old)
     old_text = decode_for_display(old)
-    try:
-        new_text = decode_for_display(new) if describe_encoding(new)[0] == codec else new.decode(codec)
-    except UnicodeDecodeError:
-        new_text = decode_for_display(new)
+    new_text = decode_for_display(new)
     old_lines = mask_secret_lines(old_text.splitlines(), secret_patterns)
     new_lines = mask_secret_lines(new_text.splitlines(), secret_patterns)
     body = list(difflib.unified_diff(old_lines, new_lines, fromfile=f"{label} (now)",
                                      tofile=f"{label} (planned)", lineterm="", n=2))
     if not body:
         return ""
-    header = f"# encoding: {enc_label}, line endings: {line_ending(old)}"
+    header = f"# encoding: {describe_encoding(old)}, line endings: {line_ending(old)}"
     return "\n".join([header, *body]) + "\n"
 
 
@@ -203,6 +178,8 @@ class NodePlan:
     # (check_id, subject) of the failing findings this plan addresses; verification re-runs
     # these checks on the node and expects them to pass.
     addresses: list[tuple[str, str]] = field(default_factory=list)
+    # failures of this node that a fixer could not plan safely (lifted into FixPlan.blocked)
+    blocked: list[Blocked] = field(default_factory=list)
 
     @property
     def check_ids(self) -> list[str]:
@@ -293,6 +270,7 @@ def merge_node_plans(plans: Iterable[NodePlan], order: Sequence[str] = ()) -> li
         m.actions.extend(p.actions)
         m.notes.extend(n for n in p.notes if n not in m.notes)
         m.addresses.extend(a for a in p.addresses if a not in m.addresses)
+        m.blocked.extend(p.blocked)
     for m in merged.values():
         accounts = [a for a in m.actions if a.kind == SET_ACCOUNT]
         restarts: list[ServiceAction] = []
@@ -308,3 +286,35 @@ def merge_node_plans(plans: Iterable[NodePlan], order: Sequence[str] = ()) -> li
         m.actions = accounts + restarts
     index = {n.lower(): i for i, n in enumerate(order)}
     return sorted(merged.values(), key=lambda n: (index.get(n.node.lower(), len(index)), n.node.lower()))
+
+
+# ---- what fixers receive and may raise ---------------------------------------------------
+
+
+@dataclass
+class FixOptions:
+    """The admin's choices that change what gets planned (all from the command line).
+
+    ``password_ref`` is a credential reference (``auditor.collect.credentials`` EnvRef /
+    KeyringRef / PromptRef), resolved only when applying; None means "prompt at apply time".
+    ``nodes`` restricts which nodes get changed (the whole cluster is still used to decide
+    what is right).
+    """
+
+    remove_stale: bool = False
+    repository_path: str | None = None
+    service_account: str | None = None
+    password_ref: Any = None
+    nodes: list[str] | None = None
+
+    def targets(self, node: str) -> bool:
+        return self.nodes is None or node.lower() in {n.lower() for n in self.nodes}
+
+
+class CannotPlan(Exception):
+    """A fixer cannot plan a safe change (e.g. no agreed shared path): reported as blocked."""
+
+    def __init__(self, reason: str, nodes: Sequence[str] = ()):
+        super().__init__(reason)
+        self.reason = reason
+        self.nodes = list(nodes)

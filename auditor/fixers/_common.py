@@ -1,0 +1,50 @@
+"""Small helpers shared by the fixer modules (lookups on the cluster model, not decisions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditor.cluster import Cluster, NodeView
+from auditor.findings import Finding
+from auditor.fixers.plan import Blocked, FixOptions, NodePlan
+
+
+def target_nodes(cluster: Cluster, findings: Iterable[Finding], options: FixOptions) -> list[NodeView]:
+    """Nodes with a failing finding, in cluster (inventory) order, limited by ``--node``."""
+    names = {f.node.lower() for f in findings if f.node and f.failing}
+    return [n for n in cluster.nodes if n.name.lower() in names and options.targets(n.name)]
+
+
+def addresses(findings: Iterable[Finding], node: str) -> list[tuple[str, str]]:
+    return [(f.check_id, f.subject) for f in findings if f.failing and (f.node or "").lower() == node.lower()]
+
+
+def current_bytes(view: NodeView, path: str) -> bytes | None:
+    entry = view.state.file(path)
+    if entry is None or not entry.exists or entry.content is None or entry.truncated:
+        return None
+    return entry.content
+
+
+def restart_name(cluster: Cluster, view: NodeView, profile_key: str, subsystem: str) -> str | None:
+    """The service to restart after a change, as it is named on this node.
+
+    The profile's ``restart_after_change`` says which service reads the file; the node's own
+    service of that subsystem wins when found (it may be spelled differently).
+    """
+    wanted = cluster.profile.get(f"restart_after_change.{profile_key}")
+    svc = view.state.service(wanted) if wanted else None
+    if svc is None:
+        svc = view.subsystem_service(subsystem)
+    return svc.name if svc else None
+
+
+def blocked_plan(view: NodeView, check_id: str, reason: str) -> NodePlan:
+    """A plan that changes nothing on ``view`` and says why (shown as "blocked")."""
+    return NodePlan(node=view.name, blocked=[Blocked(check_id, [view.name], reason)])
+
+
+def nothing_to_change(view: NodeView, check_id: str, findings: Iterable[Finding]) -> Blocked:
+    """A failing finding the fixer has no edit for: say so instead of claiming success."""
+    msgs = "; ".join(f.message for f in findings if f.failing and (f.node or "").lower() == view.name.lower())
+    return Blocked(check_id, [view.name], f"the fixer found nothing to change for: {msgs}")

@@ -1,0 +1,142 @@
+"""Fixer for SPOC-IMS-ADDRESSES: complete ``infrastructureServiceAddresses`` on each SPOC.
+
+The Infrastructure Service Proxy on a SPOC node only knows the Infrastructure Services listed
+in ``SPOC\\ims\\application.properties``; a Management server missing there is never used.
+The fix appends the missing Management servers to the value and keeps the existing entries
+exactly as written, in their order, with the same separator. New entries copy the format of
+an existing entry (this node's first, else another SPOC's): same scheme, port and path, and
+the same kind of host (IP, short name or FQDN), so ``10.0.10.11:8443`` gains ``10.0.10.12:8443``
+and ``https://mgmt1.corp.example:8443/ims`` gains ``https://mgmt2.corp.example:8443/ims``.
+
+Entries that point at no Management server are removed only with ``--remove-stale`` (one may
+be a load-balancer alias the model cannot resolve: the dry run shows which before anything is
+done). Then the Infrastructure Service Proxy is restarted (profile
+``restart_after_change.spoc_ims_properties``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.cluster import Cluster, ImsAddress, NodeView, is_ip
+from auditor.findings import Finding
+from auditor.fixers._common import (
+    addresses,
+    blocked_plan,
+    current_bytes,
+    nothing_to_change,
+    restart_name,
+    target_nodes,
+)
+from auditor.fixers.plan import FileEdit, FixOptions, NodePlan
+from auditor.parsers import PropertiesDocument
+
+CHECK_ID = "SPOC-IMS-ADDRESSES"
+
+
+def _separator(value: str, entries: Sequence[ImsAddress], separators: Sequence[str]) -> str:
+    """The separator as written between the first two entries (``,`` / ``, `` / ``;`` ...)."""
+    if len(entries) >= 2:
+        a = value.find(entries[0].raw)
+        b = value.find(entries[1].raw, a + len(entries[0].raw))
+        if a >= 0 and b > a:
+            sep = value[a + len(entries[0].raw):b]
+            if sep.strip() or sep:
+                return sep
+    return separators[0] if separators else ","
+
+
+def _host_for(template_host: str, target: NodeView, ip: str) -> str:
+    if is_ip(template_host):
+        return ip
+    if "." in template_host:
+        return target.state.fqdn or ip
+    return target.state.hostname or ip
+
+
+def _format_like(template: ImsAddress, target: NodeView, ip: str) -> str:
+    host = _host_for(template.host, target, ip)
+    raw = template.raw
+    start = raw.find("://") + 3 if "://" in raw else 0
+    pos = raw.find(template.host, start)
+    if pos < 0:
+        return host if template.port is None else f"{host}:{template.port}"
+    return raw[:pos] + host + raw[pos + len(template.host):]
+
+
+def _template(cluster: Cluster, view: NodeView) -> ImsAddress | None:
+    if view.spoc and view.spoc.ims_addresses:
+        return view.spoc.ims_addresses[0]
+    for other in cluster.nodes:
+        if other.spoc and other.spoc.ims_addresses:
+            return other.spoc.ims_addresses[0]
+    return None
+
+
+def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: Sequence[Finding]) -> NodePlan:
+    spoc = view.spoc
+    if spoc is None:
+        return blocked_plan(view, CHECK_ID, "no Spooler Controller found on this node")
+    ims = spoc.ims
+    if not ims.ok or ims.path is None:
+        return blocked_plan(view, CHECK_ID, f"cannot edit the IMS proxy settings: {ims.problem()}")
+    old = current_bytes(view, ims.path)
+    if old is None:
+        return blocked_plan(view, CHECK_ID, f"{ims.path} content was not collected")
+    service = restart_name(cluster, view, "spoc_ims_properties", "ims_proxy")
+    if service is None:
+        return blocked_plan(view, CHECK_ID, "the Infrastructure Service Proxy service was not found, so a "
+                                            "change could not be picked up")
+    key = cluster.profile.get("spoc_ims.addresses_key", "infrastructureServiceAddresses")
+    separators = cluster.profile.get("spoc_ims.separators", [",", ";", " "])
+    doc = PropertiesDocument(old, ims.path)
+    value = doc.get(key) or ""
+    kept: list[str] = []
+    covered: set[str] = set()
+    stale: list[str] = []
+    for entry in spoc.ims_addresses:
+        target = cluster.resolve(entry.host, from_node=view)
+        if target is None or target.name.lower() in covered:
+            stale.append(entry.raw)
+            if not options.remove_stale:
+                kept.append(entry.raw)
+            continue
+        covered.add(target.name.lower())
+        kept.append(entry.raw)
+    missing = [m for m in cluster.management_nodes if m.name.lower() not in covered]
+    changes: list[str] = []
+    notes: list[str] = []
+    added: list[str] = []
+    if missing:
+        template = _template(cluster, view)
+        if template is None:
+            return blocked_plan(view, CHECK_ID, f"no SPOC in the cluster has an {key} entry to copy the "
+                                                "address format (scheme, port) from; add one by hand")
+        for m in missing:
+            ip = (m.management.used_ip if m.management else None) or m.primary_ip()
+            if not ip:
+                return blocked_plan(view, CHECK_ID, f"the address of Management server {m.name} is unknown")
+            added.append(_format_like(template, m, ip))
+        changes.append("add " + ", ".join(f"{m.name} ({a})" for m, a in zip(missing, added, strict=True)))
+    if stale:
+        if options.remove_stale:
+            changes.append("remove entries that point at no Management server: " + ", ".join(stale))
+        else:
+            notes.append(f"{view.name}: kept {key} entries that point at no Management server: "
+                         + ", ".join(stale) + " (rerun with --remove-stale to remove)")
+    plan = NodePlan(node=view.name, notes=notes, addresses=addresses(findings, view.name))
+    if not changes:
+        if not notes:
+            plan.blocked.append(nothing_to_change(view, CHECK_ID, findings))
+        return plan
+    sep = _separator(value, spoc.ims_addresses, separators)
+    doc.set(key, sep.join(kept + added))
+    new = doc.render()
+    if new != old:
+        plan.edits.append(FileEdit(node=view.name, path=ims.path, old=old, new=new, check_id=CHECK_ID,
+                                   reason="; ".join(changes), restart=service))
+    return plan
+
+
+def plan(cluster: Cluster, findings: Sequence[Finding], options: FixOptions) -> list[NodePlan]:
+    return [plan_node(cluster, n, options, findings) for n in target_nodes(cluster, findings, options)]
