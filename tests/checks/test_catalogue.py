@@ -1,0 +1,57 @@
+"""The catalogue: registry discovery, the `auditor checks` command, docs/checks.md freshness."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from auditor.checks import all_checks
+from auditor.cli import main
+from auditor.commands.checks import catalogue_markdown
+from auditor.findings import CheckMeta
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_IDS = {
+    "SPOC-MGMT-LIST", "SPOC-IMS-ADDRESSES", "IMS-REPO-SHARED", "IMS-SERVICE-ACCOUNT", "DB-EXTERNAL",
+    "MGMT-CONFIG-CONSISTENT", "MGMT-SUBSYSTEMS", "GUID-UNIQUE", "VERSION-CONSISTENT", "CONFIG-PENDING-RESTART",
+    "SERVER-OS", "NODE-REACHABLE", "INSTALL-IN-PROGRESS", "SERVICE-DISABLED", "SERVICE-STOPPED",
+    "LEGACY-SERVICES",
+}
+
+
+def test_registry_discovers_every_check_with_valid_meta():
+    checks = all_checks()
+    ids = [m.META.id for m in checks]
+    assert set(ids) >= EXPECTED_IDS
+    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    for mod in checks:
+        meta = mod.META
+        assert isinstance(meta, CheckMeta)
+        assert re.fullmatch(r"[A-Z0-9]+(-[A-Z0-9]+)+", meta.id)
+        assert meta.title and meta.rationale and meta.remediation
+        assert meta.scope in ("node", "cluster")
+
+
+def test_fixable_flags_match_the_brief():
+    fixable = {m.META.id for m in all_checks() if m.META.fixable}
+    assert {"SPOC-MGMT-LIST", "SPOC-IMS-ADDRESSES", "IMS-REPO-SHARED", "IMS-SERVICE-ACCOUNT"} <= fixable
+    assert "DB-EXTERNAL" not in fixable
+
+
+def test_checks_command_lists_table():
+    res = CliRunner().invoke(main, ["checks"])
+    assert res.exit_code == 0, res.output
+    assert "SPOC-MGMT-LIST" in res.output and "severity" in res.output and "fixable" in res.output
+
+
+def test_checks_markdown_is_docs_file_and_docs_are_up_to_date():
+    res = CliRunner().invoke(main, ["checks", "--markdown"])
+    assert res.exit_code == 0
+    assert res.output == catalogue_markdown()
+    committed = (ROOT / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert committed == catalogue_markdown(), "docs/checks.md is stale: run `make docs`"
+    for check_id in EXPECTED_IDS:
+        assert f"## {check_id}" in committed
