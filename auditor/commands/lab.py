@@ -13,7 +13,6 @@ import os
 import secrets
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -94,19 +93,19 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
     if generated:
         password = secrets.token_urlsafe(15)
     own_workdir = workdir is None
-    wd = Path(tempfile.mkdtemp(prefix="paragon-lab-")) if workdir is None else workdir
 
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
         stop.set()
 
+    cluster = LabCluster(scenario_dir, handler_factory=factory, scheme=scheme, auth=auth, username=username,
+                         password=password, workdir=workdir, faults=overrides)
     old_int = signal.signal(signal.SIGINT, _on_signal)
     old_term = signal.signal(signal.SIGTERM, _on_signal)
-    cluster = LabCluster(scenario_dir, handler_factory=factory, scheme=scheme, auth=auth, username=username,
-                         password=password, workdir=wd, faults=overrides, remove_workdir=own_workdir)
     try:
         cluster.start()
+        wd = cluster.workdir
         inv = cluster.write_inventory(inventory_out or wd / "inventory.yaml", password_env=PASSWORD_ENV)
         rows = []
         for n in cluster.nodes:

@@ -113,7 +113,7 @@ class LabCluster:
         self.cbt = cbt
         # a workdir we created (or were told is temporary) is removed by stop()
         self._own_workdir = (workdir is None) if remove_workdir is None else remove_workdir
-        self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="paragon-lab-"))
+        self._workdir = Path(workdir) if workdir is not None else None  # a temp folder is made by start()
         self.copy_scenario = copy_scenario
         self.fault_overrides = faults or {}
         self.nodes: list[LabNode] = []
@@ -137,6 +137,12 @@ class LabCluster:
             self.stop()
             raise
         return self
+
+    @property
+    def workdir(self) -> Path:
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="paragon-lab-"))
+        return self._workdir
 
     def _start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -200,8 +206,8 @@ class LabCluster:
                 sock.close()
         self._reserved.clear()
         self._started = False
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._own_workdir and self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> LabCluster:
         return self.start()

@@ -58,6 +58,17 @@ def session_for(srv: LabWinRMServer, pki: LabPKI, *, transport: str, password: s
     return winrm.Session(srv.url, auth=(user, password), **opts)
 
 
+def session_for_url(url: str, *, transport: str, password: str, user: str = USER,
+                    ca_file: Path | None = None, **kw) -> winrm.Session:
+    opts = dict(transport=transport, proxy=None, operation_timeout_sec=2, read_timeout_sec=4)
+    if url.startswith("https"):
+        opts.update(server_cert_validation="validate", ca_trust_path=str(ca_file))
+    else:
+        opts.update(ca_trust_path=None)
+    opts.update(kw)
+    return winrm.Session(url, auth=(user, password), **opts)
+
+
 @pytest.fixture(autouse=True)
 def _no_thread_leak() -> Iterator[None]:
     """Every lab thread a test starts must be gone after teardown (servers stopped)."""
