@@ -173,13 +173,16 @@ def _since_view(since: dict[str, Any] | None) -> dict[str, Any] | None:
         value = since.get(key) or []
         return [v for v in value if isinstance(v, dict)]
 
+    # Shape written by auditor.history.drift.Drift.to_dict (baseline_*); previous_* accepted too.
     return {
-        "previous_run_id": since.get("previous_run_id"),
-        "previous_finished_at": since.get("previous_finished_at"),
+        "baseline_run": since.get("baseline_run", since.get("previous_run_id")),
+        "baseline_kind": since.get("baseline_kind") or "previous",
+        "baseline_finished_at": since.get("baseline_finished_at", since.get("previous_finished_at")),
         "new": lst("new"),
         "resolved": lst("resolved"),
         "changed": lst("changed"),
         "config_changes": lst("config_changes"),
+        "nodes": lst("nodes"),
     }
 
 

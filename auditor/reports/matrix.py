@@ -79,9 +79,12 @@ def summary_counts(report: AuditReport) -> dict[str, Any]:
     statuses = [s.value for s in Status]
     severities = [s.value for s in SEVERITIES_DESC]
     by_status = df["status"].value_counts().reindex(statuses, fill_value=0)
-    failing = df[df["failing"]]
+    failing = df[df["failing"].astype(bool)]
     failing_by_sev = failing["severity"].value_counts().reindex(severities, fill_value=0)
-    cross = pd.crosstab(df["severity"], df["status"]).reindex(index=severities, columns=statuses, fill_value=0)
+    if df.empty:
+        cross = pd.DataFrame(0, index=severities, columns=statuses)
+    else:
+        cross = pd.crosstab(df["severity"], df["status"]).reindex(index=severities, columns=statuses, fill_value=0)
     in_scope = [n for n in report.nodes if n.in_scope]
     fail_on = report.run.fail_on
     return {

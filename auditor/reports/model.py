@@ -47,7 +47,7 @@ class RunMeta:
     fail_on: str = "high"  # severity name or "never"
     only_checks: list[str] = field(default_factory=list)
     only_nodes: list[str] = field(default_factory=list)
-    run_id: str | None = None  # set by the history store when it records the run
+    run_id: int | str | None = None  # set by the history store when it records the run
 
 
 @dataclass
@@ -105,9 +105,11 @@ class AuditReport:
     findings: list[Finding]
     checks: list[CheckMeta] = field(default_factory=list)
     # Filled by the history store (optional; renderers show them only when present):
-    # {"previous_run_id", "previous_finished_at", "new": [finding dicts], "resolved": [...],
-    #  "changed": [{"check_id", "subject", "node", "before": {...}, "after": {...}}],
-    #  "config_changes": [{"node", "file", "key", "before", "after"}]}
+    # auditor.history.drift.Drift.to_dict(): {"baseline_run", "baseline_kind", "baseline_finished_at",
+    #  "run", "new": [finding dicts], "resolved": [finding dicts + "now_status"],
+    #  "changed": [{"check_id", "subject", "node", "fields", "before", "after"}],
+    #  "config_changes": [{"node", "file", "key", "change", "before", "after"}],
+    #  "nodes": [{"node", "change", "before", "after", "reason"}]}
     since_last_run: dict[str, Any] | None = None
     # [{"run_id", "finished_at", "failing": {"critical": n, "high": n, ...}}], oldest first
     trend: list[dict[str, Any]] | None = None

@@ -72,17 +72,20 @@ def make_report(hostile: bool = False, unreachable: bool = False, **kw) -> Audit
     return AuditReport(run=run, nodes=nodes, findings=make_findings(hostile), checks=list(CHECKS), **kw)
 
 
-SINCE = {
-    "previous_run_id": "41", "previous_finished_at": "2026-11-24T05:00:08Z",
+SINCE = {  # the shape auditor.history.drift.Drift.to_dict() writes
+    "baseline_run": 41, "baseline_kind": "previous", "baseline_finished_at": "2026-11-24T05:00:08Z",
+    "run": 42, "run_finished_at": "2026-11-25T05:00:09Z",
     "new": [{"check_id": "SPOC-MGMT-LIST", "node": "SITE2", "subject": "SITE2", "severity": "high",
              "status": "fail", "message": "MGMT2 missing from the server list"}],
     "resolved": [{"check_id": "SVC-RUNNING", "node": "SITE1", "subject": "SITE1:EUI", "severity": "high",
-                  "status": "pass", "message": "EUI running again"}],
-    "changed": [{"check_id": "DB-EXTERNAL", "node": None, "subject": "cluster",
+                  "status": "fail", "now_status": "pass", "message": "EUI stopped"}],
+    "changed": [{"check_id": "DB-EXTERNAL", "node": None, "subject": "cluster", "fields": ["severity"],
                  "before": {"status": "fail", "severity": "medium"},
                  "after": {"status": "fail", "severity": "critical"}}],
     "config_changes": [{"node": "SITE2", "file": r"C:\DispatcherParagon\SPOC\conf\modules\spoc.conf",
-                        "key": "serverGUID2", "before": "6f1c2a02", "after": HOSTILE}],
+                        "key": "serverGUID2", "change": "changed", "before": "6f1c2a02", "after": HOSTILE}],
+    "nodes": [{"node": "SITE2", "change": "unreachable", "before": "ok", "after": "timeout",
+               "reason": "no answer"}],
 }
 
 TREND = [
