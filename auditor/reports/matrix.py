@@ -67,10 +67,15 @@ def status_matrix(report: AuditReport) -> pd.DataFrame:
         matrix.index.name = "node"
         matrix.columns.name = "check_id"
     unreachable = {n.name for n in report.unreachable_nodes}
-    for node in matrix.index:
-        fill = UNREACHABLE if node in unreachable else NOT_RUN
-        matrix.loc[node] = [v if isinstance(v, str) else fill for v in matrix.loc[node]]
-    return matrix
+    filled = {
+        node: [v if isinstance(v, str) else (UNREACHABLE if node in unreachable else NOT_RUN)
+               for v in matrix.loc[node].tolist()]
+        for node in matrix.index
+    }
+    out = pd.DataFrame.from_dict(filled, orient="index", columns=list(matrix.columns), dtype=object)
+    out.index.name = "node"
+    out.columns.name = "check_id"
+    return out
 
 
 def summary_counts(report: AuditReport) -> dict[str, Any]:
