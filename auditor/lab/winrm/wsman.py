@@ -252,6 +252,11 @@ class WSManService:
             return WSManReply(status=200, body=envelope(reply_action, relates, body), action=op)
         except WSManFault as fault:
             return WSManReply(status=500, body=fault_envelope(fault, relates), action="fault")
+        except Exception as exc:  # a lab bug: answer loudly instead of dropping the connection
+            log.exception("lab WS-Management layer failed")
+            fault = WSManFault("s:Receiver", "w:InternalError", f"lab internal error: {type(exc).__name__}: {exc}",
+                               CODE_INVALID_PARAMETER)
+            return WSManReply(status=500, body=fault_envelope(fault, relates), action="fault")
 
     # -- helpers ----------------------------------------------------------------------------
     def _shell(self, req: _Request, username: str) -> _Shell:
