@@ -239,3 +239,40 @@ def apply_waivers(
                      "node": w.node, "subject": w.subject},
         ))
     return out, extra
+
+
+# --------------------------------------------------------------------------------------
+# Pipeline hook
+# --------------------------------------------------------------------------------------
+class WaiverFile:
+    """The audit pipeline's waiver hook (``auditor.audit.WaiverHook``).
+
+    Loads (and validates) the file at construction, so a broken waivers file stops the
+    audit *before* a long collection. Calling it returns the waived findings followed by
+    the WAIVER-EXPIRED / WAIVER-UNUSED findings.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.waivers = load_waivers(self.path)
+
+    def __call__(self, findings: list[Finding], today: date) -> list[Finding]:
+        out, extra = apply_waivers(findings, self.waivers, today)
+        return out + extra
+
+
+def local_today(tz: str | None = None) -> date:
+    """Today's date in the cluster's time zone (``tz`` an IANA name such as
+    ``Europe/Prague``), or in the local zone of the machine running the auditor.
+
+    Why not UTC: a waiver that "expires 2026-12-31" is meant in the admins' calendar; a
+    nightly 00:30 run in Prague is still the previous day in UTC.
+    """
+    if not tz:
+        return datetime.now().astimezone().date()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return datetime.now(ZoneInfo(tz)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"unknown time zone {tz!r} (use an IANA name such as Europe/Prague)") from None

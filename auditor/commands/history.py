@@ -53,13 +53,13 @@ def command(history_path: str | None, limit: int, cluster: str | None, prune_kee
         pin = pins.get(r.cluster)
         mark = "*" if pin and pin["run_id"] == r.id else ""
         rows.append([
-            f"{r.id}{mark}", r.finished_at or "", r.cluster, r.source, r.profile,
+            f"{r.id}{mark}", r.finished_at or "", r.cluster, r.source,
             f"{r.nodes_total - r.nodes_unreachable}/{r.nodes_total}",
             *[r.failing.get(s, 0) for s in sev_cols],
             r.status_counts.get("waived", 0), "" if r.exit_code is None else r.exit_code, r.tool_version,
         ])
-    headers = ["run", "finished (UTC)", "cluster", "source", "profile", "nodes ok",
+    headers = ["run", "finished (UTC)", "cluster", "source", "nodes ok",
                *sev_cols, "waived", "exit", "version"]
-    click.echo(tabulate(rows, headers=headers, tablefmt="simple"))
+    click.echo(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
     if any(r[0].endswith("*") for r in rows):
         click.echo("* pinned baseline")

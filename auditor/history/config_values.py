@@ -1,0 +1,51 @@
+"""Configuration values per node, taken from the collected files, for config drift.
+
+Why here and not in the cluster model: history wants *every* key of every collected
+config file (to say "cmlPort changed on MGMT1 last night"), while the cluster model only
+interprets the keys checks need. The same parsers are used, so values match what checks
+see. A file that does not parse is skipped: the checks already report it with its line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from auditor.history.store import ConfigValue
+from auditor.nodestate import NodeState
+
+
+def _values_of(path: str, data: bytes, profile: Any = None) -> dict[str, str]:
+    from auditor.parsers import SpocConfDocument, app_settings, parse_properties, remote_conf_properties
+
+    low = path.lower().replace("/", "\\")
+    name = low.rsplit("\\", 1)[-1]
+    if name.endswith(".properties"):
+        return parse_properties(data, path).as_dict()
+    if name == "spoc.conf" and profile is not None:
+        return SpocConfDocument.from_profile(data, path, profile).as_dict()
+    if name.endswith(".conf"):
+        return SpocConfDocument(data, path).as_dict()
+    if name == "remoteconfimg.xml":
+        return dict(remote_conf_properties(data, path).values)
+    if name.endswith(".config"):
+        return dict(app_settings(data, path).values)
+    return {}
+
+
+def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None) -> list[ConfigValue]:
+    """(node, file, key, value) for every key of every parseable config file of every
+    reachable node. Secrets are masked later, by :func:`auditor.history.store.record_run`."""
+    out: list[ConfigValue] = []
+    for node in nodes:
+        if not node.reachable:
+            continue
+        for entry in sorted(node.files.values(), key=lambda e: e.path.lower()):
+            if not entry.exists or entry.content is None or entry.truncated:
+                continue
+            try:
+                values = _values_of(entry.path, entry.content, profile)
+            except Exception:  # noqa: BLE001 - unparseable files are the checks' business
+                continue
+            out.extend(ConfigValue(node.name, entry.path, k, v) for k, v in values.items())
+    return out
