@@ -330,3 +330,24 @@ def test_password_never_in_users_file_of_other_process(lab_server):
     from pathlib import Path
 
     assert f":{USER}:{PASSWORD}" in Path(path).read_text(encoding="utf-8")
+
+
+def test_environment_variable_limit(lab_server, pki):
+    srv = lab_server(auth="basic")
+    p = session_for(srv, pki, transport="basic").protocol
+    shell = p.open_shell(env_vars={"AUDIT_REQUEST": "x" * 32767})
+    p.close_shell(shell, close_session=False)
+    with pytest.raises(WSManFaultError) as exc:
+        p.open_shell(env_vars={"AUDIT_REQUEST": "x" * 32768})
+    assert "limit is 32767" in exc.value.reason
+    p.transport.close_session()
+    assert srv.counters().shells_open == 0
+
+
+def test_request_over_server_envelope_limit(lab_server, pki):
+    srv = lab_server(auth="basic")
+    p = session_for(srv, pki, transport="basic").protocol
+    with pytest.raises(WSManFaultError) as exc:
+        p.open_shell(env_vars={f"V{i}": "x" * 30000 for i in range(20)})
+    assert exc.value.fault_subcode == "w:EncodingLimit"
+    p.transport.close_session()

@@ -64,7 +64,11 @@ CODE_TIMED_OUT = 2150858793
 CODE_ACTION_NOT_SUPPORTED = 2150858754
 CODE_INVALID_PARAMETER = 87
 
+CODE_ENCODING_LIMIT = 2150858817  # INFERRED
+
 DEFAULT_MAX_ENVELOPE = 153600
+SERVER_MAX_ENVELOPE = 500 * 1024  # the service's MaxEnvelopeSizekb default (500)
+ENV_VALUE_LIMIT = 32767  # longest value of one Windows environment variable
 ENVELOPE_OVERHEAD = 4096  # room for headers/stream elements around the base64 output
 
 
@@ -237,6 +241,11 @@ class WSManService:
     def handle(self, data: bytes, username: str) -> WSManReply:
         relates = ""
         try:
+            if len(data) > SERVER_MAX_ENVELOPE:
+                raise WSManFault("s:Sender", "w:EncodingLimit",
+                                 "The WS-Management service cannot process the request because the request "
+                                 f"envelope ({len(data)} bytes) is larger than MaxEnvelopeSizekb "
+                                 f"({SERVER_MAX_ENVELOPE // 1024}).", CODE_ENCODING_LIMIT)
             req = parse_request(data)
             relates = req.message_id
             op = SHORT_ACTION.get(req.action)
@@ -293,6 +302,13 @@ class WSManService:
             raise WSManFault("s:Sender", "w:InvalidParameter", "The parameter is incorrect. (WINRS_CODEPAGE)",
                              CODE_INVALID_PARAMETER)
         env = {v.get("Name", ""): v.text or "" for v in shell_el.iterfind("rsp:Environment/rsp:Variable", NS)}
+        for name, value in env.items():
+            if len(value) > ENV_VALUE_LIMIT:
+                # Windows caps one environment variable at 32767 characters; a request channel
+                # relying on more would work here and fail in production.
+                raise WSManFault("s:Sender", "w:InvalidParameter",
+                                 f"The parameter is incorrect. (environment variable {name} is {len(value)} "
+                                 f"characters; the limit is {ENV_VALUE_LIMIT})", CODE_INVALID_PARAMETER)
         wd = _text(shell_el.find("rsp:WorkingDirectory", NS)) or None
         shell_id = str(uuid.uuid4()).upper()
         ctx = ShellContext(shell_id=shell_id, env=env, working_directory=wd, codepage=codepage, username=username)
