@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from auditor.cluster import Cluster, NodeView
+from auditor.cluster import Cluster, NodeView, is_ip
 from auditor.findings import Finding
 from auditor.fixers.plan import Blocked, FixOptions, NodePlan
 
@@ -48,3 +48,26 @@ def nothing_to_change(view: NodeView, check_id: str, findings: Iterable[Finding]
     """A failing finding the fixer has no edit for: say so instead of claiming success."""
     msgs = "; ".join(f.message for f in findings if f.failing and (f.node or "").lower() == view.name.lower())
     return Blocked(check_id, [view.name], f"the fixer found nothing to change for: {msgs}")
+
+
+def _usable_ip(ip: str | None) -> bool:
+    return bool(ip) and is_ip(ip) and not ip.startswith("127.") and ip not in ("::1", "0.0.0.0")
+
+
+def server_ip(view: NodeView) -> str | None:
+    """The address to write for a Management server in another node's configuration.
+
+    First what the server says it uses (Management ``usedLocalIp``), when it is a real
+    address; then its own interface address; then the inventory address. Loopback never:
+    the inventory may reach a node through a tunnel or (in the lab) 127.0.0.1, which would
+    be meaningless in another node's file.
+    """
+    m = view.management
+    if m and _usable_ip(m.used_ip) and (m.used_ip in view.ips() or not view.state.interfaces):
+        return m.used_ip
+    for ip in view.state.ipv4_addresses():
+        if _usable_ip(ip):
+            return ip
+    if _usable_ip(view.state.address):
+        return view.state.address
+    return m.used_ip if m and _usable_ip(m.used_ip) else None

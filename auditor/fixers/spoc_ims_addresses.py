@@ -26,6 +26,7 @@ from auditor.fixers._common import (
     current_bytes,
     nothing_to_change,
     restart_name,
+    server_ip,
     target_nodes,
 )
 from auditor.fixers.plan import FileEdit, FixOptions, NodePlan
@@ -113,7 +114,7 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
             return blocked_plan(view, CHECK_ID, f"no SPOC in the cluster has an {key} entry to copy the "
                                                 "address format (scheme, port) from; add one by hand")
         for m in missing:
-            ip = (m.management.used_ip if m.management else None) or m.primary_ip()
+            ip = server_ip(m)
             if not ip:
                 return blocked_plan(view, CHECK_ID, f"the address of Management server {m.name} is unknown")
             added.append(_format_like(template, m, ip))

@@ -28,6 +28,7 @@ from auditor.fixers._common import (
     current_bytes,
     nothing_to_change,
     restart_name,
+    server_ip,
     target_nodes,
 )
 from auditor.fixers.plan import CannotPlan, FileEdit, FixOptions, NodePlan
@@ -55,9 +56,7 @@ def expected_servers(cluster: Cluster) -> list[MgmtServer]:
     unknown: list[str] = []
     for n in cluster.management_nodes:
         m = n.management
-        # the address the check expects (inventory address, else the node's own IPv4), then
-        # what the server says it uses
-        ip = n.primary_ip() or (m.used_ip if m else None)
+        ip = server_ip(n)
         port = (m.cml_port if m else None) or default_port
         if not n.reachable or m is None or not m.guid or not ip or port is None:
             unknown.append(n.name)

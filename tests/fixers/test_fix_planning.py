@@ -282,3 +282,13 @@ def test_missing_service_blocks(profile):
         Service(name="Other", state="Running")]
     _, plan = plan_for(nodes, profile, only={"SPOC-MGMT-LIST"})
     assert any("SITE2" in b.nodes for b in plan.blocked)
+
+
+def test_loopback_inventory_address_is_never_written(profile):
+    nodes = load("drift")
+    for st in nodes:
+        st.address = "127.0.0.1"  # as in the lab, or through a tunnel
+    _, plan = plan_for(nodes, profile, remove_stale=True)
+    new = b"".join(e.new for n in plan.nodes for e in n.edits)
+    assert b"127.0.0.1" not in new
+    assert b"serverIP2=10.0.10.12" in new and b"10.0.10.12:8443" in new
