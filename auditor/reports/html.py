@@ -189,11 +189,22 @@ def _since_view(since: dict[str, Any] | None) -> dict[str, Any] | None:
 def render_html(report: AuditReport) -> str:
     env = _environment()
     failing = report.failing_findings
+    # severity -> check -> findings: the rationale and remediation are shown once per check
     groups = []
     for sev in SEVERITIES_DESC:
-        items = [_finding_view(f, report) for f in failing if f.severity == sev]
-        if items:
-            groups.append({"severity": sev.value, "findings": items})
+        at_sev = [f for f in failing if f.severity == sev]
+        if not at_sev:
+            continue
+        checks: dict[str, list[dict[str, Any]]] = {}
+        for f in at_sev:
+            checks.setdefault(f.check_id, []).append(_finding_view(f, report))
+        groups.append({
+            "severity": sev.value,
+            "count": len(at_sev),
+            "checks": [{"id": cid, "meta": report.check(cid), "title": views[0]["title"],
+                        "rationale": views[0]["rationale"], "remediation": views[0]["remediation"],
+                        "findings": views} for cid, views in checks.items()],
+        })
     waived = [_finding_view(f, report) for f in report.waived_findings]
     passing = sorted((f for f in report.findings if f.status == Status.PASS), key=finding_sort_key)
     summary = summary_counts(report)
