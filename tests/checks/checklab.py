@@ -81,3 +81,10 @@ SPOC_IMS = "C:\\DispatcherParagon\\SPOC\\ims\\application.properties"
 MGMT_IMS = "C:\\DispatcherParagon\\Management\\ims\\application.properties"
 MGMT_CONF = "C:\\DispatcherParagon\\Management\\conf\\management.properties"
 SITE2_SPOC_CONF = "D:\\SafeQ6\\SPOC\\conf\\modules\\spoc.conf"
+
+
+def rewrite(st: NodeState, path: str, fn: Callable[[str], str], encoding: str = "utf-8", bom: bytes = b"") -> None:
+    """Replace a file's text through ``fn`` (decoded as UTF-8), writing it back encoded."""
+    text = get_file(st, path).decode("utf-8-sig")
+    entry = st.file(path)
+    set_file(st, entry.path, bom + fn(text).encode(encoding), mtime=entry.mtime)

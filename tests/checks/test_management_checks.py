@@ -1,0 +1,214 @@
+"""IMS-REPO-SHARED, IMS-SERVICE-ACCOUNT, DB-EXTERNAL, MGMT-CONFIG-CONSISTENT."""
+
+from __future__ import annotations
+
+import codecs
+
+from checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, set_file, statuses
+
+from auditor.nodestate import ListeningPort, PathProbe, Service, path_key
+
+SHARE = "\\\\fs01.corp.example\\paragon\\ims-repository"
+
+
+def probe(st, path, exists=True, error=None):
+    st.probes[path_key(path)] = PathProbe(path=path, exists=exists, is_dir=exists, error=error)
+
+
+# ---- IMS-REPO-SHARED --------------------------------------------------------------------
+
+def test_repo_healthy_and_site_servers_skipped():
+    found = Lab().run("IMS-REPO-SHARED")
+    assert statuses(found) == {"MGMT1": "pass", "MGMT2": "pass", "SITE1": "skip", "SITE2": "skip"}
+    assert found["MGMT1"].line == 3 and found["MGMT1"].file == MGMT_IMS
+
+
+def test_repo_normalisation_trailing_backslash_case_slashes():
+    lab = Lab()
+    variant = "//FS01.corp.example/Paragon//ims-repository/"
+    lab.spec("MGMT2").repository_path = variant
+    found = lab.run("IMS-REPO-SHARED")
+    assert failing(found) == set(), found["MGMT2"].message
+
+
+def test_repo_local_path_fails():
+    lab = Lab()
+    lab.spec("MGMT2").repository_path = "D:\\ims\\repository"
+    found = lab.run("IMS-REPO-SHARED")
+    assert failing(found) == {"MGMT2"}
+    assert "local drive path" in found["MGMT2"].message and found["MGMT2"].fixable
+
+
+def test_repo_two_different_shares_fail_both():
+    lab = Lab()
+    lab.spec("MGMT2").repository_path = "\\\\fs02\\other"
+    found = lab.run("IMS-REPO-SHARED")
+    assert failing(found) == {"MGMT1", "MGMT2"}
+
+
+def test_repo_majority_wins_with_three_nodes():
+    lab = Lab(managements=3)
+    lab.spec("MGMT3").repository_path = "\\\\fs02\\other"
+    found = lab.run("IMS-REPO-SHARED")
+    assert failing(found) == {"MGMT3"}
+    assert found["MGMT3"].expected == SHARE.lower()
+
+
+def test_repo_unreachable_share_fails_and_unprobed_is_error():
+    lab = Lab().edit(lambda s: probe(s["MGMT1"], SHARE, exists=False, error="access denied"))
+    f = lab.run("IMS-REPO-SHARED")["MGMT1"]
+    assert f.status.value == "fail" and "access denied" in f.message
+    lab = Lab().edit(lambda s: s["MGMT1"].probes.clear())
+    assert lab.run("IMS-REPO-SHARED")["MGMT1"].status.value == "error"
+
+
+def test_repo_key_missing_fails_file_unparseable_errors():
+    lab = Lab().edit(lambda s: rewrite(s["MGMT1"], MGMT_IMS, lambda t: t.replace("repository.path", "#repository.path")))
+    assert "not set" in lab.run("IMS-REPO-SHARED")["MGMT1"].message
+    lab = Lab().edit(lambda s: rewrite(s["MGMT1"], MGMT_IMS, lambda t: t + "broken=\\uZZZZ\r\n"))
+    f = lab.run("IMS-REPO-SHARED")["MGMT1"]
+    assert f.status.value == "error" and f.line == 5
+
+
+def test_repo_utf16_file_with_bom():
+    lab = Lab().edit(lambda s: rewrite(s["MGMT1"], MGMT_IMS, lambda t: t, encoding="utf-16-le",
+                                       bom=codecs.BOM_UTF16_LE))
+    assert Lab().cluster().node("MGMT1").management.repository_path == SHARE
+    assert lab.run("IMS-REPO-SHARED")["MGMT1"].status.value == "pass"
+
+
+# ---- IMS-SERVICE-ACCOUNT -------------------------------------------------------------------
+
+def test_account_builtin_variants_fail():
+    for acc in ["LocalSystem", "NT AUTHORITY\\SYSTEM", "nt authority\\networkservice", ".\\LocalSystem",
+                "NT AUTHORITY\\LocalService"]:
+        lab = Lab()
+        lab.spec("MGMT2").ims_account = acc
+        found = lab.run("IMS-SERVICE-ACCOUNT")
+        assert failing(found) == {"MGMT2"}, acc
+        assert "built-in" in found["MGMT2"].message and found["MGMT2"].fixable
+
+
+def test_account_case_insensitive_same_and_different_accounts():
+    lab = Lab()
+    lab.spec("MGMT2").ims_account = "corp\\SVC-PARAGON"
+    assert failing(lab.run("IMS-SERVICE-ACCOUNT")) == set()
+    lab = Lab()
+    lab.spec("MGMT2").ims_account = "CORP\\svc-other"
+    found = lab.run("IMS-SERVICE-ACCOUNT")
+    assert failing(found) == {"MGMT1", "MGMT2"}
+    assert "different accounts" in found["MGMT1"].message
+
+
+def test_account_service_missing_is_error():
+    lab = Lab().edit(lambda s: setattr(s["MGMT1"], "services", [x for x in s["MGMT1"].services if x.name != "YSoftIms"]))
+    assert lab.run("IMS-SERVICE-ACCOUNT")["MGMT1"].status.value == "error"
+
+
+# ---- DB-EXTERNAL --------------------------------------------------------------------------
+
+def embedded(lab: Lab, host_on_mgmt2: str = "10.0.10.11") -> Lab:
+    lab.spec("MGMT1").embedded_db_host = True
+    lab.spec("MGMT1").db = {"dbClass": "PGSQL", "dbHost": "localhost", "dbPort": "5433", "embeddedDb": "1"}
+    lab.spec("MGMT2").db = {"dbClass": "PGSQL", "dbHost": host_on_mgmt2, "dbPort": "5433", "embeddedDb": "1"}
+    return lab
+
+
+def test_db_external_healthy_pass():
+    found = Lab().run("DB-EXTERNAL")
+    assert statuses(found) == {"MGMT1": "pass", "MGMT2": "pass", "SITE1": "skip", "SITE2": "skip"}
+
+
+def test_db_embedded_multi_node_is_critical_with_signals():
+    found = embedded(Lab()).run("DB-EXTERNAL")
+    assert failing(found) == {"MGMT1", "MGMT2"}
+    assert {f.severity.value for n, f in found.items() if n.startswith("MGMT")} == {"critical"}
+    sig = found["MGMT1"].details["signals"]
+    assert any("dbHost=localhost" in s for s in sig) and any("YSoftPGSQL" in s for s in sig)
+    assert any("PGSQL-data" in s for s in sig) and any("listening on port 5433" in s for s in sig)
+    assert found["MGMT1"].line == 7 and found["MGMT1"].file == MGMT_CONF
+
+
+def test_db_host_name_of_other_management_node():
+    found = embedded(Lab(), host_on_mgmt2="MGMT1.CORP.EXAMPLE").run("DB-EXTERNAL")
+    assert "MGMT1" in found["MGMT2"].message and found["MGMT2"].status.value == "fail"
+
+
+def test_db_embedded_single_node_is_medium():
+    lab = Lab(managements=1)
+    lab.spec("MGMT1").embedded_db_host = True
+    lab.spec("MGMT1").db = {"dbClass": "PGSQL", "dbHost": "127.0.0.1", "dbPort": "5433"}
+    f = lab.run("DB-EXTERNAL")["MGMT1"]
+    assert f.status.value == "fail" and f.severity.value == "medium"
+
+
+def test_db_embedded_flag_alone_is_not_trusted():
+    lab = Lab()
+    lab.spec("MGMT1").db = {"dbClass": "MSSQL", "dbHost": "sql01.corp.example", "dbPort": "1433", "embeddedDb": "1"}
+    assert lab.run("DB-EXTERNAL")["MGMT1"].status.value == "pass"
+
+
+def test_db_host_unknown_running_pg_fails_else_error():
+    def no_host(s):
+        rewrite(s["MGMT1"], MGMT_CONF, lambda t: t.replace("dbHost=", "#dbHost="))
+    assert Lab().edit(no_host).run("DB-EXTERNAL")["MGMT1"].status.value == "error"
+
+    def no_host_pg(s):
+        no_host(s)
+        s["MGMT1"].services.append(Service(name="YSoftPGSQL", state="Running", start_time="2026-11-20T02:00:00Z"))
+        s["MGMT1"].listening_ports.append(ListeningPort(address="0.0.0.0", port=5433))
+    assert Lab().edit(no_host_pg).run("DB-EXTERNAL")["MGMT1"].status.value == "fail"
+
+
+# ---- MGMT-CONFIG-CONSISTENT ----------------------------------------------------------------
+
+def test_config_consistent_healthy_and_db_host_normalised():
+    assert failing(Lab().run("MGMT-CONFIG-CONSISTENT")) == set()
+    # localhost on MGMT1 == MGMT1's IP on MGMT2: same database
+    assert failing(embedded(Lab()).run("MGMT-CONFIG-CONSISTENT")) == set()
+
+
+def test_config_difference_names_key_and_majority():
+    lab = Lab(managements=3).edit(lambda s: rewrite(s["MGMT3"], MGMT_CONF, lambda t: t.replace(
+        "sessionTimeoutMinutes=30", "sessionTimeoutMinutes=5")))
+    found = lab.run("MGMT-CONFIG-CONSISTENT")
+    assert failing(found) == {"MGMT3"}
+    f = found["MGMT3"]
+    assert "management.properties:sessionTimeoutMinutes" in f.message
+    assert f.expected == {"management.properties:sessionTimeoutMinutes": "30"}
+    assert f.actual == {"management.properties:sessionTimeoutMinutes": "5"}
+
+
+def test_config_node_specific_keys_ignored_and_missing_key_flagged():
+    lab = Lab().edit(lambda s: rewrite(s["MGMT2"], MGMT_CONF, lambda t: t.replace("webPort=443\r\n", "")))
+    found = lab.run("MGMT-CONFIG-CONSISTENT")
+    assert failing(found) == {"MGMT1", "MGMT2"}  # two nodes, no majority: both flagged
+    assert "webPort" in found["MGMT2"].message and "localGUID" not in found["MGMT2"].message
+
+
+def test_config_secrets_never_shown():
+    secret = "S3cr3t-Value!"
+    lab = Lab(managements=3).edit(lambda s: rewrite(
+        s["MGMT3"], MGMT_CONF, lambda t: t + f"dbPassword={secret}\r\napiToken=abc\r\n"))
+    found = lab.run("MGMT-CONFIG-CONSISTENT")
+    assert failing(found) == {"MGMT3"}
+    text = repr([f.to_dict() for f in found.values()])
+    assert secret not in text and "abc" not in text
+    assert "<secret" in text
+
+
+def test_config_unparseable_is_error_with_line():
+    lab = Lab().edit(lambda s: rewrite(s["MGMT2"], MGMT_CONF, lambda t: "bad=\\u00\r\n" + t))
+    f = lab.run("MGMT-CONFIG-CONSISTENT")["MGMT2"]
+    assert f.status.value == "error" and f.line == 1
+
+
+def test_config_single_management_skips():
+    assert Lab(managements=1).run("MGMT-CONFIG-CONSISTENT")["MGMT1"].status.value == "skip"
+
+
+def test_config_extra_conf_file_on_one_node():
+    lab = Lab(managements=3).edit(lambda s: set_file(
+        s["MGMT2"], "C:\\DispatcherParagon\\Management\\conf\\extra.properties", b"x=1\n"))
+    found = lab.run("MGMT-CONFIG-CONSISTENT")
+    assert failing(found) == {"MGMT2"} and "extra.properties:x" in found["MGMT2"].message
