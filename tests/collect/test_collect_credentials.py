@@ -57,7 +57,8 @@ def inv(tmp_path: Path, defaults: str, nodes: str = "  - {name: n1, roles: [site
 def test_secret_is_masked_everywhere(caplog):
     s = Secret(PW)
     creds = Credentials("CORP\\auditor", s)
-    texts = [str(s), repr(s), f"{s}", f"{s!r}", "%s" % s, repr(creds), str(creds), repr([creds]),
+    texts = [str(s), repr(s), f"{s}", f"{s!r}", "{}".format(s), "%s" % (s,),  # noqa: UP031, UP032
+             repr(creds), str(creds), repr([creds]),
              repr({"x": s})]
     logging.getLogger("t").warning("creds %s %r", creds, s)
     texts.append(caplog.text)
