@@ -166,6 +166,10 @@ def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
         st.listening_ports.append(ListeningPort(address="0.0.0.0", port=443, pid=1000))
         repo = spec.repository_path
         st.probes[path_key(repo)] = PathProbe(path=repo, exists=True, is_dir=True)
+        if path_key(repo) != path_key(SHARED_REPO):
+            # the cluster's file share is on the network for every Management server, even one
+            # not configured to use it (so a fix that points it there can be verified)
+            st.probes[path_key(SHARED_REPO)] = PathProbe(path=SHARED_REPO, exists=True, is_dir=True)
     else:
         st.registry["HKLM\\SOFTWARE\\WOW6432Node\\Y Soft Corporation\\YSoft SafeQ 6"] = {
             "Version": spec.version, "InstallDir": root}

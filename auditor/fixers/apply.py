@@ -1,0 +1,389 @@
+"""The apply engine: execute a :class:`FixPlan` one node at a time, verified, with rollback.
+
+Per node, in inventory order, never two nodes at once:
+
+1. ask the node whether an installer is running (``check_installers``); if so, stop;
+2. write every planned file atomically, each only if it still has the collected SHA-256
+   (``expect_sha256``), each backed up first on the node (backup path reported/journaled);
+3. change service accounts (password handed over in a shell environment variable);
+4. restart the affected services;
+5. re-collect the node and re-run the checks: every finding the plan addressed must pass
+   now, and nothing that passed before may fail;
+6. on any failure: restore the backups, restore a built-in previous account, restart the
+   touched services again, re-collect to prove the files are byte-identical again, and STOP
+   the rollout (later nodes are not touched).
+
+Why serial and stop-at-first-failure: the changes are cluster membership lists; a bad edit
+applied everywhere at once can cut every SPOC off from the Management servers. One node
+proves the change before the next one gets it.
+
+The engine talks to nodes through :class:`NodeOps` so the same logic runs against WinRM
+(:class:`RemoteNodeOps`) and in tests; every step is journaled (``auditor.fixers.journal``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from auditor.checks import run_checks
+from auditor.cluster import Cluster
+from auditor.findings import Finding
+from auditor.fixers.journal import Journal
+from auditor.fixers.plan import RESTART, SET_ACCOUNT, FileEdit, FixPlan, NodePlan, ServiceAction, sha256_hex
+from auditor.nodestate import NodeState
+from auditor.remote.protocol import (
+    check_installers_op,
+    restart_service_op,
+    restore_file_op,
+    set_service_account_op,
+    wild_match,
+    write_file_op,
+)
+
+# ---- exit codes of `auditor fix` (documented in docs/fix.md and the command help) ----------
+EXIT_OK = 0  # nothing to do, or everything applied and verified
+EXIT_PENDING = 1  # dry run: changes planned (or fixable failures that need the admin's input)
+EXIT_UNREACHABLE = 3  # a node could not be collected: the plan would be built on partial facts
+EXIT_ROLLED_BACK = 4  # a node failed; its changes were rolled back; rollout stopped
+EXIT_ROLLBACK_FAILED = 5  # a node failed and the rollback is incomplete: manual action needed
+EXIT_REFUSED = 6  # refused before changing anything (lock held, installer running, no consent)
+
+PASSWORD_ENV = "PA_S_SERVICE_PASSWORD"
+
+VERIFIED = "verified"
+REFUSED = "refused"
+ROLLED_BACK = "rolled_back"
+ROLLBACK_INCOMPLETE = "rollback_incomplete"
+NOT_REACHED = "not_reached"
+
+
+class OpsError(Exception):
+    """A node could not be asked (transport, authentication, protocol): nothing is known."""
+
+
+class NodeOps(Protocol):
+    """How the engine reaches a node. ``apply`` runs one apply request and returns its
+    results (one dict per op: ``op``, ``status`` ok/failed/skipped, ``error``, ``data``) or
+    raises :class:`OpsError`; ``collect`` returns a fresh NodeState (status != ok on failure)."""
+
+    def apply(self, node: str, ops: list[dict[str, Any]], secrets: dict[str, str] | None = None
+              ) -> list[dict[str, Any]]: ...
+
+    def collect(self, node: str) -> NodeState: ...
+
+
+@dataclass
+class NodeOutcome:
+    node: str
+    status: str = NOT_REACHED
+    steps: list[str] = field(default_factory=list)  # human-readable, in order
+    error: str | None = None
+    backups: list[tuple[str, str]] = field(default_factory=list)  # (file, backup path on the node)
+    manual: list[str] = field(default_factory=list)  # what the admin must do by hand
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[NodeOutcome] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        statuses = [o.status for o in self.outcomes]
+        if ROLLBACK_INCOMPLETE in statuses:
+            return EXIT_ROLLBACK_FAILED
+        if ROLLED_BACK in statuses:
+            return EXIT_ROLLED_BACK
+        if REFUSED in statuses:
+            # refused on a node after earlier nodes were changed: the rollout stopped
+            return EXIT_ROLLED_BACK if VERIFIED in statuses else EXIT_REFUSED
+        return EXIT_OK
+
+    @property
+    def failed(self) -> NodeOutcome | None:
+        return next((o for o in self.outcomes if o.status not in (VERIFIED, NOT_REACHED)), None)
+
+
+def installers_running(states: Sequence[NodeState], patterns: Sequence[str]) -> dict[str, list[str]]:
+    """Node name -> running processes matching the profile's installer patterns (collected)."""
+    out: dict[str, list[str]] = {}
+    for st in states:
+        hits = [f"{p.name} (pid {p.pid})" for p in st.processes if any(wild_match(pat, p.name) for pat in patterns)]
+        if hits:
+            out[st.name] = hits
+    return out
+
+
+def _result_error(r: dict[str, Any]) -> str:
+    return str(r.get("error") or f"{r.get('op')} {r.get('status')}")
+
+
+def _data(r: dict[str, Any]) -> dict[str, Any]:
+    d = r.get("data")
+    return d if isinstance(d, dict) else {}
+
+
+class ApplyEngine:
+    """Runs a plan; see the module docstring. ``echo`` prints progress lines for the admin."""
+
+    def __init__(self, ops: NodeOps, profile: Any, states: Sequence[NodeState], journal: Journal, *,
+                 password: Any = None, echo: Callable[[str], None] = lambda _s: None,
+                 restart_timeout_s: int = 120):
+        self.ops = ops
+        self.profile = profile
+        self.states = {s.name.lower(): s for s in copy.deepcopy(list(states))}
+        self.order = [s.name for s in states]
+        self.journal = journal
+        self.password = password  # auditor.collect.credentials.Secret or None
+        self.echo = echo
+        self.restart_timeout_s = restart_timeout_s
+        self.before = self._findings()
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _findings(self, node: str | None = None) -> list[Finding]:
+        cluster = Cluster.build([self.states[n.lower()] for n in self.order], self.profile)
+        return run_checks(cluster, nodes={node} if node else None)
+
+    def _say(self, outcome: NodeOutcome, text: str) -> None:
+        outcome.steps.append(text)
+        self.echo(f"  {outcome.node}: {text}")
+
+    def _apply(self, node: str, ops: list[dict[str, Any]], secrets: dict[str, str] | None = None
+               ) -> list[dict[str, Any]]:
+        results = self.ops.apply(node, ops, secrets)
+        if len(results) != len(ops):
+            raise OpsError(f"node answered {len(results)} results for {len(ops)} operations")
+        return results
+
+    # ---- the rollout ---------------------------------------------------------------------
+    def run(self, plan: FixPlan) -> ApplyResult:
+        result = ApplyResult()
+        todo = [n for n in plan.nodes if not n.empty]
+        for i, np in enumerate(todo):
+            self.echo(f"[{i + 1}/{len(todo)}] {np.node}")
+            outcome = self.apply_node(np)
+            result.outcomes.append(outcome)
+            if outcome.status != VERIFIED:
+                for rest in todo[i + 1:]:
+                    result.outcomes.append(NodeOutcome(rest.node, NOT_REACHED,
+                                                       ["not touched: the rollout stopped at " + np.node]))
+                break
+        return result
+
+    def apply_node(self, np: NodePlan) -> NodeOutcome:
+        out = NodeOutcome(np.node)
+        node = np.node
+        edits = [e for e in np.edits if e.changes]
+        # 1. installer check on the node itself, right before changing it
+        try:
+            patterns = [str(p) for p in self.profile.get("installer_processes", [])]
+            r = self._apply(node, [check_installers_op(patterns)])[0]
+        except OpsError as exc:
+            return self._refuse(out, f"cannot reach the node to check for running installers: {exc}")
+        if r.get("status") != "ok":
+            return self._refuse(out, f"installer check failed: {_result_error(r)}")
+        running = _data(r).get("running") or []
+        if running:
+            names = ", ".join(str(p.get("name", p)) if isinstance(p, dict) else str(p) for p in running)
+            return self._refuse(out, f"an installer is running on the node ({names}); try again after it ends")
+        self._say(out, "no installer running")
+
+        written: list[tuple[FileEdit, str]] = []
+        accounts_done: list[ServiceAction] = []
+        restarted: list[str] = []
+        # 2. files
+        if edits:
+            try:
+                results = self._apply(node, [write_file_op(e.path, e.new, e.old_sha256) for e in edits])
+            except OpsError as exc:
+                # the request may or may not have run: re-collect and compare before saying anything
+                return self._rollback(out, np, written, accounts_done, restarted,
+                                      f"writing files failed: {exc}", unknown_writes=edits)
+            for e, r in zip(edits, results, strict=True):
+                if r.get("status") == "ok":
+                    backup = str(_data(r).get("backup_path") or "")
+                    written.append((e, backup))
+                    out.backups.append((e.path, backup))
+                    self.journal.record(node=node, action="write_file", result="ok", check_id=e.check_id,
+                                        file=e.path, backup=backup, sha256_before=e.old_sha256,
+                                        sha256_after=e.new_sha256, reason=e.reason, diff=e.diff)
+                    self._say(out, f"wrote {e.path} (backup {backup or 'none reported'})")
+                elif r.get("status") == "failed":
+                    err = _result_error(r)
+                    self.journal.record(node=node, action="write_file", result="failed", check_id=e.check_id,
+                                        file=e.path, sha256_before=e.old_sha256, error=err)
+                    return self._rollback(out, np, written, accounts_done, restarted,
+                                          f"writing {e.path} failed: {err}")
+        # 3. service accounts
+        for a in np.account_changes:
+            secrets = None
+            env = None
+            if a.password_ref:
+                if self.password is None:
+                    return self._rollback(out, np, written, accounts_done, restarted,
+                                          f"no password available for {a.account}")
+                env = PASSWORD_ENV
+                secrets = {PASSWORD_ENV: self.password.reveal()}
+            try:
+                r = self._apply(node, [set_service_account_op(a.service, a.account or "", env)], secrets)[0]
+            except OpsError as exc:
+                accounts_done.append(a)  # unknown: treat as changed so the rollback resets it
+                return self._rollback(out, np, written, accounts_done, restarted,
+                                      f"changing the account of {a.service} failed: {exc}")
+            ok = r.get("status") == "ok"
+            self.journal.record(node=node, action="set_service_account", result="ok" if ok else "failed",
+                                check_id=a.check_id, service=a.service, account=a.account,
+                                previous_account=a.previous_account, password_source=a.password_ref,
+                                error=None if ok else _result_error(r))
+            if not ok:
+                return self._rollback(out, np, written, accounts_done, restarted,
+                                      f"changing the account of {a.service} failed: {_result_error(r)}")
+            accounts_done.append(a)
+            self._say(out, f"{a.service} now logs on as {a.account}")
+        # 4. restarts
+        for a in np.restarts:
+            restarted.append(a.service)
+            err = self._restart(node, a.service, a.check_id, "restart")
+            if err:
+                return self._rollback(out, np, written, accounts_done, restarted,
+                                      f"service {a.service} did not restart: {err}")
+            self._say(out, f"restarted {a.service}")
+        # 5. verify
+        problem = self._verify(np)
+        if problem:
+            self.journal.record(node=node, action="verify", result="failed", checks=np.check_ids, error=problem)
+            return self._rollback(out, np, written, accounts_done, restarted, f"verification failed: {problem}")
+        self.journal.record(node=node, action="verify", result="ok", checks=np.check_ids)
+        self._say(out, "verified: " + ", ".join(np.check_ids) + " pass, nothing else got worse")
+        out.status = VERIFIED
+        return out
+
+    def _refuse(self, out: NodeOutcome, reason: str) -> NodeOutcome:
+        out.status = REFUSED
+        out.error = reason
+        self.journal.record(node=out.node, action="refuse", result="refused", error=reason)
+        self._say(out, "refused: " + reason)
+        return out
+
+    def _restart(self, node: str, service: str, check_id: str | None, why: str) -> str | None:
+        try:
+            r = self._apply(node, [restart_service_op(service, self.restart_timeout_s)])[0]
+        except OpsError as exc:
+            err: str | None = str(exc)
+        else:
+            err = None if r.get("status") == "ok" else _result_error(r)
+        self.journal.record(node=node, action="restart_service", result="ok" if err is None else "failed",
+                            check_id=check_id, service=service, why=why, error=err)
+        return err
+
+    def _verify(self, np: NodePlan) -> str | None:
+        """Re-collect the node, re-run every check for it; None when the fix holds."""
+        fresh = self.ops.collect(np.node)
+        if fresh.status != "ok":
+            return f"the node could not be re-collected ({fresh.status}: {fresh.reason})"
+        previous = self.states[np.node.lower()]
+        self.states[np.node.lower()] = fresh
+        findings = self._findings(np.node)
+        now = {f.key(): f for f in findings if (f.node or "").lower() == np.node.lower()}
+        problems = []
+        for key in np.addresses:
+            f = now.get(key)
+            if f is not None and f.failing:
+                problems.append(f"{f.check_id} still {f.status.value}: {f.message}")
+        was_ok = {f.key() for f in self.before if (f.node or "").lower() == np.node.lower() and not f.failing}
+        for key, f in now.items():
+            if f.failing and key in was_ok:
+                problems.append(f"{f.check_id} got worse ({f.status.value}): {f.message}")
+        if problems:
+            self.states[np.node.lower()] = previous
+            return "; ".join(problems)
+        self.before = [f for f in self.before if (f.node or "").lower() != np.node.lower()] + findings
+        return None
+
+    def _rollback(self, out: NodeOutcome, np: NodePlan, written: list[tuple[FileEdit, str]],
+                  accounts: list[ServiceAction], restarted: list[str], reason: str,
+                  unknown_writes: Sequence[FileEdit] = ()) -> NodeOutcome:
+        node = np.node
+        out.error = reason
+        self._say(out, "FAILED: " + reason)
+        self._say(out, "rolling back")
+        manual: list[str] = []
+        for e, backup in reversed(written):
+            if not backup:
+                manual.append(f"restore {e.path} by hand (the node reported no backup path)")
+                continue
+            try:
+                r = self._apply(node, [restore_file_op(e.path, backup, e.new_sha256)])[0]
+                err = None if r.get("status") == "ok" else _result_error(r)
+            except OpsError as exc:
+                err = str(exc)
+            self.journal.record(node=node, action="restore_file", result="ok" if err is None else "failed",
+                                check_id=e.check_id, file=e.path, backup=backup, error=err)
+            if err:
+                manual.append(f"restore {e.path} from the backup {backup} ({err})")
+            else:
+                self._say(out, f"restored {e.path} from {backup}")
+        builtin = {a.lower() for a in self.profile.get("builtin_accounts", [])}
+        for a in reversed(accounts):
+            prev = a.previous_account or ""
+            if prev.lower() not in builtin:
+                manual.append(f"set the log-on account of {a.service} back to {prev or 'its previous account'} "
+                              "by hand (its password is not known to the tool)")
+                continue
+            try:
+                r = self._apply(node, [set_service_account_op(a.service, prev, None)])[0]
+                err = None if r.get("status") == "ok" else _result_error(r)
+            except OpsError as exc:
+                err = str(exc)
+            self.journal.record(node=node, action="set_service_account", result="ok" if err is None else "failed",
+                                check_id=a.check_id, service=a.service, account=prev, rollback=True, error=err)
+            if err:
+                manual.append(f"set the log-on account of {a.service} back to {prev} ({err})")
+            else:
+                self._say(out, f"{a.service} logs on as {prev} again")
+        # restart what was (or may have been) restarted, plus services whose account was reset
+        again = list(dict.fromkeys(restarted + [a.service for a in accounts]))
+        for svc in again:
+            err = self._restart(node, svc, None, "rollback")
+            if err:
+                manual.append(f"start service {svc} by hand after checking its log ({err})")
+            else:
+                self._say(out, f"restarted {svc} again")
+        # prove the files are what they were at collection time
+        if written or unknown_writes:
+            manual.extend(self._check_restored(out, node, [e for e, _ in written] + list(unknown_writes)))
+        out.manual = manual
+        out.status = ROLLBACK_INCOMPLETE if manual else ROLLED_BACK
+        self.journal.record(node=node, action="rollback", result="incomplete" if manual else "ok",
+                            error=reason, manual=manual)
+        for m in manual:
+            self._say(out, "MANUAL ACTION NEEDED: " + m)
+        return out
+
+    def _check_restored(self, out: NodeOutcome, node: str, edits: Sequence[FileEdit]) -> list[str]:
+        try:
+            fresh = self.ops.collect(node)
+        except OpsError as exc:
+            return [f"could not re-read the node to confirm the restore ({exc}); check the files by hand"]
+        if fresh.status != "ok":
+            return [f"could not re-read the node to confirm the restore ({fresh.reason}); check the files by hand"]
+        manual = []
+        for e in edits:
+            entry = fresh.file(e.path)
+            got = sha256_hex(entry.content) if entry is not None and entry.content is not None else None
+            if got != e.old_sha256:
+                manual.append(f"{e.path} is not byte-identical to its state before the fix "
+                              f"(sha256 {got or 'missing'}, expected {e.old_sha256})")
+        if not manual:
+            self._say(out, "confirmed: " + ", ".join(e.path for e in edits) + " byte-identical to before")
+        return manual
+
+
+def summarize_actions(np: NodePlan) -> list[str]:
+    """One line per planned step, in apply order (for the confirmation prompt and reports)."""
+    lines = [f"write {e.path}" for e in np.edits if e.changes]
+    lines += [a.describe() for a in np.actions if a.kind == SET_ACCOUNT]
+    lines += [a.describe() for a in np.actions if a.kind == RESTART]
+    return lines
