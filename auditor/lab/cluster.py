@@ -53,7 +53,8 @@ class LabNode:
 def parse_fault_spec(spec: str) -> tuple[str, str, Any]:
     """``NODE:KIND[=VALUE]`` -> (node, kind, value). A bare KIND means ``true``.
 
-    VALUE is read as a YAML scalar so ``2`` is an int, ``0.5`` a float, ``no`` a bool.
+    VALUE is read as YAML so ``2`` is an int, ``0.5`` a float, ``no`` a bool and
+    ``[YSoftIms, YSoftEtcd]`` a list (executor faults such as ``service_start_fail`` take lists).
     """
     node, sep, rest = spec.partition(":")
     if not sep or not node.strip() or not rest.strip():
@@ -65,8 +66,6 @@ def parse_fault_spec(spec: str) -> tuple[str, str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else True
         except yaml.YAMLError:
             value = raw
-        if isinstance(value, (dict, list)):
-            value = raw
     return node.strip(), kind.strip(), value
 
 
@@ -77,6 +76,17 @@ def faults_from_specs(specs: Iterable[str]) -> dict[str, dict[str, Any]]:
         node, kind, value = parse_fault_spec(spec)
         out.setdefault(node, {})[kind] = value
     return out
+
+
+def _fault_mapping(node: str, raw: Any) -> dict[str, Any]:
+    """``lab.faults`` as a dict; the list form ``[refuse, garbage_output]`` means all true."""
+    if raw is None or raw == {}:
+        return {}
+    if isinstance(raw, list) and all(isinstance(k, str) for k in raw):
+        return {k: True for k in raw}
+    if isinstance(raw, dict):
+        return dict(raw)
+    raise InputError(f"node {node}: lab.faults must be a mapping or a list of fault names")
 
 
 def _reserve_closed_port() -> socket.socket:
@@ -159,7 +169,7 @@ class LabCluster:
         for entry in self.manifest.nodes:
             entry = copy.deepcopy(entry)
             lab = dict(entry.lab or {})
-            merged = dict(lab.get("faults") or {})
+            merged = _fault_mapping(entry.name, lab.get("faults"))
             merged.update(overrides.get(entry.name.lower(), {}))
             if merged:
                 lab["faults"] = merged

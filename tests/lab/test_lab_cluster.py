@@ -76,6 +76,9 @@ def test_faults_from_manifest_and_overrides(scenario_dir, tmp_path):
         "MGMT2": {"wrong_password": True},
         "SITE2": {"garbage_output": True},  # executor-level: passed through untouched
     })
+    data = json.loads((src / "manifest.json").read_text())
+    data["nodes"][0]["lab"] = {"faults": ["chunk_bytes_unused_marker"]}  # list form: names set to true
+    (src / "manifest.json").write_text(json.dumps(data))
     seen: dict[str, dict] = {}
 
     def factory(entry, node_dir):
@@ -84,10 +87,12 @@ def test_faults_from_manifest_and_overrides(scenario_dir, tmp_path):
         return EchoHandler(entry.name)
 
     overrides = faults_from_specs(["SITE2:timeout_faults=2", "mgmt1:chunk_bytes=4"])
+    # (MGMT1 also has the list-form fault from the manifest, merged with the override)
     with LabCluster(src, handler_factory=factory, scheme="http", password=PW, faults=overrides) as lab:
         assert "SITE1" not in seen  # refused nodes get no handler
         assert seen["SITE2"]["faults"] == {"garbage_output": True, "timeout_faults": 2}
         assert seen["SITE2"]["note"] == "kept for the executor"
+        assert seen["MGMT1"]["faults"] == {"chunk_bytes_unused_marker": True, "chunk_bytes": 4}
         # refused: a closed port
         with pytest.raises(requests.exceptions.ConnectionError):
             session_for_url(lab.url("SITE1"), transport="ntlm", password=PW).run_ps("x")
@@ -123,6 +128,10 @@ def test_fault_spec_parsing():
     assert parse_fault_spec("SITE1:delay_seconds=0.5") == ("SITE1", "delay_seconds", 0.5)
     assert parse_fault_spec("MGMT1:hostname=OTHER") == ("MGMT1", "hostname", "OTHER")
     assert parse_fault_spec("MGMT1:untrusted_cert=no") == ("MGMT1", "untrusted_cert", False)
+    assert parse_fault_spec("SITE1:service_start_fail=[YSoftIms, YSoftEtcd]") == (
+        "SITE1", "service_start_fail", ["YSoftIms", "YSoftEtcd"])
+    assert parse_fault_spec("SITE1:op_errors={read_file: access denied}") == (
+        "SITE1", "op_errors", {"read_file": "access denied"})
     for bad in ("SITE1", "SITE1:", ":refuse"):
         with pytest.raises(InputError):
             parse_fault_spec(bad)
