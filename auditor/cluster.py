@@ -60,6 +60,21 @@ def normalize_guid(guid: str) -> str:
     return g.lower()
 
 
+def db_server_host(value: str) -> str:
+    """The machine part of a database host setting.
+
+    Accepts ``host``, ``host:port``, ``host,port`` and ``tcp:host\\INSTANCE,port`` (MS SQL
+    forms), so ``MGMT1\\SQLEXPRESS`` is recognised as living on MGMT1.
+    """
+    v = value.strip()
+    if v.lower().startswith("tcp:"):
+        v = v[4:]
+    v = v.split(",", 1)[0].split("\\", 1)[0].strip()
+    if v.startswith("[") or v.count(":") == 1:
+        v = split_host_port(v)[0]
+    return v
+
+
 def is_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text.strip().strip("[]"))
@@ -442,7 +457,8 @@ def _build_management(view: NodeView, state: NodeState, profile) -> ManagementVi
             name = f.path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
             conf_files[name] = _load(state, f.path, PropertiesDocument)
     ims_rel = profile.get("management_ims.file", "ims\\application.properties")
-    ims = _load(state, join_win(mdir, ims_rel) if mdir else None, PropertiesDocument,
+    ims_dir = view.install_dirs.get(profile.get("management_ims.subsystem", "management") or "management")
+    ims = _load(state, join_win(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
                 "Management Service not found")
     mv = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks._common import make, not_applicable, unreachable
-from auditor.cluster import Cluster, NodeView, join_win
+from auditor.cluster import Cluster, NodeView, db_server_host, join_win
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -88,17 +88,20 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         kw = {"file": src[0] if src else None, "line": src[1] if src else None,
               "expected": "an external SQL server", "details": {"signals": signals}}
         if db.host:
-            target = cluster.resolve(db.host, from_node=node)
+            target = cluster.resolve(db_server_host(db.host), from_node=node)
             signals.insert(0, f"dbHost={db.host}")
+            pg_like = (db.port or "").strip() == port or (db.db_class or "").upper().startswith("PG")
+            kind = "embedded PostgreSQL" if pg_like else "not an external, highly available server"
             if target is node:
                 yield make(META, Status.FAIL, node.name, node.name,
-                           f"uses an embedded database on this node (dbHost={db.host})", severity=sev,
+                           f"the database runs on this Management server (dbHost={db.host}): {kind}",
+                           severity=sev,
                            actual=f"{db.host}:{db.port or '?'} (this node)", **kw)
             elif target is not None:
                 target_hosting = _hosting_signals(cluster, target) if target.reachable else []
                 signals += [f"{target.name}: {s}" for s in target_hosting]
                 yield make(META, Status.FAIL, node.name, node.name,
-                           f"uses the embedded database on Management server {target.name} (dbHost={db.host})",
+                           f"the database runs on Management server {target.name} (dbHost={db.host}): {kind}",
                            severity=sev, actual=f"{db.host}:{db.port or '?'} ({target.name})", **kw)
             else:
                 msg = f"database on {db.host}" + (f":{db.port}" if db.port else "") + ", external"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from auditor.checks._common import file_error, majority, make, not_applicable, unreachable
-from auditor.cluster import Cluster, NodeView
+from auditor.cluster import Cluster, NodeView, db_server_host
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -44,7 +44,7 @@ def _normalized_map(cluster: Cluster, node: NodeView, skip: set[str], db_host_ke
             value = res.doc.get(key) or ""
             cmp = value.strip()
             if key == db_host_key and cmp:
-                target = cluster.resolve(cmp, from_node=node)
+                target = cluster.resolve(db_server_host(cmp), from_node=node)
                 cmp = f"node:{target.name}" if target is not None else cmp.lower()
             out[f"{fname}:{key}"] = (cmp, value)
     return out

@@ -212,3 +212,13 @@ def test_config_extra_conf_file_on_one_node():
         s["MGMT2"], "C:\\DispatcherParagon\\Management\\conf\\extra.properties", b"x=1\n"))
     found = lab.run("MGMT-CONFIG-CONSISTENT")
     assert failing(found) == {"MGMT2"} and "extra.properties:x" in found["MGMT2"].message
+
+
+def test_db_on_sql_express_instance_of_a_management_node_fails():
+    lab = Lab()
+    for name in ("MGMT1", "MGMT2"):
+        lab.spec(name).db = {"dbClass": "MSSQL", "dbHost": "tcp:mgmt1\\\\SQLEXPRESS,1433", "dbPort": "1433"}
+    found = lab.run("DB-EXTERNAL")
+    assert failing(found) == {"MGMT1", "MGMT2"}
+    assert "not an external" in found["MGMT2"].message and "MGMT1" in found["MGMT2"].message
+    assert failing(lab.run("MGMT-CONFIG-CONSISTENT")) == set()

@@ -172,3 +172,28 @@ def test_spocgs_stopped_is_exempt():
             if x.name == "YSoftSQ-SPOCGS":
                 x.start_mode = "Auto"
     assert Lab().edit(auto).run("SERVICE-STOPPED")["SITE1"].status.value == "pass"
+
+
+# ---- CONFIG-PARSEABLE / CONFIG-DUPLICATE-KEYS -------------------------------------------------
+
+def test_config_parseable_lists_broken_files_with_lines():
+    xml = "C:\\DispatcherParagon\\SPOC\\conf\\remoteConfImg.xml"
+
+    def broken(s):
+        rewrite(s["SITE1"], SPOC_CONF, lambda t: t + "no separator here\r\n")
+        set_file(s["SITE2"], "D:\\SafeQ6\\SPOC\\conf\\remoteConfImg.xml", b"<!DOCTYPE x><configuration/>")
+        s["MGMT1"].file(xml).error = "access denied"
+        s["MGMT1"].file(xml).content = None
+    found = Lab().edit(broken).run("CONFIG-PARSEABLE")
+    assert failing(found) == {"SITE1", "SITE2", "MGMT1"}
+    assert found["SITE1"].line == 16 and found["SITE1"].file == SPOC_CONF
+    assert "DOCTYPE" in found["SITE2"].message and "access denied" in found["MGMT1"].message
+    assert set(statuses(Lab().run("CONFIG-PARSEABLE")).values()) == {"pass"}
+
+
+def test_duplicate_keys():
+    lab = Lab().edit(lambda s: rewrite(s["SITE1"], SPOC_CONF, lambda t: t + "maxJobSizeMB=10\r\n"))
+    found = lab.run("CONFIG-DUPLICATE-KEYS")
+    assert failing(found) == {"SITE1"} and "maxJobSizeMB written 2 times" in found["SITE1"].message
+    assert found["SITE1"].line == 15
+    assert failing(Lab().run("CONFIG-DUPLICATE-KEYS")) == set()

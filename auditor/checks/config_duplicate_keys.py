@@ -1,0 +1,49 @@
+"""CONFIG-DUPLICATE-KEYS: no key is written twice in one configuration file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.checks._common import make, unreachable
+from auditor.cluster import Cluster
+from auditor.findings import CheckMeta, Finding, Severity, Status
+
+META = CheckMeta(
+    id="CONFIG-DUPLICATE-KEYS",
+    title="No key appears twice in spoc.conf or a .properties file",
+    severity=Severity.LOW,
+    rationale=(
+        "When a key is written twice the last occurrence wins (java.util.Properties semantics; "
+        "assumed for spoc.conf). The earlier line is dead configuration that misleads whoever "
+        "reads or edits the file next, and a later edit of the wrong line silently does nothing."
+    ),
+    remediation="Delete the earlier (ineffective) occurrence after checking which value is intended.",
+    fixable=False,
+    scope="node",
+)
+
+
+def run(cluster: Cluster) -> Iterator[Finding]:
+    for node in cluster.nodes:
+        if not node.reachable:
+            yield unreachable(META, node)
+            continue
+        results = []
+        if node.spoc:
+            results += [node.spoc.conf, node.spoc.ims]
+        if node.management:
+            results += list(node.management.conf_files.values()) + [node.management.ims]
+        parsed = [r for r in results if r.ok]
+        dupes = []
+        for r in parsed:
+            for key, lines in r.doc.duplicates().items():
+                dupes.append({"file": r.path, "key": key, "lines": lines})
+        if dupes:
+            first = dupes[0]
+            yield make(META, Status.FAIL, node.name, node.name, "; ".join(
+                f"{d['key']} written {len(d['lines'])} times in {d['file']} (lines {', '.join(map(str, d['lines']))})"
+                for d in dupes), file=first["file"], line=first["lines"][0], actual=dupes)
+        elif not parsed:
+            yield make(META, Status.SKIP, node.name, node.name, "no parsed key/value configuration file on this node")
+        else:
+            yield make(META, Status.PASS, node.name, node.name, f"{len(parsed)} file(s) without duplicate keys")
