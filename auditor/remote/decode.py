@@ -1,0 +1,257 @@
+"""Turn a collect response into a :class:`~auditor.nodestate.NodeState`, strictly.
+
+Everything a node sends is checked for shape and type before it becomes data the checks
+trust; anything unexpected raises ``RemoteError("protocol", ...)`` naming the exact place
+(``results[5] (files:management).files[2].mtime: expected string or null``). A node that
+answers garbage must never turn into a clean audit.
+
+An op that failed on the node (e.g. access denied on the registry) keeps the data of the
+other ops but marks the node ``status="error"`` with the reasons: checks would otherwise read
+the missing data as "not configured" and report wrong findings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from auditor.nodestate import (
+    FileEntry,
+    Interface,
+    ListeningPort,
+    NodeState,
+    OsInfo,
+    PathProbe,
+    Process,
+    Service,
+    path_key,
+)
+from auditor.remote.client import RemoteError
+from auditor.remote.protocol import ProtocolError, validate_response
+
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
+
+
+class _Bad(Exception):
+    pass
+
+
+def _obj(v: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise _Bad(f"{where}: expected an object, got {type(v).__name__}")
+    missing = [k for k in keys if k not in v]
+    extra = [k for k in v if k not in keys]
+    if missing or extra:
+        raise _Bad(f"{where}: fields must be {list(keys)} (missing {missing}, unexpected {extra})")
+    return v
+
+
+def _s(v: Any, where: str, null: bool = False) -> str | None:
+    if v is None and null:
+        return None
+    if not isinstance(v, str):
+        raise _Bad(f"{where}: expected string{' or null' if null else ''}, got {type(v).__name__}")
+    return v
+
+
+def _i(v: Any, where: str, null: bool = False) -> int | None:
+    if v is None and null:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise _Bad(f"{where}: expected integer{' or null' if null else ''}, got {type(v).__name__}")
+    return v
+
+
+def _b(v: Any, where: str) -> bool:
+    if not isinstance(v, bool):
+        raise _Bad(f"{where}: expected true/false, got {type(v).__name__}")
+    return v
+
+
+def _t(v: Any, where: str) -> str | None:
+    s = _s(v, where, null=True)
+    if s is not None and not _ISO_RE.match(s):
+        raise _Bad(f"{where}: expected an ISO 8601 UTC time, got {s[:40]!r}")
+    return s
+
+
+def _l(v: Any, where: str) -> list[Any]:
+    if not isinstance(v, list):
+        raise _Bad(f"{where}: expected a list, got {type(v).__name__}")
+    return v
+
+
+def _facts(d: Any, w: str, st: NodeState) -> None:
+    d = _obj(d, w, ("hostname", "fqdn", "os", "dotnet_release", "interfaces", "environment"))
+    st.hostname = _s(d["hostname"], f"{w}.hostname") or ""
+    st.fqdn = _s(d["fqdn"], f"{w}.fqdn") or ""
+    o = _obj(d["os"], f"{w}.os", ("caption", "product_type", "version", "build"))
+    st.os = OsInfo(caption=_s(o["caption"], f"{w}.os.caption") or "",
+                   product_type=_i(o["product_type"], f"{w}.os.product_type") or 0,
+                   version=_s(o["version"], f"{w}.os.version") or "", build=_s(o["build"], f"{w}.os.build") or "")
+    st.dotnet_release = _i(d["dotnet_release"], f"{w}.dotnet_release", null=True)
+    st.interfaces = []
+    for n, itf in enumerate(_l(d["interfaces"], f"{w}.interfaces")):
+        itf = _obj(itf, f"{w}.interfaces[{n}]", ("name", "ipv4"))
+        st.interfaces.append(Interface(
+            name=_s(itf["name"], f"{w}.interfaces[{n}].name") or "",
+            ipv4=[_s(ip, f"{w}.interfaces[{n}].ipv4[]") or "" for ip in _l(itf["ipv4"], f"{w}.interfaces[{n}].ipv4")]))
+    env = d["environment"]
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise _Bad(f"{w}.environment: expected an object of strings")
+    st.environment = dict(env)
+
+
+_SVC = ("name", "display_name", "state", "start_mode", "account", "image_path", "start_time", "pid")
+
+
+def _services(d: Any, w: str, st: NodeState) -> None:
+    d = _obj(d, w, ("services",))
+    for n, s in enumerate(_l(d["services"], f"{w}.services")):
+        ww = f"{w}.services[{n}]"
+        s = _obj(s, ww, _SVC)
+        st.services.append(Service(
+            name=_s(s["name"], f"{ww}.name") or "", display_name=_s(s["display_name"], f"{ww}.display_name") or "",
+            state=_s(s["state"], f"{ww}.state") or "", start_mode=_s(s["start_mode"], f"{ww}.start_mode") or "",
+            account=_s(s["account"], f"{ww}.account") or "", image_path=_s(s["image_path"], f"{ww}.image_path") or "",
+            start_time=_t(s["start_time"], f"{ww}.start_time"), pid=_i(s["pid"], f"{ww}.pid", null=True)))
+
+
+def _process(p: Any, ww: str) -> Process:
+    p = _obj(p, ww, ("name", "pid", "path", "start_time", "command_line"))
+    return Process(name=_s(p["name"], f"{ww}.name") or "", pid=_i(p["pid"], f"{ww}.pid") or 0,
+                   path=_s(p["path"], f"{ww}.path") or "", start_time=_t(p["start_time"], f"{ww}.start_time"),
+                   command_line=_s(p["command_line"], f"{ww}.command_line") or "")
+
+
+def _processes(d: Any, w: str, st: NodeState) -> None:
+    d = _obj(d, w, ("processes",))
+    st.processes = [_process(p, f"{w}.processes[{n}]") for n, p in enumerate(_l(d["processes"], f"{w}.processes"))]
+
+
+def _ports(d: Any, w: str, st: NodeState) -> None:
+    d = _obj(d, w, ("ports",))
+    for n, p in enumerate(_l(d["ports"], f"{w}.ports")):
+        p = _obj(p, f"{w}.ports[{n}]", ("address", "port", "pid"))
+        st.listening_ports.append(ListeningPort(address=_s(p["address"], f"{w}.ports[{n}].address") or "",
+                                                port=_i(p["port"], f"{w}.ports[{n}].port") or 0,
+                                                pid=_i(p["pid"], f"{w}.ports[{n}].pid", null=True)))
+
+
+def _registry(d: Any, w: str, st: NodeState) -> None:
+    d = _obj(d, w, ("keys",))
+    keys = d["keys"]
+    if not isinstance(keys, dict):
+        raise _Bad(f"{w}.keys: expected an object")
+    for k, vals in keys.items():
+        if not isinstance(vals, dict):
+            raise _Bad(f"{w}.keys[{k!r}]: expected an object")
+        for vn, v in vals.items():
+            ok = v is None or isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)) or \
+                (isinstance(v, list) and all(isinstance(x, str) for x in v))
+            if not ok:
+                raise _Bad(f"{w}.keys[{k!r}][{vn!r}]: expected string, integer, list of strings or null")
+        st.registry[k] = dict(vals)
+
+
+def _install_head(d: Any, w: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    d = _obj(d, w, keys)
+    _s(d["subsystem"], f"{w}.subsystem")
+    _s(d["service"], f"{w}.service", null=True)
+    _s(d["install_dir"], f"{w}.install_dir", null=True)
+    return d
+
+
+def _files(d: Any, w: str, st: NodeState) -> None:
+    d = _install_head(d, w, ("subsystem", "service", "install_dir", "files"))
+    for n, f in enumerate(_l(d["files"], f"{w}.files")):
+        ww = f"{w}.files[{n}]"
+        f = _obj(f, ww, ("path", "exists", "mtime", "size", "content_b64", "truncated", "error"))
+        path = _s(f["path"], f"{ww}.path") or ""
+        exists = _b(f["exists"], f"{ww}.exists")
+        truncated = _b(f["truncated"], f"{ww}.truncated")
+        error = _s(f["error"], f"{ww}.error", null=True)
+        _i(f["size"], f"{ww}.size", null=True)
+        raw = _s(f["content_b64"], f"{ww}.content_b64", null=True)
+        content = None
+        if raw is not None:
+            try:
+                content = base64.b64decode(raw, validate=True)
+            except (binascii.Error, ValueError):
+                raise _Bad(f"{ww}.content_b64: not valid base64") from None
+        if not exists and (content is not None or truncated):
+            raise _Bad(f"{ww}: a missing file cannot have content")
+        if truncated and content is not None and error is None:
+            # node.json has no 'truncated' flag: the note keeps the fact across snapshots
+            error = f"truncated at {len(content)} bytes"
+        st.files[path_key(path)] = FileEntry(path=path, content=content, mtime=_t(f["mtime"], f"{ww}.mtime"),
+                                             exists=exists, error=error, truncated=truncated)
+
+
+def _probe_entry(p: Any, ww: str) -> PathProbe:
+    p = _obj(p, ww, ("path", "exists", "is_dir", "error"))
+    return PathProbe(path=_s(p["path"], f"{ww}.path") or "", exists=_b(p["exists"], f"{ww}.exists"),
+                     is_dir=_b(p["is_dir"], f"{ww}.is_dir"), error=_s(p["error"], f"{ww}.error", null=True))
+
+
+def _probe(d: Any, w: str, st: NodeState) -> None:
+    d = _install_head(d, w, ("subsystem", "service", "install_dir", "probes"))
+    for n, p in enumerate(_l(d["probes"], f"{w}.probes")):
+        pr = _probe_entry(p, f"{w}.probes[{n}]")
+        st.probes[path_key(pr.path)] = pr
+
+
+def _probe_property(d: Any, w: str, st: NodeState) -> None:
+    d = _install_head(d, w, ("subsystem", "service", "install_dir", "file", "key", "found", "value", "probe"))
+    _s(d["file"], f"{w}.file", null=True)
+    _s(d["key"], f"{w}.key")
+    _b(d["found"], f"{w}.found")
+    _s(d["value"], f"{w}.value", null=True)
+    if d["probe"] is not None:
+        pr = _probe_entry(d["probe"], f"{w}.probe")
+        st.probes[path_key(pr.path)] = pr
+
+
+_DECODERS = {"facts": _facts, "services": _services, "processes": _processes, "ports": _ports,
+             "registry": _registry, "files": _files, "probe": _probe, "probe_property": _probe_property}
+
+
+def node_state_from_response(name: str, response: dict[str, Any], expect_hostname: str | None = None) -> NodeState:
+    """The NodeState of a collect response (``name`` = inventory name).
+
+    ``expect_hostname``: when given, a node answering as another host raises
+    ``RemoteError("protocol", ...)`` (DNS pointing at the wrong server, a cloned VM ...).
+    """
+    try:
+        if not isinstance(response, dict):
+            raise ProtocolError("response: expected a JSON object")
+        validate_response(response)
+        if response["kind"] != "collect":
+            raise ProtocolError(f"response kind is {response['kind']!r}, expected 'collect'")
+        st = NodeState(name=name)
+        st.collected_at = _t(response.get("finished"), "response.finished")
+        failures = []
+        for i, r in enumerate(response["results"]):
+            op = r["op"]
+            w = f"results[{i}] ({r['id']}).data"
+            if op not in _DECODERS:
+                raise ProtocolError(f"results[{i}]: unknown op {op!r} in a collect response")
+            if r["status"] != "ok":
+                failures.append(f"{r['id']}: {r['error']}")
+                continue
+            _DECODERS[op](r["data"], w, st)
+    except (ProtocolError, _Bad) as exc:
+        raise RemoteError("protocol", f"{name}: {exc}") from None
+    if not st.hostname:
+        st.hostname = str(response.get("hostname") or "")
+    if expect_hostname:
+        answered = {st.hostname.lower(), st.fqdn.lower(), st.hostname.lower().split(".")[0]}
+        if expect_hostname.lower() not in answered and expect_hostname.lower().split(".")[0] not in answered:
+            raise RemoteError("protocol", f"{name}: the node answered as {st.hostname!r} ({st.fqdn}), "
+                                          f"expected {expect_hostname!r}")
+    if failures:
+        st.status = "error"
+        st.reason = "collection incomplete: " + "; ".join(failures)
+    return st

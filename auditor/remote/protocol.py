@@ -1,0 +1,436 @@
+"""The remote request protocol (version 1): what the auditor asks a node, and how it answers.
+
+One collection is ONE remote command per node: the request lists every operation ("op") the
+checks need, the node runs them all (``executor.ps1`` on Windows, ``auditor.lab.executor`` in
+the lab) and answers with one ASCII line ``PARAGON-AUDITOR/1 <base64 of UTF-8 JSON>``.
+The request is plain data generated from the product profile, so the PowerShell side stays
+fixed and small, and both implementations of the protocol read the same definitions here.
+
+This module is the single source of truth for:
+
+* the request builders (:func:`build_collect_request`, :func:`build_apply_request` and the
+  ``*_op`` helpers for fixes),
+* request validation (:func:`validate_request`), used by the client before sending and by the
+  lab executor before running anything (so neither side ever guesses),
+* the shared semantics both executors must implement identically: wildcard matching
+  (:func:`wild_match`), install-folder discovery from a service ImagePath
+  (:func:`install_dir_from_image_path`), Java ``.properties`` reading
+  (:func:`read_java_property`), the output line (:func:`encode_output` /
+  :func:`parse_output`).
+
+See ``docs/protocol.md`` for the JSON schema of requests and responses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+PROTOCOL_VERSION = 1
+OUTPUT_TAG = "PARAGON-AUDITOR"
+OUTPUT_PREFIX = f"{OUTPUT_TAG}/{PROTOCOL_VERSION} "
+
+COLLECT_OPS = ("facts", "services", "processes", "ports", "registry", "files", "probe", "probe_property")
+APPLY_OPS = ("write_file", "restore_file", "restart_service", "set_service_account", "check_installers")
+KINDS = {"collect": COLLECT_OPS, "apply": APPLY_OPS}
+
+SECRET_ENV_RE = re.compile(r"^PA_S_[A-Z0-9_]{1,40}$")
+"""Names allowed for shell variables that carry secrets (passwords) to ``set_service_account``."""
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_ABS_WIN_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
+
+
+class ProtocolError(ValueError):
+    """A request or response does not follow protocol 1 (the message says what is wrong)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared semantics (the PowerShell executor implements exactly the same rules)
+# ---------------------------------------------------------------------------------------------
+
+def wild_regex(pattern: str) -> re.Pattern[str]:
+    """``*`` = any run of characters, ``?`` = one character, everything else literal,
+    case-insensitive. Deliberately *not* PowerShell ``-like`` (which treats ``[`` specially)
+    nor Win32 ``FindFirstFile`` (8.3 quirks): both executors build the same regex."""
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(f"^{rx}$", re.IGNORECASE | re.DOTALL)
+
+
+def wild_match(pattern: str, text: str) -> bool:
+    return wild_regex(pattern).match(text) is not None
+
+
+def image_executable(image_path: str) -> str:
+    """The executable of a service ImagePath: unquote, drop arguments.
+
+    ``"C:\\X\\bin\\a.exe" -s foo`` -> ``C:\\X\\bin\\a.exe``. An unquoted path is cut after the
+    first ``.exe`` followed by a space or the end (unquoted paths with spaces are ambiguous on
+    Windows too), else at the first space.
+    """
+    p = image_path.strip()
+    if p.startswith('"'):
+        end = p.find('"', 1)
+        return p[1:end] if end > 0 else p[1:]
+    m = re.match(r"^(.*?\.exe)(?:\s|$)", p, re.IGNORECASE)
+    if m:
+        return m.group(1)
+    return p.split(" ", 1)[0]
+
+
+def install_dir_from_image_path(image_path: str, strip: list[str] | tuple[str, ...]) -> str | None:
+    """Install folder = folder of the ImagePath executable minus the first matching tail."""
+    exe = image_executable(image_path)
+    if "\\" not in exe:
+        return None
+    folder = exe.rsplit("\\", 1)[0]
+    for tail in strip:
+        if tail and folder.lower().endswith(tail.lower()) and len(folder) > len(tail):
+            return folder[: len(folder) - len(tail)]
+    return folder
+
+
+def join_windows(base: str, rel: str) -> str:
+    """Join a relative Windows path to a folder; an absolute ``rel`` is returned unchanged."""
+    if is_absolute_windows(rel):
+        return rel
+    return base.rstrip("\\") + "\\" + rel.lstrip("\\")
+
+
+def is_absolute_windows(path: str) -> bool:
+    return bool(_ABS_WIN_RE.match(path))
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a config file: UTF-8 (BOM dropped) when valid, else ISO-8859-1 (Java's default
+    for .properties). Same rule in executor.ps1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+_PROP_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
+def _unescape_prop(s: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c != "\\" or i + 1 >= len(s):
+            if c != "\\":
+                out.append(c)
+            i += 1
+            continue
+        n = s[i + 1]
+        if n == "u" and re.match(r"^[0-9A-Fa-f]{4}$", s[i + 2:i + 6]):
+            out.append(chr(int(s[i + 2:i + 6], 16)))
+            i += 6
+            continue
+        out.append(_PROP_ESCAPES.get(n, n))
+        i += 2
+    return "".join(out)
+
+
+def parse_java_properties(text: str) -> list[tuple[str, str]]:
+    """Java ``Properties.load`` rules: comments (# !), continuation lines (odd trailing
+    backslashes), key terminators (= : whitespace), escapes (\\t \\n \\r \\f \\uXXXX, \\x -> x)."""
+    pairs: list[tuple[str, str]] = []
+    logical = ""
+    continuing = False
+    for raw in re.split(r"\r\n|\r|\n", text):
+        line = raw.lstrip(" \t\f")
+        if not continuing and (line == "" or line[0] in "#!"):
+            continue
+        trailing = len(line) - len(line.rstrip("\\"))
+        if trailing % 2 == 1:
+            logical += line[:-1]
+            continuing = True
+            continue
+        logical += line
+        continuing = False
+        pairs.append(_split_prop(logical))
+        logical = ""
+    if continuing and logical:
+        pairs.append(_split_prop(logical))
+    return pairs
+
+
+def _split_prop(line: str) -> tuple[str, str]:
+    i = 0
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in "=: \t\f":
+            break
+        i += 1
+    key = line[:i]
+    j = i
+    while j < n and line[j] in " \t\f":
+        j += 1
+    if j < n and line[j] in "=:":
+        j += 1
+        while j < n and line[j] in " \t\f":
+            j += 1
+    return _unescape_prop(key), _unescape_prop(line[j:])
+
+
+def read_java_property(data: bytes, key: str) -> str | None:
+    """Value of ``key`` (last occurrence wins, as in Java) or None."""
+    value = None
+    for k, v in parse_java_properties(decode_text(data)):
+        if k == key:
+            value = v
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Request builders
+# ---------------------------------------------------------------------------------------------
+
+def _install_spec(profile, subsystem_key: str) -> dict[str, Any]:
+    sub = profile.subsystem(subsystem_key)
+    return {"services": list(sub.service_names), "strip": list(sub.install_dir_strip)}
+
+
+def build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
+    """The collection request for one node, generated from the product profile.
+
+    Every subsystem with files gets a ``files`` op, every subsystem with ``probe_dirs`` a
+    ``probe`` op; ``management_ims.repository_key`` becomes a ``probe_property`` op (the IMS
+    repository is tested *from the node*, in the same command).
+    """
+    max_bytes = int(profile.get("max_file_bytes", 1048576))
+    ops: list[dict[str, Any]] = [
+        {"op": "facts", "id": "facts", "env": [str(e) for e in profile.get("environment_variables", []) or []]},
+        {"op": "services", "id": "services", "patterns": [str(p) for p in profile.get("service_patterns", [])]},
+        {"op": "processes", "id": "processes", "patterns": [str(p) for p in profile.get("installer_processes", [])]},
+        {"op": "ports", "id": "ports"},
+        {"op": "registry", "id": "registry", "keys": [str(k) for k in profile.get("registry_keys", [])]},
+    ]
+    for key, sub in profile.subsystems.items():
+        if sub.files:
+            ops.append({
+                "op": "files", "id": f"files:{key}", "subsystem": key, "install": _install_spec(profile, key),
+                "files": [{"path": f.path, "max_bytes": int(f.max_bytes or max_bytes)} for f in sub.files],
+            })
+    for key, sub in profile.subsystems.items():
+        if sub.probe_dirs:
+            ops.append({"op": "probe", "id": f"probe:{key}", "subsystem": key,
+                        "install": _install_spec(profile, key), "paths": list(sub.probe_dirs)})
+    ims = profile.get("management_ims") or {}
+    if ims.get("repository_key") and ims.get("file"):
+        sub_key = str(ims.get("subsystem", "management"))
+        ops.append({"op": "probe_property", "id": f"probe_property:{sub_key}:{ims['repository_key']}",
+                    "subsystem": sub_key, "install": _install_spec(profile, sub_key),
+                    "file": str(ims["file"]), "key": str(ims["repository_key"])})
+    req = {"protocol": PROTOCOL_VERSION, "kind": "collect", "request_id": request_id or str(uuid.uuid4()),
+           "ops": ops}
+    validate_request(req)
+    return req
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_file_op(path: str, content: bytes, expect_sha256: str | None,
+                  backup_dir: str | None = None) -> dict[str, Any]:
+    """Replace ``path`` atomically with ``content``.
+
+    ``expect_sha256``: SHA-256 (hex) of the content the fix was planned against; the node
+    refuses when the file differs (someone changed it meanwhile). ``None`` means the file must
+    not exist yet. A backup copy with a timestamped name goes next to the file or into
+    ``backup_dir``.
+    """
+    return {"op": "write_file", "path": path, "content_b64": base64.b64encode(content).decode("ascii"),
+            "expect_sha256": expect_sha256, "backup_dir": backup_dir}
+
+
+def restore_file_op(path: str, backup_path: str, expect_sha256: str | None = None) -> dict[str, Any]:
+    """Put a backup back (atomically). ``expect_sha256``: current content must still be what we wrote."""
+    return {"op": "restore_file", "path": path, "backup_path": backup_path, "expect_sha256": expect_sha256}
+
+
+def restart_service_op(name: str, timeout_s: int = 120) -> dict[str, Any]:
+    return {"op": "restart_service", "name": name, "timeout_s": int(timeout_s)}
+
+
+def set_service_account_op(name: str, account: str, password_env: str | None) -> dict[str, Any]:
+    """Change a service's logon account. The password is NEVER in the request: ``password_env``
+    names a shell environment variable (``PA_S_...``) that ``execute(..., secrets=...)`` sets."""
+    return {"op": "set_service_account", "name": name, "account": account, "password_env": password_env}
+
+
+def check_installers_op(patterns: list[str]) -> dict[str, Any]:
+    return {"op": "check_installers", "patterns": list(patterns)}
+
+
+def build_apply_request(ops: list[dict[str, Any]], request_id: str | None = None) -> dict[str, Any]:
+    """An apply request: ops run in order, the node stops at the first failure."""
+    req = {"protocol": PROTOCOL_VERSION, "kind": "apply", "request_id": request_id or str(uuid.uuid4()),
+           "ops": [dict(op, id=op.get("id") or f"{i}:{op.get('op')}") for i, op in enumerate(ops)]}
+    validate_request(req)
+    return req
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation (client before sending, lab before executing)
+# ---------------------------------------------------------------------------------------------
+
+def _need(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ProtocolError(msg)
+
+
+def _str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _install_ok(v: Any) -> bool:
+    return isinstance(v, dict) and set(v) == {"services", "strip"} and _str_list(v["services"]) \
+        and _str_list(v["strip"]) and bool(v["services"])
+
+
+_OP_FIELDS: dict[str, dict[str, Any]] = {
+    "facts": {"env": _str_list},
+    "services": {"patterns": _str_list},
+    "processes": {"patterns": _str_list},
+    "ports": {},
+    "registry": {"keys": _str_list},
+    "files": {"subsystem": _str, "install": _install_ok,
+              "files": lambda v: isinstance(v, list) and all(
+                  isinstance(f, dict) and set(f) == {"path", "max_bytes"} and _str(f["path"]) and f["path"]
+                  and isinstance(f["max_bytes"], int) and not isinstance(f["max_bytes"], bool)
+                  and f["max_bytes"] >= 0 and "*" not in f["path"].rsplit("\\", 1)[0] for f in v)},
+    "probe": {"subsystem": _str, "install": _install_ok, "paths": _str_list},
+    "probe_property": {"subsystem": _str, "install": _install_ok, "file": _str, "key": _str},
+    "write_file": {"path": lambda v: _str(v) and is_absolute_windows(v),
+                   "content_b64": _str,
+                   "expect_sha256": lambda v: v is None or (_str(v) and bool(_SHA256_RE.match(v))),
+                   "backup_dir": lambda v: v is None or (_str(v) and is_absolute_windows(v))},
+    "restore_file": {"path": lambda v: _str(v) and is_absolute_windows(v),
+                     "backup_path": lambda v: _str(v) and is_absolute_windows(v),
+                     "expect_sha256": lambda v: v is None or (_str(v) and bool(_SHA256_RE.match(v)))},
+    "restart_service": {"name": lambda v: _str(v) and bool(v),
+                        "timeout_s": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 3600},
+    "set_service_account": {"name": lambda v: _str(v) and bool(v), "account": lambda v: _str(v) and bool(v),
+                            "password_env": lambda v: v is None or (_str(v) and bool(SECRET_ENV_RE.match(v)))},
+    "check_installers": {"patterns": _str_list},
+}
+
+
+def validate_request(req: Any) -> None:
+    """Raise :class:`ProtocolError` naming the first thing that is not protocol 1."""
+    _need(isinstance(req, dict), "request: expected a JSON object")
+    _need(req.get("protocol") == PROTOCOL_VERSION,
+          f"request: unsupported protocol version {req.get('protocol')!r} (this executor speaks {PROTOCOL_VERSION})")
+    kind = req.get("kind")
+    _need(kind in KINDS, f"request: unknown kind {kind!r} (expected collect or apply)")
+    _need(_str(req.get("request_id")) and bool(req.get("request_id")), "request: request_id missing")
+    _need(set(req) == {"protocol", "kind", "request_id", "ops"},
+          f"request: unexpected field(s) {sorted(set(req) - {'protocol', 'kind', 'request_id', 'ops'})}")
+    ops = req.get("ops")
+    _need(isinstance(ops, list) and bool(ops), "request: ops must be a non-empty list")
+    for i, op in enumerate(ops):
+        _need(isinstance(op, dict), f"ops[{i}]: expected an object")
+        name = op.get("op")
+        _need(name in KINDS[kind], f"ops[{i}]: unknown op {name!r} for a {kind} request")
+        _need(_str(op.get("id")) and bool(op.get("id")), f"ops[{i}] ({name}): id missing")
+        fields = _OP_FIELDS[name]
+        extra = set(op) - set(fields) - {"op", "id"}
+        _need(not extra, f"ops[{i}] ({name}): unexpected field(s) {sorted(extra)}")
+        for fname, check in fields.items():
+            _need(fname in op, f"ops[{i}] ({name}): missing field {fname!r}")
+            _need(bool(check(op[fname])), f"ops[{i}] ({name}): invalid value for {fname!r}")
+        if name == "write_file":
+            try:
+                base64.b64decode(op["content_b64"], validate=True)
+            except (binascii.Error, ValueError):
+                raise ProtocolError(f"ops[{i}] (write_file): content_b64 is not base64") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Output line
+# ---------------------------------------------------------------------------------------------
+
+def response_json(response: dict[str, Any]) -> str:
+    """Compact ASCII JSON exactly as executor.ps1 writes it (non-ASCII as \\uXXXX)."""
+    return json.dumps(response, ensure_ascii=True, separators=(",", ":"))
+
+
+def encode_output(response: dict[str, Any]) -> str:
+    """The executor's stdout: one line ``PARAGON-AUDITOR/1 <base64>`` (plus CRLF on Windows)."""
+    b64 = base64.b64encode(response_json(response).encode("utf-8")).decode("ascii")
+    return f"{OUTPUT_PREFIX}{b64}\r\n"
+
+
+def parse_output(stdout: bytes) -> dict[str, Any]:
+    """Find and decode the single protocol line; :class:`ProtocolError` says what is wrong."""
+    text = stdout.decode("ascii", errors="replace")
+    lines = [ln.strip() for ln in text.splitlines()]
+    tagged = [ln for ln in lines if ln.startswith(OUTPUT_TAG + "/")]
+    if not tagged:
+        sample = text.strip()[:120].replace("\r", " ").replace("\n", " ")
+        raise ProtocolError(
+            f"no '{OUTPUT_PREFIX.strip()}' line in the output ({len(stdout)} bytes"
+            + (f", starts with: {sample!r})" if sample else ", empty)"))
+    if len(tagged) > 1:
+        raise ProtocolError(f"{len(tagged)} '{OUTPUT_TAG}' lines in the output, expected exactly one")
+    line = tagged[0]
+    head, _, payload = line.partition(" ")
+    version = head.split("/", 1)[1]
+    if version != str(PROTOCOL_VERSION):
+        raise ProtocolError(f"node answered with protocol {version!r}; this auditor speaks {PROTOCOL_VERSION}")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(f"response line is not valid base64 ({len(payload)} characters; truncated output?)") \
+            from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"response is not valid JSON ({exc}); truncated output?") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("response: expected a JSON object")
+    return data
+
+
+def validate_response(resp: dict[str, Any], request: dict[str, Any] | None = None) -> None:
+    """Envelope checks shared by the client and the decoder (op data is checked by decode)."""
+    _need(resp.get("protocol") == PROTOCOL_VERSION,
+          f"response: protocol {resp.get('protocol')!r}, expected {PROTOCOL_VERSION}")
+    _need(resp.get("kind") in KINDS, f"response: unknown kind {resp.get('kind')!r}")
+    _need(_str(resp.get("hostname")), "response: hostname missing")
+    results = resp.get("results")
+    _need(isinstance(results, list), "response: results must be a list")
+    for i, r in enumerate(results):
+        _need(isinstance(r, dict), f"results[{i}]: expected an object")
+        _need(set(r) == {"op", "id", "status", "error", "data"},
+              f"results[{i}]: fields must be op, id, status, error, data (got {sorted(r)})")
+        _need(r["status"] in ("ok", "failed", "skipped"), f"results[{i}]: bad status {r['status']!r}")
+        _need(r["status"] == "ok" or _str(r["error"]), f"results[{i}]: a failed op must carry an error text")
+    if request is not None:
+        _need(resp.get("kind") == request.get("kind"),
+              f"response kind {resp.get('kind')!r} does not answer a {request.get('kind')!r} request")
+        _need(resp.get("request_id") == request.get("request_id"),
+              "response request_id does not match the request (stale or foreign answer)")
+        ops = request["ops"]
+        _need(len(results) == len(ops), f"response has {len(results)} results for {len(ops)} ops")
+        for i, (r, op) in enumerate(zip(results, ops, strict=True)):
+            _need(r["op"] == op["op"] and r["id"] == op["id"],
+                  f"results[{i}] answers {r['op']}/{r['id']}, expected {op['op']}/{op['id']}")
