@@ -69,8 +69,10 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
         if len(by_guid) == 1:
             target = by_guid[0]
             if by_ip is not target:
-                problems.append((f"entry {e.index}: GUID {e.guid} is {target.name} but {e.ip} is not its "
-                                 f"address ({', '.join(target.ips()) or 'unknown'})", e.lines.get("ip")))
+                what = ("a name of it known to the audited cluster" if not is_ip(e.ip) and by_ip is None
+                        else "its address")
+                problems.append((f"entry {e.index}: GUID {e.guid} is {target.name} but {e.ip} is not {what} "
+                                 f"(expected {', '.join(target.ips()) or 'unknown'})", e.lines.get("ip")))
             elif not is_ip(e.ip):
                 notes.append(f"entry {e.index}: host name {e.ip} used instead of an IP (resolves to {target.name})")
         elif by_ip is not None and not (by_ip.management and by_ip.management.guid):

@@ -52,7 +52,7 @@ def test_wrong_ip_for_guid_fails():
     lab = Lab().edit(lambda s: rewrite(s["SITE1"], SPOC_CONF,
                                        lambda t: t.replace("serverIP2=10.0.10.12", "serverIP2=10.0.10.77")))
     f = lab.run("SPOC-MGMT-LIST")["SITE1"]
-    assert f.status.value == "fail" and "10.0.10.77 is not its address" in f.message and f.line == 10
+    assert f.status.value == "fail" and "10.0.10.77 is not its address (expected 10.0.10.12)" in f.message and f.line == 10
 
 
 def test_swapped_guid_for_ip_fails():

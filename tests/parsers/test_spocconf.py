@@ -134,3 +134,30 @@ def test_value_with_line_break_is_refused():
     d = doc(BASE)
     with pytest.raises(ValueError):
         d.set("x", "a\nb")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_parse_or_raise_and_render_identically(data):
+    try:
+        d = SpocConfDocument(data, "fuzz")
+    except ParseError as exc:
+        assert exc.line is not None and exc.line >= 1
+        return
+    assert d.render() == data
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.from_regex(r"[A-Za-z0-9{}-]{1,12}", fullmatch=True),
+                          st.from_regex(r"[0-9.]{1,15}", fullmatch=True)), max_size=5))
+def test_appended_servers_read_back_in_order(servers):
+    d = doc(BASE)
+    for guid, ip in servers:
+        d.append_server(guid, ip, 6010)
+    again = SpocConfDocument(d.render(), "x")
+    assert [(s.guid, s.ip) for s in again.servers()[2:]] == servers
+    assert again.server_key_problems() == []
