@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sqlite3
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -174,10 +175,18 @@ def assemble_report(
 
 
 def record_history_stage(report: AuditReport, history: HistoryHook | None, nodes: Sequence[NodeState]) -> None:
-    """Hook point for the history store; it annotates the report in place."""
+    """Hook point for the history store; it annotates the report in place.
+
+    A history failure (locked or corrupt database, full disk) must not cost the admin the
+    report of a run that already collected the whole cluster: it becomes a warning in the
+    report and on the console instead, and the report is written without drift/trend.
+    """
     if history is None:
         return
-    history(report, nodes=nodes, exit_code=exit_code_for(report, report.run.fail_on))
+    try:
+        history(report, nodes=nodes, exit_code=exit_code_for(report, report.run.fail_on))
+    except (AuditorError, sqlite3.Error, OSError) as exc:
+        report.run.warnings.append(f"history not recorded: {exc}")
 
 
 def run_audit(

@@ -25,6 +25,12 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "report-sche
 HOSTILE = "<script>alert(1)</script>"
 
 
+@pytest.fixture(autouse=True)
+def _history_in_tmp(tmp_path, monkeypatch):
+    """Audits record history by default: keep it out of the home folder."""
+    monkeypatch.setenv("PARAGON_AUDITOR_HISTORY", str(tmp_path / "default-history.sqlite"))
+
+
 def audit(*args: str):
     result = CliRunner().invoke(main, ["audit", *args])
     # never a traceback: only click's own SystemExit may end the command
@@ -51,7 +57,7 @@ def set_node_status(folder: Path, node: str, status: str, reason: str) -> None:
 @pytest.fixture(scope="module")
 def drift_out(tmp_path_factory) -> tuple[Path, object]:
     out = tmp_path_factory.mktemp("drift-report")
-    result = CliRunner().invoke(main, ["audit", "--from", str(DRIFT), "--out", str(out),
+    result = CliRunner().invoke(main, ["audit", "--from", str(DRIFT), "--out", str(out), "--no-history",
                                        "--format", "html,json,junit,csv"])
     return out, result
 
@@ -103,10 +109,10 @@ def test_drift_html(drift_out):
 
 # ---- exit codes -----------------------------------------------------------------------------
 def test_healthy_is_clean(tmp_path):
-    result = audit("--from", str(HEALTHY), "--out", str(tmp_path))
+    result = audit("--from", str(HEALTHY), "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert "CLEAN" in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.json"]
 
 
 @pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("high", 1), ("medium", 1), ("never", 0)])
@@ -217,3 +223,70 @@ def test_hostile_guid_is_text_in_html(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html.lower()
     ET.parse(out / "junit.xml")
+
+
+# ---- history / waivers hooks ----------------------------------------------------------------
+def test_history_fills_since_last_run_and_trend(tmp_path):
+    db = tmp_path / "h.sqlite"
+    first = audit("--from", str(DRIFT), "--out", str(tmp_path / "r1"), "--history", str(db))
+    assert first.exit_code == 1
+    data1 = json.loads((tmp_path / "r1" / "report.json").read_text())
+    assert data1["run"]["run_id"] is not None and data1["since_last_run"] is None
+    second = audit("--from", str(DRIFT), "--out", str(tmp_path / "r2"), "--history", str(db),
+                   "--format", "html,json")
+    assert second.exit_code == 1
+    data2 = json.loads((tmp_path / "r2" / "report.json").read_text())
+    assert validate(data2, SCHEMA) == []
+    assert data2["since_last_run"] is not None and data2["since_last_run"]["new"] == []
+    assert len(data2["trend"]) == 2
+    html = (tmp_path / "r2" / "report.html").read_text()
+    assert 'id="since"' in html and 'id="trend"' in html and "<svg" in html
+
+
+def test_no_history_has_no_drift_sections(tmp_path):
+    result = audit("--from", str(DRIFT), "--out", str(tmp_path), "--no-history")
+    assert result.exit_code == 1
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["run"]["run_id"] is None and data["since_last_run"] is None and data["trend"] is None
+    assert not (tmp_path / "default-history.sqlite").exists()
+
+
+def test_waivers_file(tmp_path):
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers:\n  - check: SPOC-MGMT-LIST\n    node: SITE2\n    reason: WAN <b>upgrade</b>\n"
+                       "    owner: print-team@corp.example\n    expires: 2099-12-31\n")
+    result = audit("--from", str(DRIFT), "--out", str(tmp_path / "out"), "--no-history", "--waivers", str(waivers),
+                   "--check", "SPOC-MGMT-LIST", "--format", "json,html,junit")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert validate(data, SCHEMA) == []
+    waived = [f for f in data["findings"] if f["status"] == "waived"]
+    assert waived and all(f["node"] == "SITE2" for f in waived)
+    assert waived[0]["waiver"]["owner"] == "print-team@corp.example"
+    assert result.exit_code == 1  # SITE1's stale entry still fails
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "WAN &lt;b&gt;upgrade&lt;/b&gt;" in html and "2099-12-31" in html
+
+
+def test_history_failure_is_a_warning_not_a_lost_report(tmp_path):
+    db = tmp_path / "h.sqlite"
+    assert audit("--from", str(HEALTHY), "--out", str(tmp_path / "a"), "--history", str(db)).exit_code == 0
+    db.write_bytes(b"this is not a sqlite database" * 100)
+    result = audit("--from", str(HEALTHY), "--out", str(tmp_path / "b"), "--history", str(db))
+    # a corrupt history file is refused up front (input error), before any work
+    assert result.exit_code == 2, result.output
+
+
+def test_history_hook_failure_becomes_a_warning(tmp_path):
+    from auditor.audit import run_audit, write_reports
+    from auditor.history.store import HistoryError
+    from auditor.manifest import load_cluster_folder
+    from auditor.profile import load_profile
+
+    def broken_history(report, *, nodes, exit_code):
+        raise HistoryError("database is locked")
+
+    _m, states = load_cluster_folder(HEALTHY)
+    report = run_audit(states, load_profile(None), history=broken_history)
+    assert report.run.warnings == ["history not recorded: database is locked"]
+    (html,) = write_reports(report, tmp_path, ["html"])
+    assert "history not recorded: database is locked" in html.read_text()

@@ -36,6 +36,15 @@ except ImportError:  # pragma: no cover - only while the collection package is b
         return decorate
 
 
+try:  # --history/--no-history/--waivers/--waiver-tz/--notify-config/--notify-always (history code)
+    from auditor.history.options import audit_history_options, setup_audit_extras
+except ImportError:  # pragma: no cover - only while the history package is being built
+    setup_audit_extras = None  # type: ignore[assignment]
+
+    def audit_history_options(f):  # type: ignore[no-redef]
+        return f
+
+
 HELP = f"""Audit a Dispatcher Paragon cluster and write reports.
 
 \b
@@ -93,6 +102,7 @@ def _command_line(ctx: click.Context) -> str:
               help="Report only this node (repeatable); the whole cluster is still read for cross-node checks.")
 @click.option("--quiet", "-q", is_flag=True, default=False,
               help="No progress and no finding list: only the summary table, unreachable nodes and file paths.")
+@audit_history_options
 @click.pass_context
 def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
             out_dir: Path, formats: str, fail_on: str, checks: tuple[str, ...], nodes: tuple[str, ...],
@@ -108,44 +118,59 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     only_checks = select_checks(checks, catalogue)
     command_line = _command_line(ctx)
 
+    history_opts = {k: collect_opts.pop(k) for k in list(collect_opts) if k in _HISTORY_PARAMS}
     try:
         if from_dir is not None:
-            states, prof, started_at, source_kind, source = _load_snapshot(from_dir, profile)
+            from auditor.manifest import load_cluster_folder
+            from auditor.profile import load_profile
+
+            prof = load_profile(profile)
+            extras = _extras(history_opts, prof)
+            started_at = utc_now()
+            manifest, states = load_cluster_folder(from_dir)
+            if not states:
+                raise InputError("the manifest lists no nodes", source=str(from_dir / "manifest.json"))
+            cluster_name, source_kind, source = manifest.name or from_dir.name, "snapshot", str(from_dir)
         else:
-            states, prof, started_at, source_kind, source = _collect_live(
-                inventory, profile, nodes, quiet=quiet, **collect_opts)
+            from auditor.collect.cli_options import setup_from_options
+            from auditor.collect.runner import collect_cluster
+
+            inv, prof, security = setup_from_options(inventory, profile, **collect_opts)
+            select_nodes(nodes, [n.name for n in inv.nodes])  # unknown --node: fail before collecting
+            extras = _extras(history_opts, prof)
+            progress = not (quiet or collect_opts.get("no_progress"))
+            result = collect_cluster(inv, prof, security=security, progress=progress)
+            states, started_at = result.nodes, result.started_at
+            cluster_name, source_kind, source = inv.cluster, "inventory", str(inventory)
+        history = getattr(extras, "history", None)
+        if history is not None and hasattr(history, "cluster"):
+            history.cluster = cluster_name
         report = run_audit(
             states, prof,
             only_checks=only_checks, only_nodes=nodes or None,
             source_label=source, source_kind=source_kind, command_line=command_line,
             fail_on=fail_on, started_at=started_at, catalogue=catalogue,
+            waivers=getattr(extras, "waivers", None), history=history, today=getattr(extras, "today", None),
         )
     except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
         raise AuditorError(f"cannot read input: {exc}") from None
     written = write_reports(report, out_dir, format_names)
     click.echo(render_console(report, written, details=not quiet), nl=False)
+    if extras is not None and hasattr(extras, "notify_after"):
+        html = next((p for p in written if p.suffix == ".html"), None)
+        result = extras.notify_after(report, str((html or out_dir).resolve()))
+        if result is not None and (result.mail_sent or result.webhook_sent):
+            click.echo("Notification sent: " + ", ".join(
+                w for w, sent in (("mail", result.mail_sent), ("webhook", result.webhook_sent)) if sent))
     ctx.exit(exit_code_for(report, fail_on))
 
 
-def _load_snapshot(folder: Path, profile: Path | None):
-    from auditor.manifest import load_cluster_folder
-    from auditor.profile import load_profile
-
-    prof = load_profile(profile)
-    started_at = utc_now()
-    _manifest, states = load_cluster_folder(folder)
-    if not states:
-        raise InputError("the manifest lists no nodes", source=str(folder / "manifest.json"))
-    return states, prof, started_at, "snapshot", str(folder)
+_HISTORY_PARAMS = ("history_path", "no_history", "waivers_path", "waiver_tz", "notify_config_path", "notify_always")
 
 
-def _collect_live(inventory: Path, profile: Path | None, nodes: tuple[str, ...], *, quiet: bool,
-                  **opts: Any):
-    from auditor.collect.cli_options import setup_from_options
-    from auditor.collect.runner import collect_cluster
-
-    inv, prof, security = setup_from_options(inventory, profile, **opts)
-    select_nodes(nodes, [n.name for n in inv.nodes])  # unknown --node: fail before collecting
-    progress = not (quiet or opts.get("no_progress"))
-    result = collect_cluster(inv, prof, security=security, progress=progress)
-    return result.nodes, prof, result.started_at, "inventory", str(inventory)
+def _extras(history_opts: dict[str, Any], profile: Any) -> Any:
+    """Waiver/history/notification hooks, validated before any collection (None when the
+    history package is not available)."""
+    if setup_audit_extras is None:  # pragma: no cover
+        return None
+    return setup_audit_extras(profile=profile, **history_opts)

@@ -36,6 +36,9 @@ def render_console(report: AuditReport, written: Sequence[Path] = (), *, details
     rows = [[sev, *[int(v) for v in table.loc[sev]]] for sev in table.index]
     out.append(tabulate(rows, headers=["severity", *table.columns], tablefmt="simple"))
 
+    for warning in report.run.warnings:
+        out.append(f"warning: {_short(warning, 200)}")
+
     if report.unreachable_nodes:
         out.append("")
         out.append("NOT AUDITED (could not collect):")

@@ -48,6 +48,8 @@ class RunMeta:
     only_checks: list[str] = field(default_factory=list)
     only_nodes: list[str] = field(default_factory=list)
     run_id: int | str | None = None  # set by the history store when it records the run
+    # Problems that did not stop the run but the reader must know (history not recorded ...)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

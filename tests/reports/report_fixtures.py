@@ -1,9 +1,7 @@
-"""Report fixtures built from Finding/NodeState objects directly, so report tests do not
-depend on the checks (which another session owns)."""
+"""Report data built from Finding/NodeState objects directly, so report tests do not depend
+on the checks. (Not named conftest: test folders share one import namespace.)"""
 
 from __future__ import annotations
-
-import pytest
 
 from auditor.findings import CheckMeta, Finding, Severity, Status
 from auditor.nodestate import NodeState
@@ -93,14 +91,3 @@ TREND = [
      "failing": {"critical": i % 2, "high": 3 + (i % 4), "medium": 1, "low": 0, "info": 0}}
     for i in range(1, 15)
 ]
-
-
-@pytest.fixture
-def report() -> AuditReport:
-    return make_report()
-
-
-@pytest.fixture
-def full_report() -> AuditReport:
-    """Hostile values, an unreachable node, since-last-run and trend: every section shown."""
-    return make_report(hostile=True, unreachable=True, since_last_run=SINCE, trend=TREND)

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import CHECKS, HOSTILE, SINCE, TREND, make_report
 from jsonschema_lite import validate
+from report_fixtures import CHECKS, HOSTILE, SINCE, TREND, make_report
 
 from auditor.audit import exit_code_for, parse_formats, write_reports
 from auditor.errors import InputError

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from conftest import SINCE, TREND
+from report_fixtures import SINCE, TREND
 
 from auditor.audit import run_audit, write_reports
 from auditor.manifest import load_cluster_folder

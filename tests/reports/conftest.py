@@ -1,0 +1,19 @@
+"""Fixtures for the report tests (data lives in report_fixtures.py)."""
+
+from __future__ import annotations
+
+import pytest
+from report_fixtures import SINCE, TREND, make_report
+
+from auditor.reports.model import AuditReport
+
+
+@pytest.fixture
+def report() -> AuditReport:
+    return make_report()
+
+
+@pytest.fixture
+def full_report() -> AuditReport:
+    """Hostile values, an unreachable node, since-last-run and trend: every section shown."""
+    return make_report(hostile=True, unreachable=True, since_last_run=SINCE, trend=TREND)
