@@ -60,3 +60,11 @@ def test_healthy_has_no_fail_or_error():
     bad = [(f.check_id, f.node, f.status.value, f.message) for f in findings if f.failing]
     assert bad == []
     assert sum(f.status == Status.PASS for f in findings) > 40
+
+
+@pytest.mark.parametrize("managements,sites", [(1, 0), (1, 3), (3, 5), (4, 30)])
+def test_generated_healthy_clusters_are_clean(managements, sites):
+    from checklab import Lab
+
+    findings = run_checks(Lab(sites=sites, managements=managements).cluster())
+    assert [(f.check_id, f.node, f.message) for f in findings if f.failing] == []
