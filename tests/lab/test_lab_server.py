@@ -123,6 +123,15 @@ def test_command_line_limit(lab_server, pki):
     assert too_long.std_err == b"The command line is too long.\r\n" and too_long.std_out == b""
 
 
+def test_command_line_limit_boundary(lab_server, pki):
+    """27-char prefix + base64(UTF-16LE): 3061 characters is the longest script cmd.exe takes."""
+    srv = lab_server(auth="basic")
+    s = session_for(srv, pki, transport="basic")
+    assert s.run_ps("z" * 3061).status_code == 0
+    assert s.run_ps("z" * 3062).std_err == b"The command line is too long.\r\n"
+    assert srv.status_codes == {200: 10} and srv.actions["Command"] == 2
+
+
 def test_skip_cmd_shell_allows_longer_lines(lab_server, pki):
     srv = lab_server(auth="basic")
     p = session_for(srv, pki, transport="basic").protocol

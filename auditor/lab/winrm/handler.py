@@ -34,9 +34,10 @@ class CommandResult:
 
     ``stdout``: text; the server converts line endings to CRLF and encodes it in the shell's
     codepage with '?' replacement, as a real console would.
-    ``error``: error text or None; the server wraps it as CLIXML on stderr
-    (``#< CLIXML\\r\\n<Objs ...><S S="Error">..._x000D__x000A_</S></Objs>``), which is what
-    ``powershell -EncodedCommand`` writes for error records.
+    ``error``: error text or None; for a ``powershell``/``pwsh`` command line the server wraps
+    it as CLIXML on stderr (``#< CLIXML\\r\\n<Objs ...><S S="Error">..._x000D__x000A_</S></Objs>``),
+    which is what ``powershell -EncodedCommand`` writes for error records (``run_ps`` unwraps
+    it); for any other command it is written as plain text.
     ``exit_code``: the process exit code reported in CommandState/Done.
     """
 

@@ -466,6 +466,14 @@ class LabWinRMServer:
         return self.counters().encrypted_replies
 
     @property
+    def status_codes(self) -> dict[int, int]:
+        return self.counters().status
+
+    @property
+    def actions(self) -> dict[str, int]:
+        return self.counters().actions
+
+    @property
     def shells_open(self) -> int:
         return self.service.shells_open
 
