@@ -244,3 +244,12 @@ def test_since_last_run_shape_from_history(full_report):
     html = render_html(full_report)
     assert "unreachable" in html and "now_status" not in html
     assert "&rarr; pass" in html or "→ pass" in html
+
+
+def test_schema_doc_mentions_every_field():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report-schema.md").read_text()
+    for part in ("run", "node", "finding", "summary", "check"):
+        for key in SCHEMA["$defs"][part]["properties"]:
+            assert f"`{key}`" in doc or f"{key}`" in doc or f", `{key}`" in doc or key in doc, (part, key)
+    for key in SCHEMA["properties"]:
+        assert f"`{key}`" in doc, key
