@@ -126,3 +126,23 @@ def test_generate(tmp_path):
     (other / "precious.txt").write_text("keep")
     res = runner.invoke(main, ["lab", "generate", str(other), "--force"])
     assert res.exit_code == 2 and (other / "precious.txt").exists()
+
+
+def test_serve_with_the_real_executor(tmp_path):
+    """The default handler (auditor.lab.executor) starts and stops cleanly too."""
+    pytest.importorskip("auditor.lab.executor")
+    env = dict(os.environ, PARAGON_LAB_PASSWORD=PW)
+    inv = tmp_path / "wd" / "inventory.yaml"
+    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", "lab", "serve", "healthy", "--scheme", "http",
+                             "--workdir", str(tmp_path / "wd")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        _wait_for(inv, proc)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "MGMT1" in out and "lab cluster stopped" in out
