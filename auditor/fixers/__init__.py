@@ -81,7 +81,7 @@ def build_plan(cluster, findings: Sequence, options: FixOptions | None = None,
             out.advice.append(Advice(check_id, nodes, text, list(refs)))
         else:
             meta = (metas or {}).get(check_id)
-            text = "Not fixable automatically. " + (meta.remediation if meta else fs[0].message)
+            text = meta.remediation if meta else fs[0].message
             out.advice.append(Advice(check_id, nodes, text, list(meta.references) if meta else []))
     order = [n.name for n in cluster.nodes]
     out.nodes = merge_node_plans(node_plans, order=order)

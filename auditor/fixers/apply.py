@@ -387,3 +387,59 @@ def summarize_actions(np: NodePlan) -> list[str]:
     lines += [a.describe() for a in np.actions if a.kind == SET_ACCOUNT]
     lines += [a.describe() for a in np.actions if a.kind == RESTART]
     return lines
+
+
+class RemoteNodeOps:
+    """:class:`NodeOps` over WinRM (``auditor.remote``), reusing the run's resolved credentials.
+
+    Re-collection goes through the collection runner for one node, so a verified node is
+    read exactly as the initial collection read it (same request, same checks of identity).
+    """
+
+    def __init__(self, inventory: Any, profile: Any, credentials: dict[str, Any], security: Any = None,
+                 execute: Callable[..., dict[str, Any]] | None = None):
+        self.inventory = inventory
+        self.profile = profile
+        self.credentials = credentials
+        self.security = security
+        self._execute = execute
+
+    def _target(self, name: str) -> Any:
+        from auditor.collect.credentials import Credentials
+        from auditor.remote.client import Target
+
+        node = self.inventory.node(name)
+        creds = self.credentials.get(node.name) or Credentials(node.username, None)
+        read = max(2.0, float(node.read_timeout))
+        return Target(
+            name=node.name, host=node.address, port=node.port, scheme=node.scheme, transport=node.transport,
+            username=creds.username, password=creds.password.reveal() if creds.password is not None else "",
+            ca_file=str(node.ca_file) if node.ca_file else None, verify=node.verify,
+            connect_timeout=float(node.connect_timeout), read_timeout=read,
+            operation_timeout=int(max(1, min(20, read - 1))),
+        )
+
+    def apply(self, node: str, ops: list[dict[str, Any]], secrets: dict[str, str] | None = None
+              ) -> list[dict[str, Any]]:
+        from auditor.remote.client import RemoteError, execute
+        from auditor.remote.protocol import build_apply_request
+
+        run = self._execute or execute
+        request = build_apply_request(ops)
+        try:
+            response = run(self._target(node), request, secrets=secrets)
+        except RemoteError as exc:
+            text = exc.message
+            for value in (secrets or {}).values():
+                text = text.replace(value, "********") if value else text
+            raise OpsError(f"{exc.kind}: {text}") from None
+        return list(response.get("results") or [])
+
+    def collect(self, node: str) -> NodeState:
+        from auditor.collect.inventory import Inventory
+        from auditor.collect.runner import SecurityOptions, collect_cluster
+
+        one = Inventory(self.inventory.cluster, [self.inventory.node(node)], 1, self.inventory.path)
+        result = collect_cluster(one, self.profile, progress=False, security=self.security or SecurityOptions(),
+                                 credentials=self.credentials)
+        return result.nodes[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 CHECK_ID = "DB-EXTERNAL"
 
 ADVICE = (
-    "Not fixable automatically: the cluster uses the embedded PostgreSQL, a single point of failure. "
+    "The cluster uses the embedded PostgreSQL, a single point of failure. "
     "Plan a migration to an external, highly available SQL server (MS SQL Server with Always On or "
     "failover clustering, or a PostgreSQL cluster): back up the databases (SQDB6, SQDB6_IMS, SQDB6_YPS), "
     "restore them on the external server in a maintenance window, point every Management server at it "

@@ -62,6 +62,8 @@ def password_source(options: FixOptions, account: str) -> tuple[object | None, s
     if account.endswith("$"):
         return None, None
     ref = options.password_ref or PromptRef(username=account)
+    if isinstance(ref, PromptRef):
+        return ref, "a hidden prompt when applying"
     return ref, ref.describe()
 
 

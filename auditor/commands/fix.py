@@ -1,0 +1,312 @@
+"""``auditor fix``: plan (dry run, the default) or apply repairs of drift, one node at a time."""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor.audit import check_catalogue, select_checks, select_nodes
+from auditor.checks import run_checks
+from auditor.cluster import Cluster
+from auditor.collect.cli_options import collection_options
+from auditor.collect.credentials import EnvRef, KeyringRef, PromptRef, Secret, resolve_reference
+from auditor.errors import AuditorError, InputError
+from auditor.fixers import FixOptions, FixPlan, build_plan
+from auditor.fixers.apply import (
+    EXIT_OK,
+    EXIT_PENDING,
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    NOT_REACHED,
+    VERIFIED,
+    ApplyEngine,
+    ApplyResult,
+    RemoteNodeOps,
+    installers_running,
+    summarize_actions,
+)
+from auditor.fixers.journal import DEFAULT_JOURNAL, DEFAULT_STATE_DIR, Journal
+from auditor.fixers.lock import ClusterLock
+from auditor.fixers.plan import SET_ACCOUNT
+from auditor.nodestate import NodeState
+
+HELP = """Repair drift the checks found: plan by default (a dry run), apply with --apply.
+
+\b
+Plan:    auditor fix --inventory cluster.yaml [--check ID] [--node NAME]
+Offline: auditor fix --from SNAPSHOT_DIR           (plan only)
+Apply:   auditor fix --inventory cluster.yaml --apply [--yes]
+
+The plan shows, per node, the unified diff of every file edit and every service action
+(account change, restart). Applying goes ONE node at a time: installer check on the node,
+backup and atomic write of each file (refused if the file changed since it was read),
+account change, service restart, re-collection and re-check of the node; on any failure the
+node is rolled back (backups restored, services restarted) and the rollout STOPS.
+Every change is logged in the journal (--journal). Passwords are never on the command line:
+--service-password-env names an environment variable; without it you are prompted.
+
+\b
+Exit codes:
+  0  nothing to do, or every planned change applied and verified
+  1  dry run: changes are planned (or fixable failures need your input: see "blocked")
+  2  usage or input error
+  3  a node could not be collected: nothing applied (the plan would rest on partial facts)
+  4  apply failed on a node: that node was rolled back, the rollout stopped
+  5  apply failed and the rollback is incomplete: manual action needed (printed)
+  6  refused before any change: another fix holds the lock, an installer is running,
+     no terminal to confirm without --yes, or the confirmation was declined
+"""
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Refused(AuditorError):
+    """Nothing was changed because a precondition of applying does not hold."""
+
+    exit_code = EXIT_REFUSED
+
+
+# ---- rendering ------------------------------------------------------------------------------
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "".join(prefix + line + "\n" for line in text.rstrip("\n").split("\n"))
+
+
+def render_plan(plan: FixPlan, *, cluster: str, applying: bool) -> str:
+    out: list[str] = []
+    mode = "will be applied one node at a time" if applying else "dry run: nothing is changed"
+    out.append(f"Fix plan for cluster {cluster!r} ({mode})\n")
+    todo = [n for n in plan.nodes if not n.empty]
+    for np in todo:
+        out.append(f"\n{np.node}  [{', '.join(np.check_ids)}]\n")
+        for e in np.edits:
+            if not e.changes:
+                continue
+            out.append(f"  edit {e.path}  ({e.check_id}: {e.reason})\n")
+            out.append(_indent(e.diff))
+        for a in np.actions:
+            out.append(f"  {a.describe()}  ({a.check_id})\n")
+    if plan.advice:
+        out.append("\nNot fixable automatically:\n")
+        for a in plan.advice:
+            out.append(f"  {a.check_id} on {', '.join(a.nodes) or 'the cluster'}: {a.text}\n")
+            for ref in a.references:
+                out.append(f"    see {ref}\n")
+    if plan.blocked:
+        out.append("\nBlocked (needs your input, nothing planned):\n")
+        for b in plan.blocked:
+            out.append(f"  {b.check_id} on {', '.join(b.nodes) or 'the cluster'}: {b.reason}\n")
+    if plan.notes:
+        out.append("\nNotes:\n")
+        for n in plan.notes:
+            out.append(f"  - {n}\n")
+    edits = sum(1 for n in todo for e in n.edits if e.changes)
+    actions = sum(len(n.actions) for n in todo)
+    if todo:
+        out.append(f"\nSummary: {len(todo)} node(s) to change ({', '.join(n.node for n in todo)}), "
+                   f"{edits} file edit(s), {actions} service action(s).\n")
+        if not applying:
+            out.append("Nothing was changed. Run again with --apply to apply, one node at a time.\n")
+    else:
+        out.append("\nNothing to change.\n")
+    return "".join(out)
+
+
+def render_result(result: ApplyResult) -> str:
+    out = ["\nResult:\n"]
+    for o in result.outcomes:
+        line = f"  {o.node}: {o.status.replace('_', ' ')}"
+        if o.error:
+            line += f": {o.error}"
+        out.append(line + "\n")
+        for path, backup in o.backups:
+            out.append(f"    backup of {path}: {backup}\n")
+        for m in o.manual:
+            out.append(f"    MANUAL ACTION NEEDED: {m}\n")
+    failed = result.failed
+    if failed is not None:
+        untouched = [o.node for o in result.outcomes if o.status == NOT_REACHED]
+        done = [o.node for o in result.outcomes if o.status == VERIFIED]
+        out.append(f"Rollout STOPPED at {failed.node}."
+                   + (f" Already fixed and verified: {', '.join(done)}." if done else "")
+                   + (f" Not touched: {', '.join(untouched)}." if untouched else "") + "\n")
+    else:
+        out.append("Every planned change was applied and verified.\n")
+    return "".join(out)
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def _password_ref(env: str | None, keyring_spec: str | None, account: str | None) -> Any:
+    if env and keyring_spec:
+        raise click.UsageError("give --service-password-env or --service-password-keyring, not both")
+    if env is not None:
+        if not _ENV_NAME.match(env):
+            raise click.UsageError("--service-password-env takes the NAME of an environment variable holding the "
+                                   "password (e.g. PARAGON_SVC_PASSWORD), never the password itself")
+        return EnvRef(env)
+    if keyring_spec is not None:
+        service, sep, user = keyring_spec.partition(":")
+        if not sep or not service or not user:
+            raise click.UsageError("--service-password-keyring takes SERVICE:USERNAME (an OS keyring entry)")
+        return KeyringRef(service, user)
+    return None
+
+
+def _resolve_password(plan: FixPlan, options: FixOptions) -> Secret | None:
+    needs = [a for n in plan.nodes for a in n.actions if a.kind == SET_ACCOUNT and a.password_ref]
+    if not needs:
+        return None
+    ref = options.password_ref or PromptRef(username=needs[0].account or "")
+    if isinstance(ref, PromptRef) and not sys.stdin.isatty():
+        raise Refused(f"the password of {needs[0].account} is needed and there is no terminal to ask for it; "
+                      "give --service-password-env VAR or --service-password-keyring SERVICE:USER")
+    return resolve_reference(ref, used_by=f"log-on account {needs[0].account}")
+
+
+def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState], Any, str]:
+    from auditor.manifest import load_cluster_folder
+    from auditor.profile import load_profile
+
+    prof = load_profile(profile)
+    manifest, states = load_cluster_folder(folder)
+    if not states:
+        raise InputError("the manifest lists no nodes", source=str(folder / "manifest.json"))
+    return states, prof, manifest.name or folder.name
+
+
+# ---- the command ----------------------------------------------------------------------------
+
+
+@click.command("fix", help=HELP, short_help="Plan (dry run) or apply repairs of drift, one node at a time.")
+@collection_options()
+@click.option("--from", "from_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              metavar="SNAPSHOT_DIR", help="Plan from a snapshot or scenario folder offline (no --apply).")
+@click.option("--check", "checks", multiple=True, metavar="ID", help="Fix only this check (repeatable).")
+@click.option("--node", "nodes", multiple=True, metavar="NAME",
+              help="Change only this node (repeatable); the whole cluster still decides what is right.")
+@click.option("--remove-stale", is_flag=True, default=False,
+              help="Also remove entries for servers that no longer exist (spoc.conf, IMS addresses).")
+@click.option("--repository-path", metavar="UNC", default=None,
+              help="Shared IMS repository path to set (default: the UNC path most Management servers use).")
+@click.option("--service-account", metavar="DOMAIN\\USER", default=None,
+              help="Infrastructure Service account (default: the one the other Management servers use).")
+@click.option("--service-password-env", metavar="VAR", default=None,
+              help="Environment variable holding that account's password (else keyring or prompt).")
+@click.option("--service-password-keyring", metavar="SERVICE:USER", default=None,
+              help="OS keyring entry holding that account's password.")
+@click.option("--apply", "do_apply", is_flag=True, default=False,
+              help="Apply the plan (after confirmation), one node at a time. Default: dry run.")
+@click.option("--yes", "-y", is_flag=True, default=False, help="Do not ask for confirmation (with --apply).")
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help=f"Change journal (JSON lines). Default: {DEFAULT_JOURNAL}")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              envvar="PARAGON_AUDITOR_STATE_DIR", help=f"Where fix locks live. Default: {DEFAULT_STATE_DIR}")
+@click.pass_context
+def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
+            checks: tuple[str, ...], nodes: tuple[str, ...], remove_stale: bool, repository_path: str | None,
+            service_account: str | None, service_password_env: str | None,
+            service_password_keyring: str | None, do_apply: bool, yes: bool, journal_path: Path | None,
+            state_dir: Path | None, **collect_opts: Any) -> None:
+    if inventory is not None and from_dir is not None:
+        raise click.UsageError("give either --inventory FILE or --from SNAPSHOT_DIR, not both")
+    if inventory is None and from_dir is None:
+        raise click.UsageError("give --inventory FILE (live) or --from SNAPSHOT_DIR (plan only)")
+    if do_apply and from_dir is not None:
+        raise click.UsageError("--from plans from a snapshot; applying needs the live cluster (--inventory)")
+    options = FixOptions(
+        remove_stale=remove_stale, repository_path=repository_path, service_account=service_account,
+        password_ref=_password_ref(service_password_env, service_password_keyring, service_account),
+        nodes=list(nodes) or None,
+    )
+    catalogue = check_catalogue()
+    only = select_checks(checks, catalogue)
+    if do_apply and not yes and not sys.stdin.isatty():
+        raise Refused("refusing to apply without a terminal to confirm on; add --yes if this is intended")
+    state_root = state_dir or DEFAULT_STATE_DIR
+
+    if from_dir is not None:
+        states, prof, cluster_name = _load_snapshot(from_dir, profile)
+        select_nodes(nodes, [s.name for s in states])
+        _plan_and_report(ctx, states, prof, cluster_name, only, catalogue, options)
+        return
+
+    from auditor.collect.cli_options import setup_from_options
+    from auditor.collect.credentials import resolve_credentials
+    from auditor.collect.runner import collect_cluster
+
+    inv, prof, security = setup_from_options(inventory, profile, **collect_opts)
+    select_nodes(nodes, [n.name for n in inv.nodes])
+    lock = ClusterLock(inv.cluster, state_root) if do_apply else None
+    if lock is not None:
+        lock.acquire()  # before collecting: the plan must be made under the lock it is applied under
+        if lock.took_over:
+            click.echo(f"note: took over a stale fix lock of pid {lock.took_over.get('pid')} on "
+                       f"{lock.took_over.get('host')}", err=True)
+    try:
+        creds = resolve_credentials(inv)
+        progress = not collect_opts.get("no_progress")
+        result = collect_cluster(inv, prof, security=security, progress=progress, credentials=creds)
+        plan = _plan_and_report(ctx, result.nodes, prof, inv.cluster, only, catalogue, options,
+                                applying=do_apply, exit_when_dry=not do_apply)
+        assert plan is not None
+        if not plan.has_changes:
+            click.echo("Nothing to apply.")
+            ctx.exit(EXIT_PENDING if plan.blocked else EXIT_OK)
+        busy = installers_running(result.nodes, [str(p) for p in prof.get("installer_processes", [])])
+        if busy:
+            raise Refused("an installer is running, refusing to change the cluster: "
+                          + "; ".join(f"{n}: {', '.join(p)}" for n, p in busy.items()))
+        if not yes:
+            steps = sum(len(summarize_actions(n)) for n in plan.nodes if not n.empty)
+            if not click.confirm(f"Apply these {steps} step(s), one node at a time?", default=False):
+                raise Refused("not confirmed: nothing was changed")
+        password = _resolve_password(plan, options)
+        journal = Journal(journal_path or DEFAULT_JOURNAL, cluster=inv.cluster, run_id=uuid.uuid4().hex,
+                          secrets=[c.password.reveal() for c in creds.values() if c.password is not None]
+                          + ([password.reveal()] if password is not None else []))
+        journal.check_writable()
+        journal.record(node=None, action="start", result="ok",
+                       nodes=[n.node for n in plan.nodes if not n.empty],
+                       checks=sorted({c for n in plan.nodes for c in n.check_ids}))
+        click.echo(f"\nApplying (journal: {journal.path})")
+        engine = ApplyEngine(RemoteNodeOps(inv, prof, creds, security), prof, result.nodes, journal,
+                             password=password, echo=click.echo)
+        outcome = engine.run(plan)
+        journal.record(node=None, action="end", result="ok" if outcome.exit_code == EXIT_OK else "failed",
+                       exit_code=outcome.exit_code,
+                       outcomes={o.node: o.status for o in outcome.outcomes})
+        click.echo(render_result(outcome), nl=False)
+        code = outcome.exit_code
+        if code == EXIT_OK and plan.blocked:
+            code = EXIT_PENDING
+        ctx.exit(code)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, cluster_name: str,
+                     only: list[str] | None, catalogue: list, options: FixOptions, *, applying: bool = False,
+                     exit_when_dry: bool = True) -> FixPlan | None:
+    cluster = Cluster.build(states, prof)
+    findings = run_checks(cluster, only=set(only) if only else None)
+    plan = build_plan(cluster, findings, options, metas={m.id: m for m in catalogue})
+    click.echo(render_plan(plan, cluster=cluster_name, applying=applying), nl=False)
+    failed = [s for s in states if s.status != "ok"]
+    if failed:
+        click.echo("\nNot collected (the plan may be incomplete): "
+                   + "; ".join(f"{s.name}: {s.status} {s.reason}".strip() for s in failed), err=True)
+        if applying:
+            click.echo("Refusing to apply while a node cannot be read.", err=True)
+        ctx.exit(EXIT_UNREACHABLE)
+    if exit_when_dry:
+        ctx.exit(EXIT_PENDING if (plan.has_changes or plan.blocked) else EXIT_OK)
+    return plan

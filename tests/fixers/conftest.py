@@ -1,0 +1,46 @@
+"""Fixtures for fix tests: lab clusters over NTLM/HTTPS on a tmp copy of a scenario (always stopped)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
+LAB_PASSWORD = "Fx-8812-lab-Pw!"  # distinctive test-only password for the 127.0.0.1 listeners
+LAB_PASSWORD_ENV = "PARAGON_FIX_TEST_LAB_PW"
+SERVICE_PASSWORD = "Svc-Acct-9931-Secret!"  # the Infrastructure Service account password under test
+SERVICE_PASSWORD_ENV = "PARAGON_FIX_TEST_SVC_PW"
+
+
+@pytest.fixture
+def fix_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., tuple]]:
+    """``fix_lab(scenario="drift", faults=None)`` -> (LabCluster, inventory path).
+
+    Served over HTTPS with NTLM (channel binding) from a copy of the scenario; every cluster
+    started here is stopped at teardown. Lock and journal live under tmp_path (env var).
+    """
+    from auditor.lab.cluster import LabCluster
+    from auditor.lab.executor import make_handler
+
+    monkeypatch.setenv(LAB_PASSWORD_ENV, LAB_PASSWORD)
+    monkeypatch.setenv(SERVICE_PASSWORD_ENV, SERVICE_PASSWORD)
+    monkeypatch.setenv("PARAGON_AUDITOR_STATE_DIR", str(tmp_path / "state"))
+    started: list = []
+
+    def make(scenario: str = "drift", *, faults: dict | None = None) -> tuple:
+        n = len(started)
+        src = tmp_path / f"scenario-{n}"
+        shutil.copytree(SCENARIOS / scenario, src)
+        cluster = LabCluster(src, handler_factory=make_handler, scheme="https", auth="ntlm",
+                             password=LAB_PASSWORD, workdir=tmp_path / f"lab-{n}", faults=faults)
+        started.append(cluster)
+        cluster.start()
+        inv = cluster.write_inventory(tmp_path / f"inv-{n}" / "inventory.yaml", password_env=LAB_PASSWORD_ENV)
+        return cluster, inv
+
+    yield make
+    for cluster in started:
+        cluster.stop()

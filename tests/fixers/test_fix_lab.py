@@ -1,0 +1,153 @@
+"""`auditor fix` end to end against the lab (NTLM over HTTPS, drift scenario copies)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import LAB_PASSWORD, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
+
+from auditor.checks import run_checks
+from auditor.cli import main
+from auditor.cluster import Cluster
+from auditor.collect.inventory import load_inventory
+from auditor.collect.runner import collect_cluster
+from auditor.fixers.journal import read_journal
+from auditor.profile import load_profile
+
+pytestmark = pytest.mark.timeout(240)
+
+SITE1_SPOC = Path("site1/files/c/DispatcherParagon/SPOC/conf/modules/spoc.conf")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def fix(inv: Path, *args: str, journal: Path | None = None) -> tuple[int, str]:
+    argv = ["fix", "--inventory", str(inv), "--no-progress", *args]
+    if journal is not None:
+        argv += ["--journal", str(journal)]
+    res = CliRunner().invoke(main, argv, catch_exceptions=False)
+    return res.exit_code, res.output
+
+
+def failing(inv: Path) -> list[tuple[str, str]]:
+    prof = load_profile()
+    result = collect_cluster(load_inventory(inv), prof, progress=False)
+    assert all(n.status == "ok" for n in result.nodes), [(n.name, n.reason) for n in result.nodes]
+    findings = run_checks(Cluster.build(result.nodes, prof))
+    return sorted((f.check_id, f.node or "") for f in findings if f.failing)
+
+
+APPLY = ("--apply", "--yes", "--remove-stale", "--service-password-env", SERVICE_PASSWORD_ENV)
+
+
+def test_apply_fixes_drift_to_only_db_external_then_nothing_to_do(fix_lab, tmp_path):
+    lab, inv = fix_lab("drift")
+    journal = tmp_path / "journal.jsonl"
+    code, out = fix(inv, *APPLY, journal=journal)
+    assert code == 0, out
+    assert "Every planned change was applied and verified" in out
+    assert failing(inv) == [("DB-EXTERNAL", "MGMT1"), ("DB-EXTERNAL", "MGMT2")]
+
+    # the journal: every change, its backup and diff; never a password
+    text = journal.read_text()
+    assert SERVICE_PASSWORD not in text and LAB_PASSWORD not in text
+    entries = read_journal(journal)
+    writes = [e for e in entries if e["action"] == "write_file"]
+    assert {(e["node"], e["result"]) for e in writes} == {("MGMT2", "ok"), ("SITE1", "ok"), ("SITE2", "ok")}
+    assert len(writes) == 4 and all(e["backup"].endswith(".paragon-auditor.bak") and e["diff"] for e in writes)
+    acct = [e for e in entries if e["action"] == "set_service_account"]
+    assert acct and acct[0]["account"] == "CORP\\svc-paragon" and acct[0]["password_source"] == \
+        f"environment variable {SERVICE_PASSWORD_ENV}"
+    assert all(e["user"] and e["time"] for e in entries)
+    assert [e["result"] for e in entries if e["action"] == "verify"] == ["ok", "ok", "ok"]
+    # backups are kept on the nodes
+    for e in writes:
+        folder = {"MGMT2": "mgmt2", "SITE1": "site1", "SITE2": "site2"}[e["node"]]
+        drive, rest = e["backup"].split(":\\", 1)
+        assert (lab.serve_dir / folder / "files" / drive.lower() / Path(*rest.split("\\"))).is_file()
+
+    # a second run finds nothing to do, and changes nothing
+    before = tree(lab.serve_dir)
+    code, out = fix(inv, "--remove-stale")
+    assert code == 0, out
+    assert "Nothing to change." in out and "DB-EXTERNAL" in out
+    code, out = fix(inv, *APPLY, journal=journal)
+    assert code == 0 and "Nothing to apply." in out
+    assert tree(lab.serve_dir) == before
+
+
+def test_dry_run_changes_nothing(fix_lab):
+    lab, inv = fix_lab("drift")
+    before = tree(lab.serve_dir)
+    code, out = fix(inv, "--remove-stale")
+    assert code == 1, out
+    assert "+serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002" in out
+    assert "Nothing was changed" in out
+    assert tree(lab.serve_dir) == before
+
+
+def test_service_fails_to_start_rolls_back_and_stops_rollout(fix_lab, tmp_path):
+    lab, inv = fix_lab("drift", faults={"SITE1": {"service_start_fail": ["YSoftSQ-SPOC"]}})
+    original = tree(lab.serve_dir)
+    journal = tmp_path / "j.jsonl"
+    code, out = fix(inv, *APPLY, journal=journal)
+    # MGMT2 (first) is fixed; SITE1's write is rolled back byte for byte; its service stays
+    # down (the fault persists), which needs the admin: exit 5. SITE2 is never touched.
+    assert code == 5, out
+    assert "Rollout STOPPED at SITE1" in out and "Not touched: SITE2" in out
+    assert "byte-identical to before" in out
+    assert "MANUAL ACTION NEEDED: start service YSoftSQ-SPOC" in out
+    now = tree(lab.serve_dir)
+    assert now[str(SITE1_SPOC)] == original[str(SITE1_SPOC)]
+    assert {k: v for k, v in now.items() if k.startswith("site2/")} == \
+        {k: v for k, v in original.items() if k.startswith("site2/")}
+    assert now["mgmt2/node.json"] != original["mgmt2/node.json"]  # MGMT2 was fixed before
+    actions = [(e["node"], e["action"], e["result"]) for e in read_journal(journal)]
+    assert ("SITE1", "restore_file", "ok") in actions
+    assert ("SITE1", "rollback", "incomplete") in actions
+    assert not any(n == "SITE2" for n, _, _ in actions)
+
+
+def test_write_refused_by_node_rolls_back_cleanly_exit_4(fix_lab):
+    lab, inv = fix_lab("drift", faults={"MGMT2": {"op_errors": {"write_file": "Access to the path is denied."}}})
+    original = tree(lab.serve_dir)
+    code, out = fix(inv, *APPLY, "--journal", str(lab.workdir / "j.jsonl"))
+    assert code == 4, out
+    assert "Access to the path is denied" in out and "Rollout STOPPED at MGMT2" in out
+    assert tree(lab.serve_dir) == original
+
+
+def test_installer_running_anywhere_refuses_before_any_change(fix_lab):
+    lab, inv = fix_lab("drift", faults={"SITE2": {"installer_running": True}})
+    original = tree(lab.serve_dir)
+    code, out = fix(inv, *APPLY, "--journal", str(lab.workdir / "j.jsonl"))
+    assert code == 6, out
+    assert "installer is running" in out and "SITE2" in out
+    assert tree(lab.serve_dir) == original
+    assert not (lab.workdir / "j.jsonl").exists()
+
+
+def test_apply_needs_yes_without_a_terminal(fix_lab):
+    lab, inv = fix_lab("drift")
+    original = tree(lab.serve_dir)
+    code, out = fix(inv, "--apply")
+    assert code == 6 and "--yes" in out
+    assert tree(lab.serve_dir) == original
+
+
+def test_check_and_node_filters_limit_the_change(fix_lab, tmp_path):
+    lab, inv = fix_lab("drift")
+    code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE2",
+                    journal=tmp_path / "j.jsonl")
+    assert code == 0, out
+    left = failing(inv)
+    assert ("SPOC-MGMT-LIST", "SITE2") not in left
+    assert ("SPOC-MGMT-LIST", "SITE1") in left and ("SPOC-IMS-ADDRESSES", "SITE2") in left
+    entries = read_journal(tmp_path / "j.jsonl")
+    assert {e["node"] for e in entries if e["action"] == "write_file"} == {"SITE2"}
+    assert json.dumps(entries).count("spoc.conf") >= 1
