@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,68 @@ def test_check_and_node_filters_limit_the_change(fix_lab, tmp_path):
     entries = read_journal(tmp_path / "j.jsonl")
     assert {e["node"] for e in entries if e["action"] == "write_file"} == {"SITE2"}
     assert json.dumps(entries).count("spoc.conf") >= 1
+
+
+# ---- the engine directly: things that happen between collection and apply -------------------
+
+
+def _engine_setup(lab, inv, tmp_path, **opts):
+    from auditor.collect.credentials import resolve_credentials
+    from auditor.fixers import FixOptions, build_plan
+    from auditor.fixers.apply import ApplyEngine, RemoteNodeOps
+    from auditor.fixers.journal import Journal
+
+    prof = load_profile()
+    inventory = load_inventory(inv)
+    creds = resolve_credentials(inventory)
+    states = collect_cluster(inventory, prof, progress=False, credentials=creds).nodes
+    cluster = Cluster.build(states, prof)
+    plan = build_plan(cluster, run_checks(cluster), FixOptions(**opts))
+    journal = Journal(tmp_path / "j.jsonl", cluster="drift", secrets=[LAB_PASSWORD])
+    lines: list[str] = []
+    engine = ApplyEngine(RemoteNodeOps(inventory, prof, creds), prof, states, journal, echo=lines.append)
+    return engine, plan, lines
+
+
+def test_file_changed_since_collection_stops_without_overwriting(fix_lab, tmp_path):
+    lab, inv = fix_lab("drift")
+    engine, plan, lines = _engine_setup(lab, inv, tmp_path, remove_stale=True, nodes=["SITE1", "SITE2"])
+    # an admin edits SITE1's spoc.conf after the plan was made
+    target = lab.serve_dir / SITE1_SPOC
+    edited = target.read_bytes() + b"# edited by hand\r\n"
+    target.write_bytes(edited)
+    site2_before = tree(lab.serve_dir / "site2")
+    result = engine.run(plan)
+    assert result.exit_code == 4
+    assert [(o.node, o.status) for o in result.outcomes] == [("SITE1", "rolled_back"), ("SITE2", "not_reached")]
+    assert "changed since it was read" in (result.outcomes[0].error or "")
+    assert target.read_bytes() == edited  # the admin's edit is kept, not overwritten
+    assert tree(lab.serve_dir / "site2") == site2_before
+
+
+def test_installer_started_after_collection_is_caught_on_the_node(fix_lab, tmp_path):
+    lab, inv = fix_lab("drift")
+    engine, plan, lines = _engine_setup(lab, inv, tmp_path, remove_stale=True, nodes=["SITE1", "SITE2"])
+    # the installer starts on SITE2 after collection: simulate by adding it to the node's facts
+    node_json = lab.serve_dir / "site2" / "node.json"
+    facts = json.loads(node_json.read_text())
+    facts["processes"] = [{"name": "ysq-management-server-install-6.0.113.exe", "pid": 4242, "path": "",
+                           "start_time": None, "command_line": ""}]
+    node_json.write_text(json.dumps(facts, indent=2))
+    before = tree(lab.serve_dir / "site2")
+    result = engine.run(plan)
+    assert [(o.node, o.status) for o in result.outcomes] == [("SITE1", "verified"), ("SITE2", "refused")]
+    assert result.exit_code == 4  # stopped mid-rollout (SITE1 stays fixed)
+    assert "installer" in (result.outcomes[1].error or "")
+    assert tree(lab.serve_dir / "site2") == before
+
+
+def test_second_fix_on_the_same_cluster_is_locked_out(fix_lab, tmp_path):
+    from auditor.fixers.lock import ClusterLock
+
+    lab, inv = fix_lab("drift")
+    original = tree(lab.serve_dir)
+    with ClusterLock(load_inventory(inv).cluster, Path(os.environ["PARAGON_AUDITOR_STATE_DIR"])):
+        code, out = fix(inv, *APPLY, journal=tmp_path / "j.jsonl")
+    assert code == 6 and "another fix is running" in out
+    assert tree(lab.serve_dir) == original
