@@ -250,15 +250,19 @@ class NodeView:
         return list(self.state.roles)
 
     def ips(self) -> list[str]:
-        ips = list(self.state.ipv4_addresses())
-        if self.state.address and is_ip(self.state.address) and self.state.address not in ips:
-            ips.append(self.state.address)
+        """The node's own IPv4 addresses; the inventory address counts only when the node
+        reported no interfaces, or when it is one of them (a lab or tunnel endpoint such as
+        127.0.0.1 is how we reach the node, not the address other nodes use)."""
+        ips = [ip for ip in self.state.ipv4_addresses() if not _is_loopback(ip)]
+        addr = self.state.address
+        if addr and is_ip(addr) and addr not in ips and not _is_loopback(addr) and not ips:
+            ips.append(addr)
         return ips
 
     def primary_ip(self) -> str | None:
-        if self.state.address and is_ip(self.state.address):
-            return self.state.address
         ips = self.ips()
+        if self.state.address in ips:
+            return self.state.address
         return ips[0] if ips else None
 
     def names(self) -> set[str]:
@@ -272,6 +276,13 @@ class NodeView:
     def subsystem_service(self, key: str) -> Service | None:
         found = self.services.get(key) or []
         return found[0] if found else None
+
+
+def _is_loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 # ---------------------------------------------------------------------------------------
