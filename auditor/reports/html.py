@@ -85,27 +85,40 @@ def _finding_view(f: Finding, report: AuditReport) -> dict[str, Any]:
     }
 
 
+MATRIX_MAX_NODE_COLUMNS = 16
+_QUIET_CELLS = {"ok", "n/a", "-"}
+
+
 def _matrix_view(report: AuditReport) -> dict[str, Any]:
-    """Checks as rows and nodes as columns: check titles fit as row headers, and a cluster
-    has fewer nodes than checks, so the table stays narrow enough to print."""
+    """Small clusters: checks as rows, nodes as columns (check titles fit as row headers).
+    Large clusters (more than MATRIX_MAX_NODE_COLUMNS nodes): nodes as rows and checks as
+    columns, and nodes whose every cell is ok / n/a are folded into one line, so 500 site
+    servers do not bury the three that need attention."""
     m = status_matrix(report)
     nodes = list(m.index)
     unreachable = {n.name for n in report.unreachable_nodes}
-    rows = []
+
+    def cell(node: str, check_id: str) -> dict[str, str]:
+        label, css = CELL_LABELS.get(m.loc[node, check_id], (m.loc[node, check_id], "st-none"))
+        return {"node": node, "check": check_id, "label": label, "css": css}
+
+    checks = []
     for check_id in m.columns:
-        check = report.check(check_id)
-        cells = []
-        for node in nodes:
-            status = m.loc[node, check_id]
-            label, css = CELL_LABELS.get(status, (status, "st-none"))
-            cells.append({"node": node, "label": label, "css": css})
-        rows.append({
-            "id": check_id,
-            "title": check.title if check else "",
-            "severity": check.severity.value if check else "",
-            "cells": cells,
-        })
-    return {"nodes": nodes, "unreachable": unreachable, "rows": rows}
+        meta = report.check(check_id)
+        checks.append({"id": check_id, "title": meta.title if meta else "",
+                       "severity": meta.severity.value if meta else ""})
+    if len(nodes) <= MATRIX_MAX_NODE_COLUMNS:
+        rows = [dict(c, cells=[cell(node, c["id"]) for node in nodes]) for c in checks]
+        return {"mode": "check-rows", "nodes": nodes, "unreachable": unreachable, "rows": rows, "checks": checks}
+    node_rows, quiet = [], []
+    for node in nodes:
+        cells = [cell(node, c["id"]) for c in checks]
+        if node not in unreachable and all(c["label"] in _QUIET_CELLS for c in cells):
+            quiet.append(node)
+        else:
+            node_rows.append({"node": node, "cells": cells})
+    return {"mode": "node-rows", "nodes": nodes, "unreachable": unreachable, "rows": node_rows,
+            "checks": checks, "quiet_nodes": quiet}
 
 
 def trend_svg(trend: list[dict[str, Any]] | None, width: int = 760, height: int = 240) -> Markup | None:

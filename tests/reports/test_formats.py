@@ -253,3 +253,18 @@ def test_schema_doc_mentions_every_field():
             assert f"`{key}`" in doc, (part, key)
     for key in SCHEMA["properties"]:
         assert f"`{key}`" in doc, key
+
+
+def test_html_matrix_large_cluster_folds_quiet_nodes():
+    from auditor.reports.model import NodeInfo
+
+    r = make_report()
+    r.nodes = [NodeInfo(name=f"SITE{i:03d}", roles=["site"]) for i in range(40)]
+    r.nodes[5].status, r.nodes[5].reason = "timeout", "no answer"
+    r.findings = [Finding(c.id, Status.FAIL if (n.name, c.id) == ("SITE007", "DB-EXTERNAL") else Status.PASS,
+                          c.severity, n.name, n.name, "m") for n in r.nodes if n.audited for c in CHECKS]
+    html = render_html(r)
+    assert 'class="matrix wide"' in html
+    matrix = html[html.index('id="matrix"'):html.index('id="failing"')]
+    assert "<th>SITE007" in matrix and "<th>SITE005" in matrix  # failing and unreachable rows shown
+    assert "38 node(s) with every check ok" in matrix and "<th>SITE001" not in matrix
