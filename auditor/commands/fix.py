@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import uuid
@@ -16,6 +17,7 @@ from auditor.cluster import Cluster
 from auditor.collect.cli_options import collection_options
 from auditor.collect.credentials import EnvRef, KeyringRef, PromptRef, Secret, resolve_reference
 from auditor.errors import AuditorError, InputError
+from auditor.findings import Status
 from auditor.fixers import FixOptions, FixPlan, build_plan
 from auditor.fixers.apply import (
     EXIT_OK,
@@ -171,6 +173,17 @@ def _resolve_password(plan: FixPlan, options: FixOptions) -> Secret | None:
     return resolve_reference(ref, used_by=f"log-on account {needs[0].account}")
 
 
+def _waiver_stage(path: Path | None, tz: str | None) -> Any:
+    """A function turning covered failures into ``waived`` (so they are not fixed), or None."""
+    if path is None:
+        return None
+    from auditor.waivers import apply_waivers, load_waivers, local_today
+
+    waivers = load_waivers(path)
+    today = local_today(tz)
+    return lambda findings: apply_waivers(findings, waivers, today)[0]
+
+
 def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState], Any, str]:
     from auditor.manifest import load_cluster_folder
     from auditor.profile import load_profile
@@ -202,6 +215,9 @@ def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState],
               help="Environment variable holding that account's password (else keyring or prompt).")
 @click.option("--service-password-keyring", metavar="SERVICE:USER", default=None,
               help="OS keyring entry holding that account's password.")
+@click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Waivers YAML (docs/waivers.md): waived failures are left alone.")
+@click.option("--waiver-tz", metavar="TZ", default=None, help="Time zone for waiver expiry dates (IANA name).")
 @click.option("--apply", "do_apply", is_flag=True, default=False,
               help="Apply the plan (after confirmation), one node at a time. Default: dry run.")
 @click.option("--yes", "-y", is_flag=True, default=False, help="Do not ask for confirmation (with --apply).")
@@ -213,8 +229,9 @@ def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState],
 def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
             checks: tuple[str, ...], nodes: tuple[str, ...], remove_stale: bool, repository_path: str | None,
             service_account: str | None, service_password_env: str | None,
-            service_password_keyring: str | None, do_apply: bool, yes: bool, journal_path: Path | None,
-            state_dir: Path | None, **collect_opts: Any) -> None:
+            service_password_keyring: str | None, waivers_path: Path | None, waiver_tz: str | None,
+            do_apply: bool, yes: bool, journal_path: Path | None, state_dir: Path | None,
+            **collect_opts: Any) -> None:
     if inventory is not None and from_dir is not None:
         raise click.UsageError("give either --inventory FILE or --from SNAPSHOT_DIR, not both")
     if inventory is None and from_dir is None:
@@ -228,6 +245,11 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     )
     catalogue = check_catalogue()
     only = select_checks(checks, catalogue)
+    waive = _waiver_stage(waivers_path, waiver_tz)
+    if do_apply and isinstance(options.password_ref, EnvRef) and not os.environ.get(options.password_ref.var):
+        # fail before collecting and locking, not in the middle of a rollout
+        raise InputError(f"--service-password-env: environment variable {options.password_ref.var} is not set "
+                         "or empty")
     if do_apply and not yes and not sys.stdin.isatty():
         raise Refused("refusing to apply without a terminal to confirm on; add --yes if this is intended")
     state_root = state_dir or DEFAULT_STATE_DIR
@@ -235,7 +257,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     if from_dir is not None:
         states, prof, cluster_name = _load_snapshot(from_dir, profile)
         select_nodes(nodes, [s.name for s in states])
-        _plan_and_report(ctx, states, prof, cluster_name, only, catalogue, options)
+        _plan_and_report(ctx, states, prof, cluster_name, only, catalogue, options, waive=waive)
         return
 
     from auditor.collect.cli_options import setup_from_options
@@ -255,7 +277,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         progress = not collect_opts.get("no_progress")
         result = collect_cluster(inv, prof, security=security, progress=progress, credentials=creds)
         plan = _plan_and_report(ctx, result.nodes, prof, inv.cluster, only, catalogue, options,
-                                applying=do_apply, exit_when_dry=not do_apply)
+                                applying=do_apply, exit_when_dry=not do_apply, waive=waive)
         assert plan is not None
         if not plan.has_changes:
             click.echo("Nothing to apply.")
@@ -295,10 +317,17 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
 
 def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, cluster_name: str,
                      only: list[str] | None, catalogue: list, options: FixOptions, *, applying: bool = False,
-                     exit_when_dry: bool = True) -> FixPlan | None:
+                     exit_when_dry: bool = True, waive: Any = None) -> FixPlan | None:
     cluster = Cluster.build(states, prof)
     findings = run_checks(cluster, only=set(only) if only else None)
+    if waive is not None:
+        findings = waive(findings)
     plan = build_plan(cluster, findings, options, metas={m.id: m for m in catalogue})
+    for f in findings:
+        if f.status == Status.WAIVED and (f.node is None or options.targets(f.node)):
+            w = f.waiver or {}
+            plan.notes.append(f"{f.check_id} on {f.node or 'the cluster'} is waived (owner {w.get('owner', '?')}, "
+                              f"until {w.get('expires', '?')}): left alone")
     click.echo(render_plan(plan, cluster=cluster_name, applying=applying), nl=False)
     failed = [s for s in states if s.status != "ok"]
     if failed:

@@ -289,3 +289,41 @@ def test_loopback_inventory_address_is_never_written(profile):
     new = b"".join(e.new for n in plan.nodes for e in n.edits)
     assert b"127.0.0.1" not in new
     assert b"serverIP2=10.0.10.12" in new and b"10.0.10.12:8443" in new
+
+
+# ---- the command offline (--from) -----------------------------------------------------------
+
+
+def _fix_cli(*args: str):
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    return CliRunner().invoke(main, ["fix", *args], catch_exceptions=False)
+
+
+def test_cli_from_snapshot_plans_and_exits_1_then_0_for_healthy():
+    res = _fix_cli("--from", str(SCENARIOS / "drift"), "--remove-stale")
+    assert res.exit_code == 1, res.output
+    assert "+serverGUID2=6f1c2a02" in res.output and "DB-EXTERNAL" in res.output
+    res = _fix_cli("--from", str(SCENARIOS / "healthy"))
+    assert res.exit_code == 0 and "Nothing to change." in res.output
+
+
+def test_cli_refuses_apply_from_snapshot_and_password_on_command_line():
+    res = _fix_cli("--from", str(SCENARIOS / "drift"), "--apply", "--yes")
+    assert res.exit_code == 2 and "--from" in res.output
+    res = _fix_cli("--from", str(SCENARIOS / "drift"), "--service-password-env", "hunter2!")
+    assert res.exit_code == 2 and "NAME of an environment variable" in res.output
+    res = _fix_cli("--from", str(SCENARIOS / "drift"), "--check", "NOPE")
+    assert res.exit_code == 2
+
+
+def test_cli_waived_failure_is_left_alone(tmp_path):
+    waivers = tmp_path / "w.yaml"
+    waivers.write_text("waivers:\n  - check: SPOC-MGMT-LIST\n    node: SITE1\n    reason: CHG1\n"
+                       "    owner: print-team\n    expires: 2999-12-31\n")
+    res = _fix_cli("--from", str(SCENARIOS / "drift"), "--remove-stale", "--waivers", str(waivers))
+    assert res.exit_code == 1
+    assert "SITE1  [" not in res.output
+    assert "SPOC-MGMT-LIST on SITE1 is waived (owner print-team" in res.output
