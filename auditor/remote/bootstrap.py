@@ -89,7 +89,7 @@ def shell_env(request_json: str, secrets: dict[str, str] | None = None) -> dict[
     env.update(_chunks(REQUEST_VAR, pack(request_json)))
     for name in secrets or {}:
         if not SECRET_ENV_RE.match(name):
-            raise ProtocolError(f"secret variable name {name!r} must match {SECRET_ENV_RE.pattern}")
+            raise ProtocolError(f"secret variable names must match {SECRET_ENV_RE.pattern}")  # never echo
     size = sum(len(k) + len(v) + VAR_OVERHEAD for k, v in env.items())
     # secrets are counted but never echoed in any message
     size += sum(len(k) + len(v) * 6 + VAR_OVERHEAD for k, v in (secrets or {}).items())

@@ -21,6 +21,7 @@ import math
 import re
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from winrm.protocol import Protocol
 from auditor.errors import EXIT_UNREACHABLE, AuditorError
 from auditor.remote import bootstrap
 from auditor.remote.protocol import (
+    SECRET_ENV_RE,
     ProtocolError,
     parse_output,
     response_json,
@@ -224,14 +226,44 @@ def _protocol(target: Target) -> Protocol:
     return p
 
 
-def execute(target: Target, request: dict[str, Any], secrets: dict[str, str] | None = None) -> dict[str, Any]:
+def execute(target: Target, request: dict[str, Any],
+            secrets: Mapping[str, str] | Iterable[str] | None = None) -> dict[str, Any]:
     """Run one request on one node and return its validated response.
 
-    ``secrets``: shell variables (``PA_S_...``) for ops that need a password; they travel in the
-    (encrypted) Create message only. Raises :class:`RemoteError`.
+    ``secrets``: a mapping of shell variables (``PA_S_...``) to values for ops that need a
+    password; they travel in the (encrypted) Create message only, never in the request. Any
+    other iterable is taken as values to keep out of error messages (nothing is sent).
+    Every secret value and the target's password are masked in :class:`RemoteError` messages.
+    Raises :class:`RemoteError`.
     """
+    env_secrets: dict[str, str] = {}
+    hidden = [target.password] if target.password else []
+    if isinstance(secrets, Mapping):
+        env_secrets = {str(k): str(v) for k, v in secrets.items()}
+        hidden += [v for v in env_secrets.values() if v]
+    elif secrets is not None:
+        hidden += [str(v) for v in secrets if v]
+    try:
+        return _execute(target, request, env_secrets)
+    except RemoteError as exc:
+        masked = _mask(exc.message, hidden)
+        if masked == exc.message:
+            raise
+        raise RemoteError(exc.kind, masked) from None
+
+
+def _mask(text: str, hidden: list[str]) -> str:
+    for value in sorted(hidden, key=len, reverse=True):
+        text = text.replace(value, "********")
+    return text
+
+
+def _execute(target: Target, request: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
     validate_request(request)
     request_json = response_json(request)
+    for name in secrets:
+        if not SECRET_ENV_RE.match(name):
+            raise ValueError(f"secret variable names must match {SECRET_ENV_RE.pattern}")
     try:
         env = bootstrap.shell_env(request_json, secrets)
     except bootstrap.RequestTooLarge as exc:

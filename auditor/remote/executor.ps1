@@ -583,17 +583,24 @@ function PA-OpRestartService($op) {
 }
 
 function PA-OpSetServiceAccount($op) {
+    # No password_env: built-in accounts get the empty password Windows requires; any other
+    # account keeps its stored password (StartPassword not passed = unchanged).
     $name = [string]$op.name
-    $pw = ''
+    $account = [string]$op.account
+    $cimArgs = @{ StartName = $account }
     if ($null -ne $op.password_env) {
         $var = [string]$op.password_env
         $pw = [Environment]::GetEnvironmentVariable($var)
         if ($null -eq $pw) { throw "password variable $var is not set in the shell" }
         [Environment]::SetEnvironmentVariable($var, $null)
+        $cimArgs['StartPassword'] = $pw
+        $pw = $null
+    } elseif ($account -match '^(\.\\)?(LocalSystem|LocalService|NetworkService)$' -or $account -match '^NT AUTHORITY\\') {
+        $cimArgs['StartPassword'] = ''
     }
     $svc = PA-ServiceByName $name
-    $res = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments @{ StartName = [string]$op.account; StartPassword = $pw }
-    $pw = $null
+    $res = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments $cimArgs
+    $cimArgs = $null
     $code = [int]$res.ReturnValue
     if ($code -ne 0) {
         $text = 'unknown code'
