@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -386,10 +387,22 @@ def mask_config_value(key: str, value: str | None, patterns: Iterable[str] = ())
 # --------------------------------------------------------------------------------------
 # Writing a run
 # --------------------------------------------------------------------------------------
+def _json_default(value: Any) -> Any:
+    # Sets are sorted so the same evidence always serialises the same way (str() of a set
+    # follows hash order, which changes between processes and would look like drift).
+    if isinstance(value, (set, frozenset)):
+        return sorted((_json_default(v) if not isinstance(v, (str, int, float)) else v for v in value), key=str)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)
+
+
 def _json(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False)
 
 
 def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Sequence[str] = ()) -> int:

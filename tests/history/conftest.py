@@ -4,6 +4,7 @@ SMTP / HTTP servers on 127.0.0.1 that each test stops in teardown."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socketserver
 import threading
@@ -47,6 +48,7 @@ class SmtpCapture:
     messages: list[dict] = field(default_factory=list)
     auth: list[tuple[str, str]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    tls: bool = False
 
 
 class _SmtpHandler(socketserver.StreamRequestHandler):
@@ -64,6 +66,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         cap: SmtpCapture = self.server.capture  # type: ignore[attr-defined]
+        self._tls = False
         self._send("220 test-smtp ready")
         sender, rcpts = None, []
         while True:
@@ -75,8 +78,19 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
             arg = line[len(verb):].strip()
             if verb == "EHLO":
                 self._send("250-test-smtp")
+                if getattr(self.server, "tls_context", None) is not None and not self._tls:
+                    self._send("250-STARTTLS")
                 self._send("250-AUTH PLAIN LOGIN")
                 self._send("250 8BITMIME")
+            elif verb == "STARTTLS" and getattr(self.server, "tls_context", None) is not None:
+                self._send("220 go ahead")
+                self.connection = self.server.tls_context.wrap_socket(self.connection, server_side=True)
+                self.request = self.connection
+                self.rfile = self.connection.makefile("rb")
+                self.wfile = self.connection.makefile("wb")
+                self._tls = True
+                cap.tls = True
+                sender, rcpts = None, []
             elif verb == "HELO":
                 self._send("250 test-smtp")
             elif verb == "AUTH":
@@ -123,11 +137,59 @@ class _ThreadingTCP(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that drops the connection (e.g. refused certificate) is part of a test
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (IP SAN), so the client verifies it against itself as CA."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "smtp-cert.pem", tmp / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def smtp_tls_server(tmp_path) -> Iterator[tuple[str, int, SmtpCapture, Path]]:
+    """Like smtp_server, but offering STARTTLS with a self-signed certificate (yields its path)."""
+    import ssl
+
+    cert, key = _self_signed(tmp_path)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    with _run_smtp(ctx) as (host, port, cap):
+        yield host, port, cap, cert
+
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[str, int, SmtpCapture]]:
+    with _run_smtp(None) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _run_smtp(tls_context) -> Iterator[tuple[str, int, SmtpCapture]]:
     server = _ThreadingTCP(("127.0.0.1", 0), _SmtpHandler)
     server.capture = SmtpCapture()  # type: ignore[attr-defined]
+    server.tls_context = tls_context  # type: ignore[attr-defined]
     t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     t.start()
     try:

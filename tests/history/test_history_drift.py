@@ -6,7 +6,7 @@ import sqlite3
 import threading
 
 import pytest
-from hist_data import CONF, NODES, config, make_run, run1_findings, run2_findings
+from hist_data import CONF, NODES, config, f, make_run, run1_findings, run2_findings
 
 from auditor.errors import InputError
 from auditor.findings import Finding, Status
@@ -288,3 +288,39 @@ def test_run_record_accepts_node_like_objects_and_tuples():
                     config_values=[("A", "f", "k", "v")])
     assert rec.nodes == [NodeRecord("A", "auth", "401")]
     assert rec.config_values[0].key == "k"
+
+
+def test_set_evidence_serialises_stably_so_it_is_not_drift(history_path):
+    db = connect(history_path)
+    try:
+        a = record_run(db, make_run([f("X", "N", "fail", actual={"b", "a", "c"})], []))
+        b = record_run(db, make_run([f("X", "N", "fail", actual={"c", "b", "a"})], []))
+        assert load_findings(db, a)[0].actual == ["a", "b", "c"]
+        assert compare_runs(db, a, b).empty
+    finally:
+        db.close()
+
+
+def test_unusable_history_files_are_clear_errors(tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(HistoryError, match="not usable"):
+        connect(junk)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(HistoryError, match="cannot open|not usable"):
+        connect(folder)
+
+
+def test_prune_from_the_cli(three_runs):
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    path, _ = three_runs
+    r = CliRunner().invoke(main, ["history", "--history", str(path), "--prune-keep", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    assert "pruned 1 run(s)" in r.output
+    import json
+
+    assert [x["id"] for x in json.loads(r.output[r.output.index("{"):])["runs"]] == [3, 2]

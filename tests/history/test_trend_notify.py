@@ -205,3 +205,20 @@ def test_webhook_payload_is_plain_json(webhook_server):
     url, cap = webhook_server
     post_webhook({"a": [1, 2], "b": "ü"}, WebhookSettings(url=url, retries=0, timeout=5))
     assert json.dumps(cap.requests[0]["json"], ensure_ascii=False) == '{"a": [1, 2], "b": "ü"}'
+
+
+def test_mail_with_starttls_verifies_the_certificate(smtp_tls_server, monkeypatch):
+    host, port, cap, cert = smtp_tls_server
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "tls-pw")
+    mail = MailSettings(host=host, port=port, from_addr="a@x", to=["b@x"], starttls=True, ca_file=str(cert),
+                        username="u", password_env="TEST_SMTP_PASSWORD", timeout=5)
+    res = notify(SUMMARY, [{"check_id": "A", "severity": "high", "subject": "s"}], NotifyConfig(mail=mail))
+    assert res.mail_sent, res.errors
+    assert cap.tls and cap.auth == [("u", "tls-pw")] and len(cap.messages) == 1
+    assert cap.commands.index("STARTTLS") < cap.commands.index("AUTH")  # credentials only after TLS
+
+    # without the CA the self-signed certificate is refused, and nothing is sent
+    mail.ca_file = None
+    res = notify(SUMMARY, [{"check_id": "A", "severity": "high", "subject": "s"}], NotifyConfig(mail=mail))
+    assert not res.mail_sent and "CERTIFICATE_VERIFY_FAILED" in res.errors[0]
+    assert len(cap.messages) == 1
