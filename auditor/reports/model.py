@@ -229,7 +229,9 @@ def fix_command(f: Finding, report: AuditReport | None = None) -> str:
     """The exact ``auditor fix`` command for a fixable finding (a dry run: add --apply).
 
     Fixes act on live nodes, so a report built from a snapshot names a placeholder
-    inventory the admin has to substitute.
+    inventory the admin has to substitute. A check can ask for extra ``auditor fix``
+    options for one finding with ``details["fix_args"]`` (e.g. ``["--remove-stale"]`` for
+    a stale spoc.conf entry, which the fixer removes only when told to).
     """
     inventory = "INVENTORY.yaml"
     if report is not None and report.run.source_kind == "inventory" and report.run.source:
@@ -237,6 +239,9 @@ def fix_command(f: Finding, report: AuditReport | None = None) -> str:
     parts = ["auditor", "fix", "--inventory", inventory, "--check", f.check_id]
     if f.node:
         parts += ["--node", f.node]
+    extra = (f.details or {}).get("fix_args")
+    if isinstance(extra, (list, tuple)) and all(isinstance(a, str) for a in extra):
+        parts += list(extra)
     return shlex.join(parts)
 
 

@@ -268,3 +268,15 @@ def test_html_matrix_large_cluster_folds_quiet_nodes():
     matrix = html[html.index('id="matrix"'):html.index('id="failing"')]
     assert "<th>SITE007" in matrix and "<th>SITE005" in matrix  # failing and unreachable rows shown
     assert "38 node(s) with every check ok" in matrix and "<th>SITE001" not in matrix
+
+
+def test_fix_command_extra_args_and_quoting(report):
+    from auditor.reports.model import fix_command
+
+    f = report.findings[1]
+    f.details = {"fix_args": ["--remove-stale"]}
+    assert fix_command(f, report).endswith("--check SPOC-MGMT-LIST --node SITE1 --remove-stale")
+    report.run.source_kind, report.run.source = "inventory", "C:/My Inventories/prod cluster.yaml"
+    assert "--inventory 'C:/My Inventories/prod cluster.yaml'" in fix_command(f, report)
+    f.details = {"fix_args": "--rm -rf"}  # not a list: ignored
+    assert fix_command(f, report).endswith("--node SITE1")
