@@ -125,6 +125,20 @@ def _data(r: dict[str, Any]) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
+@dataclass
+class _Done:
+    """What has been changed on the node so far (what a rollback must undo)."""
+
+    written: list[tuple[FileEdit, str]] = field(default_factory=list)  # (edit, backup path)
+    accounts: list[ServiceAction] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+    in_flight: list[FileEdit] = field(default_factory=list)  # writes sent, answer not yet read
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.accounts or self.restarted or self.in_flight)
+
+
 class ApplyEngine:
     """Runs a plan; see the module docstring. ``echo`` prints progress lines for the admin."""
 
@@ -139,7 +153,7 @@ class ApplyEngine:
         self.password = password  # auditor.collect.credentials.Secret or None
         self.echo = echo
         self.restart_timeout_s = restart_timeout_s
-        self.before = self._findings()
+        self.management = [s.name for s in states if "management" in s.roles]
 
     # ---- helpers -------------------------------------------------------------------------
     def _findings(self, node: str | None = None) -> list[Finding]:
@@ -147,6 +161,7 @@ class ApplyEngine:
         return run_checks(cluster, nodes={node} if node else None)
 
     def _say(self, outcome: NodeOutcome, text: str) -> None:
+        text = self.journal.scrub(text)
         outcome.steps.append(text)
         self.echo(f"  {outcome.node}: {text}")
 
@@ -173,38 +188,67 @@ class ApplyEngine:
         return result
 
     def apply_node(self, np: NodePlan) -> NodeOutcome:
+        """Apply one node's plan; whatever happens, leave the node as it was or verified.
+
+        An unexpected exception (a bug, Ctrl-C) after something changed still rolls the node
+        back before it propagates: a half-applied node is the one outcome never acceptable.
+        """
         out = NodeOutcome(np.node)
+        done = _Done()
+        try:
+            return self._apply_node(np, out, done)
+        except BaseException as exc:
+            if done.changed and out.status == NOT_REACHED:
+                self._rollback(out, np, done, f"interrupted: {type(exc).__name__}: {exc}",
+                               unknown_writes=done.in_flight)
+                if isinstance(exc, Exception):
+                    return out
+            raise
+
+    def _installer_check(self, node: str) -> str | None:
+        """None when no installer runs on ``node`` nor on any Management server, else why not.
+
+        The Management servers are asked too because an update starts there (D6) and a
+        configuration change during it is what the check exists to prevent; asking every
+        site server before every node would be quadratic on large clusters.
+        """
+        patterns = [str(p) for p in self.profile.get("installer_processes", [])]
+        for name in dict.fromkeys([node, *self.management]):
+            try:
+                r = self._apply(name, [check_installers_op(patterns)])[0]
+            except OpsError as exc:
+                return f"cannot ask {name} whether an installer is running: {exc}"
+            running = _data(r).get("running") or []
+            if r.get("status") != "ok" or running:
+                names = ", ".join(str(p.get("name", p)) if isinstance(p, dict) else str(p) for p in running)
+                why = names or _result_error(r)
+                return f"an installer is running on {name} ({why}); try again after it ends"
+        return None
+
+    def _apply_node(self, np: NodePlan, out: NodeOutcome, done: _Done) -> NodeOutcome:
         node = np.node
         edits = [e for e in np.edits if e.changes]
-        # 1. installer check on the node itself, right before changing it
-        try:
-            patterns = [str(p) for p in self.profile.get("installer_processes", [])]
-            r = self._apply(node, [check_installers_op(patterns)])[0]
-        except OpsError as exc:
-            return self._refuse(out, f"cannot reach the node to check for running installers: {exc}")
-        if r.get("status") != "ok":
-            return self._refuse(out, f"installer check failed: {_result_error(r)}")
-        running = _data(r).get("running") or []
-        if running:
-            names = ", ".join(str(p.get("name", p)) if isinstance(p, dict) else str(p) for p in running)
-            return self._refuse(out, f"an installer is running on the node ({names}); try again after it ends")
+        # 1. installers, right before changing the node
+        refusal = self._installer_check(node)
+        if refusal:
+            return self._refuse(out, refusal)
         self._say(out, "no installer running")
-
-        written: list[tuple[FileEdit, str]] = []
-        accounts_done: list[ServiceAction] = []
-        restarted: list[str] = []
+        # the reference for "nothing got worse": the cluster as it is right now (earlier nodes
+        # of this rollout included), not as it was at the start
+        baseline = self._findings(node)
         # 2. files
         if edits:
+            done.in_flight = list(edits)
             try:
                 results = self._apply(node, [write_file_op(e.path, e.new, e.old_sha256) for e in edits])
             except OpsError as exc:
-                # the request may or may not have run: re-collect and compare before saying anything
-                return self._rollback(out, np, written, accounts_done, restarted,
-                                      f"writing files failed: {exc}", unknown_writes=edits)
+                # the request may or may not have run: the rollback re-reads and compares
+                return self._rollback(out, np, done, f"writing files failed: {exc}", unknown_writes=edits)
+            done.in_flight = []
             for e, r in zip(edits, results, strict=True):
                 if r.get("status") == "ok":
                     backup = str(_data(r).get("backup_path") or "")
-                    written.append((e, backup))
+                    done.written.append((e, backup))
                     out.backups.append((e.path, backup))
                     self.journal.record(node=node, action="write_file", result="ok", check_id=e.check_id,
                                         file=e.path, backup=backup, sha256_before=e.old_sha256,
@@ -214,47 +258,43 @@ class ApplyEngine:
                     err = _result_error(r)
                     self.journal.record(node=node, action="write_file", result="failed", check_id=e.check_id,
                                         file=e.path, sha256_before=e.old_sha256, error=err)
-                    return self._rollback(out, np, written, accounts_done, restarted,
-                                          f"writing {e.path} failed: {err}")
+                    return self._rollback(out, np, done, f"writing {e.path} failed: {err}")
         # 3. service accounts
         for a in np.account_changes:
             secrets = None
             env = None
             if a.password_ref:
                 if self.password is None:
-                    return self._rollback(out, np, written, accounts_done, restarted,
-                                          f"no password available for {a.account}")
+                    return self._rollback(out, np, done, f"no password available for {a.account}")
                 env = PASSWORD_ENV
                 secrets = {PASSWORD_ENV: self.password.reveal()}
+            done.accounts.append(a)  # before asking: if the answer is lost, the rollback resets it
             try:
                 r = self._apply(node, [set_service_account_op(a.service, a.account or "", env)], secrets)[0]
             except OpsError as exc:
-                accounts_done.append(a)  # unknown: treat as changed so the rollback resets it
-                return self._rollback(out, np, written, accounts_done, restarted,
-                                      f"changing the account of {a.service} failed: {exc}")
+                return self._rollback(out, np, done, f"changing the account of {a.service} failed: {exc}")
             ok = r.get("status") == "ok"
             self.journal.record(node=node, action="set_service_account", result="ok" if ok else "failed",
                                 check_id=a.check_id, service=a.service, account=a.account,
                                 previous_account=a.previous_account, password_source=a.password_ref,
                                 error=None if ok else _result_error(r))
             if not ok:
-                return self._rollback(out, np, written, accounts_done, restarted,
+                done.accounts.pop()  # refused by the node: nothing to undo
+                return self._rollback(out, np, done,
                                       f"changing the account of {a.service} failed: {_result_error(r)}")
-            accounts_done.append(a)
             self._say(out, f"{a.service} now logs on as {a.account}")
         # 4. restarts
         for a in np.restarts:
-            restarted.append(a.service)
+            done.restarted.append(a.service)
             err = self._restart(node, a.service, a.check_id, "restart")
             if err:
-                return self._rollback(out, np, written, accounts_done, restarted,
-                                      f"service {a.service} did not restart: {err}")
+                return self._rollback(out, np, done, f"service {a.service} did not restart: {err}")
             self._say(out, f"restarted {a.service}")
         # 5. verify
-        problem = self._verify(np)
+        problem = self._verify(np, baseline)
         if problem:
             self.journal.record(node=node, action="verify", result="failed", checks=np.check_ids, error=problem)
-            return self._rollback(out, np, written, accounts_done, restarted, f"verification failed: {problem}")
+            return self._rollback(out, np, done, f"verification failed: {problem}")
         self.journal.record(node=node, action="verify", result="ok", checks=np.check_ids)
         self._say(out, "verified: " + ", ".join(np.check_ids) + " pass, nothing else got worse")
         out.status = VERIFIED
@@ -262,7 +302,7 @@ class ApplyEngine:
 
     def _refuse(self, out: NodeOutcome, reason: str) -> NodeOutcome:
         out.status = REFUSED
-        out.error = reason
+        out.error = self.journal.scrub(reason)
         self.journal.record(node=out.node, action="refuse", result="refused", error=reason)
         self._say(out, "refused: " + reason)
         return out
@@ -278,9 +318,12 @@ class ApplyEngine:
                             check_id=check_id, service=service, why=why, error=err)
         return err
 
-    def _verify(self, np: NodePlan) -> str | None:
+    def _verify(self, np: NodePlan, baseline: list[Finding]) -> str | None:
         """Re-collect the node, re-run every check for it; None when the fix holds."""
-        fresh = self.ops.collect(np.node)
+        try:
+            fresh = self.ops.collect(np.node)
+        except Exception as exc:  # noqa: BLE001 - any failure to re-read is a failed verification
+            return f"the node could not be re-collected ({type(exc).__name__}: {exc})"
         if fresh.status != "ok":
             return f"the node could not be re-collected ({fresh.status}: {fresh.reason})"
         previous = self.states[np.node.lower()]
@@ -292,21 +335,20 @@ class ApplyEngine:
             f = now.get(key)
             if f is not None and f.failing:
                 problems.append(f"{f.check_id} still {f.status.value}: {f.message}")
-        was_ok = {f.key() for f in self.before if (f.node or "").lower() == np.node.lower() and not f.failing}
+        was_ok = {f.key() for f in baseline if (f.node or "").lower() == np.node.lower() and not f.failing}
         for key, f in now.items():
             if f.failing and key in was_ok:
                 problems.append(f"{f.check_id} got worse ({f.status.value}): {f.message}")
         if problems:
             self.states[np.node.lower()] = previous
             return "; ".join(problems)
-        self.before = [f for f in self.before if (f.node or "").lower() != np.node.lower()] + findings
         return None
 
-    def _rollback(self, out: NodeOutcome, np: NodePlan, written: list[tuple[FileEdit, str]],
-                  accounts: list[ServiceAction], restarted: list[str], reason: str,
+    def _rollback(self, out: NodeOutcome, np: NodePlan, done: _Done, reason: str,
                   unknown_writes: Sequence[FileEdit] = ()) -> NodeOutcome:
         node = np.node
-        out.error = reason
+        written, accounts, restarted = done.written, done.accounts, done.restarted
+        out.error = self.journal.scrub(reason)
         self._say(out, "FAILED: " + reason)
         self._say(out, "rolling back")
         manual: list[str] = []
@@ -325,6 +367,8 @@ class ApplyEngine:
                 manual.append(f"restore {e.path} from the backup {backup} ({err})")
             else:
                 self._say(out, f"restored {e.path} from {backup}")
+        if unknown_writes:
+            manual.extend(self._undo_unknown_writes(out, node, unknown_writes))
         builtin = {a.lower() for a in self.profile.get("builtin_accounts", [])}
         for a in reversed(accounts):
             prev = a.previous_account or ""
@@ -354,13 +398,45 @@ class ApplyEngine:
         # prove the files are what they were at collection time
         if written or unknown_writes:
             manual.extend(self._check_restored(out, node, [e for e, _ in written] + list(unknown_writes)))
-        out.manual = manual
+        out.manual = [self.journal.scrub(m) for m in manual]
         out.status = ROLLBACK_INCOMPLETE if manual else ROLLED_BACK
         self.journal.record(node=node, action="rollback", result="incomplete" if manual else "ok",
                             error=reason, manual=manual)
         for m in manual:
             self._say(out, "MANUAL ACTION NEEDED: " + m)
         return out
+
+    def _undo_unknown_writes(self, out: NodeOutcome, node: str, edits: Sequence[FileEdit]) -> list[str]:
+        """Writes whose answer was lost: put the collected bytes back where the new ones landed.
+
+        No backup path is known for them, but the engine holds the exact original bytes, and
+        ``expect_sha256`` of the planned content makes the rewrite safe against a third party.
+        """
+        try:
+            fresh = self.ops.collect(node)
+        except Exception as exc:  # noqa: BLE001
+            fresh = NodeState(name=node, status="error", reason=f"{type(exc).__name__}: {exc}")
+        if fresh.status != "ok":
+            return [f"could not re-read the node ({fresh.reason}); check {', '.join(e.path for e in edits)} by hand"]
+        manual = []
+        for e in edits:
+            entry = fresh.file(e.path)
+            cur = sha256_hex(entry.content) if entry is not None and entry.content is not None else None
+            if cur != e.new_sha256:
+                continue  # not written (or changed by someone else: reported by the byte check)
+            try:
+                r = self._apply(node, [write_file_op(e.path, e.old, e.new_sha256)])[0]
+                err = None if r.get("status") == "ok" else _result_error(r)
+            except OpsError as exc:
+                err = str(exc)
+            self.journal.record(node=node, action="restore_file", result="ok" if err is None else "failed",
+                                check_id=e.check_id, file=e.path, method="rewrite collected content",
+                                backup=str(_data(r).get("backup_path") or "") if err is None else None, error=err)
+            if err:
+                manual.append(f"put back the original {e.path} ({err})")
+            else:
+                self._say(out, f"restored {e.path} from the collected content")
+        return manual
 
     def _check_restored(self, out: NodeOutcome, node: str, edits: Sequence[FileEdit]) -> list[str]:
         try:

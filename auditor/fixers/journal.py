@@ -55,6 +55,10 @@ class Journal:
         if value and value not in self._secrets:
             self._secrets.append(value)
 
+    def scrub(self, text: str) -> str:
+        """``text`` with every known secret replaced (for console output as well)."""
+        return self._scrub(text)
+
     def _scrub(self, value: Any) -> Any:
         if isinstance(value, str):
             for s in self._secrets:

@@ -217,3 +217,45 @@ def test_second_fix_on_the_same_cluster_is_locked_out(fix_lab, tmp_path):
         code, out = fix(inv, *APPLY, journal=tmp_path / "j.jsonl")
     assert code == 6 and "another fix is running" in out
     assert tree(lab.serve_dir) == original
+
+
+class _Flaky:
+    """Wraps the real NodeOps; misbehaves once on the first request holding ``op``."""
+
+    def __init__(self, inner, op: str, exc: BaseException, after: bool):
+        self.inner, self.op, self.exc, self.after, self.fired = inner, op, exc, after, False
+
+    def apply(self, node, ops, secrets=None):
+        if not self.fired and any(o["op"] == self.op for o in ops):
+            self.fired = True
+            if self.after:
+                self.inner.apply(node, ops, secrets)  # it ran on the node ...
+            raise self.exc  # ... but the answer never came back
+        return self.inner.apply(node, ops, secrets)
+
+    def collect(self, node):
+        return self.inner.collect(node)
+
+
+def test_lost_answer_after_write_is_undone_from_collected_bytes(fix_lab, tmp_path):
+    from auditor.fixers.apply import OpsError
+
+    lab, inv = fix_lab("drift")
+    engine, plan, _ = _engine_setup(lab, inv, tmp_path, remove_stale=True, nodes=["SITE1"])
+    engine.ops = _Flaky(engine.ops, "write_file", OpsError("timeout: connection dropped"), after=True)
+    before = (lab.serve_dir / SITE1_SPOC).read_bytes()
+    result = engine.run(plan)
+    assert result.exit_code == 4, result.outcomes[0].steps
+    assert (lab.serve_dir / SITE1_SPOC).read_bytes() == before
+
+
+def test_interrupt_mid_node_rolls_back_then_propagates(fix_lab, tmp_path):
+    lab, inv = fix_lab("drift")
+    engine, plan, _ = _engine_setup(lab, inv, tmp_path, remove_stale=True, nodes=["SITE1"])
+    engine.ops = _Flaky(engine.ops, "restart_service", KeyboardInterrupt(), after=False)
+    before = (lab.serve_dir / SITE1_SPOC).read_bytes()
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(plan)
+    assert (lab.serve_dir / SITE1_SPOC).read_bytes() == before
+    actions = [e["action"] for e in read_journal(tmp_path / "j.jsonl")]
+    assert actions[-1] == "rollback" and "restore_file" in actions
