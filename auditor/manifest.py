@@ -90,7 +90,9 @@ def load_manifest(folder: Path) -> ClusterManifest:
             raise InputError(f"nodes[{i}]: unsafe folder name {entry.folder!r}", source=src)
         nodes.append(entry)
     known = set(ClusterManifest.__dataclass_fields__)
-    extra = {k: v for k, v in data.items() if k not in known and k not in ("format", "version")}
+    # ``to_dict`` writes ``extra`` as its own key; unknown top-level keys are kept there too.
+    extra = dict(data["extra"]) if isinstance(data.get("extra"), dict) else {}
+    extra.update({k: v for k, v in data.items() if k not in known and k not in ("format", "version")})
     return ClusterManifest(
         kind=data.get("kind", "scenario"),
         name=data.get("name", ""),

@@ -240,6 +240,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             transport=node.transport, username=creds.username, password=secret,
             ca_file=str(node.ca_file) if node.ca_file else None, verify=node.verify,
             connect_timeout=connect, read_timeout=read, operation_timeout=operation,
+            deadline=max(1.0, deadline_at - time.monotonic()),
         )
         stats.attempts += 1
         try:
@@ -260,11 +261,17 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             break
         try:
             state = node_state_from_response(node.name, response)
+        except RemoteError as exc:
+            kind, status = exc.kind, "protocol"
+            reason = _redact(f"protocol: {exc.message}", secret)
+            break
         except Exception as exc:  # noqa: BLE001 - a garbled reply is a protocol failure of this node
             kind = "protocol"
-            status, reason = "protocol", _redact(f"unreadable collect response: {exc}", secret)
+            status, reason = "protocol", _redact(f"protocol: unreadable collect response: {exc}", secret)
             break
-        status, reason, kind = "ok", "", None
+        # A decoded state may itself be partial (status "error", "collection incomplete: ...").
+        status, reason = state.status, state.reason
+        kind = None if state.status == "ok" else "partial"
         break
 
     stats.seconds = round(time.monotonic() - job.started, 3)

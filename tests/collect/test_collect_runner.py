@@ -1,0 +1,118 @@
+"""Runner policy (deadline, retries, accounting) with a transport that fails on purpose.
+
+The lab covers the real transport end to end (test_collect_lab.py); here a stand-in for
+``auditor.remote.execute`` makes the timing-sensitive cases deterministic: a worker stuck far
+beyond its deadline, and the retry rules per error kind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from auditor.collect.credentials import Credentials, Secret
+from auditor.collect.inventory import parse_inventory
+from auditor.collect.runner import collect_cluster, hostname_mismatch
+from auditor.nodestate import NodeState
+from auditor.profile import load_profile
+from auditor.remote import RemoteError
+
+pytestmark = pytest.mark.timeout(60)
+PW = "Runner-Pw-0xBEEF"
+
+
+def inventory(names: list[str], deadline: float = 2, retries: int = 1, concurrency: int = 4):
+    nodes = "".join(f"  - {{name: {n}, address: 127.0.0.1, roles: [site]}}\n" for n in names)
+    text = (f"version: 1\ncluster: t\ndefaults: {{username: u, credential: {{env: X}}, deadline: {deadline}, "
+            f"retries: {retries}, concurrency: {concurrency}, scheme: http}}\nnodes:\n{nodes}")
+    inv = parse_inventory(text, "t.yaml")
+    creds = {n.name: Credentials("u", Secret(PW)) for n in inv.nodes}
+    return inv, creds
+
+
+def test_stuck_worker_recorded_as_timeout_at_deadline():
+    release = threading.Event()
+
+    def execute(target, request, secrets=None):
+        release.wait(20)  # a transport that ignores its own timeouts
+        raise RemoteError("timeout", "released")
+
+    inv, creds = inventory(["A", "B", "C"], deadline=1)
+    t0 = time.monotonic()
+    try:
+        result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    finally:
+        release.set()
+    assert time.monotonic() - t0 < 2.5
+    assert [n.status for n in result.nodes] == ["timeout"] * 3
+    assert all("deadline" in n.reason for n in result.nodes)
+
+
+@pytest.mark.parametrize("kind, attempts, status", [
+    ("timeout", 3, "timeout"),
+    ("protocol", 3, "protocol"),
+    ("refused", 1, "refused"),
+    ("auth", 1, "auth"),
+    ("tls", 1, "tls"),
+    ("too_large", 1, "error"),
+    ("remote", 1, "error"),
+])
+def test_retry_only_transient_kinds(kind, attempts, status, monkeypatch):
+    monkeypatch.setattr("auditor.collect.runner._MAX_BACKOFF", 0.01)
+    calls: list[str] = []
+
+    def execute(target, request, secrets=None):
+        calls.append(target.name)
+        assert secrets == [PW]
+        raise RemoteError(kind, f"boom {PW}")  # a careless message that leaks the password
+
+    inv, creds = inventory(["A"], deadline=20, retries=2)
+    result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    node = result.nodes[0]
+    assert (node.status, len(calls), result.stats[0].attempts) == (status, attempts, attempts)
+    assert kind in node.reason and PW not in node.reason and "********" in node.reason
+
+
+def test_unexpected_exception_is_an_error_not_a_crash():
+    def execute(target, request, secrets=None):
+        raise ZeroDivisionError("bug")
+
+    inv, creds = inventory(["A", "B"])
+    result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    assert [(n.status, n.reason) for n in result.nodes] == [("error", "unexpected ZeroDivisionError: bug")] * 2
+
+
+def test_bounded_concurrency():
+    lock = threading.Lock()
+    running, peak = [0], [0]
+
+    def execute(target, request, secrets=None):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        raise RemoteError("refused", "closed")
+
+    inv, creds = inventory([f"N{i}" for i in range(12)], concurrency=3)
+    result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    assert len(result.nodes) == 12 and peak[0] == 3
+
+
+@pytest.mark.parametrize("name, address, hostname, fqdn, mismatch", [
+    ("MGMT1", "127.0.0.1", "MGMT1", "mgmt1.corp.example", False),
+    ("mgmt1.corp.example", "10.0.0.1", "MGMT1", "mgmt1.corp.example", False),
+    ("mgmt1", "mgmt1.corp.example", "MGMT1", "", False),
+    ("VERYLONGSERVERNAME01", "10.0.0.1", "VERYLONGSERVERN", "", False),  # NetBIOS 15 chars
+    ("MGMT1", "10.0.0.1", "MGMT2", "mgmt2.corp.example", True),
+    ("Primary server", "10.0.0.1", "WHATEVER", "", False),  # a label: nothing to compare
+    ("MGMT1", "10.0.0.1", "", "", False),  # nothing reported
+])
+def test_hostname_mismatch_rules(name, address, hostname, fqdn, mismatch):
+    inv, _ = inventory(["X"])
+    node = inv.nodes[0].__class__(**{**inv.nodes[0].__dict__, "name": name, "address": address})
+    reason = hostname_mismatch(node, NodeState(name=name, hostname=hostname, fqdn=fqdn))
+    assert (reason is not None) == mismatch, reason
