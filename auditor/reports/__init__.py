@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from auditor.reports.console import render_console
 from auditor.reports.csv_report import render_csv
 from auditor.reports.html import render_html
 from auditor.reports.json_report import render_json
@@ -29,6 +30,7 @@ __all__ = [
     "REPORT_SCHEMA_VERSION",
     "RENDERERS",
     "DEFAULT_FORMATS",
+    "render_console",
     "render_csv",
     "render_html",
     "render_json",
