@@ -140,6 +140,8 @@ def render_text(summary: Mapping[str, Any], failures: list[dict[str, Any]]) -> s
         lines.append(f"compared with run {summary['baseline_run']}")
     if summary.get("report"):
         lines.append(f"report: {summary['report']}")
+    for warning in summary.get("warnings") or []:
+        lines.append(f"warning: {warning}")
     lines.append("")
     if failures:
         lines.append(f"New failing findings ({len(failures)}):")
@@ -273,7 +275,8 @@ def notify(report_summary: Mapping[str, Any], new_failures: Iterable[Finding | M
     """Send the configured notifications if something new fails (or ``config.always``).
 
     ``report_summary`` keys used (all optional): cluster, run_id, finished_at, exit_code,
-    failing ({severity: count}), nodes_unreachable, baseline_run, report (path or URL).
+    failing ({severity: count}), nodes_unreachable, baseline_run, report (path or URL),
+    warnings (list of text).
     ``new_failures`` are the ``new`` findings of the drift (Finding or finding dicts).
     Never raises for delivery problems: they are in ``NotifyResult.errors``.
     """

@@ -77,6 +77,7 @@ class HistoryRecorder:
     new_failures: list[dict[str, Any]] = field(default_factory=list, init=False)
 
     def __call__(self, report: Any, *, nodes: Sequence[Any], exit_code: int) -> None:
+        self.run_id, self.exit_code, self.new_failures = None, None, []  # nothing stale if this fails
         record = run_record_from_report(report, nodes=nodes, exit_code=exit_code, cluster=self.cluster,
                                         profile=self.profile, keep_config=self.keep_config)
         patterns: list[str] = []

@@ -83,13 +83,21 @@ class AuditExtras:
             return None
         from auditor.notify import notify
 
+        warnings = list(getattr(report.run, "warnings", []) or [])
         if self.history is not None and self.history.run_id is not None:
             summary = self.history.summary(report, report_location)
             new = self.history.new_failures
-        else:  # no history: nothing is known to be new; only --notify-always sends
+        else:
             summary = {"run_id": None, "finished_at": report.run.finished_at, "report": report_location,
-                       "cluster": report.run.source}
-            new = []
+                       "cluster": getattr(self.history, "cluster", "") or report.run.source}
+            if self.history is not None:
+                # Recording failed (locked/corrupt file, full disk): we cannot tell what is new,
+                # and staying silent would hide every failure until someone reads the log.
+                new = [f.to_dict() for f in report.findings if f.failing]
+                warnings.append("history not recorded: every failing finding is listed as new")
+            else:  # --no-history: nothing is known to be new; only --notify-always sends
+                new = []
+        summary["warnings"] = warnings
         result = notify(summary, new, self.notify_config)
         for err in result.errors:
             click.echo(f"warning: {err}", err=True)

@@ -80,3 +80,26 @@ def test_audit_option_errors_exit_2_before_work(tmp_path, monkeypatch):
         assert r.exit_code == 2, (extra, r.output)
         assert message in r.output
     assert not (tmp_path / "env-history.sqlite").exists()  # nothing created for a failed start
+
+
+def test_broken_history_still_notifies_every_failure(tmp_path, smtp_server):
+    host, port, cap = smtp_server
+    notify_yaml = tmp_path / "notify.yaml"
+    notify_yaml.write_text(f"mail:\n  host: {host}\n  port: {port}\n  from: a@x\n  to: [b@x]\n  timeout: 5\n")
+    hist = tmp_path / "h.sqlite"
+    runner = CliRunner()
+    args = ["audit", "--from", str(SCENARIO), "--history", str(hist), "--notify-config", str(notify_yaml)]
+    runner.invoke(cli, args, catch_exceptions=False)
+    runner.invoke(cli, args, catch_exceptions=False)
+    assert len(cap.messages) == 1  # second run: nothing new
+
+    import sqlite3
+
+    raw = sqlite3.connect(hist)  # the file becomes unusable for writing after the hooks were set up
+    raw.execute("CREATE TRIGGER no_runs BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    raw.commit()
+    raw.close()
+    r = runner.invoke(cli, args, catch_exceptions=False)
+    assert "run_id=None notified=True" in r.output, r.output
+    assert "history not recorded" in cap.messages[-1]["data"]
+    assert "New failing findings" in cap.messages[-1]["data"]
