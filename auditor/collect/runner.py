@@ -44,6 +44,9 @@ FAILED_STATUSES = ("refused", "timeout", "auth", "tls", "protocol", "error")
 TRANSIENT_KINDS = frozenset({"timeout", "protocol"})
 # RemoteError kinds that are not themselves a NodeState status
 _KIND_TO_STATUS = {"too_large": "error", "remote": "error"}
+# auditor.remote reports a connection the server dropped mid-exchange as kind "error" with
+# this wording; it is as transient as a timeout, so it is retried too.
+_DROP_MARKERS = ("closed unexpectedly",)
 _MONITOR_TICK = 0.1
 _MAX_BACKOFF = 5.0
 
@@ -181,6 +184,13 @@ def _redact(text: str, secret: str | None) -> str:
     return text
 
 
+def _transient(exc: Any) -> bool:
+    """Worth another attempt: a timeout, a garbled exchange, or a dropped connection."""
+    if exc.kind in TRANSIENT_KINDS:
+        return True
+    return exc.kind == "error" and any(m in str(getattr(exc, "message", "")) for m in _DROP_MARKERS)
+
+
 @dataclass
 class _Job:
     node: NodeTarget
@@ -249,7 +259,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             kind = exc.kind
             status = _KIND_TO_STATUS.get(exc.kind, exc.kind if exc.kind in FAILED_STATUSES else "error")
             reason = f"{exc.kind}: {_redact(str(getattr(exc, 'message', exc)), secret)}"
-            if exc.kind in TRANSIENT_KINDS and attempt + 1 < attempts_allowed:
+            if _transient(exc) and attempt + 1 < attempts_allowed:
                 backoff = min(_MAX_BACKOFF, 0.5 * (2 ** attempt)) * (0.75 + random.random() / 2)
                 if deadline_at - time.monotonic() > backoff + 1.0:
                     sleep(backoff)

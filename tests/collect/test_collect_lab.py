@@ -172,3 +172,19 @@ def test_discover_from_seed(lab_cluster, tmp_path):
     assert names["MGMT1"].address == "127.0.0.1" and names["MGMT1"].roles == ("management",)
     assert names["10.0.10.12"].roles == ("management",)
     assert names["MGMT1"].ca_file == ca.resolve()
+
+
+def test_dropped_connection_is_retried(lab_cluster):
+    _, inv_path = lab_cluster("healthy", scheme="http", faults={"SITE1": {"drop_mid_receive": True}})
+    result = collect_cluster(load_inventory(inv_path), load_profile(None), progress=False)
+    assert [n.status for n in result.nodes] == ["ok"] * 4
+    assert result.stats_for("SITE1").attempts == 2 and result.stats_for("MGMT1").attempts == 1
+
+
+def test_dropped_connection_without_retries_is_reported(lab_cluster):
+    _, inv_path = lab_cluster("healthy", scheme="http", faults={"SITE1": {"drop_mid_receive": True}})
+    text = inv_path.read_text().replace("  deadline: 60\n", "  deadline: 60\n  retries: 0\n")
+    inv_path.write_text(text)
+    result = collect_cluster(load_inventory(inv_path), load_profile(None), progress=False)
+    site1 = {n.name: n for n in result.nodes}["SITE1"]
+    assert site1.status == "error" and "closed unexpectedly" in site1.reason
