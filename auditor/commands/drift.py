@@ -11,12 +11,17 @@ import json
 from typing import Any
 
 import click
-from tabulate import tabulate
+from tabulate import tabulate as _tabulate
 
 from auditor.errors import EXIT_FINDINGS, InputError
 from auditor.history.drift import Drift, compare_runs, default_drift
 from auditor.history.options import history_option, json_option, open_history
 from auditor.history.store import latest_run_id, resolve_run_ref
+
+
+def tabulate(rows: list[list[Any]], headers: list[str]) -> str:
+    # Values are shown as text: "0080" or "45" must not be reformatted or right-aligned.
+    return _tabulate(rows, headers=headers, disable_numparse=True)
 
 
 def _short(value: Any, width: int = 60) -> str:
