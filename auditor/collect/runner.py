@@ -258,7 +258,9 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
         except RemoteError as exc:
             kind = exc.kind
             status = _KIND_TO_STATUS.get(exc.kind, exc.kind if exc.kind in FAILED_STATUSES else "error")
-            reason = f"{exc.kind}: {_redact(str(getattr(exc, 'message', exc)), secret)}"
+            message = _redact(str(getattr(exc, "message", exc)), secret)
+            # the status already says "refused"/"auth"...; name the kind only when it adds something
+            reason = message if status == exc.kind else f"{exc.kind}: {message}"
             if _transient(exc) and attempt + 1 < attempts_allowed:
                 backoff = min(_MAX_BACKOFF, 0.5 * (2 ** attempt)) * (0.75 + random.random() / 2)
                 if deadline_at - time.monotonic() > backoff + 1.0:

@@ -72,7 +72,8 @@ def test_retry_only_transient_kinds(kind, attempts, status, monkeypatch):
     result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
     node = result.nodes[0]
     assert (node.status, len(calls), result.stats[0].attempts) == (status, attempts, attempts)
-    assert kind in node.reason and PW not in node.reason and "********" in node.reason
+    assert PW not in node.reason and "********" in node.reason
+    assert node.reason == ("boom ********" if status == kind else f"{kind}: boom ********")
 
 
 def test_unexpected_exception_is_an_error_not_a_crash():
