@@ -373,15 +373,20 @@ def is_secret_key(key: str, patterns: Iterable[str] = ()) -> bool:
     return any(rx.search(key) for rx in _compile((*DEFAULT_SECRET_PATTERNS, *patterns)))
 
 
+def _mask(key: str, value: Any, compiled: list[re.Pattern[str]]) -> tuple[str | None, bool]:
+    text = None if value is None else str(value)
+    if text is not None and text != "" and any(rx.search(key) for rx in compiled):
+        return MASKED, True
+    return text, False
+
+
 def mask_config_value(key: str, value: str | None, patterns: Iterable[str] = ()) -> tuple[str | None, bool]:
     """``(stored_value, masked)``: secret-looking keys are stored as :data:`MASKED`.
 
     An empty or missing secret stays as it is (``""``/None): "the password is empty" is a
     finding worth seeing and reveals nothing.
     """
-    if value is not None and value != "" and is_secret_key(key, patterns):
-        return MASKED, True
-    return value, False
+    return _mask(key, value, _compile((*DEFAULT_SECRET_PATTERNS, *patterns)))
 
 
 # --------------------------------------------------------------------------------------
@@ -451,12 +456,8 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
         )
         cfg_rows = []
         for c in run.config_values:
-            value = None if c.value is None else str(c.value)
-            if value is not None and value != "" and any(rx.search(c.key) for rx in compiled):
-                value, masked = MASKED, 1
-            else:
-                masked = 0
-            cfg_rows.append((run_id, c.node, c.file, c.key, value, masked))
+            value, masked = _mask(c.key, c.value, compiled)
+            cfg_rows.append((run_id, c.node, c.file, c.key, value, int(masked)))
         db.executemany(
             "INSERT INTO config_values(run_id, node, file, key, value, masked) VALUES (?, ?, ?, ?, ?, ?)", cfg_rows
         )

@@ -324,3 +324,16 @@ def test_prune_from_the_cli(three_runs):
     import json
 
     assert [x["id"] for x in json.loads(r.output[r.output.index("{"):])["runs"]] == [3, 2]
+
+
+def test_masking_rules():
+    from auditor.history.store import mask_config_value
+
+    assert mask_config_value("dbPassword", "x") == (MASKED, True)
+    assert mask_config_value("ldap.bindPwd", "x") == (MASKED, True)
+    assert mask_config_value("apiKey", "x") == (MASKED, True)
+    assert mask_config_value("dbPassword", "") == ("", False)  # "empty password" is worth seeing
+    assert mask_config_value("dbHost", "db1") == ("db1", False)
+    assert mask_config_value("licenceCode", "abc", patterns=["(?i)licence"]) == (MASKED, True)
+    with pytest.raises(InputError, match="invalid secret key pattern"):
+        mask_config_value("k", "v", patterns=["("])
