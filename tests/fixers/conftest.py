@@ -7,12 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fix_lab_support import LAB_PASSWORD, LAB_PASSWORD_ENV, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
-LAB_PASSWORD = "Fx-8812-lab-Pw!"  # distinctive test-only password for the 127.0.0.1 listeners
-LAB_PASSWORD_ENV = "PARAGON_FIX_TEST_LAB_PW"
-SERVICE_PASSWORD = "Svc-Acct-9931-Secret!"  # the Infrastructure Service account password under test
-SERVICE_PASSWORD_ENV = "PARAGON_FIX_TEST_SVC_PW"
 
 
 @pytest.fixture

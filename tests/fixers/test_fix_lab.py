@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import LAB_PASSWORD, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
+from fix_lab_support import LAB_PASSWORD, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
 
 from auditor.checks import run_checks
 from auditor.cli import main
