@@ -27,10 +27,35 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
-from auditor.findings import Finding, Severity, Status
+from auditor.findings import CheckMeta, Finding, Severity, Status
 
 WAIVER_EXPIRED = "WAIVER-EXPIRED"
 WAIVER_UNUSED = "WAIVER-UNUSED"
+
+#: Metadata for the findings this module produces, so a report can show a title,
+#: rationale and remediation for them like for any check (they are not in auditor/checks).
+WAIVER_CHECK_META: tuple[CheckMeta, ...] = (
+    CheckMeta(
+        id=WAIVER_EXPIRED,
+        title="Waiver expired",
+        severity=Severity.LOW,
+        rationale="A waiver accepted a deviation until a date. After it, the deviation is no longer "
+                  "accepted by anyone and its findings fail again.",
+        remediation="Fix the cause, or renew the waiver with its owner: set a new 'expires' date (and an "
+                    "updated reason) in the waivers file.",
+        scope="cluster",
+    ),
+    CheckMeta(
+        id=WAIVER_UNUSED,
+        title="Waiver matches no failing finding",
+        severity=Severity.INFO,
+        rationale="A waiver that covers nothing is either obsolete (the problem was fixed) or wrong (a typo "
+                  "in the check id, node or subject glob), and would silently cover a future problem.",
+        remediation="Remove the waiver, or correct its check/node/subject so it matches what it was meant "
+                    "to cover (the subject of each finding is in the report).",
+        scope="cluster",
+    ),
+)
 
 _REQUIRED = ("check", "reason", "owner", "expires")
 _OPTIONAL = ("node", "subject")
