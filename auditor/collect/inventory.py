@@ -357,6 +357,10 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
                           _line_of(raw, "name"))
         seen[name.lower()] = _line_of(raw, "name")
         address = _setting("address", raw["address"], ctx, _line_of(raw, "address")) if "address" in raw else name
+        if not is_ip(address) and (re.search(r"[\s/@:\\]", address) or address.startswith("-")):
+            raise ctx.err(f"{what}: address {address!r} is not a host name or IP address "
+                          "(no scheme, path or port here: use scheme: and port:)",
+                          _line_of(raw, "address") or raw.line)
         roles_raw = raw.get("roles")
         if not isinstance(roles_raw, list) or not roles_raw:
             raise ctx.err(f"{what}: roles: expected a list such as [management] or [site]",

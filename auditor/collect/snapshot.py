@@ -109,10 +109,17 @@ def write_snapshot(result: CollectionResult, inventory: Inventory, profile: Prof
     per_node: dict[str, dict] = {}
     for state in result.nodes:
         folder = folders[state.name]
+        status, reason = state.status, state.reason
         if _has_data(state):
-            save_node(state, out / folder)
+            try:
+                save_node(state, out / folder)
+            except InputError as exc:
+                # A path from the node that would escape its folder (or is not a drive path):
+                # nothing of this node is kept, and the node is reported, not silently trimmed.
+                shutil.rmtree(out / folder, ignore_errors=True)
+                status, reason = "protocol", f"unsafe data from the node, not saved: {exc.message}"
         entries.append(NodeEntry(name=state.name, folder=folder, address=state.address,
-                                 roles=list(state.roles), status=state.status, reason=state.reason))
+                                 roles=list(state.roles), status=status, reason=reason))
         s = stats.get(state.name)
         if s is not None:
             per_node[state.name] = {"attempts": s.attempts, "seconds": s.seconds, "error_kind": s.error_kind}

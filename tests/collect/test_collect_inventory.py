@@ -177,3 +177,17 @@ def test_example_inventory_is_valid(monkeypatch):
     example = Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml"
     inv = load_inventory(example)
     assert inv.nodes and all(n.credential is not None or n.transport == "kerberos" for n in inv.nodes)
+
+
+@pytest.mark.parametrize("address", ["mgmt1:5986", "https://mgmt1", "mgmt1/wsman", "a b"])
+def test_address_must_be_a_host(tmp_path, address):
+    p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {env: PW}}\nnodes:\n"
+                        f"  - name: n1\n    address: '{address}'\n    roles: [site]\n")
+    err = error_of(p)
+    assert str(err).startswith(f"{p}:5: ") and "port:" in str(err)
+
+
+def test_ipv6_address_accepted(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {env: PW}}\nnodes:\n"
+                        "  - {name: n1, address: 'fd00::1', roles: [site]}\n")
+    assert load_inventory(p).nodes[0].url == "https://[fd00::1]:5986/wsman"
