@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -173,6 +174,28 @@ def _resolve_password(plan: FixPlan, options: FixOptions) -> Secret | None:
     return resolve_reference(ref, used_by=f"log-on account {needs[0].account}")
 
 
+PLAN_FORMAT = "paragon-auditor-fix-plan"
+PLAN_VERSION = 1
+
+
+def _write_plan_json(path: Path, plan: FixPlan, cluster: str, failed: list[NodeState]) -> None:
+    """The plan as versioned JSON: diffs (secrets masked), actions, advice, blocked, notes.
+
+    File contents themselves are not included (only their SHA-256 before/after), so the
+    document can be attached to a ticket without leaking configuration.
+    """
+    from auditor.fixers.journal import utc_now
+    from auditor.nodefolder import atomic_write
+
+    doc = {"format": PLAN_FORMAT, "version": PLAN_VERSION, "cluster": cluster, "created_at": utc_now(),
+           "not_collected": [{"node": s.name, "status": s.status, "reason": s.reason} for s in failed],
+           **plan.to_dict()}
+    try:
+        atomic_write(path, (json.dumps(doc, indent=2, ensure_ascii=True) + "\n").encode("ascii"))
+    except OSError as exc:
+        raise InputError(f"cannot write the plan: {exc.strerror}", source=str(path)) from None
+
+
 def _waiver_stage(path: Path | None, tz: str | None) -> Any:
     """A function turning covered failures into ``waived`` (so they are not fixed), or None."""
     if path is None:
@@ -215,6 +238,8 @@ def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState],
               help="Environment variable holding that account's password (else keyring or prompt).")
 @click.option("--service-password-keyring", metavar="SERVICE:USER", default=None,
               help="OS keyring entry holding that account's password.")
+@click.option("--plan-json", "plan_json", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Also write the plan as JSON (e.g. to attach to a change ticket).")
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Waivers YAML (docs/waivers.md): waived failures are left alone.")
 @click.option("--waiver-tz", metavar="TZ", default=None, help="Time zone for waiver expiry dates (IANA name).")
@@ -229,7 +254,8 @@ def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState],
 def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
             checks: tuple[str, ...], nodes: tuple[str, ...], remove_stale: bool, repository_path: str | None,
             service_account: str | None, service_password_env: str | None,
-            service_password_keyring: str | None, waivers_path: Path | None, waiver_tz: str | None,
+            service_password_keyring: str | None, plan_json: Path | None, waivers_path: Path | None,
+            waiver_tz: str | None,
             do_apply: bool, yes: bool, journal_path: Path | None, state_dir: Path | None,
             **collect_opts: Any) -> None:
     if inventory is not None and from_dir is not None:
@@ -257,7 +283,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     if from_dir is not None:
         states, prof, cluster_name = _load_snapshot(from_dir, profile)
         select_nodes(nodes, [s.name for s in states])
-        _plan_and_report(ctx, states, prof, cluster_name, only, catalogue, options, waive=waive)
+        _plan_and_report(ctx, states, prof, cluster_name, only, catalogue, options, waive=waive,
+                         plan_json=plan_json)
         return
 
     from auditor.collect.cli_options import setup_from_options
@@ -277,7 +304,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         progress = not collect_opts.get("no_progress")
         result = collect_cluster(inv, prof, security=security, progress=progress, credentials=creds)
         plan = _plan_and_report(ctx, result.nodes, prof, inv.cluster, only, catalogue, options,
-                                applying=do_apply, exit_when_dry=not do_apply, waive=waive)
+                                applying=do_apply, exit_when_dry=not do_apply, waive=waive, plan_json=plan_json)
         assert plan is not None
         if not plan.has_changes:
             click.echo("Nothing to apply.")
@@ -317,7 +344,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
 
 def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, cluster_name: str,
                      only: list[str] | None, catalogue: list, options: FixOptions, *, applying: bool = False,
-                     exit_when_dry: bool = True, waive: Any = None) -> FixPlan | None:
+                     exit_when_dry: bool = True, waive: Any = None, plan_json: Path | None = None
+                     ) -> FixPlan | None:
     cluster = Cluster.build(states, prof)
     findings = run_checks(cluster, only=set(only) if only else None)
     if waive is not None:
@@ -330,6 +358,8 @@ def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, clu
                               f"until {w.get('expires', '?')}): left alone")
     click.echo(render_plan(plan, cluster=cluster_name, applying=applying), nl=False)
     failed = [s for s in states if s.status != "ok"]
+    if plan_json is not None:
+        _write_plan_json(plan_json, plan, cluster_name, failed)
     if failed:
         click.echo("\nNot collected (the plan may be incomplete): "
                    + "; ".join(f"{s.name}: {s.status} {s.reason}".strip() for s in failed), err=True)

@@ -73,9 +73,16 @@ def build_plan(cluster, findings: Sequence, options: FixOptions | None = None,
         nodes = sorted({f.node for f in fails if f.node}, key=str.lower)
         if check_id in FIXERS:
             try:
-                node_plans.extend(FIXERS[check_id](cluster, fails, options))
+                produced = FIXERS[check_id](cluster, fails, options)
             except CannotPlan as exc:
                 out.blocked.append(Blocked(check_id, exc.nodes or nodes, exc.reason))
+                continue
+            node_plans.extend(produced)
+            # every failing finding is accounted for: planned, blocked or noted, never dropped
+            covered = {p.node.lower() for p in produced if not p.empty or p.blocked or p.notes}
+            for f in fails:
+                if f.node and f.node.lower() not in covered:
+                    out.blocked.append(Blocked(check_id, [f.node], f"no automatic change for: {f.message}"))
         elif check_id in ADVICE:
             text, refs = ADVICE[check_id]
             out.advice.append(Advice(check_id, nodes, text, list(refs)))

@@ -327,3 +327,28 @@ def test_cli_waived_failure_is_left_alone(tmp_path):
     assert res.exit_code == 1
     assert "SITE1  [" not in res.output
     assert "SPOC-MGMT-LIST on SITE1 is waived (owner print-team" in res.output
+
+
+def test_failure_the_fixer_cannot_change_is_reported_not_dropped(profile):
+    nodes = load("healthy")
+    share = "\\\\fs01.corp.example\\paragon\\ims-repository"
+    node(nodes, "MGMT2").probes[path_key(share)].exists = False  # right path, share unreachable
+    _, plan = plan_for(nodes, profile, only={"IMS-REPO-SHARED"})
+    assert not plan.has_changes
+    assert [(b.check_id, b.nodes) for b in plan.blocked] == [("IMS-REPO-SHARED", ["MGMT2"])]
+    assert "not reachable" in plan.blocked[0].reason
+
+
+def test_cli_plan_json_is_versioned_and_carries_no_file_content(tmp_path):
+    import json
+
+    out = tmp_path / "plan.json"
+    res = _fix_cli("--from", str(SCENARIOS / "drift"), "--remove-stale", "--plan-json", str(out))
+    assert res.exit_code == 1
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "paragon-auditor-fix-plan" and doc["version"] == 1 and doc["cluster"] == "drift"
+    assert [n["node"] for n in doc["nodes"]] == ["MGMT2", "SITE1", "SITE2"]
+    edit = doc["nodes"][2]["edits"][1]
+    assert edit["old_sha256"] != edit["new_sha256"] and "+serverGUID2=" in edit["diff"]
+    assert set(edit) == {"node", "path", "check_id", "reason", "old_sha256", "new_sha256", "restart", "diff"}
+    assert doc["advice"][0]["check_id"] == "DB-EXTERNAL"
