@@ -1,0 +1,126 @@
+"""Fault matrix: one real ``auditor audit --inventory`` run (subprocess) per lab fault.
+
+Every run must (1) finish within a bound derived from the inventory's deadline, process exit
+included, (2) account for every inventory node in report.json with the right status and a
+reason of the right kind, (3) return the documented exit code (``auditor audit --help``:
+3 when a node could not be audited, 0 when a transient fault was recovered on the healthy
+scenario), and (4) never let a node that was not audited look audited: it gets a failing
+NODE-REACHABLE finding and no ``pass`` finding.
+
+The faulty node is SITE1 of the shipped ``healthy`` scenario (which audits clean), the others
+are healthy, so any exit code other than the expected one is caused by the fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from conftest import cli_env, rewrite_inventory, run_cli
+
+pytestmark = pytest.mark.timeout(150)
+
+PASSWORD = "Fm-7731-matrix-Pw!"  # test-only, for 127.0.0.1 listeners
+PASSWORD_ENV = "PARAGON_MATRIX_TEST_PW"
+USERNAME = "hx-matrix"
+NODES = ("MGMT1", "MGMT2", "SITE1", "SITE2")
+
+# Small limits so the matrix is fast; every case may override them.
+BASE = {"connect_timeout": 2, "read_timeout": 3, "deadline": 6, "retries": 1}
+SLACK = 15.0  # interpreter start, imports, checks, reports on a loaded 2-core machine
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    faults: dict[str, dict[str, Any]]
+    expect: dict[str, tuple[str, str]]  # node -> (status, reason regex); others must be ok
+    exit_code: int
+    scheme: str = "http"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+CASES = [
+    Case("refused", {"SITE1": {"refuse": True}},
+         {"SITE1": ("refused", r"connection refused at 127\.0\.0\.1:\d+")}, 3),
+    Case("wrong-password", {"SITE1": {"wrong_password": True}},
+         {"SITE1": ("auth", r"authentication failed for hx-matrix \(NTLM\)")}, 3),
+    Case("untrusted-cert", {"SITE1": {"untrusted_cert": True}},
+         {"SITE1": ("tls", r"certificate verify failed")}, 3, scheme="https"),
+    Case("timeout-faults-recovered", {"SITE1": {"timeout_faults": 3}}, {}, 0),
+    Case("timeout-faults-past-deadline", {"SITE1": {"timeout_faults": 10**9}},
+         {"SITE1": ("timeout", r"3s deadline|did not finish within|read timeout")}, 3,
+         settings={"deadline": 3}),
+    Case("delay-past-deadline", {"SITE1": {"delay_seconds": 8}},
+         {"SITE1": ("timeout", r"read timeout|deadline|timed out")}, 3, settings={"deadline": 3}),
+    Case("dropped-mid-receive-retried", {"SITE1": {"drop_mid_receive": True}}, {}, 0),
+    Case("dropped-mid-receive-no-retry", {"SITE1": {"drop_mid_receive": True}},
+         {"SITE1": ("error", r"closed unexpectedly")}, 3, settings={"retries": 0}),
+    Case("garbage-output", {"SITE1": {"garbage_output": True}},
+         {"SITE1": ("protocol", r"SITE1: no 'PARAGON-AUDITOR/1' line in the output")}, 3),
+    Case("truncated-output", {"SITE1": {"truncated_output": True}},
+         {"SITE1": ("protocol", r"SITE1: .*(base64|JSON).*truncated")}, 3),
+    Case("output-too-large", {"SITE1": {"huge_output": 68_000_000}},  # client limit: 64 MiB
+         {"SITE1": ("error", r"SITE1: output exceeded \d+ bytes")}, 3,
+         settings={"deadline": 40, "read_timeout": 10}),
+    Case("answers-as-other-host", {"SITE1": {"wrong_hostname": "OTHERBOX"}},
+         {"SITE1": ("protocol", r"^identity mismatch: 127\.0\.0\.1 answered as host otherbox")}, 3),
+    Case("small-chunks-reassembled", {"SITE1": {"chunk_bytes": 2048}}, {}, 0),
+    Case("every-node-fails-differently",
+         {"MGMT1": {"refuse": True}, "MGMT2": {"wrong_password": True}, "SITE1": {"garbage_output": True},
+          "SITE2": {"timeout_faults": 10**9}},
+         {"MGMT1": ("refused", r"connection refused"), "MGMT2": ("auth", r"authentication failed"),
+          "SITE1": ("protocol", r"PARAGON-AUDITOR/1"), "SITE2": ("timeout", r"deadline|did not finish")}, 3,
+         settings={"deadline": 3}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fault_matrix(case: Case, hard_lab, tmp_path):
+    _, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
+                      faults=case.faults, scheme=case.scheme)
+    settings = {**BASE, **case.settings}
+    rewrite_inventory(inv, settings)
+    out = tmp_path / "out"
+    env = cli_env(tmp_path, **{PASSWORD_ENV: PASSWORD})
+    run = run_cli(["audit", "--inventory", str(inv), "--out", str(out), "--format", "json,junit,csv,html",
+                   "--no-progress"], env)
+
+    # (1) bounded time, including interpreter exit (no worker left blocked in a socket)
+    assert run.seconds < settings["deadline"] + SLACK, f"took {run.seconds:.1f}s"
+    assert "Traceback" not in run.stderr, run.stderr
+    # (3) documented exit code
+    assert run.returncode == case.exit_code, (run.stdout, run.stderr)
+
+    # (2) every inventory node accounted for, with the right status and reason kind
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    nodes = {n["name"]: n for n in report["nodes"]}
+    assert sorted(nodes) == sorted(NODES)
+    for name in NODES:
+        status, pattern = case.expect.get(name, ("ok", ""))
+        node = nodes[name]
+        assert node["status"] == status, (name, node)
+        if status == "ok":
+            assert not node["reason"], node
+        else:  # the reason text, with or without a "kind: " prefix
+            assert re.search(pattern, node["reason"]), (name, node["reason"])
+            assert PASSWORD not in node["reason"]
+    failed = [n for n in NODES if nodes[n]["status"] != "ok"]
+    assert report["summary"]["nodes_unreachable"] == len(failed)
+    assert report["summary"]["nodes_audited"] == len(NODES) - len(failed)
+
+    # (4) a node that was not audited is never a silent pass
+    for name in failed:
+        mine = [f for f in report["findings"] if f["node"] == name]
+        assert not [f for f in mine if f["status"] == "pass"], (name, mine)
+        assert any(f["check_id"] == "NODE-REACHABLE" and f["status"] == "fail" for f in mine), name
+        assert name in run.stdout  # the console names it ("NOT AUDITED")
+    if failed:
+        assert "NOT AUDITED" in run.stdout
+    # the JUnit file carries one collection test case per node, an <error> for each failed one
+    junit = (out / "junit.xml").read_text(encoding="utf-8")
+    assert junit.count('classname="auditor.collection"') >= len(NODES) or all(n in junit for n in NODES)
+    assert PASSWORD not in run.stdout + run.stderr
