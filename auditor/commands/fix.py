@@ -147,6 +147,11 @@ def render_result(result: ApplyResult) -> str:
 # ---- helpers ------------------------------------------------------------------------------
 
 
+def _has_terminal() -> bool:
+    """Whether someone can answer a prompt (a function so tests can stand in for a TTY)."""
+    return sys.stdin.isatty()
+
+
 def _password_ref(env: str | None, keyring_spec: str | None, account: str | None) -> Any:
     if env and keyring_spec:
         raise click.UsageError("give --service-password-env or --service-password-keyring, not both")
@@ -168,7 +173,7 @@ def _resolve_password(plan: FixPlan, options: FixOptions) -> Secret | None:
     if not needs:
         return None
     ref = options.password_ref or PromptRef(username=needs[0].account or "")
-    if isinstance(ref, PromptRef) and not sys.stdin.isatty():
+    if isinstance(ref, PromptRef) and not _has_terminal():
         raise Refused(f"the password of {needs[0].account} is needed and there is no terminal to ask for it; "
                       "give --service-password-env VAR or --service-password-keyring SERVICE:USER")
     return resolve_reference(ref, used_by=f"log-on account {needs[0].account}")
@@ -276,7 +281,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         # fail before collecting and locking, not in the middle of a rollout
         raise InputError(f"--service-password-env: environment variable {options.password_ref.var} is not set "
                          "or empty")
-    if do_apply and not yes and not sys.stdin.isatty():
+    if do_apply and not yes and not _has_terminal():
         raise Refused("refusing to apply without a terminal to confirm on; add --yes if this is intended")
     state_root = state_dir or DEFAULT_STATE_DIR
 

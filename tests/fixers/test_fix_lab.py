@@ -259,3 +259,33 @@ def test_interrupt_mid_node_rolls_back_then_propagates(fix_lab, tmp_path):
     assert (lab.serve_dir / SITE1_SPOC).read_bytes() == before
     actions = [e["action"] for e in read_journal(tmp_path / "j.jsonl")]
     assert actions[-1] == "rollback" and "restore_file" in actions
+
+
+# ---- interactive use (a terminal stood in for) ----------------------------------------------
+
+
+def test_declined_confirmation_changes_nothing(fix_lab, monkeypatch):
+    import auditor.commands.fix as fix_cmd
+
+    monkeypatch.setattr(fix_cmd, "_has_terminal", lambda: True)
+    lab, inv = fix_lab("drift")
+    original = tree(lab.serve_dir)
+    res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply"], input="n\n")
+    assert res.exit_code == 6 and "not confirmed" in res.output
+    assert tree(lab.serve_dir) == original
+
+
+def test_confirmed_with_hidden_password_prompt(fix_lab, monkeypatch, tmp_path):
+    import auditor.commands.fix as fix_cmd
+
+    monkeypatch.setattr(fix_cmd, "_has_terminal", lambda: True)
+    lab, inv = fix_lab("drift")
+    journal = tmp_path / "j.jsonl"
+    res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply", "--check",
+                                    "IMS-SERVICE-ACCOUNT", "--journal", str(journal)],
+                             input=f"y\n{SERVICE_PASSWORD}\n")
+    assert res.exit_code == 0, res.output
+    assert "Password for CORP\\svc-paragon" in res.output
+    assert SERVICE_PASSWORD not in res.output and SERVICE_PASSWORD not in journal.read_text()
+    assert ("IMS-SERVICE-ACCOUNT", "MGMT2") not in failing(inv)
+    assert any(e.get("password_source") == "a hidden prompt when applying" for e in read_journal(journal))
