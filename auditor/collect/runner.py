@@ -126,6 +126,26 @@ def check_security(inventory: Inventory, security: SecurityOptions) -> list[str]
     return warnings
 
 
+_TRANSPORT_PACKAGES = {"kerberos": ("HAVE_KERBEROS", "pywinrm[kerberos]"),
+                       "credssp": ("HAVE_CREDSSP", "pywinrm[credssp]"),
+                       "ntlm": ("HAVE_NTLM", "requests-ntlm")}
+
+
+def check_transports(inventory: Inventory) -> None:
+    """Fail before collecting when a transport's optional package is missing.
+
+    Otherwise every node using it would fail one by one with the same message.
+    """
+    from winrm import transport as wt
+
+    for transport, (flag, package) in _TRANSPORT_PACKAGES.items():
+        users = [n for n in inventory.nodes if n.transport == transport]
+        if users and not getattr(wt, flag, True):
+            src = str(inventory.path) if inventory.path else "inventory"
+            raise InputError(f"transport {transport} needs an extra package: pip install '{package}' "
+                             f"(used by {', '.join(n.name for n in users[:5])})", source=src, line=users[0].line)
+
+
 # ---- host identity ----------------------------------------------------------------------
 
 
@@ -343,6 +363,7 @@ def collect_cluster(
     ``auditor.remote.execute``.
     """
     warnings = check_security(inventory, security)  # refuse before anyone is prompted
+    check_transports(inventory)
 
     from auditor.remote import build_collect_request
     from auditor.remote import execute as remote_execute

@@ -6,6 +6,7 @@ instead of remote access, and what the lab can serve back as a simulated cluster
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -16,10 +17,25 @@ from auditor.collect.snapshot import prepare_out_dir, write_snapshot
 from auditor.errors import EXIT_UNREACHABLE
 
 
+def _natural(name: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name.lower())]
+
+
+LIST_ALL_UP_TO = 40
+
+
 def print_summary(result: CollectionResult) -> None:
-    """One line per node, then a total; failures first so they are seen."""
+    """One line per node (failures first, so they are seen), then a total.
+
+    Above LIST_ALL_UP_TO nodes only the failed ones are listed: a 500-line wall of "ok"
+    would hide the three lines that matter (every node is in manifest.json anyway).
+    """
     stats = {s.name: s for s in result.stats}
-    rows = sorted(result.nodes, key=lambda n: (n.status == "ok", n.name.lower()))
+    rows = sorted(result.nodes, key=lambda n: (n.status == "ok", _natural(n.name)))
+    hidden = 0
+    if len(rows) > LIST_ALL_UP_TO:
+        hidden = sum(1 for n in rows if n.status == "ok")
+        rows = [n for n in rows if n.status != "ok"]
     width = max([len(n.name) for n in rows] + [4])
     for n in rows:
         s = stats.get(n.name)
@@ -28,6 +44,8 @@ def print_summary(result: CollectionResult) -> None:
         if n.reason:
             line += f"  {n.reason}"
         click.echo(line)
+    if hidden:
+        click.echo(f"({hidden} node(s) collected ok, not listed; see manifest.json)")
     ok = len(result.nodes) - len(result.failed)
     click.echo(f"collected {ok}/{len(result.nodes)} node(s) in {result.seconds:.2f}s"
                + (f", {len(result.failed)} failed" if result.failed else ""))

@@ -191,3 +191,16 @@ def test_ipv6_address_accepted(tmp_path):
     p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {env: PW}}\nnodes:\n"
                         "  - {name: n1, address: 'fd00::1', roles: [site]}\n")
     assert load_inventory(p).nodes[0].url == "https://[fd00::1]:5986/wsman"
+
+
+def test_missing_transport_package_is_one_clear_error(tmp_path):
+    from winrm import transport as wt
+
+    from auditor.collect.runner import check_transports
+
+    if wt.HAVE_CREDSSP:
+        pytest.skip("requests-credssp is installed here")
+    p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {env: PW}, transport: credssp}\n"
+                        "nodes: [{name: a, roles: [site]}]\n")
+    with pytest.raises(InputError, match=r"inv.yaml:3: transport credssp needs an extra package"):
+        check_transports(load_inventory(p))
