@@ -191,3 +191,14 @@ def test_dropped_connection_without_retries_is_reported(lab_cluster):
     result = collect_cluster(load_inventory(inv_path), load_profile(None), progress=False)
     site1 = {n.name: n for n in result.nodes}["SITE1"]
     assert site1.status == "error" and "closed unexpectedly" in site1.reason
+
+
+def test_cli_prompt_credential_and_overrides(lab_cluster, tmp_path):
+    _, inv = lab_cluster("healthy", scheme="http")
+    inv.write_text(inv.read_text().replace(f"{{env: {PASSWORD_ENV}}}", "{prompt: true}"))
+    out = tmp_path / "snap"
+    res = run_cli("collect", "-i", str(inv), "-o", str(out), "--concurrency", "2", "--deadline", "30",
+                  input=PASSWORD + "\n")
+    assert res.exit_code == 0, res.output
+    assert res.output.count("Password for auditor") == 1 and PASSWORD not in res.output
+    assert "collected 4/4" in res.output
