@@ -289,3 +289,35 @@ def test_confirmed_with_hidden_password_prompt(fix_lab, monkeypatch, tmp_path):
     assert SERVICE_PASSWORD not in res.output and SERVICE_PASSWORD not in journal.read_text()
     assert ("IMS-SERVICE-ACCOUNT", "MGMT2") not in failing(inv)
     assert any(e.get("password_source") == "a hidden prompt when applying" for e in read_journal(journal))
+
+
+class _ServiceRewritesConfig:
+    """The first re-collection sees spoc.conf as the service rewrote it on start (old content),
+    as a product that regenerates its configuration would: the fix does not hold."""
+
+    def __init__(self, inner, path: str, content: bytes):
+        self.inner, self.path, self.content, self.done = inner, path, content, False
+
+    def apply(self, node, ops, secrets=None):
+        return self.inner.apply(node, ops, secrets)
+
+    def collect(self, node):
+        st = self.inner.collect(node)
+        if not self.done:
+            self.done = True
+            st.file(self.path).content = self.content
+        return st
+
+
+def test_fix_that_does_not_hold_after_restart_is_rolled_back(fix_lab, tmp_path):
+    lab, inv = fix_lab("drift")
+    engine, plan, lines = _engine_setup(lab, inv, tmp_path, remove_stale=True, nodes=["SITE1"])
+    before = (lab.serve_dir / SITE1_SPOC).read_bytes()
+    engine.ops = _ServiceRewritesConfig(engine.ops, "C:\\DispatcherParagon\\SPOC\\conf\\modules\\spoc.conf", before)
+    result = engine.run(plan)
+    assert result.exit_code == 4, lines
+    assert "verification failed: SPOC-MGMT-LIST still fail" in (result.outcomes[0].error or "")
+    assert (lab.serve_dir / SITE1_SPOC).read_bytes() == before
+    entries = read_journal(tmp_path / "j.jsonl")
+    assert [e["result"] for e in entries if e["action"] == "verify"] == ["failed"]
+    assert [e["service"] for e in entries if e["action"] == "restart_service"] == ["YSoftSQ-SPOC", "YSoftSQ-SPOC"]

@@ -352,3 +352,30 @@ def test_cli_plan_json_is_versioned_and_carries_no_file_content(tmp_path):
     assert edit["old_sha256"] != edit["new_sha256"] and "+serverGUID2=" in edit["diff"]
     assert set(edit) == {"node", "path", "check_id", "reason", "old_sha256", "new_sha256", "restart", "diff"}
     assert doc["advice"][0]["check_id"] == "DB-EXTERNAL"
+
+
+def test_duplicate_and_odd_suffix_server_keys_made_canonical(profile):
+    nodes = load("healthy")
+    st = node(nodes, "SITE1")
+    text = (
+        "serverGUID=6f1c2a01-3b7e-4c1d-9a55-000000000001\r\nserverIP=10.0.10.11\r\nserverPORT=6010\r\n"
+        "serverGUID02=6f1c2a02-3b7e-4c1d-9a55-000000000002\r\nserverIP02=10.0.10.12\r\nserverPORT02=6010\r\n"
+        "serverIP=10.0.10.11\r\n"
+    )
+    set_file(st, SITE1_SPOC, text.encode())
+    cluster, plan = plan_for(nodes, profile, only={"SPOC-MGMT-LIST"})
+    new = edit(plan, "SITE1", SITE1_SPOC).new.decode()
+    assert new.count("serverIP=") == 1 and "serverGUID2=" in new and "02=" not in new
+    after = applied(nodes, plan)
+    assert not [f for f in run_checks(Cluster.build(after, profile), only={"SPOC-MGMT-LIST"}) if f.failing]
+
+
+def test_ims_addresses_without_any_template_are_blocked(profile):
+    nodes = load("drift")
+    for st in nodes:
+        for f in list(st.files.values()):
+            if f.path.lower().endswith("spoc\\ims\\application.properties"):
+                set_file(st, f.path, b"proxy.cacheSeconds=60\r\n")
+    _, plan = plan_for(nodes, profile, only={"SPOC-IMS-ADDRESSES"})
+    assert not plan.has_changes
+    assert plan.blocked and all("format" in b.reason for b in plan.blocked)
