@@ -31,7 +31,7 @@ from auditor.nodestate import (
 from auditor.remote.client import RemoteError
 from auditor.remote.protocol import ProtocolError, validate_response
 
-_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
 
 
 class _Bad(Exception):

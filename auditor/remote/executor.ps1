@@ -48,7 +48,7 @@ function PA-Now { return PA-Iso ([DateTime]::UtcNow) }
 function PA-Stamp { return [DateTime]::UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", $script:Inv) }
 
 function PA-JsonString([string]$s) {
-    if ($s -cmatch '^[ !#-\[\]-~]*$') { return '"' + $s + '"' }
+    if ($s -cmatch '^[ !#-\[\]-~]*\z') { return '"' + $s + '"' }
     $sb = New-Object System.Text.StringBuilder ($s.Length + 16)
     [void]$sb.Append('"')
     foreach ($ch in $s.ToCharArray()) {
@@ -98,7 +98,7 @@ function PA-WildRegex([string]$pattern) {
         elseif ($ch -eq [char]'?') { [void]$sb.Append('.') }
         else { [void]$sb.Append([regex]::Escape([string]$ch)) }
     }
-    [void]$sb.Append('$')
+    [void]$sb.Append('\z')
     $opts = [System.Text.RegularExpressions.RegexOptions]'IgnoreCase, Singleline'
     return New-Object System.Text.RegularExpressions.Regex -ArgumentList @($sb.ToString(), $opts)
 }

@@ -39,9 +39,9 @@ COLLECT_OPS = ("facts", "services", "processes", "ports", "registry", "files", "
 APPLY_OPS = ("write_file", "restore_file", "restart_service", "set_service_account", "check_installers")
 KINDS = {"collect": COLLECT_OPS, "apply": APPLY_OPS}
 
-SECRET_ENV_RE = re.compile(r"^PA_S_[A-Z0-9_]{1,40}$")
+SECRET_ENV_RE = re.compile(r"^PA_S_[A-Z0-9_]{1,40}\Z")
 """Names allowed for shell variables that carry secrets (passwords) to ``set_service_account``."""
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 _ABS_WIN_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
 
 
@@ -58,7 +58,7 @@ def wild_regex(pattern: str) -> re.Pattern[str]:
     case-insensitive. Deliberately *not* PowerShell ``-like`` (which treats ``[`` specially)
     nor Win32 ``FindFirstFile`` (8.3 quirks): both executors build the same regex."""
     rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{rx}$", re.IGNORECASE | re.DOTALL)
+    return re.compile(f"^{rx}\\Z", re.IGNORECASE | re.DOTALL)
 
 
 def wild_match(pattern: str, text: str) -> bool:

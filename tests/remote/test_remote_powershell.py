@@ -86,3 +86,26 @@ def test_shell_env_chunks_and_envelope_limit():
     with pytest.raises(Exception, match="secret variable names must match") as ei:
         bootstrap.shell_env("{}", {"hunter2-password": "x"})
     assert "hunter2" not in str(ei.value)
+
+
+def test_every_called_helper_is_defined_and_every_helper_is_used():
+    src = bootstrap.executor_script()
+    tree = PARSER.parse(src.encode())
+    defined: set[str] = set()
+    called: set[str] = set()
+
+    def walk(node) -> None:
+        if node.type == "function_statement":
+            name = next((c for c in node.children if c.type == "function_name"), None)
+            if name is not None:
+                defined.add(name.text.decode())
+        if node.type == "command_name":
+            called.add(node.text.decode())
+        for child in node.children:
+            walk(child)
+
+    walk(tree.root_node)
+    ours_called = {c for c in called if c.startswith("PA-")}
+    assert defined and ours_called
+    assert ours_called - defined == set()
+    assert defined - ours_called == set()
