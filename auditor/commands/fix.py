@@ -329,7 +329,12 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         journal.check_writable()
         journal.record(node=None, action="start", result="ok",
                        nodes=[n.node for n in plan.nodes if not n.empty],
-                       checks=sorted({c for n in plan.nodes for c in n.check_ids}))
+                       checks=sorted({c for n in plan.nodes for c in n.check_ids}),
+                       options={"check": list(checks), "node": list(nodes), "remove_stale": remove_stale,
+                                "repository_path": repository_path, "service_account": service_account,
+                                "password_source": options.password_ref.describe()
+                                if options.password_ref is not None else None,
+                                "inventory": str(inventory), "confirmed": "--yes" if yes else "prompt"})
         click.echo(f"\nApplying (journal: {journal.path})")
         engine = ApplyEngine(RemoteNodeOps(inv, prof, creds, security), prof, result.nodes, journal,
                              password=password, echo=click.echo)
