@@ -59,7 +59,8 @@ Exit codes:
   1  dry run: changes are planned (or fixable failures need your input: see "blocked")
   2  usage or input error
   3  a node could not be collected: nothing applied (the plan would rest on partial facts)
-  4  apply failed on a node: that node was rolled back, the rollout stopped
+  4  the rollout stopped at a node: its changes were rolled back (or it refused
+     because an installer started); nodes before it stay fixed and verified
   5  apply failed and the rollback is incomplete: manual action needed (printed)
   6  refused before any change: another fix holds the lock, an installer is running,
      no terminal to confirm without --yes, or the confirmation was declined

@@ -2,7 +2,8 @@
 
 What is right comes from the Management servers themselves (their GUID, IP and CML port in
 the Management configuration), never from another SPOC's list, so one wrong spoc.conf cannot
-spread. The edit is minimal and keeps everything else of the file byte for byte:
+spread. An entry's identity is its GUID: an entry whose GUID is a current server keeps its
+place and gets that server's address; two servers sharing a GUID stop the fixer. The edit is minimal and keeps everything else of the file byte for byte:
 
 - a missing server is appended with the next free suffix, right after the existing server
   lines, copying their separator style and line endings;
@@ -67,6 +68,14 @@ def expected_servers(cluster: Cluster) -> list[MgmtServer]:
                          + " is unknown, so the complete list cannot be written", unknown)
     if not out:
         raise CannotPlan("the inventory has no Management server")
+    by_guid: dict[str, list[str]] = {}
+    for s in out:
+        by_guid.setdefault(normalize_guid(s.guid), []).append(s.name)
+    clash = [names for names in by_guid.values() if len(names) > 1]
+    if clash:
+        raise CannotPlan("Management servers share a GUID (" + "; ".join(", ".join(c) for c in clash)
+                         + "), so entries cannot be told apart; fix the duplicate GUID first (GUID-UNIQUE)",
+                         [n for c in clash for n in c])
     return out
 
 

@@ -379,3 +379,13 @@ def test_ims_addresses_without_any_template_are_blocked(profile):
     _, plan = plan_for(nodes, profile, only={"SPOC-IMS-ADDRESSES"})
     assert not plan.has_changes
     assert plan.blocked and all("format" in b.reason for b in plan.blocked)
+
+
+def test_duplicate_management_guid_blocks_the_list_fix(profile):
+    nodes = load("drift")
+    mg2 = node(nodes, "MGMT2")
+    path = "C:\\DispatcherParagon\\Management\\conf\\management.properties"
+    set_file(mg2, path, mg2.file(path).content.replace(MGMT2_GUID.encode(),
+                                                       b"6f1c2a01-3b7e-4c1d-9a55-000000000001"))
+    _, plan = plan_for(nodes, profile, only={"SPOC-MGMT-LIST"})
+    assert not plan.has_changes and "share a GUID" in plan.blocked[0].reason
