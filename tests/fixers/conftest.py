@@ -14,7 +14,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios
 
 @pytest.fixture
 def fix_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., tuple]]:
-    """``fix_lab(scenario="drift", faults=None)`` -> (LabCluster, inventory path).
+    """``fix_lab(scenario="drift", faults=None, prepare=None)`` -> (LabCluster, inventory path).
 
     Served over HTTPS with NTLM (channel binding) from a copy of the scenario; every cluster
     started here is stopped at teardown. Lock and journal live under tmp_path (env var).
@@ -27,10 +27,13 @@ def fix_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
     monkeypatch.setenv("PARAGON_AUDITOR_STATE_DIR", str(tmp_path / "state"))
     started: list = []
 
-    def make(scenario: str = "drift", *, faults: dict | None = None) -> tuple:
+    def make(scenario: str = "drift", *, faults: dict | None = None,
+             prepare: Callable[[Path], None] | None = None) -> tuple:
         n = len(started)
         src = tmp_path / f"scenario-{n}"
         shutil.copytree(SCENARIOS / scenario, src)
+        if prepare is not None:
+            prepare(src)  # edit the copy (never the shipped scenario) before it is served
         cluster = LabCluster(src, handler_factory=make_handler, scheme="https", auth="ntlm",
                              password=LAB_PASSWORD, workdir=tmp_path / f"lab-{n}", faults=faults)
         started.append(cluster)

@@ -321,3 +321,25 @@ def test_fix_that_does_not_hold_after_restart_is_rolled_back(fix_lab, tmp_path):
     entries = read_journal(tmp_path / "j.jsonl")
     assert [e["result"] for e in entries if e["action"] == "verify"] == ["failed"]
     assert [e["service"] for e in entries if e["action"] == "restart_service"] == ["YSoftSQ-SPOC", "YSoftSQ-SPOC"]
+
+
+def test_utf16_lf_file_round_trips_through_the_real_protocol(fix_lab, tmp_path):
+    rel = Path("site2/files/d/SafeQ6/SPOC/conf/modules/spoc.conf")
+
+    def to_utf16_lf(src: Path) -> None:
+        p = src / rel
+        p.write_bytes(b"\xff\xfe" + p.read_bytes().decode("utf-8").replace("\r\n", "\n").encode("utf-16-le"))
+
+    lab, inv = fix_lab("drift", prepare=to_utf16_lf)
+    before = (lab.serve_dir / rel).read_bytes()
+    code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE2",
+                    journal=tmp_path / "j.jsonl")
+    assert code == 0, out
+    assert "UTF-16 LE with BOM, line endings: LF" in out
+    after = (lab.serve_dir / rel).read_bytes()
+    assert after.startswith(b"\xff\xfe") and b"\r\x00" not in after
+    old_lines = before[2:].decode("utf-16-le").split("\n")
+    new_lines = after[2:].decode("utf-16-le").split("\n")
+    assert [ln for ln in new_lines if ln not in old_lines] == [
+        "serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002", "serverIP2=10.0.10.12", "serverPORT2=6010"]
+    assert ("SPOC-MGMT-LIST", "SITE2") not in failing(inv)
