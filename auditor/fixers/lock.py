@@ -99,6 +99,12 @@ class ClusterLock:
         return age is None or age > self.max_age_hours
 
     def acquire(self) -> ClusterLock:
+        try:
+            return self._acquire()
+        except OSError as exc:
+            raise AuditorError(f"cannot take the fix lock {self.path}: {exc.strerror or exc}") from None
+
+    def _acquire(self) -> ClusterLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         record = {"cluster": self.cluster, "pid": os.getpid(), "host": socket.gethostname(),
                   "user": local_user(), "started_at": utc_now(), "token": self.token}

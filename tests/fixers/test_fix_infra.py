@@ -125,3 +125,13 @@ def test_release_never_removes_someone_elses_lock(tmp_path):
     lock.path.write_text(json.dumps({"pid": 1, "host": "x", "token": "not-ours"}))
     lock.release()
     assert lock.path.exists()
+
+
+def test_unwritable_state_dir_is_a_clear_error(tmp_path):
+    from auditor.errors import AuditorError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(AuditorError) as err:
+        ClusterLock("c", blocker / "state").acquire()
+    assert "cannot take the fix lock" in str(err.value)
