@@ -6,7 +6,9 @@ The runner's promises, which the rest of the tool relies on:
   (not from when it was queued). The runner's monitor loop marks a node ``timeout`` the
   moment its deadline passes, even if the worker thread is still blocked in a socket; the
   remote timeouts handed to the transport are cut to the time left so such threads end soon
-  after instead of lingering.
+  after instead of lingering. The pool (:class:`_Pool`) uses daemon threads and gives an
+  abandoned worker's slot to a fresh one, so a stuck node neither shrinks the pool nor keeps
+  the process alive after the run or a Ctrl-C.
 * **Every node is accounted for.** The result has exactly one ``NodeState`` per inventory
   node, in inventory order. A node that could not be collected carries
   ``status`` in {refused, timeout, auth, tls, protocol, error} and a precise ``reason``.
@@ -20,12 +22,13 @@ The runner's promises, which the rest of the tool relies on:
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import random
 import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -215,15 +218,18 @@ def _transient(exc: Any) -> bool:
 class _Job:
     node: NodeTarget
     started: float | None = None
+    attempts: int = 0
     final: tuple[NodeState, NodeStats] | None = None
+    abandoned: bool = False  # the monitor recorded a deadline timeout while the worker ran
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def finish(self, state: NodeState, stats: NodeStats) -> bool:
+    def finish(self, state: NodeState, stats: NodeStats, *, by_monitor: bool = False) -> bool:
         """Record the outcome once; later outcomes (a late thread after a deadline) are dropped."""
         with self.lock:
             if self.final is not None:
                 return False
             self.final = (state, stats)
+            self.abandoned = by_monitor
             return True
 
 
@@ -273,6 +279,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             deadline=max(1.0, deadline_at - time.monotonic()),
         )
         stats.attempts += 1
+        job.attempts = stats.attempts
         try:
             response = execute(target, request, secrets=[secret] if secret else None)
         except RemoteError as exc:
@@ -346,6 +353,62 @@ class _Progress:
             click.echo("", err=True)
 
 
+class _Pool:
+    """A bounded pool of daemon worker threads.
+
+    Why not ThreadPoolExecutor: its workers are joined at interpreter exit, so one node stuck
+    in a socket would hold the whole process after the run (or after Ctrl-C) until its
+    transport timeout. Here a worker whose node passed its deadline is *abandoned*: a fresh
+    worker takes its slot at once (the live concurrency stays at ``size``), and the daemon
+    thread ends on its own when its cut-down remote timeout fires, or with the process.
+    """
+
+    def __init__(self, size: int, request: dict[str, Any], creds: dict[str, Credentials],
+                 run: Callable[..., dict]):
+        self.size = size
+        self.request, self.creds, self.run = request, creds, run
+        self.queue: queue.Queue[_Job] = queue.Queue()
+        self.done: queue.Queue[_Job] = queue.Queue()
+        self._spawned = 0
+
+    def start(self) -> None:
+        for _ in range(self.size):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        self._spawned += 1
+        threading.Thread(target=self._work, name=f"collect-{self._spawned}", daemon=True).start()
+
+    def replace_abandoned(self) -> None:
+        if not self.queue.empty():
+            self._spawn()
+
+    def cancel(self) -> None:
+        """Drop queued work (after an interrupt); running workers finish or die with the process."""
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _work(self) -> None:
+        while True:
+            try:
+                job = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                c = self.creds.get(job.node.name) or Credentials(job.node.username, None)
+                _collect_node(job, self.request, c, self.run)
+            except BaseException as exc:  # noqa: BLE001 - last resort: _collect_node catches everything
+                job.finish(_failed_state(job.node, "error", f"collector crashed: {type(exc).__name__}"),
+                           NodeStats(job.node.name, "error", job.attempts, 0.0, "error"))
+            finally:
+                self.done.put(job)
+            if job.abandoned:
+                return  # a replacement worker already took this slot
+
+
 def collect_cluster(
     inventory: Inventory,
     profile: Profile,
@@ -378,40 +441,30 @@ def collect_cluster(
     t0 = time.monotonic()
     jobs = [_Job(node) for node in inventory.nodes]
     bar = _Progress(len(jobs), progress)
-    pool = ThreadPoolExecutor(max_workers=max(1, min(inventory.concurrency, len(jobs))),
-                              thread_name_prefix="collect")
-    futures: dict[Future, _Job] = {}
+    pool = _Pool(max(1, min(inventory.concurrency, len(jobs))), request, creds, run)
+    for job in jobs:
+        pool.queue.put(job)
+    pending = set(range(len(jobs)))
     try:
-        for job in jobs:
-            c = creds.get(job.node.name) or Credentials(job.node.username, None)
-            futures[pool.submit(_collect_node, job, request, c, run)] = job
-        pending = set(futures)
+        pool.start()
         while pending:
-            done, _ = wait(pending, timeout=_MONITOR_TICK, return_when=FIRST_COMPLETED)
-            for fut in done:
-                job = futures[fut]
-                exc = fut.exception()
-                if exc is not None:  # _collect_node catches everything; this is a last resort
-                    job.finish(_failed_state(job.node, "error", f"collector crashed: {type(exc).__name__}"),
-                               NodeStats(job.node.name, "error", 0, 0.0, "error"))
-                pending.discard(fut)
-                assert job.final is not None
-                bar.update(job.final[0].status == "ok")
+            with contextlib.suppress(queue.Empty):
+                pool.done.get(timeout=_MONITOR_TICK)
             now = time.monotonic()
-            for fut in list(pending):
-                job = futures[fut]
-                if job.started is not None and now - job.started > job.node.deadline:
+            for i in list(pending):
+                job = jobs[i]
+                if job.final is None and job.started is not None and now - job.started > job.node.deadline:
                     state = _failed_state(job.node, "timeout",
-                                          f"timeout: no complete answer within the {job.node.deadline:g}s deadline")
-                    if job.finish(state, NodeStats(job.node.name, "timeout", 1, round(now - job.started, 3),
-                                                   "deadline")):
-                        pending.discard(fut)
-                        bar.update(False)
+                                          f"no complete answer within the {job.node.deadline:g}s deadline")
+                    if job.finish(state, NodeStats(job.node.name, "timeout", max(1, job.attempts),
+                                                   round(now - job.started, 3), "deadline"), by_monitor=True):
+                        pool.replace_abandoned()
+                if job.final is not None:
+                    pending.discard(i)
+                    bar.update(job.final[0].status == "ok")
     finally:
         bar.close()
-        # Threads past their deadline are abandoned, not joined: their remote timeouts were
-        # cut to the deadline, so they end on their own shortly.
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.cancel()
 
     nodes, stats = [], []
     for job in jobs:

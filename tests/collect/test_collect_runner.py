@@ -117,3 +117,25 @@ def test_hostname_mismatch_rules(name, address, hostname, fqdn, mismatch):
     node = inv.nodes[0].__class__(**{**inv.nodes[0].__dict__, "name": name, "address": address})
     reason = hostname_mismatch(node, NodeState(name=name, hostname=hostname, fqdn=fqdn))
     assert (reason is not None) == mismatch, reason
+
+
+def test_abandoned_worker_gives_its_slot_to_the_next_node():
+    release = threading.Event()
+
+    def execute(target, request, secrets=None):
+        if target.name == "STUCK":
+            release.wait(20)
+            raise RemoteError("auth", "late answer must not replace the timeout")
+        raise RemoteError("refused", "closed")
+
+    inv, creds = inventory(["STUCK", "B", "C"], deadline=1, concurrency=1)
+    t0 = time.monotonic()
+    try:
+        result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    finally:
+        release.set()
+    assert time.monotonic() - t0 < 2.5
+    assert [n.status for n in result.nodes] == ["timeout", "refused", "refused"]
+    assert result.stats_for("STUCK").error_kind == "deadline"
+    time.sleep(0.2)  # the released worker finishes late; the recorded outcome stays
+    assert result.nodes[0].status == "timeout"
