@@ -24,6 +24,7 @@ The engine talks to nodes through :class:`NodeOps` so the same logic runs agains
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -114,6 +115,23 @@ def installers_running(states: Sequence[NodeState], patterns: Sequence[str]) -> 
         if hits:
             out[st.name] = hits
     return out
+
+
+def _improved(before: Finding | None, after: Finding) -> bool:
+    """A partial fix holds when the finding lists strictly fewer problems, none of them new."""
+    if before is None or after.status != before.status:
+        return False
+    b = (before.details or {}).get("problems")
+    a = (after.details or {}).get("problems")
+    if not isinstance(a, list) or not isinstance(b, list):
+        return False  # cannot tell: treat as not improved (the rollback is the safe side)
+    return {_problem_key(x) for x in a} < {_problem_key(x) for x in b}
+
+
+def _problem_key(text: str) -> str:
+    """A problem's identity regardless of numbering and line numbers, which an edit may shift."""
+    text = re.sub(r"\bentry \d+\b", "entry #", str(text))
+    return re.sub(r"\blines? [\d, ]+", "line #", text)
 
 
 def _result_error(r: dict[str, Any]) -> str:
@@ -331,10 +349,14 @@ class ApplyEngine:
         findings = self._findings(np.node)
         now = {f.key(): f for f in findings if (f.node or "").lower() == np.node.lower()}
         problems = []
+        before = {f.key(): f for f in baseline}
         for key in np.addresses:
             f = now.get(key)
-            if f is not None and f.failing:
-                problems.append(f"{f.check_id} still {f.status.value}: {f.message}")
+            if f is None or not f.failing:
+                continue
+            if key in np.partial and _improved(before.get(key), f):
+                continue  # expected: what the admin chose to keep (e.g. stale entries) remains
+            problems.append(f"{f.check_id} still {f.status.value}: {f.message}")
         was_ok = {f.key() for f in baseline if (f.node or "").lower() == np.node.lower() and not f.failing}
         for key, f in now.items():
             if f.failing and key in was_ok:

@@ -180,6 +180,9 @@ class NodePlan:
     addresses: list[tuple[str, str]] = field(default_factory=list)
     # failures of this node that a fixer could not plan safely (lifted into FixPlan.blocked)
     blocked: list[Blocked] = field(default_factory=list)
+    # addressed findings that are expected to still fail afterwards, with fewer problems
+    # (e.g. a missing server added while a stale one is kept without --remove-stale)
+    partial: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def check_ids(self) -> list[str]:
@@ -205,7 +208,7 @@ class NodePlan:
     def to_dict(self) -> dict[str, Any]:
         return {"node": self.node, "edits": [e.to_dict() for e in self.edits if e.changes],
                 "actions": [a.to_dict() for a in self.actions], "notes": list(self.notes),
-                "addresses": [list(a) for a in self.addresses]}
+                "addresses": [list(a) for a in self.addresses], "partial": [list(a) for a in self.partial]}
 
 
 @dataclass
@@ -271,6 +274,7 @@ def merge_node_plans(plans: Iterable[NodePlan], order: Sequence[str] = ()) -> li
         m.notes.extend(n for n in p.notes if n not in m.notes)
         m.addresses.extend(a for a in p.addresses if a not in m.addresses)
         m.blocked.extend(p.blocked)
+        m.partial.extend(a for a in p.partial if a not in m.partial)
     for m in merged.values():
         accounts = [a for a in m.actions if a.kind == SET_ACCOUNT]
         restarts: list[ServiceAction] = []

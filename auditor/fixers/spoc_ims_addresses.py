@@ -29,7 +29,7 @@ from auditor.fixers._common import (
     server_ip,
     target_nodes,
 )
-from auditor.fixers.plan import FileEdit, FixOptions, NodePlan
+from auditor.fixers.plan import Blocked, FileEdit, FixOptions, NodePlan
 from auditor.parsers import PropertiesDocument
 
 CHECK_ID = "SPOC-IMS-ADDRESSES"
@@ -107,6 +107,7 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
     missing = [m for m in cluster.management_nodes if m.name.lower() not in covered]
     changes: list[str] = []
     notes: list[str] = []
+    kept_stale = ""
     added: list[str] = []
     if missing:
         template = _template(cluster, view)
@@ -123,11 +124,14 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
         if options.remove_stale:
             changes.append("remove entries that point at no Management server: " + ", ".join(stale))
         else:
-            notes.append(f"{view.name}: kept {key} entries that point at no Management server: "
-                         + ", ".join(stale) + " (rerun with --remove-stale to remove)")
+            kept_stale = (f"kept {key} entries that point at no Management server (or repeat one): "
+                    + ", ".join(stale) + "; rerun with --remove-stale to remove")
     plan = NodePlan(node=view.name, notes=notes, addresses=addresses(findings, view.name))
+    if kept_stale:
+        plan.blocked.append(Blocked(CHECK_ID, [view.name], kept_stale))
+        plan.partial = list(plan.addresses)
     if not changes:
-        if not notes:
+        if not kept_stale:
             plan.blocked.append(nothing_to_change(view, CHECK_ID, findings))
         return plan
     sep = _separator(value, spoc.ims_addresses, separators)

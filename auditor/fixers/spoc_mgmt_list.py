@@ -32,7 +32,7 @@ from auditor.fixers._common import (
     server_ip,
     target_nodes,
 )
-from auditor.fixers.plan import CannotPlan, FileEdit, FixOptions, NodePlan
+from auditor.fixers.plan import Blocked, CannotPlan, FileEdit, FixOptions, NodePlan
 from auditor.parsers import SpocConfDocument
 
 CHECK_ID = "SPOC-MGMT-LIST"
@@ -138,6 +138,7 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], o
     changes: list[str] = _normalize_keys(cluster, doc)
     notes: list[str] = []
     stale: list[int] = []
+    kept: list[str] = []
     seen: set[str] = set()
     for entry in doc.servers():
         g = normalize_guid(entry.guid) if entry.guid else None
@@ -171,8 +172,8 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], o
                 doc.remove_server(i, renumber=True)
             changes.append("remove stale " + "; ".join(described) + " and renumber the rest")
         else:
-            notes.append(f"{view.name}: kept stale " + "; ".join(described)
-                         + " (no Management server has that GUID); rerun with --remove-stale to remove")
+            kept.append("kept stale " + "; ".join(described)
+                        + " (no Management server has that GUID); rerun with --remove-stale to remove")
     # a numbering gap (entries 1, 2, 4) is closed so the appended server gets the next suffix
     for pos, entry in enumerate(doc.servers(), start=1):
         if entry.index != pos:
@@ -185,10 +186,13 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], o
             changes.append(f"add {server.name} ({server.guid}, {server.ip}:{server.port}) as entry {index}")
     new = doc.render()
     plan = NodePlan(node=view.name, notes=notes, addresses=addresses(findings, view.name))
+    if kept:
+        plan.blocked.append(Blocked(CHECK_ID, [view.name], "; ".join(kept)))
+        plan.partial = list(plan.addresses)
     if new != old:
         plan.edits.append(FileEdit(node=view.name, path=spoc.conf.path, old=old, new=new, check_id=CHECK_ID,
                                    reason="; ".join(changes), restart=service))
-    elif not notes:
+    elif not kept:
         plan.blocked.append(nothing_to_change(view, CHECK_ID, findings))
     return plan
 

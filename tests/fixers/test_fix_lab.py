@@ -343,3 +343,27 @@ def test_utf16_lf_file_round_trips_through_the_real_protocol(fix_lab, tmp_path):
     assert [ln for ln in new_lines if ln not in old_lines] == [
         "serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002", "serverIP2=10.0.10.12", "serverPORT2=6010"]
     assert ("SPOC-MGMT-LIST", "SITE2") not in failing(inv)
+
+
+def test_partial_fix_keeps_stale_entry_verifies_and_exits_1(fix_lab, tmp_path):
+    def site1_lacks_mgmt2(src: Path) -> None:
+        p = src / SITE1_SPOC
+        text = p.read_bytes().decode()
+        text = text.replace("serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002\r\nserverIP2=10.0.10.12\r\n"
+                            "serverPORT2=6010\r\n", "")
+        p.write_bytes(text.replace("serverGUID3=", "serverGUID2=").replace("serverIP3=", "serverIP2=")
+                      .replace("serverPORT3=", "serverPORT2=").encode())
+
+    lab, inv = fix_lab("drift", prepare=site1_lacks_mgmt2)
+    journal = tmp_path / "j.jsonl"
+    code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", journal=journal)
+    assert code == 1, out  # applied and verified, but the stale entry waits for --remove-stale
+    assert "kept stale entry 2" in out and "verified" in out
+    text = (lab.serve_dir / SITE1_SPOC).read_text()
+    assert "serverGUID3=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text and "serverIP2=10.0.10.10" in text
+    code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", "--remove-stale",
+                    journal=journal)
+    assert code == 0, out
+    assert ("SPOC-MGMT-LIST", "SITE1") not in failing(inv)
+    text = (lab.serve_dir / SITE1_SPOC).read_text()
+    assert "10.0.10.10" not in text and "serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text

@@ -107,7 +107,8 @@ def test_stale_entry_kept_without_remove_stale(profile):
     _, plan = plan_for(load("drift"), profile, only={"SPOC-MGMT-LIST"})
     site1 = plan.node("SITE1")
     assert site1 is None or site1.empty
-    assert any("SITE1" in n and "--remove-stale" in n for n in plan.notes)
+    assert [(b.check_id, b.nodes) for b in plan.blocked] == [("SPOC-MGMT-LIST", ["SITE1"])]
+    assert "--remove-stale" in plan.blocked[0].reason
 
 
 def test_stale_in_the_middle_removed_and_renumbered_without_gap(profile):
@@ -189,7 +190,7 @@ def test_ims_addresses_keep_separator_and_stale_needs_flag(profile):
     _, plan = plan_for(nodes, profile, only={"SPOC-IMS-ADDRESSES"})
     assert edit(plan, "SITE1", path).new == \
         b"infrastructureServiceAddresses=10.0.10.11:8443; 10.0.10.99:8443; 10.0.10.12:8443\n"
-    assert any("10.0.10.99" in n for n in plan.notes)
+    assert "10.0.10.99" in plan.blocked[0].reason and plan.node("SITE1").partial
     _, plan = plan_for(nodes, profile, only={"SPOC-IMS-ADDRESSES"}, remove_stale=True)
     assert edit(plan, "SITE1", path).new == b"infrastructureServiceAddresses=10.0.10.11:8443; 10.0.10.12:8443\n"
 
