@@ -253,9 +253,10 @@ def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState],
               help="Apply the plan (after confirmation), one node at a time. Default: dry run.")
 @click.option("--yes", "-y", is_flag=True, default=False, help="Do not ask for confirmation (with --apply).")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              metavar="FILE", help=f"Change journal (JSON lines). Default: {DEFAULT_JOURNAL}")
+              metavar="FILE", help=f"Change journal (JSON lines). Default: {DEFAULT_JOURNAL.name} in the state dir.")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
-              envvar="PARAGON_AUDITOR_STATE_DIR", help=f"Where fix locks live. Default: {DEFAULT_STATE_DIR}")
+              envvar="PARAGON_AUDITOR_STATE_DIR",
+              help=f"Where fix locks and the journal live (env PARAGON_AUDITOR_STATE_DIR). Default: {DEFAULT_STATE_DIR}")
 @click.pass_context
 def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
             checks: tuple[str, ...], nodes: tuple[str, ...], remove_stale: bool, repository_path: str | None,
@@ -319,15 +320,21 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         if busy:
             raise Refused("an installer is running, refusing to change the cluster: "
                           + "; ".join(f"{n}: {', '.join(p)}" for n, p in busy.items()))
+        journal = Journal(journal_path or Path(state_root) / DEFAULT_JOURNAL.name, cluster=inv.cluster,
+                          run_id=uuid.uuid4().hex,
+                          secrets=[c.password.reveal() for c in creds.values() if c.password is not None])
+        journal.check_writable()  # before asking anything: a change that cannot be logged is not made
         if not yes:
             steps = sum(len(summarize_actions(n)) for n in plan.nodes if not n.empty)
-            if not click.confirm(f"Apply these {steps} step(s), one node at a time?", default=False):
+            try:
+                confirmed = click.confirm(f"Apply these {steps} step(s), one node at a time?", default=False)
+            except click.Abort:
+                confirmed = False
+            if not confirmed:
                 raise Refused("not confirmed: nothing was changed")
         password = _resolve_password(plan, options)
-        journal = Journal(journal_path or DEFAULT_JOURNAL, cluster=inv.cluster, run_id=uuid.uuid4().hex,
-                          secrets=[c.password.reveal() for c in creds.values() if c.password is not None]
-                          + ([password.reveal()] if password is not None else []))
-        journal.check_writable()
+        if password is not None:
+            journal.add_secret(password.reveal())
         journal.record(node=None, action="start", result="ok",
                        nodes=[n.node for n in plan.nodes if not n.empty],
                        checks=sorted({c for n in plan.nodes for c in n.check_ids}),
