@@ -65,9 +65,10 @@ def build_plan(cluster, findings: Sequence, options: FixOptions | None = None,
     for check_id, fs in sorted(by_check.items()):
         errors = [f for f in fs if f.status.value == "error"]
         fails = [f for f in fs if f.status.value == "fail"]
-        for f in errors:
-            out.blocked.append(Blocked(check_id, [f.node] if f.node else [],
-                                       f"the check could not evaluate this node: {f.message}"))
+        if check_id in FIXERS:  # errors of other checks are the audit's business, not the plan's
+            for f in errors:
+                out.blocked.append(Blocked(check_id, [f.node] if f.node else [],
+                                           f"the check could not evaluate this node: {f.message}"))
         if not fails:
             continue
         nodes = sorted({f.node for f in fails if f.node}, key=str.lower)
