@@ -96,7 +96,7 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
     covered: set[str] = set()
     stale: list[str] = []
     for entry in spoc.ims_addresses:
-        target = cluster.resolve(entry.host, from_node=view)
+        target = cluster.resolve(entry.host)  # as the check does: "localhost" is no server address
         if target is None or target.name.lower() in covered:
             stale.append(entry.raw)
             if not options.remove_stale:

@@ -7,7 +7,8 @@ place and gets that server's address; two servers sharing a GUID stop the fixer.
 
 - a missing server is appended with the next free suffix, right after the existing server
   lines, copying their separator style and line endings;
-- a listed server with a wrong IP or port is corrected in place;
+- a listed server with a wrong IP or port is corrected in place, and so is the GUID of an
+  entry whose address is a current server not otherwise listed (a reinstalled server);
 - an entry whose GUID belongs to no Management server (a decommissioned one) is removed only
   with ``--remove-stale`` (a SPOC pointing at a dead server costs a timeout, while removing
   a server the admin still needs would cut the SPOC off), and the remaining entries are
@@ -143,17 +144,19 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], o
     for entry in doc.servers():
         g = normalize_guid(entry.guid) if entry.guid else None
         server = wanted.get(g) if g else None
-        if server is None and g is None:
-            # an entry without GUID whose address is a known server that is not listed: complete it
+        if server is None:
+            # no or unknown GUID, but the address is a current server this file does not list by
+            # GUID: the same machine under a wrong/missing GUID (e.g. reinstalled), so the GUID
+            # is corrected in place rather than the entry treated as stale
+            listed = {normalize_guid(e.guid) for e in doc.servers() if e.guid}
             server = next((s for s in servers if _same_host(cluster, view, entry.ip, s)
-                           and normalize_guid(s.guid) not in {normalize_guid(e.guid) for e in doc.servers()
-                                                              if e.guid}), None)
+                           and normalize_guid(s.guid) not in listed), None)
         if server is None or normalize_guid(server.guid) in seen:
             stale.append(entry.index)
             continue
         seen.add(normalize_guid(server.guid))
         fix: dict[str, str] = {}
-        if entry.guid is None:
+        if entry.guid is None or normalize_guid(entry.guid) != normalize_guid(server.guid):
             fix["guid"] = server.guid
         if not _same_host(cluster, view, entry.ip, server):
             fix["ip"] = server.ip

@@ -390,3 +390,13 @@ def test_duplicate_management_guid_blocks_the_list_fix(profile):
                                                        b"6f1c2a01-3b7e-4c1d-9a55-000000000001"))
     _, plan = plan_for(nodes, profile, only={"SPOC-MGMT-LIST"})
     assert not plan.has_changes and "share a GUID" in plan.blocked[0].reason
+
+
+def test_wrong_guid_on_a_current_servers_address_is_corrected_in_place(profile):
+    nodes = load("healthy")
+    st = node(nodes, "SITE1")
+    old = st.file(SITE1_SPOC).content
+    set_file(st, SITE1_SPOC, old.replace(f"serverGUID2={MGMT2_GUID}".encode(), b"serverGUID2=reinstalled-old"))
+    _, plan = plan_for(nodes, profile, only={"SPOC-MGMT-LIST"})
+    assert edit(plan, "SITE1", SITE1_SPOC).new == old
+    assert not plan.blocked
