@@ -66,6 +66,10 @@ def load_manifest(folder: Path) -> ClusterManifest:
         ) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", source=src, line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=src) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=src) from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise InputError(f"not a cluster manifest (format must be {MANIFEST_FORMAT!r})", source=src)
     if data.get("version") != MANIFEST_VERSION:
@@ -78,6 +82,7 @@ def load_manifest(folder: Path) -> ClusterManifest:
         unknown = set(raw) - set(NodeEntry.__dataclass_fields__)
         if unknown:
             raise InputError(f"nodes[{i}]: unknown field(s) {sorted(unknown)}", source=src)
+        _check_entry_types(raw, f"nodes[{i}]", src)
         entry = NodeEntry(**raw)
         if entry.name.lower() in seen:
             raise InputError(f"nodes[{i}]: duplicate node name {entry.name!r}", source=src)
@@ -89,6 +94,11 @@ def load_manifest(folder: Path) -> ClusterManifest:
         if safe_folder_name(entry.folder) != entry.folder:
             raise InputError(f"nodes[{i}]: unsafe folder name {entry.folder!r}", source=src)
         nodes.append(entry)
+    for key in ("kind", "name", "description", "tool_version", "created_at", "profile"):
+        if not isinstance(data.get(key, ""), str):
+            raise InputError(f"{key}: expected a text", source=src)
+    if not isinstance(data.get("planted") or [], list):
+        raise InputError("planted: expected a list", source=src)
     known = set(ClusterManifest.__dataclass_fields__)
     # ``to_dict`` writes ``extra`` as its own key; unknown top-level keys are kept there too.
     extra = dict(data["extra"]) if isinstance(data.get("extra"), dict) else {}
@@ -104,6 +114,24 @@ def load_manifest(folder: Path) -> ClusterManifest:
         planted=list(data.get("planted") or []),
         extra=extra,
     )
+
+
+NODE_STATUSES = ("ok", "refused", "timeout", "auth", "tls", "protocol", "error")
+
+
+def _check_entry_types(raw: dict[str, Any], what: str, src: str) -> None:
+    """Field types of one ``nodes[]`` entry: a hand-edited manifest fails here, with the
+    entry named, instead of with a TypeError deep in the audit."""
+    for key in ("name", "folder", "address", "reason"):
+        if key in raw and not isinstance(raw[key], str):
+            raise InputError(f"{what}.{key}: expected a text, got {type(raw[key]).__name__}", source=src)
+    roles = raw.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise InputError(f"{what}.roles: expected a list such as [management] or [site]", source=src)
+    if raw.get("status", "ok") not in NODE_STATUSES:
+        raise InputError(f"{what}.status: expected one of {', '.join(NODE_STATUSES)}", source=src)
+    if not isinstance(raw.get("lab", {}), dict):
+        raise InputError(f"{what}.lab: expected an object", source=src)
 
 
 def save_manifest(manifest: ClusterManifest, folder: Path) -> None:

@@ -73,6 +73,8 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise InputError("node.json not found", source=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=str(path)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -90,6 +92,31 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+_FIELD_CHECKS = {  # dataclass field annotations (strings: postponed evaluation) -> validator
+    "str": lambda v: isinstance(v, str),
+    "str | None": lambda v: v is None or isinstance(v, str),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "int | None": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+    "bool": lambda v: isinstance(v, bool),
+    "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+}
+
+
+def _typed(value: Any, check: str, source: str, what: str) -> Any:
+    """``value`` if it has the declared type; a hand-edited or hostile node.json must fail
+    here with file and key, not later inside a check with a TypeError."""
+    if not _FIELD_CHECKS[check](value):
+        raise InputError(f"{what}: expected {check}, got {type(value).__name__}", source=source)
+    return value
+
+
+def _mapping(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    v = data.get(key) or {}
+    if not isinstance(v, dict):
+        raise InputError(f"{key}: expected an object, got {type(v).__name__}", source=source)
+    return v
+
+
 def _build(cls, raw: Any, source: str, what: str):
     if not isinstance(raw, dict):
         raise InputError(f"{what}: expected an object, got {type(raw).__name__}", source=source)
@@ -97,6 +124,9 @@ def _build(cls, raw: Any, source: str, what: str):
     unknown = set(raw) - known
     if unknown:
         raise InputError(f"{what}: unknown field(s) {sorted(unknown)}", source=source)
+    for name, f in cls.__dataclass_fields__.items():
+        if name in raw and str(f.type) in _FIELD_CHECKS:
+            _typed(raw[name], str(f.type), source, f"{what}.{name}")
     try:
         return cls(**raw)
     except TypeError as exc:
@@ -112,27 +142,32 @@ def state_from_facts(name: str, data: dict[str, Any], source: str = "node.json")
             raise InputError(f"{key}: expected a list", source=source)
         return v
 
+    environment = _mapping(data, "environment", source)
+    registry = _mapping(data, "registry", source)
+    for k, v in registry.items():
+        if not isinstance(v, dict):
+            raise InputError(f"registry[{k!r}]: expected an object, got {type(v).__name__}", source=source)
     state = NodeState(
         name=name,
         hostname=str(data.get("hostname") or ""),
         fqdn=str(data.get("fqdn") or ""),
         os=_build(OsInfo, data.get("os") or {}, source, "os"),
-        dotnet_release=data.get("dotnet_release"),
+        dotnet_release=_typed(data.get("dotnet_release"), "int | None", source, "dotnet_release"),
         interfaces=[_build(Interface, i, source, "interfaces[]") for i in lst("interfaces")],
         services=[_build(Service, s, source, "services[]") for s in lst("services")],
         processes=[_build(Process, p, source, "processes[]") for p in lst("processes")],
         listening_ports=[_build(ListeningPort, p, source, "listening_ports[]") for p in lst("listening_ports")],
-        environment={str(k): str(v) for k, v in (data.get("environment") or {}).items()},
-        registry={str(k): dict(v) for k, v in (data.get("registry") or {}).items()},
-        collected_at=data.get("collected_at"),
+        environment={str(k): str(v) for k, v in environment.items()},
+        registry={str(k): dict(v) for k, v in registry.items()},
+        collected_at=_typed(data.get("collected_at"), "str | None", source, "collected_at"),
     )
-    for p, probe in (data.get("probes") or {}).items():
+    for p, probe in _mapping(data, "probes", source).items():
         if not isinstance(probe, dict):
             raise InputError(f"probes[{p!r}]: expected an object", source=source)
         state.probes[path_key(p)] = PathProbe(
-            path=p, exists=bool(probe.get("exists")), is_dir=bool(probe.get("is_dir")), error=probe.get("error")
-        )
-    for p in data.get("missing_files") or []:
+            path=p, exists=bool(probe.get("exists")), is_dir=bool(probe.get("is_dir")),
+            error=_typed(probe.get("error"), "str | None", source, f"probes[{p!r}].error"))
+    for p in _typed(lst("missing_files"), "list[str]", source, "missing_files"):
         state.files[path_key(p)] = FileEntry(path=p, content=None, exists=False)
     return state
 
@@ -143,15 +178,20 @@ def load_node(folder: Path, name: str | None = None) -> NodeState:
     data = _read_json(folder / "node.json")
     source = str(folder / "node.json")
     state = state_from_facts(name or folder.name, data, source)
-    times = {path_key(k): v for k, v in (data.get("file_times") or {}).items()}
-    errors = {path_key(k): v for k, v in (data.get("file_errors") or {}).items()}
+    times = {path_key(k): _typed(v, "str | None", source, f"file_times[{k!r}]")
+             for k, v in _mapping(data, "file_times", source).items()}
+    errors = {path_key(k): _typed(v, "str | None", source, f"file_errors[{k!r}]")
+              for k, v in _mapping(data, "file_errors", source).items()}
     files_root = folder / "files"
     if files_root.is_dir():
         for dirpath, _dirs, filenames in os.walk(files_root):
             for fn in filenames:
                 full = Path(dirpath) / fn
                 rel = full.relative_to(folder)
-                win = relative_to_windows(rel)
+                try:
+                    win = relative_to_windows(rel)
+                except InputError as exc:  # a stray file: name it, do not guess a Windows path
+                    raise InputError(exc.message, source=str(full)) from None
                 key = path_key(win)
                 state.files[key] = FileEntry(
                     path=win, content=full.read_bytes(), mtime=times.get(key), exists=True, error=errors.get(key)
