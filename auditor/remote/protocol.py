@@ -414,7 +414,8 @@ def validate_response(resp: dict[str, Any], request: dict[str, Any] | None = Non
     """Envelope checks shared by the client and the decoder (op data is checked by decode)."""
     _need(resp.get("protocol") == PROTOCOL_VERSION,
           f"response: protocol {resp.get('protocol')!r}, expected {PROTOCOL_VERSION}")
-    _need(resp.get("kind") in KINDS, f"response: unknown kind {resp.get('kind')!r}")
+    _need(isinstance(resp.get("kind"), str) and resp.get("kind") in KINDS,
+          f"response: unknown kind {resp.get('kind')!r}"[:200])
     _need(_str(resp.get("hostname")), "response: hostname missing")
     results = resp.get("results")
     _need(isinstance(results, list), "response: results must be a list")
@@ -422,7 +423,8 @@ def validate_response(resp: dict[str, Any], request: dict[str, Any] | None = Non
         _need(isinstance(r, dict), f"results[{i}]: expected an object")
         _need(set(r) == {"op", "id", "status", "error", "data"},
               f"results[{i}]: fields must be op, id, status, error, data (got {sorted(r)})")
-        _need(r["status"] in ("ok", "failed", "skipped"), f"results[{i}]: bad status {r['status']!r}")
+        _need(r["status"] in ("ok", "failed", "skipped"), f"results[{i}]: bad status {r['status']!r}"[:200])
+        _need(_str(r["op"]) and _str(r["id"]), f"results[{i}]: op and id must be strings")
         _need(r["status"] == "ok" or _str(r["error"]), f"results[{i}]: a failed op must carry an error text")
     if request is not None:
         _need(resp.get("kind") == request.get("kind"),
