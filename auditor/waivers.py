@@ -126,8 +126,11 @@ def parse_waivers(text: str, source: str = "<waivers>") -> list[Waiver]:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        if isinstance(exc, yaml.reader.ReaderError):  # e.g. a control character: no mark, a position
+            line = text.count("\n", 0, exc.position) + 1
         raise InputError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", source=source,
-                         line=mark.line + 1 if mark is not None else None) from None
+                         line=line) from None
     if root is None:
         return []
     if isinstance(root, yaml.MappingNode):
