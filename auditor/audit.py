@@ -153,10 +153,15 @@ def assemble_report(
     ran = set(only_checks) if only_checks else None
     checks = [m for m in catalogue if ran is None or m.id in ran]
     known = {m.id for m in checks}
-    # Findings from outside the catalogue (e.g. WAIVER-EXPIRED) still need a title/severity.
+    # Findings from outside the check catalogue: the waiver file's own (WAIVER-EXPIRED,
+    # WAIVER-UNUSED) carry real metadata; anything else still gets a title and severity.
+    from auditor.waivers import WAIVER_CHECK_META
+
+    extra = {m.id: m for m in WAIVER_CHECK_META}
     for f in findings:
         if f.check_id not in known:
-            checks.append(CheckMeta(id=f.check_id, title=f.check_id, severity=f.severity, rationale="", remediation=""))
+            checks.append(extra.get(f.check_id) or CheckMeta(
+                id=f.check_id, title=f.check_id, severity=f.severity, rationale="", remediation=""))
             known.add(f.check_id)
     run = RunMeta(
         tool_version=__version__,

@@ -55,6 +55,7 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
     problems: list[tuple[str, int | None]] = []
     notes: list[str] = []
     matched: dict[str, int] = {}  # mgmt node name -> entry index
+    stale = False
     actual = []
     for text in doc.server_key_problems():
         problems.append((text, None))
@@ -86,6 +87,7 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
         else:
             problems.append((f"entry {e.index}: stale, GUID {e.guid} / {e.ip} matches no current "
                              "Management server", line))
+            stale = True
             continue
         if (target.management and target.management.guid and e.guid != target.management.guid
                 and normalize_guid(e.guid) == normalize_guid(target.management.guid)):
@@ -108,6 +110,8 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
     if problems:
         first_line = next((ln for _, ln in problems if ln), None)
         details["problems"] = [p for p, _ in problems]
+        if stale:  # the fixer removes stale entries only when asked to (see docs/fix.md)
+            details["fix_args"] = ["--remove-stale"]
         return make(META, Status.FAIL, node.name, node.name, "; ".join(p for p, _ in problems),
                     expected=expected, actual=actual, file=path, line=first_line, details=details)
     msg = f"lists all {len(mgmts)} Management server(s)"

@@ -8,7 +8,6 @@ generated here from numbers and dates with every text item escaped by :func:`htm
 
 from __future__ import annotations
 
-import html
 import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -97,9 +96,13 @@ def _matrix_view(report: AuditReport) -> dict[str, Any]:
     m = status_matrix(report)
     nodes = list(m.index)
     unreachable = {n.name for n in report.unreachable_nodes}
+    # plain dicts: one ``m.loc`` per cell cost ~80 us, i.e. 7 s for 5,000 nodes x 18 checks
+    table = {node: dict(zip(m.columns, row, strict=True))
+             for node, row in zip(nodes, m.itertuples(index=False, name=None), strict=True)}
 
     def cell(node: str, check_id: str) -> dict[str, str]:
-        label, css = CELL_LABELS.get(m.loc[node, check_id], (m.loc[node, check_id], "st-none"))
+        value = table[node][check_id]
+        label, css = CELL_LABELS.get(value, (value, "st-none"))
         return {"node": node, "check": check_id, "label": label, "css": css}
 
     checks = []
@@ -121,61 +124,16 @@ def _matrix_view(report: AuditReport) -> dict[str, Any]:
             "checks": checks, "quiet_nodes": quiet}
 
 
-def trend_svg(trend: list[dict[str, Any]] | None, width: int = 760, height: int = 240) -> Markup | None:
-    """Stacked bars of failing findings per run by severity, as inline SVG (no JS, prints).
+def trend_svg(trend: list[dict[str, Any]] | None) -> Markup | None:
+    """The history's trend chart (inline SVG, every text escaped), or None without a trend.
 
-    Built from numbers only; dates/run ids are escaped. Returns None when there is no trend.
+    One chart implementation serves the API and the report: auditor.history.render_trend_svg.
     """
     if not trend:
         return None
-    runs = trend[-30:]
-    sevs = [s.value for s in SEVERITIES_DESC]
-    totals = [sum(int((r.get("failing") or {}).get(s, 0) or 0) for s in sevs) for r in runs]
-    top = max(max(totals), 1)
-    # a "nice" y-axis maximum so grid lines fall on round numbers
-    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 10**9) if top / s <= 5)
-    ymax = step * -(-top // step)
-    left, right, top_pad, bottom = 44, 12, 28, 42
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
-    slot = plot_w / len(runs)
-    bar_w = max(min(slot * 0.7, 40), 2)
-    esc = html.escape
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" aria-labelledby="trend-title">',
-        f'<title id="trend-title">Failing findings per run, by severity ({len(runs)} runs)</title>',
-    ]
-    for i in range(0, ymax + 1, step):
-        y = top_pad + plot_h - plot_h * i / ymax
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{i}</text>')
-    for idx, (run, total) in enumerate(zip(runs, totals, strict=True)):
-        x = left + slot * idx + (slot - bar_w) / 2
-        y = top_pad + plot_h
-        failing = run.get("failing") or {}
-        label = str(run.get("finished_at") or run.get("run_id") or "")
-        for sev in reversed(sevs):  # least severe at the bottom, critical on top
-            n = int(failing.get(sev, 0) or 0)
-            if not n:
-                continue
-            h = plot_h * n / ymax
-            y -= h
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{SEVERITY_COLOURS[sev]}">'
-                f"<title>{esc(label)}: {n} {sev}</title></rect>"
-            )
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="10">{total}</text>')
-        if len(runs) <= 12 or idx % max(1, len(runs) // 10) == 0 or idx == len(runs) - 1:
-            short = esc(label[5:10] if len(label) >= 10 and label[4] == "-" else label[:10])
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top_pad + plot_h + 14}" text-anchor="middle" '
-                         f'font-size="10">{short}</text>')
-    lx = left
-    for sev in sevs:
-        parts.append(f'<rect x="{lx}" y="{height - 16}" width="10" height="10" fill="{SEVERITY_COLOURS[sev]}"/>')
-        parts.append(f'<text x="{lx + 14}" y="{height - 7}" font-size="11">{sev}</text>')
-        lx += 80
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    from auditor.history.trend import render_trend_svg
+
+    return Markup(render_trend_svg(trend[-30:], title="Failing findings per run, by severity"))
 
 
 def _since_view(since: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -31,6 +31,9 @@ def test_stale_entry_fails_with_its_line():
     lab.spec("SITE1").spoc_stale = [MgmtSpec("OLD", "10.0.10.99", "old-guid")]
     f = lab.run("SPOC-MGMT-LIST")["SITE1"]
     assert f.status.value == "fail" and "stale" in f.message and f.line == 12
+    # the report's copy-paste fix command must include the opt-in for removing entries
+    assert f.details["fix_args"] == ["--remove-stale"]
+    assert "fix_args" not in Lab().run("SPOC-MGMT-LIST")["SITE1"].details
 
 
 def test_guid_case_and_braces_pass_with_note():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import check_catalogue, run_audit
+from auditor.audit import run_audit
 from auditor.findings import Status
 from auditor.history.hook import HistoryRecorder
 from auditor.manifest import load_cluster_folder
@@ -89,10 +89,11 @@ def test_waiver_hook_in_pipeline_and_html_report(scenario, tmp_path):
     rec = HistoryRecorder(tmp_path / "h.sqlite", cluster=manifest.name, profile=profile)
     hook = WaiverFile(wfile)
     run_audit(states, profile, source_label="s", today=date(2026, 11, 25), history=rec)
-    catalogue = [*check_catalogue(), *WAIVER_CHECK_META]  # titles/remediation for WAIVER-* findings
-    report = run_audit(states, profile, source_label="s", waivers=hook, history=rec, today=date(2026, 11, 25),
-                       catalogue=catalogue)
+    # no catalogue passed: WAIVER-* findings still get their real title and remediation
+    report = run_audit(states, profile, source_label="s", waivers=hook, history=rec, today=date(2026, 11, 25))
     assert report.title_of("WAIVER-EXPIRED") == "Waiver expired"
+    meta = next(m for m in report.checks if m.id == "WAIVER-EXPIRED")
+    assert meta == next(m for m in WAIVER_CHECK_META if m.id == "WAIVER-EXPIRED") and meta.remediation
     waived = [f for f in report.findings if f.key() == target.key()]
     assert [f.status for f in waived] == [Status.WAIVED]
     assert waived[0].waiver["owner"] == "print-team"
