@@ -190,14 +190,14 @@ def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
         "proxy.cacheSeconds=60",
     ]))
     put("SPOC\\conf\\remoteConfImg.xml", (
-        '<?xml version="1.0" encoding="UTF-8"?>\r\n<configuration>\r\n'
-        '  <property key="orsFailoverLockManager" value="true"/>\r\n'
-        '  <property key="spocGroupName" value="default"/>\r\n</configuration>\r\n').encode("utf-8"))
+        b'<?xml version="1.0" encoding="UTF-8"?>\r\n<configuration>\r\n'
+        b'  <property key="orsFailoverLockManager" value="true"/>\r\n'
+        b'  <property key="spocGroupName" value="default"/>\r\n</configuration>\r\n'))
     if "management" in spec.roles:
         put("WPS\\WpsService.exe.config", (
-            '<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <appSettings>\r\n'
-            '    <add key="ManagementServiceUrl" value="https://localhost/" />\r\n'
-            '  </appSettings>\r\n</configuration>\r\n').encode("utf-8"))
+            b'<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <appSettings>\r\n'
+            b'    <add key="ManagementServiceUrl" value="https://localhost/" />\r\n'
+            b'  </appSettings>\r\n</configuration>\r\n'))
         put("FSP\\Service\\spooler.config", _props(["ServerDiscoveryEnabled=true"]))
     return st
 
