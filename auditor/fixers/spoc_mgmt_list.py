@@ -167,26 +167,31 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], o
             changes.append(f"correct entry {entry.index} ({server.name}): "
                            + ", ".join(f"{_key(cluster, k, entry.index)} -> {v}" for k, v in fix.items()))
     by_index = {e.index: e for e in doc.servers()}
-    if stale:
-        described = [f"entry {i} ({by_index[i].guid or 'no GUID'}, {by_index[i].ip or '?'}:{by_index[i].port or '?'})"
-                     for i in stale]
-        if options.remove_stale:
-            for i in sorted(stale, reverse=True):
-                doc.remove_server(i, renumber=True)
-            changes.append("remove stale " + "; ".join(described) + " and renumber the rest")
-        else:
-            kept.append("kept stale " + "; ".join(described)
-                        + " (no Management server has that GUID); rerun with --remove-stale to remove")
-    # a numbering gap (entries 1, 2, 4) is closed so the appended server gets the next suffix
+    described = [f"entry {i} ({by_index[i].guid or 'no GUID'}, {by_index[i].ip or '?'}:{by_index[i].port or '?'})"
+                 for i in stale]
+    # missing servers go in first, right after the last server line (while one exists to copy
+    # the style from), then stale entries go and everything is renumbered without gaps
+    added = [s for s in servers if normalize_guid(s.guid) not in seen]
+    for server in added:
+        doc.append_server(server.guid, server.ip, server.port)
+    if stale and options.remove_stale:
+        for i in sorted(stale, reverse=True):
+            doc.remove_server(i, renumber=True)
+        changes.append("remove stale " + "; ".join(described) + " and renumber the rest")
+    elif stale:
+        kept.append("kept stale " + "; ".join(described)
+                    + " (no Management server has that GUID); rerun with --remove-stale to remove")
+    # a numbering gap (entries 1, 2, 4) is closed too
     for pos, entry in enumerate(doc.servers(), start=1):
         if entry.index != pos:
             for fieldname, key in entry.keys.items():
                 doc.rename(key, _key(cluster, fieldname, pos))
-            changes.append(f"renumber entry {entry.index} -> {pos} (close a gap)")
-    for server in servers:
-        if normalize_guid(server.guid) not in seen:
-            index = doc.append_server(server.guid, server.ip, server.port)
-            changes.append(f"add {server.name} ({server.guid}, {server.ip}:{server.port}) as entry {index}")
+            if normalize_guid(entry.guid or "") not in {normalize_guid(a.guid) for a in added}:
+                changes.append(f"renumber entry {entry.index} -> {pos}")
+    final = {normalize_guid(e.guid): e.index for e in doc.servers() if e.guid}
+    for server in added:
+        changes.append(f"add {server.name} ({server.guid}, {server.ip}:{server.port}) as entry "
+                       f"{final.get(normalize_guid(server.guid), '?')}")
     new = doc.render()
     plan = NodePlan(node=view.name, notes=notes, addresses=addresses(findings, view.name))
     if kept:
