@@ -119,6 +119,24 @@ def _parse_yaml(text: str, source: str) -> dict[str, Any]:
     return data
 
 
+def _list(raw: dict[str, Any], key: str, where: str, source: str) -> list[Any]:
+    """``raw[key]`` as a list (missing/null = empty); anything else is an InputError, because
+    an override file is hand-written and ``tuple(5)`` deep in the audit helps nobody."""
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{where}.{key}: expected a list, got {type(value).__name__}", source=source)
+    return value
+
+
+def _texts(raw: dict[str, Any], key: str, where: str, source: str) -> tuple[str, ...]:
+    items = _list(raw, key, where, source)
+    if not all(isinstance(x, str) for x in items):
+        raise InputError(f"{where}.{key}: expected a list of texts", source=source)
+    return tuple(items)
+
+
 def _build_subsystems(data: dict[str, Any], source: str) -> dict[str, Subsystem]:
     subs: dict[str, Subsystem] = {}
     raw_subs = data.get("subsystems")
@@ -127,30 +145,38 @@ def _build_subsystems(data: dict[str, Any], source: str) -> dict[str, Subsystem]
     for key, raw in raw_subs.items():
         if not isinstance(raw, dict):
             raise InputError(f"subsystems.{key}: expected a mapping", source=source)
+        where = f"subsystems.{key}"
         services = []
-        for s in raw.get("services") or []:
-            if not isinstance(s, dict) or not s.get("name"):
-                raise InputError(f"subsystems.{key}.services: each needs a name", source=source)
-            services.append(ServiceName(str(s["name"]), tuple(str(d) for d in s.get("display_names") or [])))
+        for s in _list(raw, "services", where, source):
+            if not isinstance(s, dict) or not s.get("name") or not isinstance(s["name"], str):
+                raise InputError(f"{where}.services: each needs a name", source=source)
+            services.append(ServiceName(s["name"], _texts(s, "display_names", f"{where}.services", source)))
         files = []
-        for f in raw.get("files") or []:
-            if isinstance(f, str):
+        for f in _list(raw, "files", where, source):
+            if isinstance(f, str) and f:
                 files.append(FileSpec(f))
-            elif isinstance(f, dict) and f.get("path"):
-                files.append(FileSpec(str(f["path"]), f.get("max_bytes")))
+            elif isinstance(f, dict) and f.get("path") and isinstance(f["path"], str):
+                max_bytes = f.get("max_bytes")
+                if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int)
+                                              or max_bytes < 0):
+                    raise InputError(f"{where}.files: max_bytes must be a whole number >= 0", source=source)
+                files.append(FileSpec(f["path"], max_bytes))
             else:
-                raise InputError(f"subsystems.{key}.files: each needs a path", source=source)
-        probes = tuple(
-            str(p["path"]) if isinstance(p, dict) else str(p) for p in raw.get("probe_dirs") or []
-        )
+                raise InputError(f"{where}.files: each needs a path", source=source)
+        probes = []
+        for p in _list(raw, "probe_dirs", where, source):
+            p = p.get("path") if isinstance(p, dict) else p
+            if not isinstance(p, str) or not p:
+                raise InputError(f"{where}.probe_dirs: each needs a path", source=source)
+            probes.append(p)
         subs[key] = Subsystem(
             key=key,
             title=str(raw.get("title", key)),
             services=tuple(services),
-            install_dir_strip=tuple(str(x) for x in raw.get("install_dir_strip") or []),
+            install_dir_strip=_texts(raw, "install_dir_strip", where, source),
             files=tuple(files),
-            probe_dirs=probes,
-            mandatory_on=tuple(raw.get("mandatory_on") or []),
+            probe_dirs=tuple(probes),
+            mandatory_on=_texts(raw, "mandatory_on", where, source),
             may_be_stopped=bool(raw.get("may_be_stopped", False)),
         )
     return subs

@@ -206,6 +206,22 @@ def _install_spec(profile, subsystem_key: str) -> dict[str, Any]:
 def build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
     """The collection request for one node, generated from the product profile.
 
+    A profile override that yields no valid request (wrong value types, an empty path ...)
+    is the admin's input error: :class:`~auditor.errors.InputError` naming the profile,
+    raised before any node is contacted, never a traceback.
+    """
+    try:
+        return _build_collect_request(profile, request_id)
+    except (ProtocolError, TypeError, ValueError, AttributeError) as exc:
+        from auditor.errors import InputError
+
+        raise InputError(f"the product profile does not give a valid collect request: {exc}"[:300],
+                         source=str(getattr(profile, "source", "profile"))) from None
+
+
+def _build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
+    """See :func:`build_collect_request`.
+
     Every subsystem with files gets a ``files`` op, every subsystem with ``probe_dirs`` a
     ``probe`` op; ``management_ims.repository_key`` becomes a ``probe_property`` op (the IMS
     repository is tested *from the node*, in the same command).
