@@ -33,10 +33,12 @@ def render_csv(report: AuditReport) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(COLUMNS)
+    titles = {c.id: _cell(c.title) for c in reversed(report.checks)}  # first wins, as title_of
     for f in sorted(report.findings, key=finding_sort_key):
         waiver = f.waiver or {}
+        title = titles.get(f.check_id)
         w.writerow([
-            f.check_id, _cell(report.title_of(f.check_id)), f.severity.value, f.status.value, f.node or "",
+            f.check_id, title if title is not None else _cell(report.title_of(f.check_id)), f.severity.value, f.status.value, f.node or "",
             _cell(f.subject), _cell(f.message), _cell(f.expected), _cell(f.actual),
             "yes" if f.fixable else "no", fix_command(f, report) if f.fixable else "",
             _cell(f.file or ""), "" if f.line is None else f.line,

