@@ -103,6 +103,41 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
     return out
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return "null" if value is None else type(value).__name__
+
+
+def _check_override_kinds(default: dict[str, Any], override: dict[str, Any], source: str, where: str = "") -> None:
+    """An override may change a fact's value, not its kind: ``guid_key: 5`` or
+    ``comment_prefixes: "#"`` would otherwise crash the cluster model mid-audit instead of
+    failing here with the key named. Lists of texts/numbers keep their element kind."""
+    for key, value in override.items():
+        if not isinstance(key, str):
+            raise InputError(f"{where}{key!r}: keys must be texts", source=source)
+        base = default.get(key)
+        if base is None:
+            continue
+        path = f"{where}{key}"
+        if _kind(value) != _kind(base):
+            raise InputError(f"{path}: expected a {_kind(base)}, got a {_kind(value)}", source=source)
+        if isinstance(base, dict):
+            _check_override_kinds(base, value, source, path + ".")
+        elif isinstance(base, list) and base and not isinstance(base[0], (dict, list)):
+            kinds = {_kind(x) for x in base}
+            if len(kinds) == 1 and any(_kind(x) not in kinds for x in value):
+                raise InputError(f"{path}: expected a list of {next(iter(kinds))}s", source=source)
+
+
 def _parse_yaml(text: str, source: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
@@ -199,6 +234,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
         except OSError as exc:
             raise InputError(f"cannot read profile: {exc.strerror}", source=str(p)) from None
         override = _parse_yaml(override_text, str(p))
+        _check_override_kinds(data, override, str(p))
         data = _deep_merge(data, override)
         source = str(p)
         digest.update(override_text.encode("utf-8"))
