@@ -1,0 +1,97 @@
+"""Time the offline half of an audit on a generated snapshot: model, checks and reports.
+
+Run by ``bench/bench_collect.py`` in a fresh process (so the peak memory is this work's
+own), or by hand::
+
+    .venv/bin/python bench/bench_snapshot.py --nodes 5000 [--workdir DIR]
+
+It generates a healthy cluster with ``auditor.lab.scenario_builder.build_healthy`` (2
+Management servers + N-2 Site servers) into a temporary folder (``/dev/shm`` when it exists:
+the builder fsyncs every file, which costs minutes on a disk and is irrelevant here), loads
+it with ``auditor.manifest.load_cluster_folder`` and times ``Cluster.build`` + the checks
+(``auditor.audit.run_audit``) and ``write_reports`` for html, json, junit and csv. Prints one
+JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FORMATS = ("html", "json", "junit", "csv")
+
+
+class _Timer:
+    """Wall and CPU seconds of a block (CPU shows the work when other jobs share the cores)."""
+
+    def __init__(self, results: dict, name: str):
+        self.results, self.name = results, name
+
+    def __enter__(self) -> _Timer:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.results[self.name] = {"wall": round(time.perf_counter() - self.wall, 3),
+                                   "cpu": round(time.process_time() - self.cpu, 3)}
+
+
+def scratch_root() -> Path:
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nodes", type=int, default=5000)
+    ap.add_argument("--workdir", type=Path, default=None, help="where to build (default: a temp folder)")
+    args = ap.parse_args(argv)
+    if args.nodes < 3:
+        ap.error("--nodes must be at least 3")
+
+    from auditor.audit import build_cluster, run_audit, run_check_stage, write_reports
+    from auditor.lab.scenario_builder import build_healthy
+    from auditor.manifest import load_cluster_folder
+    from auditor.profile import load_profile
+
+    own = args.workdir is None
+    work = Path(tempfile.mkdtemp(prefix="paragon-bench-snap-", dir=scratch_root())) if own else args.workdir
+    t: dict = {}
+    try:
+        with _Timer(t, "generate"):
+            build_healthy(work / "snapshot", sites=args.nodes - 2)
+        with _Timer(t, "load"):
+            _manifest, states = load_cluster_folder(work / "snapshot")
+        profile = load_profile(None)
+        # the required number: Cluster.build + checks + the four reports, as `audit --from` does
+        with _Timer(t, "model_checks_reports"):
+            with _Timer(t, "model_and_checks"):
+                report = run_audit(states, profile, source_label=str(work / "snapshot"))
+            for fmt in FORMATS:
+                with _Timer(t, fmt):
+                    write_reports(report, work / "out", [fmt])
+        # the split of run_audit, measured again separately (not part of the total above)
+        with _Timer(t, "model_only"):
+            cluster = build_cluster(states, profile)
+        with _Timer(t, "checks_only"):
+            findings = run_check_stage(cluster, None, None)
+        sizes = {p.name: p.stat().st_size for p in sorted((work / "out").iterdir())}
+        rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"nodes": len(states), "findings": len(findings),
+                          "failing": len(report.failing_findings), "times": t, "sizes": sizes,
+                          "maxrss_mb": round(rss_kb / 1024, 1)}))
+    finally:
+        if own:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Serve a lab scenario from a separate process, for the benchmark.
+
+Why a separate process: the benchmark measures the *client* (wall time, CPU, peak memory of
+``auditor audit``). With the simulated servers in the same process, their threads, NTLM
+crypto and SOAP work would be counted as the client's, and on a 2-core machine the GIL would
+make client and servers slow each other down in ways a real site never does.
+
+Protocol on stdin/stdout (one JSON object per line):
+
+* on start it writes ``{"ready": true, "inventory": PATH, "nodes": N}``;
+* ``counters`` -> the summed server counters and this process's CPU seconds;
+* ``quit`` (or EOF) -> stop every server and exit.
+
+The password comes from ``$PARAGON_LAB_PASSWORD`` (never printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+
+
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _totals(lab) -> dict:
+    tot: dict = {"requests": 0, "commands_run": 0, "encrypted_requests": 0, "encrypted_replies": 0,
+                 "shells_open": 0, "auth_failures": 0, "actions": {}, "status": {}}
+    for node in lab.nodes:
+        if node.server is None:
+            continue
+        c = node.server.counters()
+        for k in ("requests", "commands_run", "encrypted_requests", "encrypted_replies", "shells_open",
+                  "auth_failures"):
+            tot[k] += getattr(c, k)
+        for k, v in c.actions.items():
+            tot["actions"][k] = tot["actions"].get(k, 0) + v
+        for k, v in c.status.items():
+            tot["status"][str(k)] = tot["status"].get(str(k), 0) + v
+    tot["cpu_seconds"] = round(_cpu(), 3)
+    tot["threads"] = __import__("threading").active_count()
+    return tot
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenario", type=Path)
+    ap.add_argument("--workdir", type=Path, required=True)
+    ap.add_argument("--delay", type=float, default=0.0, help="delay_seconds fault on every node")
+    ap.add_argument("--scheme", default="http", choices=["http", "https"])
+    ap.add_argument("--nodes", default="", help="comma-separated node names to serve (default: all)")
+    args = ap.parse_args(argv)
+
+    from auditor.lab.cluster import LabCluster
+    from auditor.lab.executor import make_handler
+    from auditor.manifest import load_manifest
+
+    password = os.environ.get("PARAGON_LAB_PASSWORD")
+    if not password:
+        print(json.dumps({"error": "PARAGON_LAB_PASSWORD is not set"}), flush=True)
+        return 2
+    names = [n.name for n in load_manifest(args.scenario).nodes]
+    faults = {n: {"delay_seconds": args.delay} for n in names} if args.delay else None
+    lab = LabCluster(args.scenario, handler_factory=make_handler, scheme=args.scheme, auth="ntlm",
+                     password=password, workdir=args.workdir, faults=faults, copy_scenario=False,
+                     remove_workdir=False)
+    with lab:
+        inv = lab.write_inventory(args.workdir / "inventory.yaml")
+        print(json.dumps({"ready": True, "inventory": str(inv), "nodes": len(lab.nodes),
+                          "cpu_seconds": round(_cpu(), 3)}), flush=True)
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "counters":
+                print(json.dumps(_totals(lab)), flush=True)
+            elif cmd == "quit":
+                break
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
