@@ -1,0 +1,468 @@
+"""Property-based and fuzz tests for every parser and loader of untrusted or hand-written input.
+
+The contract checked for each: whatever the bytes, the only exception is the documented one
+(``InputError`` / its subclass ``ParseError`` for files, ``ProtocolError`` for the raw output
+line, ``RemoteError`` of kind ``protocol`` for a decoded response), and the error names the
+file (and the line, where the format has lines and the problem is on one).
+
+Two kinds of input per loader: random bytes/text (finds crashes in the tokenizer) and
+*mutations of a valid document* (one value replaced by any JSON/YAML value, one key dropped
+or added), which reaches the validation code behind the tokenizer.
+
+Example counts are modest and the runs derandomized, so the suite stays fast and repeatable.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor.collect.inventory import parse_inventory
+from auditor.errors import InputError
+from auditor.manifest import load_cluster_folder, load_manifest
+from auditor.nodefolder import load_node
+from auditor.parsers import (
+    ParseError,
+    SpocConfDocument,
+    app_settings,
+    parse_properties,
+    remote_conf_properties,
+)
+from auditor.parsers.xmlconf import parse_xml
+from auditor.profile import load_profile
+from auditor.remote import RemoteError, node_state_from_response
+from auditor.remote.protocol import ProtocolError, encode_output, parse_output
+from auditor.waivers import parse_waivers
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
+DRIFT = SCENARIOS / "drift"
+MGMT1_FILES = DRIFT / "mgmt1" / "files" / "c" / "DispatcherParagon"
+
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FEW = settings(max_examples=60, deadline=None, derandomize=True,
+               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SLOW = settings(max_examples=25, deadline=None, derandomize=True,  # each example runs a whole audit
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+# ---- strategies ------------------------------------------------------------------------------
+
+NASTY_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40) | \
+    st.sampled_from(["", "\x00", "..\\..\\x", "CON", "<script>", "]]>", "=cmd|' /C calc'!A0", "\ufeff",
+                     "\r\n", "9" * 400, "-1", "1e309", "null", "~", "*"])
+JSON_SCALARS = st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | \
+    st.floats(allow_nan=False) | NASTY_TEXT
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) |
+                           st.dictionaries(NASTY_TEXT, inner, max_size=3), max_leaves=8)
+
+
+def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+@st.composite
+def mutated(draw, base: Any, values: st.SearchStrategy = JSON_VALUES) -> Any:
+    """``base`` with one to three random edits: replace a subtree, drop a key, add a key."""
+    doc = copy.deepcopy(base)
+    for _ in range(draw(st.integers(1, 3))):
+        depth = draw(st.integers(0, 4))  # shallow edits as likely as deep ones
+        paths = [p for p in _paths(doc) if len(p) <= depth] or [()]
+        path = draw(st.sampled_from(paths))
+        action = draw(st.sampled_from(["replace", "replace", "drop", "add"]))
+        if not path:
+            if action == "replace":
+                doc = draw(values)
+            continue
+        parent = doc
+        for p in path[:-1]:
+            parent = parent[p]
+        last = path[-1]
+        if action == "replace":
+            parent[last] = draw(values)
+        elif action == "drop":
+            del parent[last]
+        elif isinstance(parent, dict):
+            parent[draw(NASTY_TEXT)] = draw(values)
+        else:
+            parent.insert(last, draw(values))
+    return doc
+
+
+def _bytes_mutations(data: bytes) -> st.SearchStrategy[bytes]:
+    """Random splices of ``data``: cut, insert random bytes, flip one byte."""
+
+    @st.composite
+    def strat(draw):
+        b = bytearray(data)
+        for _ in range(draw(st.integers(1, 4))):
+            pos = draw(st.integers(0, len(b)))
+            op = draw(st.sampled_from(["cut", "insert", "flip", "truncate"]))
+            if op == "cut":
+                del b[pos:pos + draw(st.integers(1, 30))]
+            elif op == "insert":
+                b[pos:pos] = draw(st.binary(min_size=1, max_size=12) |
+                                  st.sampled_from([b"<", b"]]>", b"&", b"<!DOCTYPE x>", b"\x00", b"\xff\xfe",
+                                                   b"=", b"\\u12", b"\\", b"\r", b"\n"]))
+            elif op == "flip" and b:
+                b[min(pos, len(b) - 1)] ^= draw(st.integers(1, 255))
+            elif op == "truncate":
+                del b[pos:]
+        return bytes(b)
+
+    return strat()
+
+
+def _expect_parse_error_or_nothing(fn, data: bytes, source: str) -> Any:
+    try:
+        return fn(data, source)
+    except ParseError as exc:
+        assert exc.source == source and str(exc).startswith(f"{source}:")
+        if exc.line is not None:
+            assert 1 <= exc.line <= max(1, data.count(b"\n") + data.count(b"\r") + 1)
+        return None
+
+
+# ---- configuration file parsers --------------------------------------------------------------
+
+SPOC = (MGMT1_FILES / "SPOC" / "conf" / "modules" / "spoc.conf").read_bytes()
+PROPS = (MGMT1_FILES / "Management" / "conf" / "management.properties").read_bytes()
+REMOTE_CONF = (MGMT1_FILES / "SPOC" / "conf" / "remoteConfImg.xml").read_bytes()
+EXE_CONFIG = (MGMT1_FILES / "WPS" / "WpsService.exe.config").read_bytes()
+
+
+@FUZZ
+@given(st.binary(max_size=400) | _bytes_mutations(SPOC))
+def test_spoc_conf_only_parse_error(data):
+    doc = _expect_parse_error_or_nothing(SpocConfDocument, data, "spoc.conf")
+    if doc is not None:
+        doc.servers()
+        doc.server_key_problems()
+        assert doc.render() == data  # untouched documents are byte-identical
+
+
+@FUZZ
+@given(st.binary(max_size=400) | _bytes_mutations(PROPS))
+def test_properties_only_parse_error(data):
+    doc = _expect_parse_error_or_nothing(parse_properties, data, "management.properties")
+    if doc is not None:
+        assert doc.render() == data
+        for key in list(doc.keys())[:5] if hasattr(doc, "keys") else []:
+            doc.get(key)
+
+
+@FUZZ
+@given(st.binary(max_size=300) | _bytes_mutations(REMOTE_CONF) | _bytes_mutations(EXE_CONFIG))
+def test_xml_only_parse_error(data):
+    for fn, source in ((remote_conf_properties, "remoteConfImg.xml"), (app_settings, "WpsService.exe.config"),
+                       (parse_xml, "x.xml")):
+        _expect_parse_error_or_nothing(fn, data, source)
+
+
+def test_xml_entity_bomb_and_external_entity_refused():
+    bomb = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><c>&b;</c>'
+    xxe = b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
+    for data in (bomb, xxe, b"\xef\xbb\xbf" + bomb, bomb.decode().encode("utf-16")):
+        with pytest.raises(ParseError, match="DOCTYPE"):
+            remote_conf_properties(data, "remoteConfImg.xml")
+
+
+# ---- node.json, manifest.json, snapshot folders --------------------------------------------
+
+NODE_JSON = json.loads((DRIFT / "mgmt1" / "node.json").read_text(encoding="utf-8"))
+MANIFEST = json.loads((DRIFT / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _write(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data if isinstance(data, bytes) else json.dumps(data).encode("utf-8"))
+
+
+@FUZZ
+@given(mutated(NODE_JSON) | st.binary(max_size=200))
+def test_node_json_only_input_error(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("node")
+    _write(folder / "node.json", data)
+    try:
+        state = load_node(folder, name="N1")
+    except InputError as exc:
+        assert exc.source and exc.source.endswith("node.json"), exc
+        return
+    state.facts_dict()  # what a snapshot writes back must be serialisable
+
+
+WRONG_TYPES = [5, "x", [1], {"a": 5}, True, [{"x": 1}], 1.5]
+
+
+@pytest.mark.parametrize("key", sorted(set(NODE_JSON) - {"format", "version"}
+                                       | {"file_errors", "missing_files", "probes", "collected_at"}))
+def test_node_json_every_key_with_every_wrong_type(tmp_path, key):
+    """Type confusion, systematically: each top-level key and each first-level item."""
+    for n, value in enumerate(WRONG_TYPES):
+        for variant in ("key", "item"):
+            data = copy.deepcopy(NODE_JSON)
+            if variant == "key":
+                data[key] = value
+            elif isinstance(data.get(key), list) and data[key]:
+                data[key][0] = value
+            elif isinstance(data.get(key), dict) and data[key]:
+                data[key][next(iter(data[key]))] = value
+            else:
+                continue
+            folder = tmp_path / f"{n}-{variant}"
+            _write(folder / "node.json", data)
+            try:
+                load_node(folder, name="N1").facts_dict()
+            except InputError as exc:
+                assert exc.source == str(folder / "node.json"), exc
+
+
+@pytest.mark.parametrize("key", ["name", "folder", "address", "roles", "status", "reason", "lab"])
+def test_manifest_node_entry_with_every_wrong_type(tmp_path, key):
+    shutil.copytree(DRIFT, tmp_path / "c")
+    for value in WRONG_TYPES:
+        data = copy.deepcopy(MANIFEST)
+        data["nodes"][0][key] = value
+        _write(tmp_path / "c" / "manifest.json", data)
+        try:
+            load_cluster_folder(tmp_path / "c")
+        except InputError as exc:
+            assert "manifest.json" in (exc.source or "") or "node.json" in (exc.source or ""), exc
+
+
+@FEW
+@given(mutated(MANIFEST) | st.binary(max_size=200))
+def test_manifest_only_input_error(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("cluster")
+    for node in MANIFEST["nodes"]:
+        shutil.copytree(DRIFT / node["folder"], folder / node["folder"])
+    _write(folder / "manifest.json", data)
+    try:
+        load_manifest(folder)
+        load_cluster_folder(folder)
+    except InputError as exc:
+        assert exc.source and ("manifest.json" in exc.source or "node.json" in exc.source
+                               or exc.source == str(folder)), exc
+
+
+@FEW
+@given(st.sampled_from(["files/readme.txt", "files/cc/x", "files/c", "files/c/.", "files/c/a\\b",
+                        "node.json/x", "files/c/x\x01y"]),
+       st.binary(max_size=30))
+def test_snapshot_folder_with_odd_files(tmp_path_factory, rel, content):
+    """Stray or oddly named files in a snapshot: an InputError naming the folder, or loaded."""
+    folder = tmp_path_factory.mktemp("snap")
+    shutil.copytree(DRIFT, folder, dirs_exist_ok=True)
+    target = folder / "site1" / rel
+    if rel == "files/c":
+        shutil.rmtree(folder / "site1" / "files" / "c")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    except (OSError, NotADirectoryError):
+        return
+    try:
+        load_cluster_folder(folder)
+    except InputError as exc:
+        assert "site1" in str(exc) or "node.json" in str(exc), exc
+
+
+def test_audit_from_broken_snapshot_is_one_line_exit_2(tmp_path):
+    from auditor.cli import main
+
+    folder = tmp_path / "snap"
+    shutil.copytree(DRIFT, folder)
+    (folder / "site1" / "node.json").write_text('{"format": "paragon-auditor-node", "version": 1,\n "services": 5}')
+    result = CliRunner().invoke(main, ["audit", "--from", str(folder), "--out", str(tmp_path / "o"), "--no-history"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "node.json" in result.output and "Traceback" not in result.output
+
+
+# ---- YAML inputs: inventory, waivers, profile override -------------------------------------
+
+INVENTORY = {
+    "version": 1, "cluster": "c1",
+    "defaults": {"transport": "ntlm", "scheme": "https", "username": "CORP\\audit",
+                 "credential": {"env": "PW_VAR"}, "deadline": 30, "concurrency": 4},
+    "nodes": [{"name": "MGMT1", "address": "mgmt1.corp.example", "roles": ["management"]},
+              {"name": "SITE1", "address": "10.0.0.5", "roles": ["site"], "port": 5986, "retries": 0}],
+}
+YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 70000) | st.floats(allow_nan=True) | NASTY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NASTY_TEXT, inner, max_size=3), max_leaves=6)
+
+
+def _yaml_text(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+@FUZZ
+@given(mutated(INVENTORY, YAML_VALUES).map(_yaml_text) | st.text(max_size=200))
+def test_inventory_only_input_error_with_line(tmp_path_factory, text):
+    try:
+        parse_inventory(text, "cluster.yaml", base_dir=tmp_path_factory.mktemp("inv"))
+    except InputError as exc:
+        assert exc.source == "cluster.yaml"
+        assert exc.line is not None and exc.line >= 1, exc  # docs/inventory.md: FILE:LINE: message
+        assert str(exc).startswith(f"cluster.yaml:{exc.line}: ")
+
+
+WAIVERS = {"waivers": [
+    {"check": "DB-EXTERNAL", "node": "MGMT1", "reason": "migration ticket 42", "owner": "ops",
+     "expires": "2030-01-31"},
+    {"check": "SPOC-*", "reason": "r", "owner": "o", "expires": "2031-02-28", "subject": "*"},
+]}
+
+
+@FUZZ
+@given(mutated(WAIVERS, YAML_VALUES).map(_yaml_text) | st.text(max_size=200))
+def test_waivers_only_input_error_with_line(text):
+    try:
+        parse_waivers(text, "waivers.yaml")
+    except InputError as exc:
+        assert exc.source == "waivers.yaml"
+        assert exc.line is not None and exc.line >= 1, exc
+
+
+PROFILE_OVERRIDE = {
+    "spoc_conf": {"guid_key": "serverGUID", "comment_prefixes": ["#", ";"]},
+    "subsystems": {"management": {"files": [{"path": "conf\\*.properties", "max_bytes": 1000}],
+                                  "install_dir_strip": ["\\bin"], "mandatory_on": ["management"]},
+                   "spooler_controller": {"services": [{"name": "YSoftSQ-SPOC", "display_names": ["x"]}],
+                                          "probe_dirs": [{"path": "conf"}]}},
+    "max_file_bytes": 4096,
+}
+
+
+@settings(FUZZ, max_examples=100)
+@given(mutated(PROFILE_OVERRIDE, YAML_VALUES).map(_yaml_text) | st.text(max_size=200))
+def test_profile_override_only_input_error(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("prof") / "override.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_profile(path)
+    except InputError as exc:
+        assert exc.source == str(path) or str(path) in str(exc), exc
+
+
+@SLOW
+@given(mutated(PROFILE_OVERRIDE, YAML_VALUES))
+def test_profile_override_request_building_never_crashes(tmp_path_factory, override):
+    """A profile that loads must also build a valid collect request, or fail with InputError
+    before any node is contacted (never a traceback mid-run); and the audit of a scenario
+    with it completes (a check confused by odd profile values becomes an error finding)."""
+    from auditor.audit import run_audit
+    from auditor.remote import build_collect_request
+
+    path = tmp_path_factory.mktemp("prof") / "override.yaml"
+    path.write_text(_yaml_text(override), encoding="utf-8")
+    try:
+        prof = load_profile(path)
+        build_collect_request(prof)
+    except InputError:
+        return
+    _, states = load_cluster_folder(DRIFT)
+    report = run_audit(states, prof, source_label=str(DRIFT), source_kind="snapshot", command_line="x")
+    assert {n.name for n in report.nodes} == {"MGMT1", "MGMT2", "SITE1", "SITE2"}
+
+
+# ---- the remote output line and the decoded response ----------------------------------------
+
+
+def _real_collect_response() -> tuple[dict, dict]:
+    """A real collect response for drift/mgmt1, produced by the lab executor for the real request."""
+    from auditor.lab.executor import make_handler
+    from auditor.manifest import load_manifest as lm
+    from auditor.remote import build_collect_request
+
+    request = build_collect_request(load_profile(None), request_id="fuzz-1")
+    entry = next(n for n in lm(DRIFT).nodes if n.name == "MGMT1")
+    handler = make_handler(entry, DRIFT / "mgmt1")
+    return request, handler._execute(request, {})  # read-only for a collect request
+
+
+REQUEST, RESPONSE = _real_collect_response()
+LINE = encode_output(RESPONSE).encode("ascii")
+
+
+def test_real_response_decodes():
+    state = node_state_from_response("MGMT1", parse_output(LINE))
+    assert state.status == "ok" and state.files
+
+
+@FUZZ
+@given(st.binary(max_size=300) | _bytes_mutations(LINE[:4000]) | _bytes_mutations(LINE))
+def test_output_line_only_protocol_error(data):
+    try:
+        resp = parse_output(data)
+    except ProtocolError as exc:
+        assert str(exc)
+        return
+    assert isinstance(resp, dict)
+    try:
+        node_state_from_response("MGMT1", resp)
+    except RemoteError as exc:
+        assert exc.kind == "protocol" and exc.message.startswith("MGMT1: ")
+
+
+@FUZZ
+@given(mutated(RESPONSE))
+def test_decoded_response_only_remote_protocol_error(resp):
+    line = encode_output(resp).encode("ascii") if isinstance(resp, dict) else b"PARAGON-AUDITOR/1 e30="
+    try:
+        parsed = parse_output(line)
+        state = node_state_from_response("MGMT1", parsed)
+    except ProtocolError:
+        return
+    except RemoteError as exc:
+        assert exc.kind == "protocol", exc
+        assert exc.message.startswith("MGMT1: ")
+        return
+    # decoded: everything a check reads has the declared type
+    for f in state.files.values():
+        assert isinstance(f.path, str) and (f.content is None or isinstance(f.content, bytes))
+    for s in state.services:
+        assert all(isinstance(getattr(s, a), str) for a in ("name", "state", "start_mode", "account"))
+
+
+@FEW
+@given(mutated(RESPONSE))
+def test_mutated_response_then_snapshot_and_audit(tmp_path_factory, resp):
+    """What the decoder accepts, the snapshot writer stores or refuses with InputError, and
+    the audit of the stored snapshot runs (the check runner turns surprises into findings)."""
+    from auditor.audit import run_audit
+    from auditor.nodefolder import save_node
+
+    try:
+        state = node_state_from_response("MGMT1", parse_output(encode_output(resp).encode("ascii")))
+    except (ProtocolError, RemoteError):
+        return
+    except Exception:  # a non-dict top level is not encodable: not the decoder's business
+        if not isinstance(resp, dict):
+            return
+        raise
+    folder = tmp_path_factory.mktemp("saved") / "mgmt1"
+    try:
+        save_node(state, folder)
+    except InputError as exc:
+        assert "unsafe" in str(exc) or "not a drive-letter" in str(exc) or "names a drive" in str(exc), exc
+        return
+    loaded = load_node(folder, name="MGMT1")
+    loaded.roles = ["management"]
+    run_audit([loaded], load_profile(None), source_label="fuzz", source_kind="snapshot", command_line="x")
