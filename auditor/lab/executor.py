@@ -151,6 +151,40 @@ NAIVE_COMMANDS: list[tuple[str, str]] = [
 """The exact one-liners the lab understands besides the auditor bootstrap (regex, meaning)."""
 
 
+def _check_faults(node: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """Normalise this executor's fault values; an unknown kind is a typo and fails loudly.
+
+    Kinds of the server layer (``LabFaults``) pass through untouched. Values may come from
+    YAML/JSON or from ``--fault NODE:KIND=VALUE`` (strings: comma-separated lists,
+    ``op:text`` for ``op_errors``).
+    """
+    from auditor.lab.winrm.server import LabFaults
+
+    server_kinds = set(LabFaults.__dataclass_fields__)
+    unknown = set(raw) - set(FAULTS) - server_kinds
+    if unknown:
+        raise InputError(f"node {node}: unknown fault kind(s) {sorted(unknown)}; executor faults: "
+                         f"{', '.join(sorted(FAULTS))}; server faults: {', '.join(sorted(server_kinds))}")
+    out = dict(raw)
+    fails = out.get("service_start_fail")
+    if isinstance(fails, str):
+        out["service_start_fail"] = [x.strip() for x in fails.split(",") if x.strip()]
+    elif fails is not None and not (isinstance(fails, list) and all(isinstance(x, str) for x in fails)):
+        raise InputError(f"node {node}: service_start_fail must be a list of service names")
+    errs = out.get("op_errors")
+    if isinstance(errs, str):
+        op, sep, text = errs.partition(":")
+        if not sep:
+            raise InputError(f"node {node}: op_errors as text must be OP:ERROR TEXT")
+        out["op_errors"] = {op.strip(): text.strip()}
+    elif errs is not None and not isinstance(errs, dict):
+        raise InputError(f"node {node}: op_errors must map op names to error texts")
+    huge = out.get("huge_output")
+    if huge is not None and not isinstance(huge, bool) and (not isinstance(huge, int) or huge < 0):
+        raise InputError(f"node {node}: huge_output must be true or a byte count")
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # The handler
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +202,7 @@ class LabExecutor:
             raw = {str(k): True for k in raw}
         if not isinstance(raw, dict):
             raise InputError(f"{node_entry.name}: lab.faults must be a mapping or a list")
-        self.faults: dict[str, Any] = raw
+        self.faults: dict[str, Any] = _check_faults(node_entry.name, raw)
         self.lock = _node_lock(self.node_dir)
 
     # -- CommandHandler ------------------------------------------------------------------------

@@ -31,6 +31,8 @@ import re
 import uuid
 from typing import Any
 
+from auditor.errors import InputError
+
 PROTOCOL_VERSION = 1
 OUTPUT_TAG = "PARAGON-AUDITOR"
 OUTPUT_PREFIX = f"{OUTPUT_TAG}/{PROTOCOL_VERSION} "
@@ -200,51 +202,59 @@ def read_java_property(data: bytes, key: str) -> str | None:
 
 def _install_spec(profile, subsystem_key: str) -> dict[str, Any]:
     sub = profile.subsystem(subsystem_key)
+    if not sub.service_names:
+        raise InputError(f"profile {profile.source}: subsystems.{subsystem_key} lists files or probes but no "
+                         "service to find its install folder from")
     return {"services": list(sub.service_names), "strip": list(sub.install_dir_strip)}
+
+
+def _profile_strings(profile, key: str) -> list[str]:
+    value = profile.get(key, [])
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise InputError(f"profile {profile.source}: {key} must be a list of strings")
+    return list(value)
+
+
+def _byte_limit(profile, value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"profile {profile.source}: {what} must be a whole number of bytes >= 0, not {value!r}")
+    return value
 
 
 def build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
     """The collection request for one node, generated from the product profile.
 
-    A profile override that yields no valid request (wrong value types, an empty path ...)
-    is the admin's input error: :class:`~auditor.errors.InputError` naming the profile,
-    raised before any node is contacted, never a traceback.
-    """
-    try:
-        return _build_collect_request(profile, request_id)
-    except (ProtocolError, TypeError, ValueError, AttributeError) as exc:
-        from auditor.errors import InputError
-
-        raise InputError(f"the product profile does not give a valid collect request: {exc}"[:300],
-                         source=str(getattr(profile, "source", "profile"))) from None
-
-
-def _build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
-    """See :func:`build_collect_request`.
-
     Every subsystem with files gets a ``files`` op, every subsystem with ``probe_dirs`` a
     ``probe`` op; ``management_ims.repository_key`` becomes a ``probe_property`` op (the IMS
-    repository is tested *from the node*, in the same command).
+    repository is tested *from the node*, in the same command). A profile whose values cannot
+    make a valid request raises :class:`~auditor.errors.InputError` before any node is contacted.
     """
-    max_bytes = int(profile.get("max_file_bytes", 1048576))
+    max_bytes = _byte_limit(profile, profile.get("max_file_bytes", 1048576), "max_file_bytes")
     ops: list[dict[str, Any]] = [
-        {"op": "facts", "id": "facts", "env": [str(e) for e in profile.get("environment_variables", []) or []]},
-        {"op": "services", "id": "services", "patterns": [str(p) for p in profile.get("service_patterns", [])]},
-        {"op": "processes", "id": "processes", "patterns": [str(p) for p in profile.get("installer_processes", [])]},
+        {"op": "facts", "id": "facts", "env": _profile_strings(profile, "environment_variables")},
+        {"op": "services", "id": "services", "patterns": _profile_strings(profile, "service_patterns")},
+        {"op": "processes", "id": "processes", "patterns": _profile_strings(profile, "installer_processes")},
         {"op": "ports", "id": "ports"},
-        {"op": "registry", "id": "registry", "keys": [str(k) for k in profile.get("registry_keys", [])]},
+        {"op": "registry", "id": "registry", "keys": _profile_strings(profile, "registry_keys")},
     ]
     for key, sub in profile.subsystems.items():
         if sub.files:
-            ops.append({
-                "op": "files", "id": f"files:{key}", "subsystem": key, "install": _install_spec(profile, key),
-                "files": [{"path": f.path, "max_bytes": int(f.max_bytes or max_bytes)} for f in sub.files],
-            })
+            files = []
+            for f in sub.files:
+                limit = max_bytes if f.max_bytes is None else _byte_limit(
+                    profile, f.max_bytes, f"subsystems.{key}.files[{f.path}].max_bytes")
+                files.append({"path": f.path, "max_bytes": limit})
+            ops.append({"op": "files", "id": f"files:{key}", "subsystem": key,
+                        "install": _install_spec(profile, key), "files": files})
     for key, sub in profile.subsystems.items():
         if sub.probe_dirs:
             ops.append({"op": "probe", "id": f"probe:{key}", "subsystem": key,
                         "install": _install_spec(profile, key), "paths": list(sub.probe_dirs)})
     ims = profile.get("management_ims") or {}
+    if not isinstance(ims, dict):
+        raise InputError(f"profile {profile.source}: management_ims must be a mapping")
     if ims.get("repository_key") and ims.get("file"):
         sub_key = str(ims.get("subsystem", "management"))
         ops.append({"op": "probe_property", "id": f"probe_property:{sub_key}:{ims['repository_key']}",
@@ -252,7 +262,13 @@ def _build_collect_request(profile, request_id: str | None = None) -> dict[str, 
                     "file": str(ims["file"]), "key": str(ims["repository_key"])})
     req = {"protocol": PROTOCOL_VERSION, "kind": "collect", "request_id": request_id or str(uuid.uuid4()),
            "ops": ops}
-    validate_request(req)
+    try:
+        validate_request(req)
+    except ProtocolError as exc:
+        raise InputError(f"profile {profile.source}: cannot build the collect request: {exc}") from None
+    ids = [op["id"] for op in ops]
+    if len(set(ids)) != len(ids):  # pragma: no cover - subsystem keys are unique mapping keys
+        raise InputError(f"profile {profile.source}: duplicate op ids in the collect request")
     return req
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from remote_helpers import copy_scenario, encoded, entry, respond, result, run_request, shell
 
+from auditor.errors import InputError
 from auditor.lab.executor import FAULTS, NAIVE_COMMANDS, make_handler
 from auditor.nodefolder import load_node, save_node
 from auditor.nodestate import path_key
@@ -394,3 +395,17 @@ def test_concurrent_requests_on_one_node_are_serialised(drift):
     assert not errors
     assert target.read_bytes().count(b"<!--") == len(ok) > 0
     json.loads((node_dir / "node.json").read_text())
+
+
+def test_fault_typos_fail_loudly_and_cli_strings_are_understood(drift):
+    e, d = entry(drift, "SITE1", {"garbage_ouput": True})
+    with pytest.raises(InputError, match=r"unknown fault kind\(s\) \['garbage_ouput'\]"):
+        make_handler(e, d)
+    e, d = entry(drift, "SITE1", {"service_start_fail": "YSoftSQ-SPOC, YSoftImsProxy", "timeout_faults": 2,
+                                  "op_errors": "ports:Access is denied."})
+    h = make_handler(e, d)
+    assert h.faults["service_start_fail"] == ["YSoftSQ-SPOC", "YSoftImsProxy"]
+    assert h.faults["op_errors"] == {"ports": "Access is denied."}
+    e, d = entry(drift, "SITE1", {"huge_output": "lots"})
+    with pytest.raises(InputError, match="huge_output"):
+        make_handler(e, d)

@@ -202,3 +202,19 @@ def test_target_never_shows_the_password():
         Target(name="n", host="h", read_timeout=5, operation_timeout=5)
     with pytest.raises(ValueError, match="unknown RemoteError kind"):
         RemoteError("weird", "x")
+
+
+@pytest.mark.parametrize("override, text", [
+    ("max_file_bytes: -1", "max_file_bytes must be a whole number"),
+    ("max_file_bytes: true", "max_file_bytes must be a whole number"),
+    ("installer_processes: [1, 2]", "installer_processes must be a list of strings"),
+    ("subsystems: {management: {services: []}}", "no service to find its install folder"),
+    ("management_ims: {subsystem: nope}", "no subsystem 'nope'"),
+])
+def test_bad_profile_values_are_input_errors(tmp_path, override, text):
+    from auditor.errors import InputError
+
+    path = tmp_path / "override.yaml"
+    path.write_text(override + "\n")
+    with pytest.raises(InputError, match=text):
+        build_collect_request(load_profile(path))
