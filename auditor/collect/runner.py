@@ -302,11 +302,11 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             state = node_state_from_response(node.name, response)
         except RemoteError as exc:
             kind, status = exc.kind, "protocol"
-            reason = _redact(f"protocol: {exc.message}", secret)
+            reason = _redact(exc.message, secret)
             break
         except Exception as exc:  # noqa: BLE001 - a garbled reply is a protocol failure of this node
             kind = "protocol"
-            status, reason = "protocol", _redact(f"protocol: unreadable collect response: {exc}", secret)
+            status, reason = "protocol", _redact(f"unreadable collect response: {exc}", secret)
             break
         # A decoded state may itself be partial (status "error", "collection incomplete: ...").
         status, reason = state.status, state.reason
