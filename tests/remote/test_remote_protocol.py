@@ -206,8 +206,8 @@ def test_target_never_shows_the_password():
 
 @pytest.mark.parametrize("override, text", [
     ("max_file_bytes: -1", "max_file_bytes must be a whole number"),
-    ("max_file_bytes: true", "max_file_bytes must be a whole number"),
-    ("installer_processes: [1, 2]", "installer_processes must be a list of strings"),
+    ("max_file_bytes: true", "max_file_bytes(: expected a number| must be a whole number)"),
+    ("installer_processes: [1, 2]", "installer_processes(: expected a list of texts| must be a list of strings)"),
     ("subsystems: {management: {services: []}}", "no service to find its install folder"),
     ("management_ims: {subsystem: nope}", "no subsystem 'nope'"),
 ])
