@@ -13,9 +13,9 @@ What cannot: **site servers**. A SPOC lists the Management servers it reports to
 peers, and the Management server keeps its SPOCs in the database, which the auditor does not
 read. The proposed inventory says so and leaves a commented template for them.
 
-The spoc.conf reader here is deliberately small and forgiving (unknown lines are skipped):
-discovery is a starting point an admin reviews, whereas the checks use the strict parser in
-``auditor.parsers``.
+The server list is read with the same parser the checks use (``auditor.parsers.spocconf``);
+when that strict parser rejects the file, a small forgiving reader here still proposes what
+it can (with a note), because discovery is a starting point an admin reviews.
 """
 
 from __future__ import annotations
@@ -85,6 +85,29 @@ def parse_spoc_servers(text: str, *, guid_key: str = "serverGUID", ip_key: str =
     return [found[i] for i in sorted(found)]
 
 
+def _servers_of(data: bytes, source: str, profile: Profile, notes: list[str]) -> list[LearnedServer]:
+    """The server list as the checks read it (strict shared parser); if that parser rejects the
+    file, the tolerant reader above still proposes what it can, with a note."""
+    try:
+        from auditor.parsers.spocconf import SpocConfDocument
+        from auditor.parsers.text import ParseError
+    except ImportError:  # pragma: no cover - the parsers package is part of the tool
+        SpocConfDocument = None  # noqa: N806
+    if SpocConfDocument is not None:
+        try:
+            doc = SpocConfDocument.from_profile(data, source, profile)
+            return [LearnedServer(index=s.index, ip=s.ip, guid=s.guid, port=s.port) for s in doc.servers()]
+        except ParseError as exc:
+            notes.append(f"spoc.conf does not parse cleanly ({exc}); entries read leniently: check the file")
+    return parse_spoc_servers(
+        _decode(data),
+        guid_key=str(profile.get("spoc_conf.guid_key", "serverGUID")),
+        ip_key=str(profile.get("spoc_conf.ip_key", "serverIP")),
+        port_key=str(profile.get("spoc_conf.port_key", "serverPORT")),
+        comment_prefixes=tuple(profile.get("spoc_conf.comment_prefixes", ["#", ";", "!"])),
+    )
+
+
 def _property(text: str, key: str) -> str | None:
     for raw in text.splitlines():
         line = raw.strip()
@@ -120,13 +143,7 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
         return disc
     if len(spoc_files) > 1:
         disc.notes.append(f"several spoc.conf files on the seed; used {spoc_files[0].path}")
-    servers = parse_spoc_servers(
-        _decode(spoc_files[0].content),
-        guid_key=str(profile.get("spoc_conf.guid_key", "serverGUID")),
-        ip_key=str(profile.get("spoc_conf.ip_key", "serverIP")),
-        port_key=str(profile.get("spoc_conf.port_key", "serverPORT")),
-        comment_prefixes=tuple(profile.get("spoc_conf.comment_prefixes", ["#", ";", "!"])),
-    )
+    servers = _servers_of(spoc_files[0].content or b"", spoc_files[0].path, profile, disc.notes)
     # What identifies the seed in its own list: its IPs, its address, its Management GUID.
     seed_ips = {ip for ip in state.ipv4_addresses()} | {seed.address}
     seed_guids: set[str] = set()
