@@ -141,18 +141,26 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineMap:
-    loader.flatten_mapping(node)
-    out = _LineMap()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:
+    # Duplicates are checked among the keys written in this mapping only: keys merged in with
+    # ``<<: *anchor`` may be overridden, which is what merging is for.
+    explicit: set[Any] = set()
+    for key_node, _value in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=True)
         try:
             hash(key)
         except TypeError:
             raise InputError("a mapping key must be a plain value", line=key_node.start_mark.line + 1) from None
-        if key in out:
+        if key in explicit:
             raise InputError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
+        explicit.add(key)
+    loader.flatten_mapping(node)
+    out = _LineMap()
+    out.line = node.start_mark.line + 1
+    out.key_lines = {}
+    for key_node, value_node in node.value:  # merged keys first, then explicit ones (they win)
+        key = loader.construct_object(key_node, deep=True)
         out[key] = loader.construct_object(value_node, deep=True)
         out.key_lines[key] = key_node.start_mark.line + 1
     return out

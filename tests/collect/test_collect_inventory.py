@@ -204,3 +204,9 @@ def test_missing_transport_package_is_one_clear_error(tmp_path):
                         "nodes: [{name: a, roles: [site]}]\n")
     with pytest.raises(InputError, match=r"inv.yaml:3: transport credssp needs an extra package"):
         check_transports(load_inventory(p))
+
+
+def test_yaml_merge_keys_may_be_overridden(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {env: PW}}\nnodes:\n"
+                        "  - &site {name: s1, roles: [site], port: 15986}\n  - <<: *site\n    name: s2\n")
+    assert [(n.name, n.port) for n in load_inventory(p).nodes] == [("s1", 15986), ("s2", 15986)]
