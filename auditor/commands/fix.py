@@ -348,6 +348,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                              password=password, echo=click.echo)
         outcome = engine.run(plan)
         journal.record(node=None, action="end", result="ok" if outcome.exit_code == EXIT_OK else "failed",
+                       strict=False,
                        exit_code=outcome.exit_code,
                        outcomes={o.node: o.status for o in outcome.outcomes})
         click.echo(render_result(outcome), nl=False)

@@ -321,7 +321,7 @@ class ApplyEngine:
     def _refuse(self, out: NodeOutcome, reason: str) -> NodeOutcome:
         out.status = REFUSED
         out.error = self.journal.scrub(reason)
-        self.journal.record(node=out.node, action="refuse", result="refused", error=reason)
+        self.journal.record(node=out.node, action="refuse", result="refused", error=reason, strict=False)
         self._say(out, "refused: " + reason)
         return out
 
@@ -333,6 +333,7 @@ class ApplyEngine:
         else:
             err = None if r.get("status") == "ok" else _result_error(r)
         self.journal.record(node=node, action="restart_service", result="ok" if err is None else "failed",
+                            strict=why != "rollback",
                             check_id=check_id, service=service, why=why, error=err)
         return err
 
@@ -384,7 +385,7 @@ class ApplyEngine:
             except OpsError as exc:
                 err = str(exc)
             self.journal.record(node=node, action="restore_file", result="ok" if err is None else "failed",
-                                check_id=e.check_id, file=e.path, backup=backup, error=err)
+                                strict=False, check_id=e.check_id, file=e.path, backup=backup, error=err)
             if err:
                 manual.append(f"restore {e.path} from the backup {backup} ({err})")
             else:
@@ -404,7 +405,8 @@ class ApplyEngine:
             except OpsError as exc:
                 err = str(exc)
             self.journal.record(node=node, action="set_service_account", result="ok" if err is None else "failed",
-                                check_id=a.check_id, service=a.service, account=prev, rollback=True, error=err)
+                                strict=False, check_id=a.check_id, service=a.service, account=prev, rollback=True,
+                                error=err)
             if err:
                 manual.append(f"set the log-on account of {a.service} back to {prev} ({err})")
             else:
@@ -420,9 +422,12 @@ class ApplyEngine:
         # prove the files are what they were at collection time
         if written or unknown_writes:
             manual.extend(self._check_restored(out, node, [e for e, _ in written] + list(unknown_writes)))
+        if self.journal.lost:
+            manual.append(f"{self.journal.lost} journal entr(y/ies) could not be written to {self.journal.path}; "
+                          "this output is the only record of them")
         out.manual = [self.journal.scrub(m) for m in manual]
         out.status = ROLLBACK_INCOMPLETE if manual else ROLLED_BACK
-        self.journal.record(node=node, action="rollback", result="incomplete" if manual else "ok",
+        self.journal.record(node=node, action="rollback", result="incomplete" if manual else "ok", strict=False,
                             error=reason, manual=manual)
         for m in manual:
             self._say(out, "MANUAL ACTION NEEDED: " + m)
@@ -452,7 +457,7 @@ class ApplyEngine:
             except OpsError as exc:
                 err = str(exc)
             self.journal.record(node=node, action="restore_file", result="ok" if err is None else "failed",
-                                check_id=e.check_id, file=e.path, method="rewrite collected content",
+                                strict=False, check_id=e.check_id, file=e.path, method="rewrite collected content",
                                 backup=str(_data(r).get("backup_path") or "") if err is None else None, error=err)
             if err:
                 manual.append(f"put back the original {e.path} ({err})")

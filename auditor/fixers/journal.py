@@ -28,6 +28,10 @@ DEFAULT_JOURNAL = DEFAULT_STATE_DIR / "fix-journal.jsonl"
 REDACTED = "[redacted]"
 
 
+class JournalError(AuditorError):
+    """The journal could not be written."""
+
+
 def local_user() -> str:
     try:
         return getpass.getuser()
@@ -50,6 +54,7 @@ class Journal:
         self._secrets = [s for s in secrets if s]
         self.user = local_user()
         self.host = socket.gethostname()
+        self.lost = 0  # entries that could not be written (rollback steps only; see record)
 
     def add_secret(self, value: str) -> None:
         if value and value not in self._secrets:
@@ -78,8 +83,15 @@ class Journal:
         except OSError as exc:
             raise AuditorError(f"cannot write the fix journal {self.path}: {exc.strerror}") from None
 
-    def record(self, *, node: str | None, action: str, result: str, **fields: Any) -> dict[str, Any]:
-        """Append one entry and return it (as written)."""
+    def record(self, *, node: str | None, action: str, result: str, strict: bool = True,
+               **fields: Any) -> dict[str, Any]:
+        """Append one entry and return it (as written).
+
+        ``strict``: a write failure raises :class:`JournalError` (the engine then rolls the
+        node back: a change that cannot be logged is not kept). Rollback steps pass
+        ``strict=False``: undoing a change must never stop because the log is full; the
+        failure is counted in ``lost`` and reported.
+        """
         entry: dict[str, Any] = {
             "time": utc_now(),
             "user": self.user,
@@ -93,13 +105,18 @@ class Journal:
         entry.update(fields)
         entry = self._scrub(entry)
         line = json.dumps(entry, ensure_ascii=True, sort_keys=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line.encode("ascii"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self.lost += 1
+            if strict:
+                raise JournalError(f"cannot write the fix journal {self.path}: {exc.strerror or exc}") from None
         return entry
 
 

@@ -367,3 +367,25 @@ def test_partial_fix_keeps_stale_entry_verifies_and_exits_1(fix_lab, tmp_path):
     assert ("SPOC-MGMT-LIST", "SITE1") not in failing(inv)
     text = (lab.serve_dir / SITE1_SPOC).read_text()
     assert "10.0.10.10" not in text and "serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text
+
+
+def test_change_that_cannot_be_journaled_is_not_kept(fix_lab, tmp_path):
+    from auditor.fixers.journal import Journal
+
+    class FullDisk(Journal):
+        def record(self, *, node, action, result, strict=True, **fields):
+            if action == "write_file" and strict:
+                self.lost += 1
+                from auditor.fixers.journal import JournalError
+                raise JournalError("cannot write the fix journal: No space left on device")
+            return super().record(node=node, action=action, result=result, strict=strict, **fields)
+
+    lab, inv = fix_lab("drift")
+    engine, plan, lines = _engine_setup(lab, inv, tmp_path, remove_stale=True, nodes=["SITE1"])
+    engine.journal = FullDisk(tmp_path / "j.jsonl", cluster="drift")
+    before = (lab.serve_dir / SITE1_SPOC).read_bytes()
+    result = engine.run(plan)
+    assert result.exit_code == 5  # rolled back, but the lost journal entry is reported for the admin
+    assert "No space left" in (result.outcomes[0].error or "")
+    assert (lab.serve_dir / SITE1_SPOC).read_bytes() == before
+    assert any("journal entr" in m for m in result.outcomes[0].manual)
