@@ -1,0 +1,184 @@
+"""No secret in any output: a full flow over the lab with distinctive passwords, then every
+byte the tool produced is searched for them.
+
+Flow (all real processes): ``auditor lab serve`` (drift scenario, HTTPS + NTLM) -> ``collect``
+-> ``audit --inventory`` (all formats, history on) -> ``audit --from`` the snapshot ->
+``history`` -> ``drift`` -> ``fix`` dry run (with the IMS-SERVICE-ACCOUNT fixer's service
+password given by environment reference, plan JSON) -> ``fix --apply --yes`` (journal) ->
+``history`` again.
+
+Secrets: the WinRM password, the service-account password, and a database password planted
+in a Management ``management.properties`` (the auditor reads that file, compares it across
+nodes, records configuration values in the history, so it is the secret most likely to
+leak into a report). Searched forms: UTF-8, UTF-16LE, base64 of both (all three
+alignments), URL/percent encoding, JSON/Python escaping. Searched places: stdout and
+stderr of every command, and every file under the test's folder (snapshot, reports, history
+SQLite including WAL/journal files, fix journal, plan JSON, inventory, lab workdir, HOME).
+
+Where the DB password may legitimately be: the collected copy of management.properties in
+the snapshot and in the lab's served scenario (that file *is* the evidence). Nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import signal
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from conftest import AUDITOR, SCENARIOS, cli_env, run_cli
+
+pytestmark = pytest.mark.timeout(240)
+
+LAB_PW = "Lq7#Wz-LabSecret-50913!"
+SVC_PW = "Sv4&Kp-ServiceSecret-28871?"
+DB_PW = "Db9%Rt-DatabaseSecret-66402"
+SVC_ENV = "HX_SERVICE_ACCOUNT_PW"
+
+
+def secret_forms(secret: str) -> list[bytes]:
+    """Byte patterns that would reveal ``secret`` in a file or a stream."""
+    forms: set[bytes] = set()
+    for raw in (secret.encode("utf-8"), secret.encode("utf-16-le")):
+        forms.add(raw)
+        for pad in range(3):  # base64 of the secret inside a longer text: three alignments
+            enc = base64.b64encode(b"\x00" * pad + raw)
+            start = (pad * 4 + 2) // 3 + 1  # skip characters that mix in preceding bytes
+            stable = enc[start:len(enc) - 4]  # and the last quantum (mixes with following bytes)
+            if len(stable) >= 12:
+                forms.add(stable)
+        forms.add(base64.urlsafe_b64encode(raw)[2:-4])
+    forms.add(urllib.parse.quote(secret, safe="").encode())
+    forms.add(urllib.parse.quote_plus(secret).encode())
+    forms.add(json.dumps(secret)[1:-1].encode())
+    forms.add(repr(secret)[1:-1].encode())
+    forms.add(secret.encode("utf-8").hex().encode())
+    return sorted(forms)
+
+
+def leaks(data: bytes, secret: str) -> list[bytes]:
+    return [f for f in secret_forms(secret) if f in data]
+
+
+def _plant_db_password(scenario: Path) -> None:
+    for node, pw in (("mgmt1", DB_PW), ("mgmt2", DB_PW + "-other")):
+        props = scenario / node / "files" / "c" / "DispatcherParagon" / "Management" / "conf" / "management.properties"
+        props.write_bytes(props.read_bytes() + f"dbPassword={pw}\r\n".encode())
+
+
+@pytest.fixture
+def served_lab(tmp_path):
+    """``auditor lab serve`` in its own process (stopped with SIGTERM at teardown)."""
+    scenario = tmp_path / "scenario"
+    shutil.copytree(SCENARIOS / "drift", scenario)
+    _plant_db_password(scenario)
+    workdir = tmp_path / "labwork"
+    inventory = tmp_path / "inv" / "inventory.yaml"
+    out = (tmp_path / "lab-serve.out").open("wb")
+    err = (tmp_path / "lab-serve.err").open("wb")
+    env = cli_env(tmp_path, PARAGON_LAB_PASSWORD=LAB_PW)
+    proc = subprocess.Popen(AUDITOR + ["lab", "serve", str(scenario), "--scheme", "https", "--workdir", str(workdir),
+                                       "--inventory-out", str(inventory), "--username", "hx-secret"],
+                            stdout=out, stderr=err, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (inventory.is_file() and b"auditor audit" in (tmp_path / "lab-serve.out").read_bytes()):
+            assert proc.poll() is None, (tmp_path / "lab-serve.err").read_text()
+            assert time.monotonic() < deadline, "lab did not come up"
+            time.sleep(0.2)
+        yield inventory, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        out.close()
+        err.close()
+
+
+def test_no_secret_in_any_output(served_lab, tmp_path):
+    inventory, lab_proc = served_lab
+    env = cli_env(tmp_path, PARAGON_LAB_PASSWORD=LAB_PW, **{SVC_ENV: SVC_PW},
+                  PARAGON_AUDITOR_STATE_DIR=str(tmp_path / "state"))
+    history = tmp_path / "history.sqlite"
+    inv = str(inventory)
+    fix_common = ["--inventory", inv, "--service-account", "CORP\\svc-paragon-ims", "--service-password-env",
+                  SVC_ENV, "--journal", str(tmp_path / "journal.jsonl"), "--no-progress"]
+    steps = [
+        (["collect", "--inventory", inv, "--out", str(tmp_path / "snapshot"), "--no-progress"], {0}),
+        (["audit", "--inventory", inv, "--out", str(tmp_path / "reports"), "--format", "html,json,junit,csv",
+          "--history", str(history), "--no-progress"], {1}),
+        (["audit", "--from", str(tmp_path / "snapshot"), "--out", str(tmp_path / "reports-offline"),
+          "--format", "html,json,junit,csv", "--history", str(history)], {1}),
+        (["history", "--history", str(history)], {0}),
+        (["history", "--history", str(history), "--json"], {0}),
+        (["drift", "--history", str(history)], {0}),
+        (["drift", "--history", str(history), "--json"], {0}),
+        (["fix", *fix_common, "--plan-json", str(tmp_path / "plan.json")], {1}),
+        (["fix", *fix_common, "--apply", "--yes", "--plan-json", str(tmp_path / "plan-applied.json")], {0, 1}),  # 1: "blocked" needs input
+        (["audit", "--inventory", inv, "--out", str(tmp_path / "reports-after"), "--format", "html,json,junit,csv",
+          "--history", str(history), "--no-progress"], {0, 1}),
+        (["drift", "--history", str(history)], {0}),
+    ]
+    streams = []
+    for args, codes in steps:
+        run = run_cli(args, env, timeout=120)
+        streams.append((args[0], run.stdout + run.stderr))
+        if run.returncode not in codes:
+            print(run.stdout, run.stderr)
+        assert run.returncode in codes, (args, run.returncode)
+        assert "Traceback" not in run.stderr, run.stderr
+    # the apply really changed something (so the service password really travelled)
+    journal = (tmp_path / "journal.jsonl").read_text(encoding="utf-8")
+    assert '"set_service_account"' in journal and '"result": "ok"' in journal, journal[-2000:]
+
+    lab_proc.send_signal(signal.SIGTERM)
+    lab_proc.wait(timeout=20)
+    streams.append(("lab serve", (tmp_path / "lab-serve.out").read_text() + (tmp_path / "lab-serve.err").read_text()))
+
+    for name, text in streams:
+        for secret in (LAB_PW, SVC_PW, DB_PW):
+            assert not leaks(text.encode("utf-8"), secret), (name, secret)
+
+    # every file written anywhere under the test folder
+    evidence = {  # the collected file itself: the DB password is the evidence, expected there
+        p for p in tmp_path.rglob("management.properties") if "snapshot" in p.parts or "labwork" in p.parts
+        or "scenario" in p.parts}
+    # the DB password really was collected, and the check really compared it (so its absence
+    # from every report below means something)
+    assert any(leaks(p.read_bytes(), DB_PW) for p in evidence if "snapshot" in p.parts)
+    assert "dbPassword" in (tmp_path / "reports" / "report.json").read_text(encoding="utf-8")
+    scanned = 0
+    for path in sorted(tmp_path.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        data = path.read_bytes()
+        scanned += 1
+        for secret in (LAB_PW, SVC_PW, DB_PW):
+            if secret == DB_PW and path in evidence:
+                continue
+            found = leaks(data, secret)
+            assert not found, f"{path.relative_to(tmp_path)} contains {secret!r} as {found[:2]}"
+    kinds = {p.name for p in tmp_path.rglob("*") if p.is_file()}
+    for expected in ("report.html", "report.json", "junit.xml", "findings.csv", "history.sqlite", "journal.jsonl",
+                     "plan.json", "manifest.json", "node.json", "inventory.yaml"):
+        assert expected in kinds, expected  # the search covered every kind of output
+    assert scanned > 50
+
+
+def test_secret_forms_detect_embedded_base64():
+    """The detector itself: base64 of a secret inside a longer text is found at any alignment."""
+    for prefix in (b"", b"x", b"xy", b"header: "):
+        blob = base64.b64encode(prefix + LAB_PW.encode() + b" trailing")
+        assert leaks(blob, LAB_PW), prefix
+        blob16 = base64.b64encode(prefix + LAB_PW.encode("utf-16-le") + b"..")
+        assert leaks(blob16, LAB_PW), prefix
+    assert not leaks(b"nothing to see " * 100, LAB_PW)
