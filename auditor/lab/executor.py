@@ -217,6 +217,9 @@ class LabExecutor:
             return self._run_naive(script.strip())
         except LabFailure as exc:
             return CommandResult(stdout="", error=str(exc), exit_code=1)
+        except Exception as exc:  # noqa: BLE001 - e.g. a hand-edited node.json: fail loudly, never hang
+            return CommandResult(stdout="", error=f"lab: cannot simulate {self.entry.name}: "
+                                                   f"{type(exc).__name__}: {exc}", exit_code=1)
 
     # -- node data -----------------------------------------------------------------------------
     def _load(self) -> dict[str, Any]:

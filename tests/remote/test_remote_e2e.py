@@ -180,6 +180,10 @@ def test_apply_over_winrm_changes_the_node_and_recollect_sees_it(lab, request_):
     assert after.service("YSoftSQ-SPOC").start_time != before.service("YSoftSQ-SPOC").start_time
     node_json = (cluster.node("SITE1").node_dir / "node.json").read_text()
     assert secret not in node_json
+    # the collection runner's form: values to keep out of messages, nothing sent
+    with pytest.raises(RemoteError) as ei:
+        execute(target(cluster, "SITE1", password="wrong-" + secret), request_, secrets=[secret])
+    assert ei.value.kind == "auth" and secret not in ei.value.message
     # a secret that is not a PA_S_ variable is refused before anything is sent
     with pytest.raises(ValueError, match="secret variable names"):
         execute(t, req, secrets={"PASSWORD": secret})

@@ -409,3 +409,13 @@ def test_fault_typos_fail_loudly_and_cli_strings_are_understood(drift):
     e, d = entry(drift, "SITE1", {"huge_output": "lots"})
     with pytest.raises(InputError, match="huge_output"):
         make_handler(e, d)
+
+
+def test_broken_node_json_fails_loudly(drift, collect_req):
+    node_dir = entry(drift, "SITE1")[1]
+    data = json.loads((node_dir / "node.json").read_text())
+    data["services"][0]["colour"] = "blue"
+    (node_dir / "node.json").write_text(json.dumps(data))
+    res = run_request(drift, "SITE1", collect_req)
+    assert res.exit_code == 1 and res.stdout == ""
+    assert res.error.startswith("lab: cannot simulate SITE1: TypeError")
