@@ -37,6 +37,11 @@ FIXERS: dict[str, PlanFn] = {
     mod.CHECK_ID: mod.plan
     for mod in (spoc_mgmt_list, spoc_ims_addresses, ims_repo_shared, ims_service_account)
 }
+# fixers that also run without a failure when the admin named the value to enforce
+EXPLICIT: dict[str, Callable[[FixOptions], bool]] = {
+    ims_repo_shared.CHECK_ID: lambda o: bool(o.repository_path),
+    ims_service_account.CHECK_ID: lambda o: bool(o.service_account),
+}
 ADVICE: dict[str, tuple[str, tuple[str, ...]]] = {
     db_external.CHECK_ID: (db_external.ADVICE, db_external.REFERENCES),
 }
@@ -61,6 +66,12 @@ def build_plan(cluster, findings: Sequence, options: FixOptions | None = None,
     by_check: dict[str, list] = {}
     for f in failing:
         by_check.setdefault(f.check_id, []).append(f)
+    # an explicit value from the admin (--repository-path, --service-account) is enforced even
+    # where nothing fails yet (e.g. moving the repository), as long as its check was selected
+    ran = {f.check_id for f in findings}
+    for check_id, explicit in EXPLICIT.items():
+        if check_id in ran and check_id not in by_check and explicit(options):
+            by_check[check_id] = []
     node_plans: list[NodePlan] = []
     for check_id, fs in sorted(by_check.items()):
         errors = [f for f in fs if f.status.value == "error"]
@@ -69,7 +80,7 @@ def build_plan(cluster, findings: Sequence, options: FixOptions | None = None,
             for f in errors:
                 out.blocked.append(Blocked(check_id, [f.node] if f.node else [],
                                            f"the check could not evaluate this node: {f.message}"))
-        if not fails:
+        if not fails and not (check_id in EXPLICIT and EXPLICIT[check_id](options)):
             continue
         nodes = sorted({f.node for f in fails if f.node}, key=str.lower)
         if check_id in FIXERS:

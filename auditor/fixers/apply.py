@@ -107,6 +107,23 @@ class ApplyResult:
         return next((o for o in self.outcomes if o.status not in (VERIFIED, NOT_REACHED)), None)
 
 
+def project(state: NodeState, np: NodePlan) -> NodeState:
+    """``state`` as it will be once ``np`` is applied (new file bytes, new service accounts)."""
+    from auditor.nodestate import FileEntry, path_key
+
+    out = copy.deepcopy(state)
+    for e in np.edits:
+        if e.changes:
+            old = out.file(e.path)
+            out.files[path_key(e.path)] = FileEntry(path=old.path if old else e.path, content=e.new,
+                                                    mtime=old.mtime if old else None)
+    for a in np.account_changes:
+        svc = out.service(a.service)
+        if svc is not None and a.account:
+            svc.account = a.account
+    return out
+
+
 def installers_running(states: Sequence[NodeState], patterns: Sequence[str]) -> dict[str, list[str]]:
     """Node name -> running processes matching the profile's installer patterns (collected)."""
     out: dict[str, list[str]] = {}
@@ -172,11 +189,26 @@ class ApplyEngine:
         self.echo = echo
         self.restart_timeout_s = restart_timeout_s
         self.management = [s.name for s in states if "management" in s.roles]
+        self.pending: dict[str, NodeState] = {}  # planned end state of nodes not yet done
 
     # ---- helpers -------------------------------------------------------------------------
-    def _findings(self, node: str | None = None) -> list[Finding]:
-        cluster = Cluster.build([self.states[n.lower()] for n in self.order], self.profile)
-        return run_checks(cluster, nodes={node} if node else None)
+    def _findings(self, node: str) -> list[Finding]:
+        """The checks' findings for ``node`` in the cluster *as the plan will leave it*.
+
+        Nodes still waiting for their turn are seen with their planned changes applied
+        (:func:`project`). Why: consistency checks compare nodes with each other, so during a
+        rollout that changes a shared value (e.g. ``--repository-path``) the first node would
+        otherwise look "different from the others" and be rolled back, and the value could
+        never change. The node under test is always seen as it really is.
+        """
+        states = []
+        for n in self.order:
+            key = n.lower()
+            if key != node.lower() and key in self.pending:
+                states.append(self.pending[key])
+            else:
+                states.append(self.states[key])
+        return run_checks(Cluster.build(states, self.profile), nodes={node})
 
     def _say(self, outcome: NodeOutcome, text: str) -> None:
         text = self.journal.scrub(text)
@@ -194,6 +226,8 @@ class ApplyEngine:
     def run(self, plan: FixPlan) -> ApplyResult:
         result = ApplyResult()
         todo = [n for n in plan.nodes if not n.empty]
+        self.pending = {np.node.lower(): project(self.states[np.node.lower()], np) for np in todo
+                        if np.node.lower() in self.states}
         for i, np in enumerate(todo):
             self.echo(f"[{i + 1}/{len(todo)}] {np.node}")
             outcome = self.apply_node(np)
@@ -365,6 +399,7 @@ class ApplyEngine:
         if problems:
             self.states[np.node.lower()] = previous
             return "; ".join(problems)
+        self.pending.pop(np.node.lower(), None)
         return None
 
     def _rollback(self, out: NodeOutcome, np: NodePlan, done: _Done, reason: str,

@@ -59,7 +59,7 @@ def shared_path(cluster: Cluster, options: FixOptions) -> str:
 
 
 def plan(cluster: Cluster, findings: Sequence[Finding], options: FixOptions) -> list[NodePlan]:
-    if not any(f.failing for f in findings):
+    if not any(f.failing for f in findings) and not options.repository_path:
         return []
     target = shared_path(cluster, options)
     key = cluster.profile.get("management_ims.repository_key", "repository.path")

@@ -68,7 +68,7 @@ def password_source(options: FixOptions, account: str) -> tuple[object | None, s
 
 
 def plan(cluster: Cluster, findings: Sequence[Finding], options: FixOptions) -> list[NodePlan]:
-    if not any(f.failing for f in findings):
+    if not any(f.failing for f in findings) and not options.service_account:
         return []
     account = target_account(cluster, options)
     _ref, described = password_source(options, account)

@@ -27,11 +27,11 @@ def fix_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
     monkeypatch.setenv("PARAGON_AUDITOR_STATE_DIR", str(tmp_path / "state"))
     started: list = []
 
-    def make(scenario: str = "drift", *, faults: dict | None = None,
+    def make(scenario: str | Path = "drift", *, faults: dict | None = None,
              prepare: Callable[[Path], None] | None = None) -> tuple:
         n = len(started)
         src = tmp_path / f"scenario-{n}"
-        shutil.copytree(SCENARIOS / scenario, src)
+        shutil.copytree(scenario if isinstance(scenario, Path) else SCENARIOS / scenario, src)
         if prepare is not None:
             prepare(src)  # edit the copy (never the shipped scenario) before it is served
         cluster = LabCluster(src, handler_factory=make_handler, scheme="https", auth="ntlm",

@@ -389,3 +389,30 @@ def test_change_that_cannot_be_journaled_is_not_kept(fix_lab, tmp_path):
     assert "No space left" in (result.outcomes[0].error or "")
     assert (lab.serve_dir / SITE1_SPOC).read_bytes() == before
     assert any("journal entr" in m for m in result.outcomes[0].manual)
+
+
+def test_changing_a_shared_value_on_every_node_is_not_mistaken_for_drift(fix_lab, tmp_path):
+    """All three Management servers move to a new share, one at a time: in between, the first
+    node differs from the others, which must not count as 'got worse' (the plan's end state is
+    what each node is compared with)."""
+    from auditor.lab.scenario_builder import NodeSpec, mgmt_specs, write_cluster
+
+    new_share = "\\\\fs02.corp.example\\paragon\\repo2"
+    mgmts = mgmt_specs(3)
+    specs = [NodeSpec(name=m.name, ip=m.ip, roles=["management"], mgmt_guid=m.guid,
+                      spoc_guid=f"spoc-{m.name.lower()}") for m in mgmts]
+    write_cluster(tmp_path / "three", "three", "3 management servers", mgmts, specs)
+    for folder in ("mgmt1", "mgmt2", "mgmt3"):
+        nj = tmp_path / "three" / folder / "node.json"
+        facts = json.loads(nj.read_text())
+        facts["probes"][new_share] = {"exists": True, "is_dir": True, "error": None}
+        nj.write_text(json.dumps(facts, indent=2))
+    lab, inv = fix_lab(tmp_path / "three")
+    code, out = fix(inv, "--repository-path", new_share)
+    assert code == 1 and out.count("repository.path=\\\\\\\\fs02") == 3, out
+    code, out = fix(inv, "--apply", "--yes", "--repository-path", new_share, journal=tmp_path / "j.jsonl")
+    assert code == 0, out
+    for folder in ("mgmt1", "mgmt2", "mgmt3"):
+        props = lab.serve_dir / folder / "files/c/DispatcherParagon/Management/ims/application.properties"
+        assert b"repository.path=\\\\\\\\fs02.corp.example\\\\paragon\\\\repo2" in props.read_bytes()
+    assert failing(inv) == []

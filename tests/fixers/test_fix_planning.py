@@ -400,3 +400,13 @@ def test_wrong_guid_on_a_current_servers_address_is_corrected_in_place(profile):
     _, plan = plan_for(nodes, profile, only={"SPOC-MGMT-LIST"})
     assert edit(plan, "SITE1", SITE1_SPOC).new == old
     assert not plan.blocked
+
+
+def test_explicit_values_are_enforced_even_without_failures(profile):
+    _, plan = plan_for(load("healthy"), profile, service_account="CORP\\svc-new",
+                       password_ref=EnvRef("X"))
+    assert [n.node for n in plan.nodes] == ["MGMT1", "MGMT2"]
+    assert all(n.actions[0].account == "CORP\\svc-new" for n in plan.nodes)
+    # ... but only when that check is selected
+    _, plan = plan_for(load("healthy"), profile, only={"SPOC-MGMT-LIST"}, service_account="CORP\\svc-new")
+    assert not plan.has_changes
