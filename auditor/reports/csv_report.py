@@ -38,9 +38,11 @@ def render_csv(report: AuditReport) -> str:
         waiver = f.waiver or {}
         title = titles.get(f.check_id)
         w.writerow([
-            f.check_id, title if title is not None else _cell(report.title_of(f.check_id)), f.severity.value, f.status.value, f.node or "",
+            # node names come from the inventory or a snapshot manifest: as untrusted as values
+            f.check_id, title if title is not None else _cell(report.title_of(f.check_id)), f.severity.value,
+            f.status.value, _cell(f.node or ""),
             _cell(f.subject), _cell(f.message), _cell(f.expected), _cell(f.actual),
-            "yes" if f.fixable else "no", fix_command(f, report) if f.fixable else "",
+            "yes" if f.fixable else "no", _cell(fix_command(f, report)) if f.fixable else "",
             _cell(f.file or ""), "" if f.line is None else f.line,
             _cell(waiver.get("reason", "")), _cell(waiver.get("owner", "")),
             _cell(waiver.get("expires", waiver.get("expiry", ""))),
