@@ -42,14 +42,18 @@ def render_console(report: AuditReport, written: Sequence[Path] = (), *, details
     if report.unreachable_nodes:
         out.append("")
         out.append("NOT AUDITED (could not collect):")
-        out.append(tabulate([[n.name, n.address, n.status, _short(n.reason, 80)] for n in report.unreachable_nodes],
+        # names and addresses come from the inventory or a snapshot: printable text only, so a
+        # name carrying terminal escape sequences cannot repaint or retitle the admin's terminal
+        out.append(tabulate([[_short(n.name), _short(n.address), n.status, _short(n.reason, 80)]
+                             for n in report.unreachable_nodes],
                             headers=["node", "address", "status", "reason"], tablefmt="simple"))
 
     failing = report.failing_findings
     if details and failing:
         out.append("")
         out.append("Failing findings:")
-        rows = [[f.severity.value, f.status.value, f.check_id, f.node or "(cluster)", _short(f.subject, 30),
+        rows = [[f.severity.value, f.status.value, f.check_id, _short(f.node) if f.node else "(cluster)",
+                 _short(f.subject, 30),
                  _short(f.message)] for f in failing[:MAX_FINDING_ROWS]]
         out.append(tabulate(rows, headers=["severity", "status", "check", "node", "subject", "message"],
                             tablefmt="simple"))
