@@ -38,7 +38,7 @@ LONG = "L" * 20000
 UNICODE = "Größe-日本-🙂-\u202eevil"
 
 HOSTILE_NAMES = {  # manifest node name -> new name (folders stay as they are)
-    "MGMT1": "MGMT1" + ATTR,
+    "MGMT1": "MGMT1" + ATTR + "\x1b[31mred\x07",
     "MGMT2": "=cmd|' /C calc'!A0",
     "SITE1": "+SITE1" + XSS,
     "SITE2": "@SITE2" + CDATA + UNICODE,
@@ -82,8 +82,9 @@ def make_hostile(src: Path, dst: Path, hostile: bool = True) -> dict[str, str]:
 
 
 def run_audit(folder: Path, out: Path) -> tuple[int, str]:
+    # color=True: as on a terminal, click does not strip ANSI sequences (so the test sees them)
     result = CliRunner().invoke(main, ["audit", "--from", str(folder), "--out", str(out), "--no-history",
-                                       "--format", "html,json,junit,csv"])
+                                       "--format", "html,json,junit,csv"], color=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 
@@ -180,4 +181,5 @@ def test_json_round_trips_the_values(audits):
 
 def test_console_strips_terminal_control_sequences(audits):
     out = audits["console"]
-    assert "\x1b" not in out and "\x07" not in out, re.findall(r".{0,20}[\x1b\x07].{0,20}", out)[:3]
+    assert "MGMT1\"><img src=x" in out  # the hostile node name is printed ...
+    assert "\x1b" not in out and "\x07" not in out, re.findall(r".{0,20}[\x1b\x07].{0,20}", out)[:3]  # ... inert
