@@ -1,8 +1,8 @@
 """Command-line entry point.
 
-Each sub-command lives in its own module under ``auditor/commands/`` and exposes a
-``command`` attribute (a ``click.Command`` or ``click.Group``). They are discovered here so
-adding a command never means editing a shared file.
+Each sub-command lives in its own module under ``auditor/commands/`` (module name = command
+name) and exposes a ``command`` attribute (a ``click.Command`` or ``click.Group``). They are
+discovered here, and imported lazily, so adding a command never means editing a shared file.
 """
 
 from __future__ import annotations
@@ -18,7 +18,23 @@ from auditor.errors import EXIT_USAGE, AuditorError
 
 
 class _AuditorGroup(click.Group):
-    """Turns AuditorError into a one-line message and the documented exit code."""
+    """Loads each command's module only when that command runs (pandas, pywinrm and the lab
+    are heavy: a nightly ``auditor audit`` should not pay for ``auditor lab``), and turns
+    AuditorError into a one-line message with the documented exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import auditor.commands as pkg
+
+        lazy = {m.name.replace("_", "-") for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
+        return sorted(lazy | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        registered = super().get_command(ctx, cmd_name)
+        if registered is not None or cmd_name not in self.list_commands(ctx):
+            return registered
+        module = importlib.import_module(f"auditor.commands.{cmd_name.replace('-', '_')}")
+        command = getattr(module, "command", None)
+        return command if isinstance(command, click.Command) else None
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -41,21 +57,6 @@ def main() -> None:
     Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or input error,
     3 some node could not be audited.
     """
-
-
-def _register_commands() -> None:
-    import auditor.commands as pkg
-
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"auditor.commands.{info.name}")
-        command = getattr(module, "command", None)
-        if isinstance(command, click.Command):
-            main.add_command(command)
-
-
-_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

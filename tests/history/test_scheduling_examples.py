@@ -22,7 +22,7 @@ TASK_NS = "{http://schemas.microsoft.com/windows/2004/02/mit/task}"
 def known_audit_flags() -> set[str]:
     import click
 
-    audit = main.commands["audit"]
+    audit = main.get_command(click.Context(main), "audit")
     flags = {o for p in audit.params for o in getattr(p, "opts", [])}
     stand_in = audit_history_options(click.command()(lambda **kw: None))
     flags |= {o for p in stand_in.params for o in p.opts}
