@@ -37,6 +37,9 @@ from auditor.fixers.plan import Blocked, CannotPlan, FileEdit, FixOptions, NodeP
 from auditor.parsers import SpocConfDocument
 
 CHECK_ID = "SPOC-MGMT-LIST"
+RESTART_NOTE = ("restarting {service} briefly interrupts job processing on that node; nodes are changed one "
+                "at a time, so the other members of a SPOC group keep serving (plan a quiet period; see the "
+                "vendor's 'How and When to Restart a Standalone SPOC and SPOC Group')")
 
 
 @dataclass
@@ -200,6 +203,7 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], o
     if new != old:
         plan.edits.append(FileEdit(node=view.name, path=spoc.conf.path, old=old, new=new, check_id=CHECK_ID,
                                    reason="; ".join(changes), restart=service))
+        plan.notes.append(RESTART_NOTE.format(service=service))
     elif not kept:
         plan.blocked.append(nothing_to_change(view, CHECK_ID, findings))
     return plan
