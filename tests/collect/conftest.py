@@ -7,10 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
-PASSWORD = "Qz-4471-collect-Pw!"  # distinctive test-only password for 127.0.0.1 listeners
-PASSWORD_ENV = "PARAGON_COLLECT_TEST_PW"
+from collect_support import PASSWORD, PASSWORD_ENV, SCENARIOS
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import PASSWORD, PASSWORD_ENV, SCENARIOS
+from collect_support import PASSWORD, PASSWORD_ENV, SCENARIOS
 
 from auditor.cli import main
 from auditor.collect.inventory import load_inventory

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import session_for_url
+from lab_support import session_for_url
 
 from auditor.cli import main
 from auditor.manifest import load_manifest

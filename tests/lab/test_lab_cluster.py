@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import session_for_url
 from lab_echo_handler import EchoHandler, make_handler
+from lab_support import session_for_url
 from winrm.exceptions import InvalidCredentialsError
 
 from auditor.errors import InputError

@@ -10,8 +10,8 @@ import time
 import pytest
 import requests
 import winrm
-from conftest import PASSWORD, USER, lab_threads, session_for
 from lab_echo_handler import EchoHandler, big_output
+from lab_support import PASSWORD, USER, lab_threads, session_for
 from winrm.exceptions import (
     InvalidCredentialsError,
     WinRMTransportError,
