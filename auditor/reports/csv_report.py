@@ -23,8 +23,8 @@ def _cell(value: object) -> str:
     """Text for one cell. Values copied from remote config files could start with ``=`` and
     run as a spreadsheet formula when an admin opens the file; such cells get a leading
     apostrophe (the usual CSV-injection defence), which spreadsheets display as text."""
-    text = format_value(value)
-    if text.startswith(_FORMULA_START):
+    text = value if type(value) is str else format_value(value)
+    if text[:1] in _FORMULA_START:
         return "'" + text
     return text
 
