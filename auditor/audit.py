@@ -16,6 +16,7 @@ Exit-code policy (see docs/exit-codes.md) lives in :func:`exit_code_for`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import socket
 import sqlite3
@@ -54,6 +55,30 @@ class HistoryHook(Protocol):
 
 
 # ---- small helpers --------------------------------------------------------------------------
+BULK_GC_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def bulk_gc():
+    """Fewer cyclic-GC passes while the model, findings and reports are built.
+
+    A 5,000-node audit allocates millions of small objects that all stay alive until the
+    reports are written, and the default thresholds (700 allocations) made the collector
+    re-scan them over and over: ~15 % of the offline audit's CPU. The node states loaded
+    before are frozen (never scanned again during the stage) and gen-0 collections happen
+    every 50,000 allocations; both are restored afterwards, so nothing leaks (the stage
+    creates no reference cycles that need collecting early).
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(old[0], BULK_GC_THRESHOLD), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -221,16 +246,17 @@ def run_audit(
     catalogue = list(catalogue) if catalogue is not None else check_catalogue()
     checks = select_checks(only_checks, catalogue)
     node_names = select_nodes(only_nodes, [n.name for n in nodes])
-    cluster = build_cluster(nodes, profile)
-    findings = run_check_stage(cluster, checks, node_names)
-    findings = apply_waiver_stage(findings, waivers, today)
-    report = assemble_report(
-        nodes, findings, catalogue,
-        only_checks=checks, only_nodes=node_names,
-        profile_label=getattr(profile, "label", str(profile)),
-        source_kind=source_kind, source_label=source_label, command_line=command_line,
-        fail_on=fail_on, started_at=started,
-    )
+    with bulk_gc():
+        cluster = build_cluster(nodes, profile)
+        findings = run_check_stage(cluster, checks, node_names)
+        findings = apply_waiver_stage(findings, waivers, today)
+        report = assemble_report(
+            nodes, findings, catalogue,
+            only_checks=checks, only_nodes=node_names,
+            profile_label=getattr(profile, "label", str(profile)),
+            source_kind=source_kind, source_label=source_label, command_line=command_line,
+            fail_on=fail_on, started_at=started,
+        )
     record_history_stage(report, history, nodes)
     return report
 
@@ -281,7 +307,8 @@ def write_reports(report: AuditReport, out_dir: str | Path, formats: Iterable[st
     for name in names:
         filename, render = RENDERERS[name]
         path = out / filename
-        text = render(report)
+        with bulk_gc():
+            text = render(report)
         try:
             _atomic_write_text(path, text)
         except OSError as exc:
