@@ -17,6 +17,8 @@ import binascii
 import re
 from typing import Any
 
+from auditor.errors import InputError
+from auditor.nodefolder import windows_to_relative
 from auditor.nodestate import (
     FileEntry,
     Interface,
@@ -29,7 +31,7 @@ from auditor.nodestate import (
     path_key,
 )
 from auditor.remote.client import RemoteError
-from auditor.remote.protocol import ProtocolError, validate_response
+from auditor.remote.protocol import ProtocolError, is_absolute_windows, validate_response
 
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
 
@@ -170,7 +172,16 @@ def _files(d: Any, w: str, st: NodeState) -> None:
         ww = f"{w}.files[{n}]"
         f = _obj(f, ww, ("path", "exists", "mtime", "size", "content_b64", "truncated", "error"))
         path = _s(f["path"], f"{ww}.path") or ""
+        try:  # the same rule the snapshot writer applies: a hostile path is refused here already
+            windows_to_relative(path)
+        except InputError as exc:
+            raise _Bad(f"{ww}.path: {exc.message}") from None
         exists = _b(f["exists"], f"{ww}.exists")
+        if exists:
+            try:  # what a snapshot would store must be a plain drive path: no '..', device or stream
+                windows_to_relative(path)
+            except InputError as exc:
+                raise _Bad(f"{ww}.path: {exc.message}") from None
         truncated = _b(f["truncated"], f"{ww}.truncated")
         error = _s(f["error"], f"{ww}.error", null=True)
         _i(f["size"], f"{ww}.size", null=True)
@@ -192,6 +203,8 @@ def _files(d: Any, w: str, st: NodeState) -> None:
 
 def _probe_entry(p: Any, ww: str) -> PathProbe:
     p = _obj(p, ww, ("path", "exists", "is_dir", "error"))
+    if not is_absolute_windows(_s(p["path"], f"{ww}.path") or "") or "\x00" in p["path"]:
+        raise _Bad(f"{ww}.path: not an absolute Windows path: {p['path'][:120]!r}")
     return PathProbe(path=_s(p["path"], f"{ww}.path") or "", exists=_b(p["exists"], f"{ww}.exists"),
                      is_dir=_b(p["is_dir"], f"{ww}.is_dir"), error=_s(p["error"], f"{ww}.error", null=True))
 

@@ -218,3 +218,15 @@ def test_bad_profile_values_are_input_errors(tmp_path, override, text):
     path.write_text(override + "\n")
     with pytest.raises(InputError, match=text):
         build_collect_request(load_profile(path))
+
+
+@pytest.mark.parametrize("path", ["C:\\..\\escaped.txt", "/etc/passwd", "escaped.txt", "\\\\srv\\share\\x",
+                                  "C:\\a\\x\x00.txt"])
+def test_decoder_refuses_hostile_file_paths(path):
+    files = {"op": "files", "id": "f", "status": "ok", "error": None, "data": {
+        "subsystem": "s", "service": None, "install_dir": None, "files": [
+            {"path": path, "exists": True, "mtime": None, "size": 1, "content_b64": "eA==", "truncated": False,
+             "error": None}]}}
+    with pytest.raises(RemoteError) as ei:
+        node_state_from_response("N", _resp([files]))
+    assert ei.value.kind == "protocol" and "files[0].path" in ei.value.message
