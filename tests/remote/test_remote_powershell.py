@@ -109,3 +109,41 @@ def test_every_called_helper_is_defined_and_every_helper_is_used():
     assert defined and ours_called
     assert ours_called - defined == set()
     assert defined - ours_called == set()
+
+
+def test_largest_accepted_request_fits_the_real_create_envelope(monkeypatch):
+    """Measure the Create message pywinrm really builds for the biggest request shell_env accepts."""
+    import os
+
+    from winrm.protocol import Protocol
+
+    from auditor.remote import build_apply_request, write_file_op
+    from auditor.remote.protocol import response_json
+
+    def env_for(n: int) -> dict[str, str]:
+        content = base64.b64encode(os.urandom(n))  # incompressible
+        req = build_apply_request([write_file_op("C:\\a\\b.conf", content, None)])
+        return bootstrap.shell_env(response_json(req), {"PA_S_PW": "<&>\"'" * 20})
+
+    lo, hi = 1_000, 200_000
+    while hi - lo > 256:
+        mid = (lo + hi) // 2
+        try:
+            env_for(mid)
+            lo = mid
+        except bootstrap.RequestTooLarge:
+            hi = mid
+    env = env_for(lo)
+    assert lo > 60_000  # a useful amount of file content still fits
+    sent: list[str] = []
+
+    def capture(self, message):
+        sent.append(message)
+        raise RuntimeError("captured")
+
+    monkeypatch.setattr(Protocol, "send_message", capture)
+    p = Protocol("http://127.0.0.1:1/wsman", transport="ntlm", username="u", password="p", proxy=None)
+    with pytest.raises(RuntimeError, match="captured"):
+        p.open_shell(env_vars=env, noprofile=True)
+    size = len(sent[0].encode("utf-8"))
+    assert 140_000 < size <= 153600, size  # close to the limit, never over
