@@ -31,6 +31,9 @@ from auditor.nodestate import (
 
 _DRIVE_RE = re.compile(r"^([A-Za-z]):\\(.*)$")
 _BAD_SEGMENTS = {"", ".", ".."}
+# Windows device names: "CON", "nul.txt" ... open the device instead of a file (any folder,
+# any extension). A snapshot may be written or read on Windows, so they are never names here.
+_DEVICE_RE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.IGNORECASE)
 
 
 def windows_to_relative(windows_path: str) -> Path:
@@ -45,8 +48,9 @@ def windows_to_relative(windows_path: str) -> Path:
     drive, rest = m.group(1).lower(), m.group(2)
     parts = [p for p in rest.split("\\") if p != ""]
     for part in parts:
-        if part in _BAD_SEGMENTS or any(c in part for c in '<>:"|?*\x00') or part.endswith((" ", ".")):
-            raise InputError(f"unsafe path segment {part!r} in {windows_path!r}")
+        if part in _BAD_SEGMENTS or any(c in part for c in '<>:"|?*\x00') or part.endswith((" ", ".")) \
+                or _DEVICE_RE.match(part) or len(part.encode("utf-8")) > 255:
+            raise InputError(f"unsafe path segment {part[:80]!r} in {windows_path[:300]!r}")
     if not parts:
         raise InputError(f"path names a drive, not a file: {windows_path!r}")
     return Path("files", drive, *parts)
@@ -63,7 +67,8 @@ def relative_to_windows(rel: Path) -> str:
 def safe_folder_name(name: str) -> str:
     """A node name usable as one folder name (no separators, no dots-only, bounded)."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "node"
-    return cleaned[:100]
+    cleaned = cleaned[:100].rstrip(".")
+    return "_" + cleaned if _DEVICE_RE.match(cleaned) else cleaned
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -68,8 +68,14 @@ def command(inventory, profile, allow_basic_http, insecure_skip_verify, concurre
                                              concurrency, deadline)
     prepare_out_dir(out, force=force)  # refuse early, before anyone types a password
     result = collect_cluster(inv, prof, security=security, progress=not no_progress)
-    write_snapshot(result, inv, prof, out, force=force)
+    manifest = write_snapshot(result, inv, prof, out, force=force)
+    # the snapshot writer may refuse a node's data (a path that would escape its folder):
+    # the manifest, not the collection result, says what the snapshot really holds
+    refused = {e.name: e for e in manifest.nodes if e.status != "ok"}
+    for state in result.nodes:
+        if state.status == "ok" and state.name in refused:
+            state.status, state.reason = refused[state.name].status, refused[state.name].reason
     print_summary(result)
     click.echo(f"snapshot written to {out}")
-    if result.failed:
+    if refused:
         click.get_current_context().exit(EXIT_UNREACHABLE)
