@@ -18,10 +18,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import hx_support
 import pytest
-from conftest import cli_env, rewrite_inventory, run_cli
+from hx_support import cli_env, rewrite_inventory, run_cli
 
 pytestmark = pytest.mark.timeout(150)
+hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)
 
 PASSWORD = "Fm-7731-matrix-Pw!"  # test-only, for 127.0.0.1 listeners
 PASSWORD_ENV = "PARAGON_MATRIX_TEST_PW"

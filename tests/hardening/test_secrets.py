@@ -31,7 +31,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from conftest import AUDITOR, SCENARIOS, cli_env, run_cli
+from hx_support import AUDITOR, SCENARIOS, cli_env, run_cli
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,6 +1,10 @@
-"""Fixtures for the hardening tests: lab clusters with faults, inventories with small time
-limits, and the CLI run as a real subprocess (so "the run finishes" includes process exit:
-a worker thread left blocked in a socket would keep the interpreter alive)."""
+"""Helpers for the hardening tests: the CLI run as a real subprocess (so "the run finishes"
+includes process exit: a worker thread left blocked in a socket would keep the interpreter
+alive), a clean environment, inventory rewriting.
+
+A uniquely named module (not ``conftest``): several test folders have a conftest, and
+``from conftest import ...`` would pick whichever was imported first in a full run. For the
+same reason this folder has no conftest: test modules import the ``hard_lab`` fixture from here."""
 
 from __future__ import annotations
 
