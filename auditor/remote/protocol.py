@@ -228,9 +228,21 @@ def build_collect_request(profile, request_id: str | None = None) -> dict[str, A
 
     Every subsystem with files gets a ``files`` op, every subsystem with ``probe_dirs`` a
     ``probe`` op; ``management_ims.repository_key`` becomes a ``probe_property`` op (the IMS
-    repository is tested *from the node*, in the same command). A profile whose values cannot
-    make a valid request raises :class:`~auditor.errors.InputError` before any node is contacted.
+    repository is tested *from the node*, in the same command).
+
+    A profile override that yields no valid request (wrong value types, an empty path ...) is
+    the admin's input error: :class:`~auditor.errors.InputError` naming the profile, raised
+    before any node is contacted, never a traceback.
     """
+    try:
+        return _build_collect_request(profile, request_id)
+    except (ProtocolError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"the product profile does not give a valid collect request: {exc}"[:300],
+                         source=str(getattr(profile, "source", "profile"))) from None
+
+
+def _build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
+    """See :func:`build_collect_request` (known bad values get their own precise message)."""
     max_bytes = _byte_limit(profile, profile.get("max_file_bytes", 1048576), "max_file_bytes")
     ops: list[dict[str, Any]] = [
         {"op": "facts", "id": "facts", "env": _profile_strings(profile, "environment_variables")},
@@ -372,7 +384,7 @@ def validate_request(req: Any) -> None:
     _need(req.get("protocol") == PROTOCOL_VERSION,
           f"request: unsupported protocol version {req.get('protocol')!r} (this executor speaks {PROTOCOL_VERSION})")
     kind = req.get("kind")
-    _need(kind in KINDS, f"request: unknown kind {kind!r} (expected collect or apply)")
+    _need(isinstance(kind, str) and kind in KINDS, f"request: unknown kind {kind!r} (expected collect or apply)"[:200])
     _need(_str(req.get("request_id")) and bool(req.get("request_id")), "request: request_id missing")
     _need(set(req) == {"protocol", "kind", "request_id", "ops"},
           f"request: unexpected field(s) {sorted(set(req) - {'protocol', 'kind', 'request_id', 'ops'})}")
@@ -381,7 +393,7 @@ def validate_request(req: Any) -> None:
     for i, op in enumerate(ops):
         _need(isinstance(op, dict), f"ops[{i}]: expected an object")
         name = op.get("op")
-        _need(name in KINDS[kind], f"ops[{i}]: unknown op {name!r} for a {kind} request")
+        _need(isinstance(name, str) and name in KINDS[kind], f"ops[{i}]: unknown op {name!r} for a {kind} request"[:200])
         _need(_str(op.get("id")) and bool(op.get("id")), f"ops[{i}] ({name}): id missing")
         fields = _OP_FIELDS[name]
         extra = set(op) - set(fields) - {"op", "id"}
