@@ -24,6 +24,12 @@ def _natural(name: str) -> list:
 LIST_ALL_UP_TO = 40
 
 
+def _printable(text: str) -> str:
+    """Names come from the inventory and reasons quote what a node answered (its host name):
+    control characters (terminal escape sequences) never reach the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def print_summary(result: CollectionResult) -> None:
     """One line per node (failures first, so they are seen), then a total.
 
@@ -40,9 +46,9 @@ def print_summary(result: CollectionResult) -> None:
     for n in rows:
         s = stats.get(n.name)
         extra = f"{s.seconds:6.2f}s  {s.attempts} attempt(s)" if s else ""
-        line = f"{n.name:<{width}}  {n.status:<8} {extra}"
+        line = f"{_printable(n.name):<{width}}  {n.status:<8} {extra}"
         if n.reason:
-            line += f"  {n.reason}"
+            line += f"  {_printable(n.reason)}"
         click.echo(line)
     if hidden:
         click.echo(f"({hidden} node(s) collected ok, not listed; see manifest.json)")
