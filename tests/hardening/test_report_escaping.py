@@ -22,12 +22,15 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
+import hx_support
 import pytest
 from click.testing import CliRunner
+from hx_support import cli_env, rewrite_inventory, run_cli
 
 from auditor.cli import main
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
+hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)
 
 XSS = "<script>alert('x1')</script>"
 ATTR = '"><img src=x onerror=alert(2)>'
@@ -183,3 +186,22 @@ def test_console_strips_terminal_control_sequences(audits):
     out = audits["console"]
     assert "MGMT1\"><img src=x" in out  # the hostile node name is printed ...
     assert "\x1b" not in out and "\x07" not in out, re.findall(r".{0,20}[\x1b\x07].{0,20}", out)[:3]  # ... inert
+
+
+def test_collect_and_audit_consoles_strip_escapes_from_a_remote_hostname(hard_lab, tmp_path):
+    """A node answering with a host name full of terminal control sequences (identity
+    mismatch reason quotes it) cannot reach the terminal through collect or audit output."""
+    evil = "EVIL\x1b]0;pwned\x07\x1b[2J"
+    _, inv = hard_lab("healthy", password="Re-2207-escape-Pw!", username="hx-escape", password_env="HX_ESCAPE_PW",
+                      faults={"SITE1": {"wrong_hostname": evil}})
+    rewrite_inventory(inv, {"deadline": 20})
+    env = cli_env(tmp_path, HX_ESCAPE_PW="Re-2207-escape-Pw!")
+    collect = run_cli(["collect", "--inventory", str(inv), "--out", str(tmp_path / "snap"), "--no-progress"], env)
+    audit = run_cli(["audit", "--inventory", str(inv), "--out", str(tmp_path / "out"), "--no-progress",
+                     "--no-history", "--format", "json"], env)
+    for run in (collect, audit):
+        assert run.returncode == 3, run.stdout + run.stderr
+        assert "identity mismatch" in run.stdout and "evil" in run.stdout.lower()
+        assert "\x1b" not in run.stdout + run.stderr and "\x07" not in run.stdout + run.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert any("\x1b" in n["reason"] for n in report["nodes"])  # data kept as-is in the JSON
