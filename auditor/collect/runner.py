@@ -47,9 +47,6 @@ FAILED_STATUSES = ("refused", "timeout", "auth", "tls", "protocol", "error")
 TRANSIENT_KINDS = frozenset({"timeout", "protocol"})
 # RemoteError kinds that are not themselves a NodeState status
 _KIND_TO_STATUS = {"too_large": "error", "remote": "error"}
-# auditor.remote reports a connection the server dropped mid-exchange as kind "error" with
-# this wording; it is as transient as a timeout, so it is retried too.
-_DROP_MARKERS = ("closed unexpectedly",)
 _MONITOR_TICK = 0.1
 _MAX_BACKOFF = 5.0
 
@@ -208,10 +205,8 @@ def _redact(text: str, secret: str | None) -> str:
 
 
 def _transient(exc: Any) -> bool:
-    """Worth another attempt: a timeout, a garbled exchange, or a dropped connection."""
-    if exc.kind in TRANSIENT_KINDS:
-        return True
-    return exc.kind == "error" and any(m in str(getattr(exc, "message", "")) for m in _DROP_MARKERS)
+    """Worth another attempt: a timeout, or a garbled or dropped exchange (kind protocol)."""
+    return exc.kind in TRANSIENT_KINDS
 
 
 @dataclass
@@ -281,7 +276,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
         stats.attempts += 1
         job.attempts = stats.attempts
         try:
-            response = execute(target, request, secrets=[secret] if secret else None)
+            response = execute(target, request)  # the password travels in Target, masked in messages
         except RemoteError as exc:
             kind = exc.kind
             status = _KIND_TO_STATUS.get(exc.kind, exc.kind if exc.kind in FAILED_STATUSES else "error")

@@ -183,7 +183,8 @@ def translate(exc: BaseException, target: Target) -> RemoteError:
             return RemoteError("error", f"cannot resolve host name {target.host!r}")
         if any(isinstance(e, (ConnectionResetError, ConnectionAbortedError)) for e in chain) or \
                 re.search(r"RemoteDisconnected|closed connection|Connection aborted|reset by peer", text):
-            return RemoteError("error", f"connection to {where} closed unexpectedly by the server")
+            # the exchange broke half way: as transient as a garbled reply, so the same kind
+            return RemoteError("protocol", f"connection to {where} closed unexpectedly by the server")
         return RemoteError("error", f"cannot connect to {where}: {text[:200]}")
     if isinstance(exc, WSManFaultError):
         reason = (exc.reason or "").strip()

@@ -190,7 +190,7 @@ def test_dropped_connection_without_retries_is_reported(lab_cluster):
     inv_path.write_text(text)
     result = collect_cluster(load_inventory(inv_path), load_profile(None), progress=False)
     site1 = {n.name: n for n in result.nodes}["SITE1"]
-    assert site1.status == "error" and "closed unexpectedly" in site1.reason
+    assert site1.status == "protocol" and "closed unexpectedly" in site1.reason
 
 
 def test_cli_prompt_credential_and_overrides(lab_cluster, tmp_path):

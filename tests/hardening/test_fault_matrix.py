@@ -60,7 +60,7 @@ CASES = [
          {"SITE1": ("timeout", r"read timeout|deadline|timed out")}, 3, settings={"deadline": 3}),
     Case("dropped-mid-receive-retried", {"SITE1": {"drop_mid_receive": True}}, {}, 0),
     Case("dropped-mid-receive-no-retry", {"SITE1": {"drop_mid_receive": True}},
-         {"SITE1": ("error", r"closed unexpectedly")}, 3, settings={"retries": 0}),
+         {"SITE1": ("protocol", r"closed unexpectedly")}, 3, settings={"retries": 0}),
     Case("garbage-output", {"SITE1": {"garbage_output": True}},
          {"SITE1": ("protocol", r"SITE1: no 'PARAGON-AUDITOR/1' line in the output")}, 3),
     Case("truncated-output", {"SITE1": {"truncated_output": True}},
