@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
-from auditor.reports.matrix import severity_status_table, summary_counts, verdict
+from auditor.reports.matrix import summary_counts, verdict
 from auditor.reports.model import format_value
 
 if TYPE_CHECKING:
@@ -32,9 +32,10 @@ def render_console(report: AuditReport, written: Sequence[Path] = (), *, details
     out: list[str] = []
     out.append(f"Audit of {s['nodes_audited']}/{s['nodes_total']} node(s), {s['checks_run']} check(s): "
                f"{verdict(report)}")
-    table = severity_status_table(report)
-    rows = [[sev, *[int(v) for v in table.loc[sev]]] for sev in table.index]
-    out.append(tabulate(rows, headers=["severity", *table.columns], tablefmt="simple"))
+    table = s["by_severity_status"]  # what severity_status_table() holds, without pandas
+    columns = list(next(iter(table.values())))
+    rows = [[sev, *[int(counts[c]) for c in columns]] for sev, counts in table.items()]
+    out.append(tabulate(rows, headers=["severity", *columns], tablefmt="simple"))
 
     for warning in report.run.warnings:
         out.append(f"warning: {_short(warning, 200)}")
