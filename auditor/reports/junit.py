@@ -99,8 +99,63 @@ def render_junit(report: AuditReport) -> str:
     suites = root.findall("testsuite")
     for attr in ("tests", "failures", "errors", "skipped"):
         root.set(attr, str(sum(int(s.get(attr, "0")) for s in suites)))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + serialize_indented(root) + "\n"
+
+
+_ATTR_SPECIAL = re.compile('[&<>"\r\n\t]')
+_ATTR_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+_TEXT_SPECIAL = re.compile("[&<>]")
+
+
+def _attr(value: str) -> str:
+    """ElementTree's attribute escaping (one regex search; most values need nothing)."""
+    return _ATTR_SPECIAL.sub(lambda m: _ATTR_ESCAPES[m.group()], value) if _ATTR_SPECIAL.search(value) else value
+
+
+def _text(value: str) -> str:
+    return _TEXT_SPECIAL.sub(lambda m: _ATTR_ESCAPES[m.group()], value) if _TEXT_SPECIAL.search(value) else value
+
+
+def serialize_indented(root: ET.Element, space: str = "  ") -> str:
+    """``ET.indent(root, space); ET.tostring(root, encoding="unicode")`` without changing the
+    tree, for namespace-free trees: the same characters, about 3x faster.
+
+    Why: at 5,000 nodes the JUnit file has 115,000 elements, and ElementTree's serializer
+    (a namespace pass over every element, then a generic recursive writer) was more than half
+    of the renderer's time.
+    """
+    out: list[str] = []
+    append = out.append
+
+    def write(elem: ET.Element, level: int) -> None:
+        append("<" + elem.tag)
+        for k, v in elem.items():
+            append(f' {k}="{_attr(v)}"')
+        text = elem.text
+        if len(elem):
+            if not text or not text.strip():
+                text = "\n" + space * (level + 1)
+            append(">" + _text(text))
+            inner = "\n" + space * (level + 1)
+            children = list(elem)
+            for child in children[:-1]:
+                write(child, level + 1)
+                tail = child.tail
+                append(_text(tail) if tail and tail.strip() else inner)
+            last = children[-1]
+            write(last, level + 1)
+            tail = last.tail
+            append(_text(tail) if tail and tail.strip() else "\n" + space * level)
+            append(f"</{elem.tag}>")
+        elif text:
+            append(f">{_text(text)}</{elem.tag}>")
+        else:
+            append(" />")
+
+    write(root, 0)
+    if root.tail:
+        append(_text(root.tail))
+    return "".join(out)
 
 
 __all__ = ["render_junit", "xml_text", "finding_sort_key"]

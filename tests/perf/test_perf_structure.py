@@ -221,3 +221,32 @@ def test_audit_command_does_not_import_pandas(tmp_path, profile):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_junit_serializer_matches_elementtree(profile):
+    import copy
+    import xml.etree.ElementTree as ET
+
+    from auditor.reports.junit import render_junit, serialize_indented
+
+    root = ET.Element("testsuites", name='q"&<>\r\n\t x')
+    suite = ET.SubElement(root, "testsuite", name="s")
+    case = ET.SubElement(suite, "testcase", classname="c", name="n&<")
+    fail = ET.SubElement(case, "failure", message="m\nline")
+    fail.text = "evidence & <stuff>\r\n  next"
+    ET.SubElement(case, "skipped", message="")
+    empty = ET.SubElement(root, "testsuite", name="empty")
+    empty.text = ""
+    keep = ET.SubElement(root, "kept")
+    keep.text = "text before child"
+    ET.SubElement(keep, "child")
+    reference = copy.deepcopy(root)
+    ET.indent(reference)
+    assert serialize_indented(root) == ET.tostring(reference, encoding="unicode")
+
+    drift = load_cluster_folder(Path(__file__).resolve().parents[2] / "auditor/lab/scenarios/drift")[1]
+    text = render_junit(run_audit(drift, profile))
+    parsed = ET.fromstring(text.split("\n", 1)[1])
+    reference = copy.deepcopy(parsed)
+    ET.indent(reference)
+    assert text.split("\n", 1)[1].rstrip("\n") == ET.tostring(reference, encoding="unicode")
