@@ -133,8 +133,9 @@ def _expect_parse_error_or_nothing(fn, data: bytes, source: str) -> Any:
         return fn(data, source)
     except ParseError as exc:
         assert exc.source == source and str(exc).startswith(f"{source}:")
-        if exc.line is not None:
-            assert 1 <= exc.line <= max(1, data.count(b"\n") + data.count(b"\r") + 1)
+        # every problem in these line-based formats is on a line, and the message says which
+        assert exc.line is not None, exc
+        assert 1 <= exc.line <= max(1, data.count(b"\n") + data.count(b"\r") + 1)
         return None
 
 
