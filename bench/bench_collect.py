@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="override the pool size (default: the inventory's, i.e. the tool's default)")
     ap.add_argument("--naive-sample", type=int, default=0,
                     help="naive loop on this many nodes of the first size (0 = all nodes of it)")
+    ap.add_argument("--sweep", default="32,64",
+                    help="extra pool sizes to run at the largest size (comma-separated; empty: none)")
     ap.add_argument("--snapshot-nodes", type=int, default=5000, help="0 skips the snapshot benchmark")
     ap.add_argument("--json", type=Path, default=None, help="also write every number to this file")
     args = ap.parse_args(argv)
@@ -280,6 +282,17 @@ def main(argv: list[str] | None = None) -> int:
                 c0 = lab.counters()
                 audit = run_audit(lab.inventory, work / f"out-{n}", env, args.concurrency)
                 d = delta(lab.counters(), c0)
+                if n == max(sizes):
+                    for c in [int(x) for x in args.sweep.split(",") if x.strip()]:
+                        s0 = lab.counters()
+                        a = run_audit(lab.inventory, work / f"out-{n}-c{c}", env, c)
+                        sd = delta(lab.counters(), s0)
+                        ideal_c = math.ceil(n / c) * t1
+                        results.setdefault("sweep", []).append({
+                            "nodes": n, "concurrency": c, "wall": a["wall"], "cpu": a["cpu"],
+                            "exit_code": a["exit_code"], "ideal_s": round(ideal_c, 3),
+                            "ratio_to_ideal": round(a["wall"] / ideal_c, 2),
+                            "lab_cpu_ms_per_node": round(sd["cpu_seconds"] / n * 1000, 1)})
                 if naive is None:
                     sample = None
                     if args.naive_sample:
@@ -325,6 +338,17 @@ def main(argv: list[str] | None = None) -> int:
                      f"{r['lab']['cpu_seconds'] / n * 1000:.1f}", f"{r['lab_idle_cpu_per_s']:.2f}"])
     print(table(rows, ["nodes", "conc", "wall s", "client cpu s", "1 node ms", "ideal s", "wall/ideal",
                        "HTTP req/node", "cmds/node", "peak RSS MB", "lab cpu ms/node", "lab idle cpu/s"]))
+    if results.get("sweep"):
+        base = results["sizes"][max(sizes)]
+        rows = [[max(sizes), base["concurrency"], f"{base['audit']['wall']:.2f}", f"{base['audit']['cpu']:.2f}",
+                 f"{base['ideal_s']:.2f}", f"{base['ratio_to_ideal']:.2f}",
+                 f"{base['lab']['cpu_seconds'] / max(sizes) * 1000:.1f}", base["audit"]["exit_code"]]]
+        rows += [[r["nodes"], r["concurrency"], f"{r['wall']:.2f}", f"{r['cpu']:.2f}", f"{r['ideal_s']:.2f}",
+                  f"{r['ratio_to_ideal']:.2f}", f"{r['lab_cpu_ms_per_node']:.1f}", r["exit_code"]]
+                 for r in results["sweep"]]
+        print("\nPool size at the largest cluster (--concurrency):")
+        print(table(rows, ["nodes", "conc", "wall s", "client cpu s", "ideal s", "wall/ideal", "lab cpu ms/node",
+                           "exit"]))
     ns = list(results["sizes"])
     if len(ns) >= 2:
         a, b = ns[0], ns[-1]
