@@ -233,6 +233,8 @@ def load_profile(path: str | Path | None = None) -> Profile:
             override_text = p.read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise InputError(f"cannot read profile: {exc.strerror}", source=str(p)) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"the profile must be UTF-8 text (byte {exc.start})", source=str(p)) from None
         override = _parse_yaml(override_text, str(p))
         _check_override_kinds(data, override, str(p))
         data = _deep_merge(data, override)
