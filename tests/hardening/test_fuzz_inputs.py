@@ -467,3 +467,44 @@ def test_mutated_response_then_snapshot_and_audit(tmp_path_factory, resp):
     loaded = load_node(folder, name="MGMT1")
     loaded.roles = ["management"]
     run_audit([loaded], load_profile(None), source_label="fuzz", source_kind="snapshot", command_line="x")
+
+
+# ---- every file loader, fed raw bytes from disk (encodings, BOMs, binary) --------------------
+
+FILE_BYTES = st.binary(max_size=120) | st.sampled_from([
+    b"\xff\xfe" + "version: 1\n".encode("utf-16-le"), b"\xef\xbb\xbfversion: 1\n", b"\x80\x81", b"\x00" * 8,
+    "version: 1\ncluster: caf\u00e9\n".encode("latin-1")])
+
+
+@FUZZ
+@given(FILE_BYTES)
+def test_file_loaders_only_input_error_naming_the_file(tmp_path_factory, data):
+    from auditor.collect.inventory import load_inventory
+    from auditor.waivers import load_waivers
+
+    folder = tmp_path_factory.mktemp("files")
+    path = folder / "input.yaml"
+    path.write_bytes(data)
+    for loader in (load_inventory, load_waivers, load_profile):
+        try:
+            loader(path)
+        except InputError as exc:
+            assert str(path) in str(exc), (loader.__name__, exc)
+
+
+def test_binary_profile_is_one_line_error_in_every_command(tmp_path):
+    """collect and fix load the profile before anything else: a non-UTF-8 file is exit 2."""
+    from auditor.cli import main
+
+    prof = tmp_path / "profile.yaml"
+    prof.write_bytes(b"\xff\xfe\x00not utf-8")
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("version: 1\ndefaults: {username: u, credential: {env: HX_UNSET_VAR}}\n"
+                   "nodes: [{name: A, roles: [site]}]\n", encoding="utf-8")
+    for args in (["collect", "--inventory", str(inv), "--out", str(tmp_path / "s")],
+                 ["fix", "--inventory", str(inv)],
+                 ["audit", "--inventory", str(inv), "--out", str(tmp_path / "o"), "--no-history"]):
+        result = CliRunner().invoke(main, [*args, "--profile", str(prof)])
+        assert result.exit_code == 2, (args, result.output, result.exception)
+        assert isinstance(result.exception, SystemExit), (args, result.exception)
+        assert str(prof) in result.output, (args, result.output)
