@@ -381,6 +381,8 @@ def load_notify_config(path: str | Path) -> NotifyConfig:
         text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read notification settings: {exc.strerror or exc}", source=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"notification settings must be UTF-8 text (byte {exc.start})", source=str(p)) from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
