@@ -31,11 +31,13 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+import yaml
 from hx_support import AUDITOR, SCENARIOS, cli_env, run_cli
 
 pytestmark = pytest.mark.timeout(240)
 
 LAB_PW = "Lq7#Wz-LabSecret-50913!"
+WRONG_PW = "Wr0ng~Guess-Secret-71150"  # typed by mistake: must not be echoed in the auth error either
 SVC_PW = "Sv4&Kp-ServiceSecret-28871?"
 DB_PW = "Db9%Rt-DatabaseSecret-66402"
 SVC_ENV = "HX_SERVICE_ACCOUNT_PW"
@@ -106,6 +108,8 @@ def served_lab(tmp_path):
 
 def test_no_secret_in_any_output(served_lab, tmp_path):
     inventory, lab_proc = served_lab
+    mgmt1_port = next(n["port"] for n in yaml.safe_load(inventory.read_text(encoding="utf-8"))["nodes"]
+                      if n["name"] == "MGMT1")
     env = cli_env(tmp_path, PARAGON_LAB_PASSWORD=LAB_PW, **{SVC_ENV: SVC_PW},
                   PARAGON_AUDITOR_STATE_DIR=str(tmp_path / "state"))
     history = tmp_path / "history.sqlite"
@@ -127,10 +131,19 @@ def test_no_secret_in_any_output(served_lab, tmp_path):
         (["audit", "--inventory", inv, "--out", str(tmp_path / "reports-after"), "--format", "html,json,junit,csv",
           "--history", str(history), "--no-progress"], {0, 1}),
         (["drift", "--history", str(history)], {0}),
+        (["discover", "--seed", "127.0.0.1", "--port", str(mgmt1_port), "--username", "hx-secret",
+          "--credential-env", "PARAGON_LAB_PASSWORD", "--ca-file", str(inventory.parent / "lab-ca.pem"),
+          "--out", str(tmp_path / "discovered.yaml"), "--cluster", "found"], {0}),
+    ]
+    wrong = dict(env, PARAGON_LAB_PASSWORD=WRONG_PW)
+    wrong_steps = [  # the authentication failure path, with a wrong password in the variable
+        (["audit", "--inventory", inv, "--out", str(tmp_path / "reports-wrong"), "--format", "html,json,junit,csv",
+          "--no-history", "--no-progress"], {3}),
+        (["collect", "--inventory", inv, "--out", str(tmp_path / "snapshot-wrong"), "--no-progress"], {3}),
     ]
     streams = []
-    for args, codes in steps:
-        run = run_cli(args, env, timeout=120)
+    for args, codes, run_env in [(a, c, env) for a, c in steps] + [(a, c, wrong) for a, c in wrong_steps]:
+        run = run_cli(args, run_env, timeout=120)
         streams.append((args[0], run.stdout + run.stderr))
         if run.returncode not in codes:
             print(run.stdout, run.stderr)
@@ -145,7 +158,7 @@ def test_no_secret_in_any_output(served_lab, tmp_path):
     streams.append(("lab serve", (tmp_path / "lab-serve.out").read_text() + (tmp_path / "lab-serve.err").read_text()))
 
     for name, text in streams:
-        for secret in (LAB_PW, SVC_PW, DB_PW):
+        for secret in (LAB_PW, SVC_PW, DB_PW, WRONG_PW):
             assert not leaks(text.encode("utf-8"), secret), (name, secret)
 
     # every file written anywhere under the test folder
@@ -162,14 +175,14 @@ def test_no_secret_in_any_output(served_lab, tmp_path):
             continue
         data = path.read_bytes()
         scanned += 1
-        for secret in (LAB_PW, SVC_PW, DB_PW):
+        for secret in (LAB_PW, SVC_PW, DB_PW, WRONG_PW):
             if secret == DB_PW and path in evidence:
                 continue
             found = leaks(data, secret)
             assert not found, f"{path.relative_to(tmp_path)} contains {secret!r} as {found[:2]}"
     kinds = {p.name for p in tmp_path.rglob("*") if p.is_file()}
     for expected in ("report.html", "report.json", "junit.xml", "findings.csv", "history.sqlite", "journal.jsonl",
-                     "plan.json", "manifest.json", "node.json", "inventory.yaml"):
+                     "plan.json", "manifest.json", "node.json", "inventory.yaml", "discovered.yaml"):
         assert expected in kinds, expected  # the search covered every kind of output
     assert scanned > 50
 
