@@ -5,7 +5,8 @@ Flow (all real processes): ``auditor lab serve`` (drift scenario, HTTPS + NTLM) 
 -> ``audit --inventory`` (all formats, history on) -> ``audit --from`` the snapshot ->
 ``history`` -> ``drift`` -> ``fix`` dry run (with the IMS-SERVICE-ACCOUNT fixer's service
 password given by environment reference, plan JSON) -> ``fix --apply --yes`` (journal) ->
-``history`` again.
+``audit`` again -> ``discover`` from MGMT1; then ``audit`` and ``collect`` with a *wrong*
+password in the variable (the authentication-failure path must not echo it either).
 
 Secrets: the WinRM password, the service-account password, and a database password planted
 in a Management ``management.properties`` (the auditor reads that file, compares it across
