@@ -70,6 +70,8 @@ CASES = [
          settings={"deadline": 40, "read_timeout": 10}),
     Case("answers-as-other-host", {"SITE1": {"wrong_hostname": "OTHERBOX"}},
          {"SITE1": ("protocol", r"^identity mismatch: 127\.0\.0\.1 answered as host otherbox")}, 3),
+    Case("op-failed-on-node", {"SITE1": {"op_errors": {"registry": "Access is denied."}}},
+         {"SITE1": ("error", r"collection incomplete: registry: Access is denied")}, 3),
     Case("small-chunks-reassembled", {"SITE1": {"chunk_bytes": 2048}}, {}, 0),
     Case("every-node-fails-differently",
          {"MGMT1": {"refuse": True}, "MGMT2": {"wrong_password": True}, "SITE1": {"garbage_output": True},
