@@ -128,3 +128,29 @@ def test_fault_matrix(case: Case, hard_lab, tmp_path):
     junit = (out / "junit.xml").read_text(encoding="utf-8")
     assert junit.count('classname="auditor.collection"') >= len(NODES) or all(n in junit for n in NODES)
     assert PASSWORD not in run.stdout + run.stderr
+
+
+def test_queued_nodes_are_not_starved_by_stuck_ones(hard_lab, tmp_path):
+    """Concurrency 2, eight nodes, the first three stuck past their deadline: the deadline
+    runs from when a node's work starts (not while it waits in the queue), so every healthy
+    node is still collected, the stuck ones are timeouts, and the run ends in bounded time."""
+    from auditor.lab.scenario_builder import build_healthy
+
+    scenario = tmp_path / "big"
+    build_healthy(scenario, sites=6, managements=2)
+    stuck = {"MGMT1", "SITE1", "SITE2"}
+    _, inv = hard_lab(scenario, password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
+                      faults={n: {"timeout_faults": 10**9} for n in stuck})
+    deadline = 3
+    rewrite_inventory(inv, {**BASE, "deadline": deadline, "concurrency": 2})
+    out = tmp_path / "out"
+    run = run_cli(["audit", "--inventory", str(inv), "--out", str(out), "--format", "json", "--no-progress"],
+                  cli_env(tmp_path, **{PASSWORD_ENV: PASSWORD}))
+    assert run.returncode == 3, run.stdout + run.stderr
+    # worst case: the three stuck nodes run one after another on one slot, the rest alongside
+    assert run.seconds < len(stuck) * deadline + SLACK, f"took {run.seconds:.1f}s"
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    status = {n["name"]: n["status"] for n in report["nodes"]}
+    assert len(status) == 8
+    assert {n for n, s in status.items() if s != "ok"} == stuck, status
+    assert all(status[n] == "timeout" for n in stuck)
