@@ -45,6 +45,13 @@ class _AuditorGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        except OSError as exc:
+            # Last safety net: a file system problem no command anticipated (a file where a
+            # folder must go, a full disk, no permission) is something the admin can fix, so
+            # it gets the one-line message and exit 2 rather than a traceback.
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_USAGE)
 
 
 @click.group(cls=_AuditorGroup, context_settings={"help_option_names": ["-h", "--help"]})

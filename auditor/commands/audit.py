@@ -139,6 +139,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             select_nodes(nodes, [n.name for n in inv.nodes])  # unknown --node: fail before collecting
             extras = _extras(history_opts, prof)
             progress = not (quiet or collect_opts.get("no_progress"))
+            _make_out_dir(out_dir)  # an unusable --out must fail now, not after the collection
             result = collect_cluster(inv, prof, security=security, progress=progress)
             states, started_at = result.nodes, result.started_at
             cluster_name, source_kind, source = inv.cluster, "inventory", str(inventory)
@@ -163,6 +164,15 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             click.echo("Notification sent: " + ", ".join(
                 w for w, sent in (("mail", result.mail_sent), ("webhook", result.webhook_sent)) if sent))
     ctx.exit(exit_code_for(report, fail_on))
+
+
+def _make_out_dir(out_dir: Path) -> None:
+    """Create the report folder before a live collection: on a large cluster the collection
+    takes minutes, and a --out that cannot be created must not throw its results away."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditorError(f"cannot create report folder {out_dir}: {exc.strerror or exc}") from None
 
 
 _HISTORY_PARAMS = ("history_path", "no_history", "waivers_path", "waiver_tz", "notify_config_path", "notify_always")

@@ -14,7 +14,7 @@ import click
 from auditor.collect.cli_options import collection_options, setup_from_options
 from auditor.collect.runner import CollectionResult, collect_cluster
 from auditor.collect.snapshot import prepare_out_dir, write_snapshot
-from auditor.errors import EXIT_UNREACHABLE
+from auditor.errors import EXIT_UNREACHABLE, InputError
 
 
 def _natural(name: str) -> list:
@@ -73,6 +73,10 @@ def command(inventory, profile, allow_basic_http, insecure_skip_verify, concurre
     inv, prof, security = setup_from_options(inventory, profile, allow_basic_http, insecure_skip_verify,
                                              concurrency, deadline)
     prepare_out_dir(out, force=force)  # refuse early, before anyone types a password
+    try:  # ... and a folder that cannot be created must not throw a long collection away
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the snapshot folder: {exc.strerror or exc}", source=str(out)) from None
     result = collect_cluster(inv, prof, security=security, progress=not no_progress)
     manifest = write_snapshot(result, inv, prof, out, force=force)
     # the snapshot writer may refuse a node's data (a path that would escape its folder):

@@ -46,9 +46,17 @@ def command(seed, out, cluster, username, credential_env, credential_keyring, tr
     The other Management servers are learned from the seed's spoc.conf server list. Site
     servers cannot be learned that way: the proposed file says so and leaves a template.
     The password is never written; the file refers to where it comes from.
+
+    Exit codes: 0 inventory written, 2 usage or input error (nothing contacted or written),
+    3 the seed could not be collected (nothing written).
     """
     if out.exists() and not force:
         raise InputError("file exists; pass --force to overwrite it", source=str(out))
+    try:  # a folder that cannot hold --out must fail before the seed is contacted
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+        raise InputError(f"cannot create the folder for the inventory: {why}", source=str(out)) from None
     if credential_env and credential_keyring:
         raise InputError("give at most one of --credential-env and --credential-keyring")
     ref: CredentialRef | None

@@ -1,0 +1,114 @@
+"""Acceptance checks from an admin's point of view: a bad --out is a one-line error, found
+before any node is contacted (so a long collection is never thrown away), never a traceback.
+
+The "node" here is a plain listening socket: if the command contacted it, a connection
+would be waiting in its backlog. No connection means the command stopped before collecting.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from auditor.cli import main
+
+ENV = "QA_ACCEPTANCE_PASSWORD"
+
+
+@pytest.fixture()
+def silent_node() -> Iterator[socket.socket]:
+    """A TCP listener that never answers; the test reads its backlog to see if it was contacted."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    srv.setblocking(False)
+    try:
+        yield srv
+    finally:
+        srv.close()
+
+
+def contacted(srv: socket.socket) -> bool:
+    try:
+        conn, _ = srv.accept()
+    except BlockingIOError:
+        return False
+    conn.close()
+    return True
+
+
+@pytest.fixture()
+def inventory(tmp_path: Path, silent_node: socket.socket, monkeypatch) -> Path:
+    monkeypatch.setenv(ENV, "not-a-real-password")
+    monkeypatch.setenv("PARAGON_AUDITOR_HISTORY", str(tmp_path / "history.sqlite"))
+    port = silent_node.getsockname()[1]
+    path = tmp_path / "cluster.yaml"
+    path.write_text(
+        "version: 1\ncluster: qa\n"
+        "defaults: {transport: ntlm, scheme: http, username: auditor, credential: {env: " + ENV + "},"
+        " deadline: 5, connect_timeout: 1, read_timeout: 2}\n"
+        f"nodes:\n  - {{name: MGMT1, address: 127.0.0.1, port: {port}, roles: [management]}}\n",
+        encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def a_file(tmp_path: Path) -> Path:
+    """A plain file where the command line asks for a folder below it."""
+    path = tmp_path / "afile"
+    path.write_text("x")
+    return path
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def one_line_error(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def test_collect_out_below_a_file_fails_before_collecting(inventory, a_file, silent_node):
+    result = run("collect", "--inventory", str(inventory), "--out", str(a_file / "snap"))
+    assert result.exit_code == 2
+    assert "cannot create the snapshot folder" in one_line_error(result)
+    assert not contacted(silent_node)
+
+
+def test_audit_out_below_a_file_fails_before_collecting(inventory, a_file, silent_node):
+    result = run("audit", "--inventory", str(inventory), "--out", str(a_file / "reports"), "--no-history")
+    assert result.exit_code == 2
+    assert "cannot create report folder" in one_line_error(result)
+    assert not contacted(silent_node)
+
+
+def test_discover_out_below_a_file_fails_before_contacting_the_seed(inventory, a_file, silent_node):
+    port = str(silent_node.getsockname()[1])
+    result = run("discover", "--seed", "127.0.0.1", "--port", port, "--scheme", "http", "-u", "auditor",
+                 "--credential-env", ENV, "--deadline", "2", "--out", str(a_file / "cluster.yaml"))
+    assert result.exit_code == 2
+    line = one_line_error(result)
+    assert "cannot create the folder for the inventory" in line and "a file is in the way" in line
+    assert not contacted(silent_node)
+
+
+def test_lab_generate_out_below_a_file_is_a_one_line_error(a_file):
+    # no command-specific handling here: the CLI's safety net for file system errors
+    result = run("lab", "generate", str(a_file / "scenario"))
+    assert result.exit_code == 2
+    assert "Not a directory" in one_line_error(result)
+
+
+def test_discover_help_documents_exit_codes():
+    result = run("discover", "--help")
+    assert result.exit_code == 0
+    assert "Exit codes:" in result.output and "3 the seed could not be collected" in result.output
