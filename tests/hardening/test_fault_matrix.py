@@ -154,3 +154,33 @@ def test_queued_nodes_are_not_starved_by_stuck_ones(hard_lab, tmp_path):
     assert len(status) == 8
     assert {n for n, s in status.items() if s != "ok"} == stuck, status
     assert all(status[n] == "timeout" for n in stuck)
+
+
+def test_ctrl_c_mid_collection_exits_promptly(hard_lab, tmp_path):
+    """Ctrl-C while workers are blocked on slow and endlessly timing-out nodes (long
+    deadline): exit 130 with one line, at once, no traceback (no thread keeps the process)."""
+    import signal
+    import subprocess
+    import time
+
+    from hx_support import AUDITOR
+
+    _, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
+                      faults={"SITE1": {"delay_seconds": 30}, "SITE2": {"timeout_faults": 10**9}})
+    rewrite_inventory(inv, {"deadline": 60, "read_timeout": 40})
+    proc = subprocess.Popen(AUDITOR + ["audit", "--inventory", str(inv), "--out", str(tmp_path / "out"),
+                                       "--no-progress", "--no-history"],
+                            env=cli_env(tmp_path, **{PASSWORD_ENV: PASSWORD}), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)  # healthy nodes done, SITE1/SITE2 workers blocked
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert time.monotonic() - t0 < 5
+    assert proc.returncode == 130, (out, err)
+    assert err.strip() == "interrupted" and "Traceback" not in err
