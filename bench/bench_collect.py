@@ -91,11 +91,11 @@ def auditor_cmd() -> list[str]:
 class LabProcess:
     """``bench/lab_proc.py`` serving one scenario; counters over a pipe."""
 
-    def __init__(self, scenario: Path, workdir: Path, delay: float, env: dict[str, str]):
+    def __init__(self, scenario: Path, workdir: Path, delay: float, env: dict[str, str], scheme: str = "http"):
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "lab_proc.py"), str(scenario), "--workdir", str(workdir),
-             "--delay", str(delay)],
+             "--delay", str(delay), "--scheme", scheme],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if not line:
@@ -148,7 +148,7 @@ def single_node_seconds(inventory: Path, password: str, repeats: int = 5) -> flo
     request = build_collect_request(load_profile(None))
     target = Target(name=node.name, host=node.address, port=node.port, scheme=node.scheme,
                     transport=node.transport, username=node.username, password=password,
-                    connect_timeout=node.connect_timeout, read_timeout=30, operation_timeout=20)
+                    ca_file=str(node.ca_file) if node.ca_file else None, connect_timeout=node.connect_timeout, read_timeout=30, operation_timeout=20)
     times = []
     for i in range(repeats + 1):
         t0 = time.perf_counter()
@@ -193,8 +193,9 @@ def naive_run(lab: LabProcess, password: str, names: list[str] | None) -> dict[s
     t_all = time.perf_counter()
     for node in nodes:
         t0 = time.perf_counter()
+        tls = {"ca_trust_path": str(node.ca_file)} if node.ca_file else {}
         session = winrm.Session(node.url, auth=(node.username, password), transport="ntlm", proxy=None,
-                                operation_timeout_sec=20, read_timeout_sec=30)
+                                operation_timeout_sec=20, read_timeout_sec=30, **tls)
         for script in naive_commands(list(node.roles)):
             r = session.run_ps(script)
             calls += 1
@@ -237,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="50,200,500", help="node counts (default 50,200,500)")
     ap.add_argument("--delay", type=float, default=0.03, help="seconds of latency per HTTP request (0.03)")
+    ap.add_argument("--scheme", default="http", choices=["http", "https"],
+                    help="http: NTLM with message encryption (default); https: NTLM over TLS with CBT and a CA file")
     ap.add_argument("--concurrency", type=int, default=None,
                     help="override the pool size (default: the inventory's, i.e. the tool's default)")
     ap.add_argument("--naive-sample", type=int, default=0,
@@ -258,18 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     print(f"machine: {info['nproc']} CPU(s), {info['cpu']}, Python {info['python']}, "
           f"load average at start {info['loadavg_start']}")
-    print(f"lab: NTLM + message encryption over HTTP, {args.delay * 1000:g} ms before each HTTP reply, "
+    how = "NTLM + message encryption over HTTP" if args.scheme == "http" else "NTLM over HTTPS (CBT, CA file)"
+    print(f"lab: {how}, {args.delay * 1000:g} ms before each HTTP reply, "
           "servers in a separate process\n")
     password = secrets.token_urlsafe(18)
     env = dict(os.environ, **{PASSWORD_ENV: password})
     work = Path(tempfile.mkdtemp(prefix="paragon-bench-", dir=scratch_root()))
-    results: dict[str, Any] = {"machine": info, "delay": args.delay, "sizes": {}}
+    results: dict[str, Any] = {"machine": info, "delay": args.delay, "scheme": args.scheme, "sizes": {}}
     naive: dict[str, Any] | None = None
     try:
         for n in sizes:
             scen = work / f"scenario-{n}"
             build_healthy(scen, sites=n - 2)
-            lab = LabProcess(scen, work / f"lab-{n}", args.delay, env)
+            lab = LabProcess(scen, work / f"lab-{n}", args.delay, env, args.scheme)
             try:
                 inv = load_inventory(lab.inventory)
                 concurrency = args.concurrency or inv.concurrency
