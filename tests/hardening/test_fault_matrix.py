@@ -13,8 +13,11 @@ are healthy, so any exit code other than the expected one is caused by the fault
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +128,14 @@ def test_fault_matrix(case: Case, hard_lab, tmp_path):
     if failed:
         assert "NOT AUDITED" in run.stdout
     # the JUnit file carries one collection test case per node, an <error> for each failed one
-    junit = (out / "junit.xml").read_text(encoding="utf-8")
-    assert junit.count('classname="auditor.collection"') >= len(NODES) or all(n in junit for n in NODES)
+    root = ET.parse(out / "junit.xml").getroot()
+    collection = {tc.get("name"): [c.tag for c in tc] for tc in root.iter("testcase")
+                  if tc.get("classname") == "auditor.collection"}
+    assert sorted(collection) == sorted(NODES)
+    assert {n for n, children in collection.items() if "error" in children} == set(failed)
+    # the CSV lists the failing NODE-REACHABLE finding of each failed node
+    rows = list(csv.DictReader(io.StringIO((out / "findings.csv").read_text(encoding="utf-8"))))
+    assert {r["node"] for r in rows if r["check_id"] == "NODE-REACHABLE" and r["status"] == "fail"} == set(failed)
     assert PASSWORD not in run.stdout + run.stderr
 
 
