@@ -202,6 +202,16 @@ def _write_plan_json(path: Path, plan: FixPlan, cluster: str, failed: list[NodeS
         raise InputError(f"cannot write the plan: {exc.strerror}", source=str(path)) from None
 
 
+def _plan_json_folder(path: Path) -> None:
+    """Create the folder of --plan-json up front: the plan is written after a possibly long
+    collection, and a path below a file used to fail only then, as a puzzling 'File exists'."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+        raise InputError(f"cannot create the folder for the plan: {why}", source=str(path)) from None
+
+
 def _waiver_stage(path: Path | None, tz: str | None) -> Any:
     """A function turning covered failures into ``waived`` (so they are not fixed), or None."""
     if path is None:
@@ -285,6 +295,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                          "or empty")
     if do_apply and not yes and not _has_terminal():
         raise Refused("refusing to apply without a terminal to confirm on; add --yes if this is intended")
+    if plan_json is not None:
+        _plan_json_folder(plan_json)  # a plan that cannot be saved must fail before collecting
     state_root = state_dir or DEFAULT_STATE_DIR
 
     if from_dir is not None:
@@ -315,6 +327,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         assert plan is not None
         if not plan.has_changes:
             click.echo("Nothing to apply.")
+            if plan.blocked:
+                click.echo(f"Exit code 1: {len(plan.blocked)} blocked item(s) above still need your input.")
             ctx.exit(EXIT_PENDING if plan.blocked else EXIT_OK)
         busy = installers_running(result.nodes, [str(p) for p in prof.get("installer_processes", [])])
         if busy:
@@ -355,6 +369,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         code = outcome.exit_code
         if code == EXIT_OK and plan.blocked:
             code = EXIT_PENDING
+            click.echo(f"Exit code 1: {len(plan.blocked)} blocked item(s) above still need your input.")
         ctx.exit(code)
     finally:
         if lock is not None:

@@ -359,6 +359,7 @@ def test_partial_fix_keeps_stale_entry_verifies_and_exits_1(fix_lab, tmp_path):
     code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", journal=journal)
     assert code == 1, out  # applied and verified, but the stale entry waits for --remove-stale
     assert "kept stale entry 2" in out and "verified" in out
+    assert "Exit code 1: 1 blocked item(s) above still need your input." in out  # why not 0
     text = (lab.serve_dir / SITE1_SPOC).read_text()
     assert "serverGUID3=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text and "serverIP2=10.0.10.10" in text
     code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", "--remove-stale",

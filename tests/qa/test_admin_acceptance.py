@@ -112,3 +112,14 @@ def test_discover_help_documents_exit_codes():
     result = run("discover", "--help")
     assert result.exit_code == 0
     assert "Exit codes:" in result.output and "3 the seed could not be collected" in result.output
+
+
+def test_fix_plan_json_below_a_file_fails_before_planning(a_file, tmp_path):
+    from importlib import resources
+
+    drift = Path(str(resources.files("auditor.lab").joinpath("scenarios"))) / "drift"
+    result = run("fix", "--from", str(drift), "--plan-json", str(a_file / "plan.json"),
+                 "--state-dir", str(tmp_path / "state"))
+    assert result.exit_code == 2
+    line = one_line_error(result)  # the plan is not printed first: the error comes before any work
+    assert "cannot create the folder for the plan: a file is in the way" in line
