@@ -91,7 +91,7 @@ def _command_line(ctx: click.Context) -> str:
 @collection_options()
 @click.option("--from", "from_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               metavar="SNAPSHOT_DIR", help="Audit a snapshot or scenario folder (with manifest.json) offline.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-report"),
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-report"),
               show_default=True, metavar="DIR", help="Folder the reports are written to.")
 @click.option("--format", "formats", default="html,json", show_default=True, metavar="LIST",
               help=f"Report formats, comma-separated: {','.join(RENDERERS)}.")

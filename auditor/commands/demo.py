@@ -27,7 +27,7 @@ def scenario_path(name: str) -> Path:
 
 
 @click.command("demo", short_help="Audit a simulated drifted cluster and write an HTML report.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-report"),
+@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-report"),
               show_default=True, metavar="DIR", help="Folder for the reports (and the demo's run history).")
 @click.option("--scenario", default="drift", show_default=True, type=click.Choice(["drift", "healthy"]),
               help="Which shipped scenario to serve.")

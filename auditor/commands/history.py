@@ -25,7 +25,11 @@ from auditor.history.store import SEVERITIES, get_baseline, list_runs, prune_run
 @json_option
 def command(history_path: str | None, limit: int, cluster: str | None, prune_keep: int | None,
             as_json: bool) -> None:
-    """List recorded audit runs (newest first) with failing counts by severity."""
+    """List recorded audit runs (newest first) with failing counts by severity.
+
+    Exit codes: 0 listed (also when no run matches), 2 no history database, or it cannot be
+    read.
+    """
     db, path = open_history(history_path)
     try:
         if prune_keep is not None:
@@ -45,7 +49,7 @@ def command(history_path: str | None, limit: int, cluster: str | None, prune_kee
         click.echo(json.dumps({"history": str(path), "runs": out}, indent=2))
         return
     if not runs:
-        click.echo(f"no runs recorded in {path}")
+        click.echo(f"no runs of cluster {cluster!r} recorded in {path}" if cluster else f"no runs recorded in {path}")
         return
     sev_cols = [s for s in reversed(SEVERITIES)]
     rows = []

@@ -123,3 +123,27 @@ def test_fix_plan_json_below_a_file_fails_before_planning(a_file, tmp_path):
     assert result.exit_code == 2
     line = one_line_error(result)  # the plan is not printed first: the error comes before any work
     assert "cannot create the folder for the plan: a file is in the way" in line
+
+
+def _drift_scenario() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("auditor.lab").joinpath("scenarios"))) / "drift"
+
+
+def test_out_has_the_same_short_option_in_audit_collect_and_discover(tmp_path):
+    # collect and discover took -o, audit did not: one spelling across the commands
+    for cmd in ("audit", "collect", "discover", "demo"):
+        assert "-o, --out" in run(cmd, "--help").output, cmd
+    result = run("audit", "--from", str(_drift_scenario()), "-o", str(tmp_path / "r"), "--no-history", "-q")
+    assert result.exit_code == 1 and (tmp_path / "r" / "report.html").is_file()
+
+
+def test_history_for_an_unknown_cluster_names_the_cluster(tmp_path, monkeypatch):
+    hist = tmp_path / "h.sqlite"
+    assert run("audit", "--from", str(_drift_scenario()), "--out", str(tmp_path / "r"), "--history", str(hist),
+               "-q").exit_code == 1
+    result = run("history", "--history", str(hist), "--cluster", "nope")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"no runs of cluster 'nope' recorded in {hist}"
+    assert "Exit codes:" in run("history", "--help").output
