@@ -128,9 +128,23 @@ PromptFn = Callable[[str], str]
 
 def click_prompt(text: str) -> str:
     """Hidden prompt on the terminal (works with click's CliRunner ``input=`` in tests)."""
+    import getpass
+    import warnings
+
     import click
 
-    return click.prompt(text, hide_input=True, show_default=False, err=True)
+    try:
+        with warnings.catch_warnings():
+            # without a terminal getpass also prints its own one-line "may be echoed" note;
+            # the Python warning adds a source line that reads like a traceback
+            warnings.simplefilter("ignore", getpass.GetPassWarning)
+            return click.prompt(text, hide_input=True, show_default=False, err=True)
+    except click.Abort:
+        # End of input (a scheduled run, stdin from /dev/null) or Ctrl-C at the prompt: click
+        # would print "Aborted!" and exit 1, which reads as "findings" to a pipeline.
+        raise InputError("no password entered (end of input): credential {prompt: true} needs someone "
+                         "at a terminal; for unattended runs use credential: {env: VAR} or "
+                         "{keyring: ...} (see docs/inventory.md)") from None
 
 
 def _keyring_get(ref: KeyringRef) -> str | None:

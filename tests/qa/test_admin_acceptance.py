@@ -147,3 +147,15 @@ def test_history_for_an_unknown_cluster_names_the_cluster(tmp_path, monkeypatch)
     assert result.exit_code == 0
     assert result.output.strip() == f"no runs of cluster 'nope' recorded in {hist}"
     assert "Exit codes:" in run("history", "--help").output
+
+
+def test_prompt_credential_without_input_is_exit_2_not_aborted(inventory, tmp_path, silent_node):
+    # a scheduled run with credential {prompt: true}: stdin is empty. click said "Aborted!" and
+    # exited 1, which a pipeline reads as "findings".
+    inventory.write_text(inventory.read_text().replace("{env: " + ENV + "}", "{prompt: true}"))
+    result = CliRunner().invoke(main, ["audit", "--inventory", str(inventory), "--out", str(tmp_path / "r"),
+                                       "--no-history"], input="")
+    assert result.exit_code == 2, result.output
+    assert "Aborted" not in result.output and "Traceback" not in result.output
+    assert "error: no password entered (end of input)" in result.output and "{env: VAR}" in result.output
+    assert not contacted(silent_node)
