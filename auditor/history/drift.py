@@ -162,6 +162,12 @@ def diff_findings(
             continue  # new
         if fa.failing and fb.status in (Status.PASS, Status.SKIP):
             continue  # resolved
+        # Compare the attributes first: Finding.to_dict() deep-copies every finding
+        # (dataclasses.asdict), which took ~4 s for the 90,000 findings of a 5,000-node run
+        # although almost none of them changed. Enum members compare like their values.
+        fields = [name for name in _COMPARED_FIELDS if getattr(fa, name) != getattr(fb, name)]
+        if not fields:
+            continue
         da, db_ = fa.to_dict(), fb.to_dict()
         fields = [name for name in _COMPARED_FIELDS if da[name] != db_[name]]
         if not fields:

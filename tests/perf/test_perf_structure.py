@@ -250,3 +250,37 @@ def test_junit_serializer_matches_elementtree(profile):
     reference = copy.deepcopy(parsed)
     ET.indent(reference)
     assert text.split("\n", 1)[1].rstrip("\n") == ET.tostring(reference, encoding="unicode")
+
+
+def test_drift_does_not_copy_unchanged_findings(tmp_path, profile, monkeypatch):
+    """diff_findings converted every finding pair with to_dict() (a deep copy) just to see that
+    nothing changed; only changed pairs may be converted now."""
+    import copy
+
+    from auditor.history.drift import diff_findings
+
+    findings = run_audit(_states(tmp_path, 8), profile).findings
+    after = copy.deepcopy(findings)
+    after[0].actual = ["something else"]
+    after[0].status = Status.FAIL
+    calls = 0
+    real = Finding.to_dict
+
+    def counting(self):
+        nonlocal calls
+        calls += 1
+        return real(self)
+
+    monkeypatch.setattr(Finding, "to_dict", counting)
+    new, resolved, changed = diff_findings(findings, after)
+    assert calls <= 2
+    assert len(new) + len(changed) == 1 and not resolved
+
+
+def test_history_json_fast_path_returns_fresh_objects():
+    from auditor.history.store import _loads
+
+    a, b = _loads("[]"), _loads("[]")
+    assert a == [] and a is not b
+    assert _loads("{}") == {} and _loads("null") is None and _loads(None) is None
+    assert _loads('{"k": [1]}') == {"k": [1]}
