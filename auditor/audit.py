@@ -257,7 +257,7 @@ def run_audit(
             source_kind=source_kind, source_label=source_label, command_line=command_line,
             fail_on=fail_on, started_at=started,
         )
-    record_history_stage(report, history, nodes)
+        record_history_stage(report, history, nodes)
     return report
 
 
