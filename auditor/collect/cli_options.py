@@ -86,3 +86,18 @@ def setup_from_options(inventory: Path | str | None, profile: Path | str | None 
     prof = load_profile(profile)
     security = SecurityOptions(allow_basic_http=allow_basic_http, insecure_skip_verify=insecure_skip_verify)
     return inv, prof, security
+
+
+LIVE_ONLY = ("allow_basic_http", "insecure_skip_verify", "concurrency", "deadline")
+
+
+def reject_live_only_options(opts: dict[str, Any]) -> None:
+    """With ``--from SNAPSHOT_DIR`` nothing is collected, so an option that only shapes a live
+    collection would be silently ignored; an admin who passes ``--deadline`` or
+    ``--insecure-skip-verify`` believes it took effect, so say it cannot."""
+    given = [f"--{name.replace('_', '-')}" for name in LIVE_ONLY if opts.get(name) not in (None, False)]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise click.UsageError(f"{', '.join(given)} only {verb} to a live collection (--inventory), "
+                               "not to --from SNAPSHOT_DIR")
+

@@ -111,6 +111,10 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         raise click.UsageError("give either --inventory FILE or --from SNAPSHOT_DIR, not both")
     if inventory is None and from_dir is None:
         raise click.UsageError("give --inventory FILE (live) or --from SNAPSHOT_DIR (offline)")
+    if from_dir is not None:
+        from auditor.collect.cli_options import reject_live_only_options
+
+        reject_live_only_options(collect_opts)
     # Validate everything cheap before a possibly long collection.
     format_names = parse_formats(formats)
     fail_on = fail_on.lower()

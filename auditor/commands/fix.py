@@ -281,6 +281,10 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         raise click.UsageError("give --inventory FILE (live) or --from SNAPSHOT_DIR (plan only)")
     if do_apply and from_dir is not None:
         raise click.UsageError("--from plans from a snapshot; applying needs the live cluster (--inventory)")
+    if from_dir is not None:
+        from auditor.collect.cli_options import reject_live_only_options
+
+        reject_live_only_options(collect_opts)
     options = FixOptions(
         remove_stale=remove_stale, repository_path=repository_path, service_account=service_account,
         password_ref=_password_ref(service_password_env, service_password_keyring, service_account),

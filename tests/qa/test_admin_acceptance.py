@@ -159,3 +159,20 @@ def test_prompt_credential_without_input_is_exit_2_not_aborted(inventory, tmp_pa
     assert "Aborted" not in result.output and "Traceback" not in result.output
     assert "error: no password entered (end of input)" in result.output and "{env: VAR}" in result.output
     assert not contacted(silent_node)
+
+
+@pytest.mark.parametrize("cmd", ["audit", "fix"])
+@pytest.mark.parametrize("opts, named", [
+    (["--deadline", "30"], "--deadline only applies"),
+    (["--concurrency", "4", "--insecure-skip-verify"], "--insecure-skip-verify, --concurrency only apply"),
+])
+def test_live_only_options_with_from_are_refused_not_ignored(cmd, opts, named, tmp_path):
+    result = run(cmd, "--from", str(_drift_scenario()), *opts, "--no-history" if cmd == "audit" else "--no-progress")
+    assert result.exit_code == 2
+    assert named in result.output and "not to --from SNAPSHOT_DIR" in result.output
+
+
+def test_no_progress_with_from_is_harmless(tmp_path):
+    result = run("audit", "--from", str(_drift_scenario()), "--no-progress", "--no-history", "-q",
+                 "-o", str(tmp_path / "r"))
+    assert result.exit_code == 1
