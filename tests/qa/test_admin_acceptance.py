@@ -176,3 +176,13 @@ def test_no_progress_with_from_is_harmless(tmp_path):
     result = run("audit", "--from", str(_drift_scenario()), "--no-progress", "--no-history", "-q",
                  "-o", str(tmp_path / "r"))
     assert result.exit_code == 1
+
+
+def test_history_file_that_is_not_a_database_stops_before_collecting(inventory, tmp_path, silent_node):
+    # docs/scheduling.md: exit 2 before anything is collected (not a warning in the report)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("this is not a database\n" * 100)
+    result = run("audit", "--inventory", str(inventory), "--out", str(tmp_path / "r"), "--history", str(junk))
+    assert result.exit_code == 2
+    assert "is not usable" in one_line_error(result)
+    assert not contacted(silent_node) and not (tmp_path / "r").exists()
