@@ -99,8 +99,11 @@ def select_checks(only_checks: Iterable[str] | None, catalogue: Sequence[CheckMe
     """Canonical ids for ``--check`` values (case-insensitive); unknown ids are usage errors."""
     if not only_checks:
         return None
+    if not all(c.strip() for c in only_checks):
+        # `--check "$CHECK"` with an unset variable must not quietly mean "every check"
+        raise InputError("--check needs a check id, got an empty value (see 'auditor checks')")
     known = {m.id.upper(): m.id for m in catalogue}
-    wanted = list(dict.fromkeys(c.strip().upper() for c in only_checks if c.strip()))
+    wanted = list(dict.fromkeys(c.strip().upper() for c in only_checks))
     unknown = [c for c in wanted if c not in known]
     if unknown:
         raise InputError(f"unknown check id(s): {', '.join(unknown)}; valid ids: {', '.join(sorted(known.values()))}")
@@ -112,8 +115,11 @@ def select_nodes(only_nodes: Iterable[str] | None, names: Sequence[str]) -> list
     names); unknown names are usage errors listing the valid ones."""
     if not only_nodes:
         return None
+    if not all(n.strip() for n in only_nodes):
+        # `--node "$NODE"` with an unset variable: audit meant every node, fix meant none
+        raise InputError(f"--node needs a node name, got an empty value; nodes in this cluster: {', '.join(names)}")
     known = {n.lower(): n for n in names}
-    wanted = list(dict.fromkeys(n.strip() for n in only_nodes if n.strip()))
+    wanted = list(dict.fromkeys(n.strip() for n in only_nodes))
     unknown = [n for n in wanted if n.lower() not in known]
     if unknown:
         raise InputError(f"unknown node(s): {', '.join(unknown)}; nodes in this cluster: {', '.join(names)}")
@@ -300,7 +306,8 @@ def write_reports(report: AuditReport, out_dir: str | Path, formats: Iterable[st
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AuditorError(f"cannot create report folder {out}: {exc.strerror or exc}") from None
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+        raise AuditorError(f"cannot create report folder {out}: {why}") from None
     if not out.is_dir():
         raise AuditorError(f"report folder {out} is not a directory")
     written = []

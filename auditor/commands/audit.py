@@ -176,7 +176,8 @@ def _make_out_dir(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AuditorError(f"cannot create report folder {out_dir}: {exc.strerror or exc}") from None
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+        raise AuditorError(f"cannot create report folder {out_dir}: {why}") from None
 
 
 _HISTORY_PARAMS = ("history_path", "no_history", "waivers_path", "waiver_tz", "notify_config_path", "notify_always")

@@ -186,3 +186,26 @@ def test_history_file_that_is_not_a_database_stops_before_collecting(inventory, 
     assert result.exit_code == 2
     assert "is not usable" in one_line_error(result)
     assert not contacted(silent_node) and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["audit", "--check", ""], "--check needs a check id, got an empty value"),
+    (["audit", "--node", " "], "--node needs a node name, got an empty value"),
+    (["fix", "--node", ""], "--node needs a node name, got an empty value"),
+    (["fix", "--check", "SPOC-MGMT-LIST", "--check", ""], "--check needs a check id"),
+])
+def test_empty_check_or_node_value_is_an_error_not_everything(argv, message, tmp_path):
+    # `--node "$NODE"` with an unset variable: audit silently covered every node and fix
+    # silently planned nothing (exit 0)
+    extra = ["--no-history", "-o", str(tmp_path / "r")] if argv[0] == "audit" else []
+    result = run(*argv, "--from", str(_drift_scenario()), *extra)
+    assert result.exit_code == 2
+    assert message in one_line_error(result)
+
+
+def test_report_folder_that_is_a_file_is_named_as_such(a_file):
+    result = run("audit", "--from", str(_drift_scenario()), "--no-history", "-o", str(a_file))
+    assert result.exit_code == 2  # click's own check: "Directory ... is a file"
+    result = run("audit", "--from", str(_drift_scenario()), "--no-history", "-o", "/dev/null")
+    assert result.exit_code == 2
+    assert one_line_error(result) == "error: cannot create report folder /dev/null: a file is in the way"
