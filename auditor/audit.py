@@ -70,13 +70,16 @@ def bulk_gc():
     creates no reference cycles that need collecting early).
     """
     old = gc.get_threshold()
-    gc.freeze()
+    freeze = gc.get_freeze_count() == 0  # never unfreeze what an embedding program froze
+    if freeze:
+        gc.freeze()
     gc.set_threshold(max(old[0], BULK_GC_THRESHOLD), *old[1:])
     try:
         yield
     finally:
         gc.set_threshold(*old)
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
 
 
 def utc_now() -> str:
