@@ -124,12 +124,13 @@ class SpocConfDocument(KeyValueDocument):
             m = self._server_re.match(e.key)
             if m and m.group(2) and (m.group(2) == "1" or m.group(2).startswith("0")):
                 problems.append(f"non-standard key {e.key} at line {e.lineno} (first server has no suffix)")
-        indexes = [s.index for s in self.servers()]
+        servers = self.servers()  # once: it re-scans every entry
+        indexes = [s.index for s in servers]
         if indexes:
             missing = sorted(set(range(1, max(indexes) + 1)) - set(indexes))
             if missing:
                 problems.append("gap in numbering: no entry " + ", ".join(map(str, missing)))
-        for s in self.servers():
+        for s in servers:
             if not s.complete:
                 absent = [f for f in ("guid", "ip", "port") if getattr(s, f) is None]
                 problems.append(f"entry {s.index} lacks {', '.join(self._key(f, s.index) for f in absent)}")
