@@ -93,8 +93,8 @@ def _command_line(ctx: click.Context) -> str:
               metavar="SNAPSHOT_DIR", help="Audit a snapshot or scenario folder (with manifest.json) offline.")
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("audit-report"),
               show_default=True, metavar="DIR", help="Folder the reports are written to.")
-@click.option("--format", "formats", default="html,json", show_default=True, metavar="LIST",
-              help=f"Report formats, comma-separated: {','.join(RENDERERS)}.")
+@click.option("--format", "formats", multiple=True, default=("html,json",), show_default=True, metavar="LIST",
+              help=f"Report formats, comma-separated or repeated: {','.join(RENDERERS)}.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES, case_sensitive=False), default="high",
               show_default=True, help="Lowest severity of a fail/error finding that makes the exit code 1.")
 @click.option("--check", "checks", multiple=True, metavar="ID", help="Run only this check (repeatable).")
@@ -105,7 +105,7 @@ def _command_line(ctx: click.Context) -> str:
 @audit_history_options
 @click.pass_context
 def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
-            out_dir: Path, formats: str, fail_on: str, checks: tuple[str, ...], nodes: tuple[str, ...],
+            out_dir: Path, formats: tuple[str, ...], fail_on: str, checks: tuple[str, ...], nodes: tuple[str, ...],
             quiet: bool, **collect_opts: Any) -> None:
     if inventory is not None and from_dir is not None:
         raise click.UsageError("give either --inventory FILE or --from SNAPSHOT_DIR, not both")

@@ -209,3 +209,12 @@ def test_report_folder_that_is_a_file_is_named_as_such(a_file):
     result = run("audit", "--from", str(_drift_scenario()), "--no-history", "-o", "/dev/null")
     assert result.exit_code == 2
     assert one_line_error(result) == "error: cannot create report folder /dev/null: a file is in the way"
+
+
+def test_repeated_format_adds_formats_instead_of_replacing(tmp_path):
+    # `--format html --format csv` used to keep only the last one, silently
+    out = tmp_path / "r"
+    result = run("audit", "--from", str(_drift_scenario()), "--no-history", "-q", "-o", str(out),
+                 "--format", "html", "--format", "csv,junit")
+    assert result.exit_code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "junit.xml", "report.html"]
