@@ -62,6 +62,8 @@ class Discovery:
     spoc_conf_path: str | None
     servers: list[LearnedServer] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    seed_role: str = "management"
+    """The seed's role in the proposed inventory: "site" when it runs no Management Service."""
 
 
 def parse_spoc_servers(text: str, *, guid_key: str = "serverGUID", ip_key: str = "serverIP",
@@ -137,6 +139,14 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
     spoc_files = sorted((f for f in state.files.values() if f.exists and f.content is not None
                          and path_key(f.path).endswith(suffix)), key=lambda f: f.path.lower())
     disc = Discovery(seed=seed, state=state, spoc_conf_path=spoc_files[0].path if spoc_files else None)
+    mgmt_services = [str(sv["name"]) for sv in profile.get("subsystems.management.services") or []
+                     if isinstance(sv, dict) and sv.get("name")]
+    if state.services and mgmt_services and state.service(*mgmt_services) is None:
+        # A Site server's spoc.conf lists the Management servers too, so discovery still works
+        # from it; but proposing the seed itself as a Management server would be wrong.
+        disc.seed_role = "site"
+        disc.notes.append(f"the seed runs no Management Service ({', '.join(mgmt_services)}): it looks like a "
+                          "Site server and is proposed with roles: [site]")
     if not spoc_files:
         disc.notes.append(f"no {spoc_rel} found on the seed: is it a Management server with a Spooler "
                           "Controller? Only the seed is listed.")
@@ -168,7 +178,7 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
             continue
         seen_ips.add(srv.ip.lower())
         disc.servers.append(srv)
-    if not any(s.is_seed for s in disc.servers):
+    if disc.seed_role == "management" and not any(s.is_seed for s in disc.servers):
         disc.notes.append("the seed does not appear in its own spoc.conf list (checked its IP addresses and "
                           "Management GUID)")
     return disc
@@ -244,7 +254,7 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
         if srv.is_seed and not seed_written:
             lines.append(f"  - name: {_scalar(seed_name)}   # the seed; {detail}")
             lines.append(f"    address: {_scalar(seed.address)}")
-            lines.append("    roles: [management]")
+            lines.append(f"    roles: [{disc.seed_role}]")
             seed_written = True
             continue
         name = srv.ip if srv.ip and is_ip(srv.ip) else (srv.ip or f"mgmt-{srv.index}")
@@ -254,7 +264,7 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
     if not seed_written:
         lines.append(f"  - name: {_scalar(seed_name)}   # the seed")
         lines.append(f"    address: {_scalar(seed.address)}")
-        lines.append("    roles: [management]")
+        lines.append(f"    roles: [{disc.seed_role}]")
     lines += [
         "  # Site servers (not discoverable; one entry per site server):",
         "  # - name: SITE1",

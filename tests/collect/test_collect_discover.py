@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from auditor.collect.credentials import EnvRef
 from auditor.collect.discover import learn_from_state, parse_spoc_servers, render_inventory
 from auditor.collect.inventory import NodeTarget, parse_inventory
@@ -53,3 +55,27 @@ def test_no_spoc_conf_lists_only_the_seed():
 def test_tolerant_reader_keeps_last_value_and_skips_comments():
     servers = parse_spoc_servers("; c\nserverIP=1.1.1.1\nserverIP=2.2.2.2\n#serverIP2=3.3.3.3\n")
     assert [(s.index, s.ip) for s in servers] == [(1, "2.2.2.2")]
+
+
+def test_site_server_seed_is_proposed_as_a_site_not_a_management_server():
+    # QA: a Site server's spoc.conf lists the Management servers, so discovery works from it,
+    # but the seed itself was written with roles: [management]
+    from importlib import resources
+
+    from auditor.manifest import load_cluster_folder
+
+    drift = Path(str(resources.files("auditor.lab").joinpath("scenarios"))) / "drift"
+    states = {s.name: s for s in load_cluster_folder(drift)[1]}
+    site_seed = NodeTarget(name="site1.corp.example", address="10.0.20.11", roles=("management",),
+                           username="CORP\\a", credential=EnvRef("PW"))
+    disc = learn_from_state(site_seed, states["SITE1"], load_profile(None))
+    assert disc.seed_role == "site"
+    assert any("runs no Management Service" in n for n in disc.notes)
+    assert not any("does not appear in its own spoc.conf" in n for n in disc.notes)
+    inv = parse_inventory(render_inventory(disc, cluster="c"), "p.yaml")
+    seed_node = next(n for n in inv.nodes if n.address == "10.0.20.11")
+    assert seed_node.roles == ("site",)
+    assert all(n.roles == ("management",) for n in inv.nodes if n is not seed_node)
+
+    mgmt = learn_from_state(SEED, states["MGMT1"], load_profile(None))
+    assert mgmt.seed_role == "management" and not any("Management Service" in n for n in mgmt.notes)
