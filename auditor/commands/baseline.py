@@ -18,7 +18,10 @@ from auditor.history.store import clear_baseline, get_run, list_baselines, resol
 
 @click.group("baseline")
 def command() -> None:
-    """Pin, show or clear the baseline run that 'auditor drift' compares with."""
+    """Pin, show or clear the baseline run that 'auditor drift' compares with.
+
+    Exit codes: 0 done, 2 unknown run or no history database.
+    """
 
 
 @command.command("set")
@@ -26,7 +29,7 @@ def command() -> None:
 @click.option("--note", default="", help="Why this run is the baseline (shown by 'baseline show').")
 @history_option
 def set_cmd(run: str, note: str, history_path: str | None) -> None:
-    """Pin RUN (an id, or 'latest') as the baseline of its cluster."""
+    """Pin RUN (a run id from 'auditor history', or latest, previous) as the baseline of its cluster."""
     db, _ = open_history(history_path)
     try:
         rid = resolve_run_ref(db, run)

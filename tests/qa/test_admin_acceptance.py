@@ -218,3 +218,10 @@ def test_repeated_format_adds_formats_instead_of_replacing(tmp_path):
                  "--format", "html", "--format", "csv,junit")
     assert result.exit_code == 1
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "junit.xml", "report.html"]
+
+
+@pytest.mark.parametrize("cmd", ["audit", "collect", "fix", "discover", "history", "drift", "baseline"])
+def test_every_command_that_scripts_run_documents_its_exit_codes(cmd):
+    result = run(cmd, "--help")
+    assert result.exit_code == 0
+    assert "Exit codes" in result.output and "2 " in result.output.split("Exit codes", 1)[1]
