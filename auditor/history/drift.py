@@ -5,7 +5,9 @@ Categories are exclusive, so a finding is counted once:
 * **new** – failing (fail/error) in B, and absent or not failing in A. A waived finding
   whose waiver expired shows up here again, which is the point of an expiry.
 * **resolved** – failing in A, and passing, skipped or absent in B. A failing finding that
-  became *waived* is not resolved (nothing was fixed): it is listed under *changed*.
+  became *waived* is not resolved (nothing was fixed): it is listed under *changed*. Nor is
+  one that is skipped because its node could not be collected in B: the node is listed
+  under *nodes* as unreachable, and its pass -> skip moves are not listed as *changed*.
 * **changed** – present in both, still failing or status moved between non-failing states,
   with a different status, severity, expected or actual value. Two passing (or two
   skipped) findings whose evidence differs are not drift of compliance and are ignored;
@@ -237,6 +239,13 @@ def compare_runs(db: sqlite3.Connection, run_a: int, run_b: int, *, baseline_kin
     new, resolved, changed = diff_findings(load_findings(db, ra.id), load_findings(db, rb.id))
     nodes, comparable = _node_changes(db, ra.id, rb.id)
     config = _config_changes(db, ra.id, rb.id, comparable)
+    # A node that went dark had its checks skipped, not fixed: its failures are not
+    # "resolved" and its pass -> skip moves are not compliance drift. The node is listed
+    # under nodes (unreachable), which is what the admin has to act on.
+    dark = {n.node.lower() for n in nodes if n.change == "unreachable"}
+    if dark:
+        resolved = [(fa, now) for fa, now in resolved if not (now == "skip" and (fa.node or "").lower() in dark)]
+        changed = [c for c in changed if not ((c.node or "").lower() in dark and c.after.get("status") == "skip")]
     return Drift(ra, rb, new, resolved, changed, config, nodes, baseline_kind)
 
 

@@ -337,3 +337,28 @@ def test_masking_rules():
     assert mask_config_value("licenceCode", "abc", patterns=["(?i)licence"]) == (MASKED, True)
     with pytest.raises(InputError, match="invalid secret key pattern"):
         mask_config_value("k", "v", patterns=["("])
+
+
+def test_node_going_dark_does_not_resolve_its_failures(history_path):
+    # QA: when MGMT2 became unreachable its failing finding was listed as "resolved" (fail ->
+    # skip) and every passing check on it as "changed" (pass -> skip): nothing was fixed
+    db = connect(history_path)
+    try:
+        a = record_run(db, make_run(run1_findings(), config("8080", "s"), when="01"))
+        dark = [x if not (x.node or "").startswith("MGMT2") else
+                f(x.check_id, x.subject, "skip", x.severity.value, message="not evaluated: node unreachable")
+                for x in run1_findings()]
+        dark.append(f("NODE-REACHABLE", "MGMT2", "fail", "high", message="not collected: timeout"))
+        down = [NodeRecord("MGMT1"), NodeRecord("MGMT2", "timeout", "no answer in 60s"), NodeRecord("SITE1")]
+        b = record_run(db, make_run(dark, config("8080", "s"), nodes=down, when="02"))
+        d = compare_runs(db, a, b)
+        assert [(n.node, n.change) for n in d.nodes] == [("MGMT2", "unreachable")]
+        assert d.resolved == [] and d.changed == []
+        assert keys(d.new) == [("NODE-REACHABLE", "MGMT2")]
+        # a failure on a node that is still reachable and now skipped is still resolved
+        fixed = [f(x.check_id, x.subject, "skip", x.severity.value) if x.subject == "SITE1" else x
+                 for x in run1_findings()]
+        c = record_run(db, make_run(fixed, config("8080", "s"), when="03"))
+        assert [x.key() for x, now in compare_runs(db, a, c).resolved] == [("SPOC-MGMT-LIST", "SITE1")]
+    finally:
+        db.close()
