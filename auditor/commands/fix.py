@@ -202,6 +202,22 @@ def _write_plan_json(path: Path, plan: FixPlan, cluster: str, failed: list[NodeS
         raise InputError(f"cannot write the plan: {exc.strerror}", source=str(path)) from None
 
 
+def _journal_folder(path: Path) -> None:
+    """Early, side-effect-light version of Journal.check_writable (which runs again right
+    before the first change): the folder must be creatable and the file writable, but no
+    journal file is created for a run that may still be refused."""
+    path = path.expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+        raise AuditorError(f"cannot write the fix journal {path}: {why}") from None
+    if path.is_dir():
+        raise AuditorError(f"cannot write the fix journal {path}: it is a folder")
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise AuditorError(f"cannot write the fix journal {path}: permission denied")
+
+
 def _plan_json_folder(path: Path) -> None:
     """Create the folder of --plan-json up front: the plan is written after a possibly long
     collection, and a path below a file used to fail only then, as a puzzling 'File exists'."""
@@ -317,6 +333,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     inv, prof, security = setup_from_options(inventory, profile, **collect_opts)
     select_nodes(nodes, [n.name for n in inv.nodes])
     lock = ClusterLock(inv.cluster, state_root) if do_apply else None
+    if do_apply:  # a journal that cannot be written must fail before collecting, not after the plan
+        _journal_folder(journal_path or Path(state_root) / DEFAULT_JOURNAL.name)
     if lock is not None:
         lock.acquire()  # before collecting: the plan must be made under the lock it is applied under
         if lock.took_over:

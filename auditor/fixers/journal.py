@@ -81,7 +81,8 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
         except OSError as exc:
-            raise AuditorError(f"cannot write the fix journal {self.path}: {exc.strerror}") from None
+            why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+            raise AuditorError(f"cannot write the fix journal {self.path}: {why}") from None
 
     def record(self, *, node: str | None, action: str, result: str, strict: bool = True,
                **fields: Any) -> dict[str, Any]:

@@ -226,3 +226,12 @@ def test_every_command_that_scripts_run_documents_its_exit_codes(cmd):
     assert result.exit_code == 0
     text = " ".join(result.output.split())  # click re-wraps the text
     assert "Exit codes" in text and "2 " in text.split("Exit codes", 1)[1]
+
+
+def test_fix_apply_with_unwritable_journal_fails_before_collecting(inventory, a_file, tmp_path, silent_node):
+    # the journal was checked only after the collection and the printed plan, as 'File exists'
+    result = run("fix", "--inventory", str(inventory), "--apply", "--yes", "--no-progress",
+                 "--state-dir", str(tmp_path / "state"), "--journal", str(a_file / "journal.jsonl"))
+    assert result.exit_code == 2
+    assert one_line_error(result) == f"error: cannot write the fix journal {a_file / 'journal.jsonl'}: a file is in the way"
+    assert not contacted(silent_node)
