@@ -35,9 +35,9 @@ from auditor.profile import load_profile
 @click.option("--deadline", type=click.FloatRange(min=1), default=120.0, show_default=True,
               metavar="SECONDS", help="Time limit for collecting the seed.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
-              help="Product profile override.")
-@click.option("--allow-basic-http", is_flag=True, default=False, help="Accept basic over plain http.")
-@click.option("--insecure-skip-verify", is_flag=True, default=False, help="Do not validate the certificate.")
+              help="Product profile override merged over the shipped default.")
+@click.option("--allow-basic-http", is_flag=True, default=False, help="Accept --transport basic over --scheme http (password in clear text).")
+@click.option("--insecure-skip-verify", is_flag=True, default=False, help="Do not validate the seed's certificate (the proposed inventory then says verify: false).")
 @click.option("--force", is_flag=True, default=False, help="Overwrite --out if it exists.")
 def command(seed, out, cluster, username, credential_env, credential_keyring, transport, scheme, port, ca_file,
             deadline, profile, allow_basic_http, insecure_skip_verify, force) -> None:
