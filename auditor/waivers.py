@@ -115,8 +115,17 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError("waivers file not found", source=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read waivers file: {exc}", source=str(p)) from None
+    except UnicodeDecodeError:
+        # Notepad's "Unicode" is UTF-16 with a byte order mark: YAML allows it, so accept it
+        raw = p.read_bytes()
+        try:
+            if not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise UnicodeError
+            text = raw.decode("utf-16")
+        except UnicodeError:
+            raise InputError("the waivers file must be UTF-8 text", source=str(p)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read waivers file: {exc.strerror or exc}", source=str(p)) from None
     return parse_waivers(text, source=str(p))
 
 

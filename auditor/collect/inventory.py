@@ -439,7 +439,15 @@ def load_inventory(path: str | Path) -> Inventory:
     except IsADirectoryError:
         raise InputError("expected an inventory file, got a folder", source=str(p)) from None
     except UnicodeDecodeError:
-        raise InputError("the inventory must be UTF-8 text", source=str(p)) from None
+        # Notepad's "Unicode" is UTF-16 with a byte order mark: YAML allows it, so accept it
+        raw = p.read_bytes()
+        if not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputError("the inventory must be UTF-8 text", source=str(p)) from None
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("the inventory starts like UTF-16 but is not valid UTF-16 text",
+                             source=str(p)) from None
     except OSError as exc:
         raise InputError(f"cannot read inventory: {exc.strerror}", source=str(p)) from None
     inv = parse_inventory(text, str(p), base_dir=p.resolve().parent)

@@ -235,3 +235,32 @@ def test_fix_apply_with_unwritable_journal_fails_before_collecting(inventory, a_
     assert result.exit_code == 2
     assert one_line_error(result) == f"error: cannot write the fix journal {a_file / 'journal.jsonl'}: a file is in the way"
     assert not contacted(silent_node)
+
+
+def test_inventory_saved_as_utf16_by_notepad_is_read(inventory, tmp_path, monkeypatch, silent_node):
+    # Notepad's "Unicode" encoding (UTF-16 LE with BOM) was "the inventory must be UTF-8 text"
+    inventory.write_bytes(inventory.read_text(encoding="utf-8").encode("utf-16"))
+    monkeypatch.delenv(ENV)  # stop right after the inventory was read: proves it parsed
+    result = run("collect", "--inventory", str(inventory), "--out", str(tmp_path / "snap"))
+    assert result.exit_code == 2
+    assert f"environment variable {ENV} is not set" in one_line_error(result)
+    assert not contacted(silent_node)
+
+
+def test_waivers_saved_as_utf16_are_applied_and_other_encodings_named(tmp_path):
+    import json
+
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_bytes(("waivers:\n  - check: SPOC-MGMT-LIST\n    reason: r\n    owner: o\n"
+                         "    expires: 2099-12-31\n").encode("utf-16"))
+    out = tmp_path / "r"
+    result = run("audit", "--from", str(_drift_scenario()), "--no-history", "-q", "-o", str(out),
+                 "--format", "json", "--waivers", str(waivers))
+    assert result.exit_code == 1, result.output
+    statuses = {(f["check_id"], f["status"]) for f in json.loads((out / "report.json").read_text())["findings"]}
+    assert ("SPOC-MGMT-LIST", "waived") in statuses and ("SPOC-MGMT-LIST", "fail") not in statuses
+    waivers.write_bytes(b"waivers: []\n# caf\xe9\n")  # Latin-1
+    result = run("audit", "--from", str(_drift_scenario()), "--no-history", "-q", "-o", str(out),
+                 "--waivers", str(waivers))
+    assert result.exit_code == 2
+    assert one_line_error(result) == f"error: {waivers}: the waivers file must be UTF-8 text"
