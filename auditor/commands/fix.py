@@ -418,7 +418,8 @@ def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, clu
         _write_plan_json(plan_json, plan, cluster_name, failed)
     if failed:
         click.echo("\nNot collected (the plan may be incomplete): "
-                   + "; ".join(f"{s.name}: {s.status} {s.reason}".strip() for s in failed), err=True)
+                   + "; ".join(f"{s.name}: {s.status} ({s.reason})" if s.reason else f"{s.name}: {s.status}"
+                               for s in failed), err=True)
         if applying:
             click.echo("Refusing to apply while a node cannot be read.", err=True)
         ctx.exit(EXIT_UNREACHABLE)

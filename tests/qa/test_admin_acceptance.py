@@ -264,3 +264,20 @@ def test_waivers_saved_as_utf16_are_applied_and_other_encodings_named(tmp_path):
                  "--waivers", str(waivers))
     assert result.exit_code == 2
     assert one_line_error(result) == f"error: {waivers}: the waivers file must be UTF-8 text"
+
+
+def test_fix_names_each_node_not_collected_with_its_reason(tmp_path):
+    import json
+    import shutil
+
+    snap = tmp_path / "snap"
+    shutil.copytree(_drift_scenario(), snap)
+    manifest = json.loads((snap / "manifest.json").read_text())
+    for n in manifest["nodes"]:
+        if n["name"] == "MGMT2":
+            n["status"], n["reason"] = "refused", "connection refused at 10.0.10.12:5986"
+    (snap / "manifest.json").write_text(json.dumps(manifest))
+    result = run("fix", "--from", str(snap))
+    assert result.exit_code == 3
+    assert "Not collected (the plan may be incomplete): MGMT2: refused (connection refused at 10.0.10.12:5986)" \
+        in result.output
