@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -202,6 +205,29 @@ def _write_plan_json(path: Path, plan: FixPlan, cluster: str, failed: list[NodeS
         raise InputError(f"cannot write the plan: {exc.strerror}", source=str(path)) from None
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While applying, SIGTERM (systemd stopping the job, ``timeout``, a cancelled CI run)
+    is handled like Ctrl-C: the engine rolls the current node back and the rollout stops.
+    By default SIGTERM would end the process between a file write and its verification,
+    leaving a half-changed node and no rollback. A second SIGTERM is ignored so that it
+    cannot cut the rollback short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        click.echo("\nSIGTERM: rolling back the current node and stopping the rollout", err=True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _journal_folder(path: Path) -> None:
     """Early, side-effect-light version of Journal.check_writable (which runs again right
     before the first change): the folder must be creatable and the file writable, but no
@@ -382,7 +408,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         click.echo(f"\nApplying (journal: {journal.path})")
         engine = ApplyEngine(RemoteNodeOps(inv, prof, creds, security), prof, result.nodes, journal,
                              password=password, echo=click.echo)
-        outcome = engine.run(plan)
+        with _sigterm_as_interrupt():
+            outcome = engine.run(plan)
         journal.record(node=None, action="end", result="ok" if outcome.exit_code == EXIT_OK else "failed",
                        strict=False,
                        exit_code=outcome.exit_code,

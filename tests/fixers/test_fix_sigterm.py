@@ -1,0 +1,60 @@
+"""SIGTERM during `auditor fix --apply` (systemd stopping the job, `timeout`, a cancelled CI
+run) rolls the current node back like Ctrl-C, instead of killing the process between a file
+write and its verification."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fix_lab_support import SERVICE_PASSWORD_ENV
+
+from auditor.cli import main
+from auditor.fixers.journal import read_journal
+
+pytestmark = pytest.mark.timeout(240)
+
+MGMT2_IMS = Path("mgmt2/files/c/DispatcherParagon/Management/ims/application.properties")
+
+
+def _sigterm_after_first_write(journal: Path, node: str, stop: threading.Event) -> None:
+    """Send SIGTERM to this process once the journal shows a file written on ``node``."""
+    deadline = time.monotonic() + 120
+    while not stop.is_set() and time.monotonic() < deadline:
+        if journal.exists() and any(e.get("node") == node and e.get("action") == "write_file"
+                                    for e in read_journal(journal)):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        time.sleep(0.02)
+
+
+def test_sigterm_mid_node_rolls_back_and_stops(fix_lab, tmp_path):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals reach only the main thread")
+    # every request to MGMT2 is slow, so the SIGTERM lands between its write and its verification
+    lab, inv = fix_lab("drift", faults={"MGMT2": {"delay_seconds": 0.15}})
+    before = (lab.serve_dir / MGMT2_IMS).read_bytes()
+    journal = tmp_path / "j.jsonl"
+    stop = threading.Event()
+    watcher = threading.Thread(target=_sigterm_after_first_write, args=(journal, "MGMT2", stop), daemon=True)
+    watcher.start()
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply", "--yes",
+                                        "--service-password-env", SERVICE_PASSWORD_ENV, "--journal", str(journal)])
+    finally:
+        stop.set()
+        watcher.join(5)
+        assert signal.getsignal(signal.SIGTERM) == old  # the handler is only installed while applying
+    assert res.exit_code == 130, res.output
+    assert "SIGTERM: rolling back the current node" in res.output
+    assert (lab.serve_dir / MGMT2_IMS).read_bytes() == before  # restored byte for byte
+    entries = read_journal(journal)
+    actions = [e["action"] for e in entries]
+    assert "restore_file" in actions and actions[-1] == "rollback"
+    assert not any(e.get("node") == "SITE2" for e in entries)  # the rollout stopped
