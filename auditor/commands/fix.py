@@ -67,6 +67,7 @@ Exit codes:
   5  apply failed and the rollback is incomplete: manual action needed (printed)
   6  refused before any change: another fix holds the lock, an installer is running,
      no terminal to confirm without --yes, or the confirmation was declined
+  130  interrupted (Ctrl-C or SIGTERM); while applying, the current node is rolled back first
 """
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
