@@ -336,6 +336,8 @@ class _Progress:
         self.enabled = enabled and sys.stderr.isatty()
         self.done = 0
         self.failed = 0
+        if self.enabled:  # at once: the first node may take a while to answer
+            click.echo(f"\rcollected 0/{self.total} (0 failed)", err=True, nl=False)
 
     def update(self, ok: bool) -> None:
         self.done += 1

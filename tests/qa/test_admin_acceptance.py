@@ -281,3 +281,45 @@ def test_fix_names_each_node_not_collected_with_its_reason(tmp_path):
     assert result.exit_code == 3
     assert "Not collected (the plan may be incomplete): MGMT2: refused (connection refused at 10.0.10.12:5986)" \
         in result.output
+
+
+def test_progress_on_a_terminal_starts_before_the_first_node_answers(inventory, tmp_path):
+    # the progress line appeared only when the first node finished: on a slow WAN, seconds
+    # of silence. Run the real CLI with stderr on a pseudo-terminal (the node never answers).
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", "collect", "--inventory", str(inventory),
+                             "--out", str(tmp_path / "snap")], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=slave, env=dict(os.environ))
+    os.close(slave)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 20
+        while b"collected 0/1 (0 failed)" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(master, 1024)
+                except OSError:
+                    break
+            if proc.poll() is not None and not ready:
+                break
+        assert b"collected 0/1 (0 failed)" in seen, seen
+        assert proc.poll() is None  # shown while the node is still being waited for
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        os.close(master)
+
