@@ -391,7 +391,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             steps = sum(len(summarize_actions(n)) for n in plan.nodes if not n.empty)
             try:
                 confirmed = click.confirm(f"Apply these {steps} step(s), one node at a time?", default=False)
-            except click.Abort:
+            except click.Abort:  # Ctrl-D / Ctrl-C at the prompt: end the prompt's line first
+                click.echo("", err=True)
                 confirmed = False
             if not confirmed:
                 raise Refused("not confirmed: nothing was changed")

@@ -273,6 +273,10 @@ def test_declined_confirmation_changes_nothing(fix_lab, monkeypatch):
     res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply"], input="n\n")
     assert res.exit_code == 6 and "not confirmed" in res.output
     assert tree(lab.serve_dir) == original
+    # Ctrl-D at the prompt: the error starts on its own line, not after "[y/N]: "
+    res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply"], input="")
+    assert res.exit_code == 6 and "\nerror: not confirmed: nothing was changed" in res.output
+    assert tree(lab.serve_dir) == original
 
 
 def test_confirmed_with_hidden_password_prompt(fix_lab, monkeypatch, tmp_path):
