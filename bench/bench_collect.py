@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         t = snap["times"]
         print(f"\nOffline on a generated {snap['nodes']}-node snapshot ({snap['findings']} findings), fresh process:")
         rows = [[k, f"{t[k]['wall']:.2f}", f"{t[k]['cpu']:.2f}"] for k in
-                ("generate", "load", "model_and_checks", "html", "json", "junit", "csv", "model_checks_reports",
+                ("imports", "generate", "load", "model_and_checks", "html", "json", "junit", "csv", "model_checks_reports",
                  "model_only", "checks_only")]
         print(table(rows, ["step", "wall s", "cpu s"]))
         print(f"model + checks + 4 reports: {t['model_checks_reports']['wall']:.2f} s wall "

@@ -31,8 +31,8 @@ def render_console(report: AuditReport, written: Sequence[Path] = (), *, details
     s = summary_counts(report)
     out: list[str] = []
     out.append(f"Audit of {s['nodes_audited']}/{s['nodes_total']} node(s), {s['checks_run']} check(s): "
-               f"{verdict(report)}")
-    table = s["by_severity_status"]  # what severity_status_table() holds, without pandas
+               f"{verdict(report, s)}")
+    table = s["by_severity_status"]  # matrix.severity_status_table() as plain dicts
     columns = list(next(iter(table.values())))
     rows = [[sev, *[int(counts[c]) for c in columns]] for sev, counts in table.items()]
     out.append(tabulate(rows, headers=["severity", *columns], tablefmt="simple"))

@@ -149,7 +149,7 @@ class AuditReport:
         return [f for f in self.failing_findings if f.severity.rank >= threshold.rank]
 
     def summary(self) -> dict[str, Any]:
-        """Counts for the summary (built with pandas, see auditor.reports.matrix)."""
+        """Counts for the summary (built with pandas, see auditor.reports.matrix.summary_counts)."""
         from auditor.reports.matrix import summary_counts
 
         return summary_counts(self)
