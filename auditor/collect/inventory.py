@@ -35,6 +35,7 @@ _DEFAULTS: dict[str, Any] = {
     "connect_timeout": 10.0,
     "read_timeout": 60.0,
     "deadline": 120.0,
+    "max_output_mb": 64.0,
     "retries": 1,
     "concurrency": 16,
     "username": "",
@@ -70,6 +71,7 @@ class NodeTarget:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     deadline: float = 120.0
+    max_output_mb: float = 64.0  # the client stops reading a node's answer past this size
     retries: int = 1
     username: str = ""
     credential: CredentialRef | None = None
@@ -288,7 +290,7 @@ def _setting(key: str, value: Any, ctx: _Ctx, line: int | None) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             raise ctx.err("port: expected a whole number between 1 and 65535", line)
         return value
-    if key in ("connect_timeout", "read_timeout", "deadline"):
+    if key in ("connect_timeout", "read_timeout", "deadline", "max_output_mb"):
         return float(_positive_number(value, key, ctx, line))
     if key == "retries":
         return int(_positive_number(value, key, ctx, line, integer=True, allow_zero=True))
@@ -418,6 +420,7 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
             connect_timeout=merged["connect_timeout"],
             read_timeout=merged["read_timeout"],
             deadline=merged["deadline"],
+            max_output_mb=merged["max_output_mb"],
             retries=merged["retries"],
             username=username,
             credential=credential,

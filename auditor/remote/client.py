@@ -331,8 +331,8 @@ def _receive(p: Protocol, target: Target, shell_id: str, command_id: str) -> tup
         err.append(e)
         size += len(o) + len(e)
         if size > target.max_output_bytes:
-            raise RemoteError("too_large", f"{target.name}: output exceeded {target.max_output_bytes} bytes; "
-                                           "stopped reading (raise max_output_bytes if this node is expected to "
-                                           "send that much)")
+            raise RemoteError("too_large", f"{target.name}: output exceeded {target.max_output_bytes} bytes "
+                                           f"({target.max_output_bytes / 1048576:g} MB); stopped reading (raise "
+                                           "max_output_mb in the inventory if this node is expected to send that much)")
         if done:
             return b"".join(out), b"".join(err), code

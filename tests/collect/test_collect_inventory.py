@@ -31,6 +31,7 @@ nodes:
     roles: [management]
     scheme: http
     deadline: 30
+    max_output_mb: 0.5
   - name: SITE1
     roles: [site]
     credential: {keyring: {service: paragon, username: CORP\\other}}
@@ -59,6 +60,7 @@ def test_good_inventory_defaults_and_overrides(tmp_path):
     assert m1.ca_file == (tmp_path / "ca.pem").resolve()  # relative to the inventory file
     assert m1.credential == EnvRef("PARAGON_PW") and m1.line == 9
     assert (m2.scheme, m2.port, m2.deadline) == ("http", 5985, 30.0)
+    assert (m1.max_output_mb, m2.max_output_mb) == (64.0, 0.5)
     assert s1.address == "SITE1" and s1.port == 15986
     assert s1.credential == KeyringRef("paragon", "CORP\\other")
     assert s1.roles == ("site",)
@@ -70,6 +72,7 @@ def test_good_inventory_defaults_and_overrides(tmp_path):
     ("  - name: X\n    roles: [printer]\n", 10, ["unknown role", "management, site"]),
     ("  - name: X\n    roles: [site]\n    transport: smb\n", 11, ["transport", "ntlm, kerberos"]),
     ("  - name: X\n    roles: [site]\n    port: 99999\n", 11, ["port"]),
+    ("  - name: X\n    roles: [site]\n    max_output_mb: -1\n", 11, ["max_output_mb"]),
     ("  - name: X\n    roles: [site]\n    credential: {vault: x}\n", 11, ["unknown reference kind 'vault'"]),
     ("  - name: X\n    roles: [site]\n    concurrency: 3\n", 11, ["under defaults"]),
     ("  - name: X\n", 9, ["roles"]),
@@ -120,7 +123,7 @@ def test_literal_password_rejected_without_echo(tmp_path, where):
 def test_password_on_a_node_names_its_line(tmp_path):
     p = write(tmp_path, GOOD + "  - name: X\n    roles: [site]\n    password: hunter22\n")
     err = error_of(p)
-    assert str(err).startswith(f"{p}:23: nodes[3].password")
+    assert str(err).startswith(f"{p}:24: nodes[3].password")
     assert "hunter22" not in str(err)
 
 

@@ -68,9 +68,9 @@ CASES = [
          {"SITE1": ("protocol", r"SITE1: no 'PARAGON-AUDITOR/1' line in the output")}, 3),
     Case("truncated-output", {"SITE1": {"truncated_output": True}},
          {"SITE1": ("protocol", r"SITE1: .*(base64|JSON).*truncated")}, 3),
-    Case("output-too-large", {"SITE1": {"huge_output": 68_000_000}},  # client limit: 64 MiB
-         {"SITE1": ("error", r"SITE1: output exceeded \d+ bytes")}, 3,
-         settings={"deadline": 40, "read_timeout": 10}),
+    Case("output-too-large", {"SITE1": {"huge_output": 3_000_000}},  # over the 2 MB set below
+         {"SITE1": ("error", r"SITE1: output exceeded 2097152 bytes \(2 MB\).*raise max_output_mb")}, 3,
+         settings={"deadline": 40, "read_timeout": 10, "max_output_mb": 2}),
     Case("answers-as-other-host", {"SITE1": {"wrong_hostname": "OTHERBOX"}},
          {"SITE1": ("protocol", r"^identity mismatch: 127\.0\.0\.1 answered as host otherbox")}, 3),
     Case("op-failed-on-node", {"SITE1": {"op_errors": {"registry": "Access is denied."}}},
