@@ -5,6 +5,19 @@ and ``run(cluster) -> Iterable[Finding]`` is a check; adding one is adding a fil
 whose names start with ``_`` are helpers. ``run_checks`` isolates checks from each other:
 a check that raises becomes one ``error`` finding carrying the exception message, and the
 rest of the run goes on.
+
+Adding a check is one file here plus one test in ``tests/checks/``; a per-node check is::
+
+    META = CheckMeta("SPOC-EXAMPLE", "What must hold", Severity.MEDIUM, rationale, remediation)
+
+    def run(cluster: Cluster) -> Iterator[Finding]:
+        def check_node(node: NodeView) -> Iterator[Finding]:
+            yield make(META, Status.PASS, node.name, node.name, "what was seen")
+
+        yield from per_node(META, cluster, check_node)   # management_only=True for MGMT checks
+
+``per_node`` (``_common``) gives unreachable and out-of-scope nodes their ``skip`` finding, so
+the check body only judges nodes it can see. Then ``make docs`` regenerates docs/checks.md.
 """
 
 from __future__ import annotations

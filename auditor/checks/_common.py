@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from auditor.cluster import FileResult, NodeView
@@ -23,6 +24,43 @@ def unreachable(meta: CheckMeta, node: NodeView, subject: str | None = None) -> 
 
 def not_applicable(meta: CheckMeta, node: NodeView, why: str) -> Finding:
     return make(meta, Status.SKIP, node.name, node.name, f"not applicable: {why}")
+
+
+def per_node(meta: CheckMeta, cluster: Any, evaluate: Callable[[NodeView], Iterable[Finding]], *,
+             management_only: bool = False) -> Iterator[Finding]:
+    """``evaluate`` for every node it can judge; every other node still gets its one finding.
+
+    The one place for the rule every per-node check follows: a node outside the check's scope
+    is skipped as not applicable, a node that could not be collected is skipped as unreachable
+    (never ``pass``: nothing was seen), so the matrix has a cell for every node and check.
+    """
+    for node in cluster.nodes:
+        if management_only and not node.is_management:
+            yield not_applicable(meta, node, "not a Management server")
+        elif not node.reachable:
+            yield unreachable(meta, node)
+        else:
+            yield from evaluate(node)
+
+
+def spoc_blocker(meta: CheckMeta, cluster: Any, node: NodeView, file_of: Callable[[Any], FileResult]
+                 ) -> Finding | None:
+    """Why a check of a reachable node's SPOC configuration cannot judge it, as the finding to
+    report (None when it can): no SPOC where one is mandatory (error) or expected (skip), the
+    SPOC file ``file_of(node.spoc)`` unreadable or unparsable (error), or no Management server
+    in the inventory to compare against (skip)."""
+    if node.spoc is None:
+        if node.is_management or node.is_site:
+            return make(meta, Status.ERROR, node.name, node.name,
+                        "cannot evaluate: no Spooler Controller found on this node (see MGMT-SUBSYSTEMS)")
+        return not_applicable(meta, node, "no Spooler Controller")
+    res = file_of(node.spoc)
+    if not res.ok:
+        return file_error(meta, node, node.name, res)
+    if not cluster.management_nodes:
+        return make(meta, Status.SKIP, node.name, node.name,
+                    "not evaluated: the inventory names no Management server, so the expected list is unknown")
+    return None
 
 
 def file_error(meta: CheckMeta, node: NodeView, subject: str, res: FileResult, what: str = "") -> Finding:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -24,10 +24,7 @@ META = CheckMeta(
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+    def check_node(node: NodeView) -> Iterator[Finding]:
         results = []
         if node.spoc:
             results += [node.spoc.conf, node.spoc.ims]
@@ -47,3 +44,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             yield make(META, Status.SKIP, node.name, node.name, "no parsed key/value configuration file on this node")
         else:
             yield make(META, Status.PASS, node.name, node.name, f"{len(parsed)} file(s) without duplicate keys")
+
+    yield from per_node(META, cluster, check_node)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -31,10 +31,7 @@ META = CheckMeta(
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+    def check_node(node: NodeView) -> Iterator[Finding]:
         problems = node.file_problems
         if problems:
             first = problems[0]
@@ -44,3 +41,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                        actual=[{"file": p.path, "status": p.status, "line": p.line, "error": p.error} for p in problems])
         else:
             yield make(META, Status.PASS, node.name, node.name, "all collected configuration files parse")
+
+    yield from per_node(META, cluster, check_node)

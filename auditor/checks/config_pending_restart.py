@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from auditor.checks._common import make, unreachable
+from auditor.checks._common import make, per_node
 from auditor.cluster import Cluster, NodeView, collected_files_of, join_win
 from auditor.findings import CheckMeta, Finding, Severity, Status
 from auditor.nodestate import FileEntry, path_key
@@ -77,14 +77,11 @@ def file_service_map(cluster: Cluster, node: NodeView) -> dict[str, tuple[FileEn
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+    def check_node(node: NodeView) -> Iterator[Finding]:
         mapping = file_service_map(cluster, node)
         if not mapping:
             yield make(META, Status.SKIP, node.name, node.name, "no collected configuration file maps to a service")
-            continue
+            return
         pending, unknown, checked = [], [], 0
         for _k, (f, sname) in sorted(mapping.items()):
             svc = node.state.service(sname)
@@ -111,3 +108,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name,
                        f"{checked} configuration file(s) older than their service's start")
+
+    yield from per_node(META, cluster, check_node)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, not_applicable, unreachable
+from auditor.checks._common import make, per_node
 from auditor.cluster import Cluster, NodeView, db_server_host, join_win
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
@@ -67,13 +67,8 @@ def run(cluster: Cluster) -> Iterator[Finding]:
     multi = len(cluster.management_nodes) > 1
     sev = Severity.CRITICAL if multi else Severity.MEDIUM
     port = str(cluster.profile.get("embedded_db.port", 5433))
-    for node in cluster.nodes:
-        if not node.is_management:
-            yield not_applicable(META, node, "not a Management server")
-            continue
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         db = node.management.db
         signals: list[str] = []
         if db.db_class:
@@ -117,3 +112,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                        "cannot evaluate: database host not found in the Management configuration "
                        "(profile management_conf.db.host_key) and no embedded PostgreSQL running",
                        actual=None, **kw)
+
+    yield from per_node(META, cluster, check_node, management_only=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import file_error, make, unreachable
-from auditor.cluster import Cluster, normalize_guid
+from auditor.checks._common import file_error, make, per_node
+from auditor.cluster import Cluster, NodeView, normalize_guid
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -40,13 +40,11 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             spoc.setdefault(normalize_guid(n.spoc.own_guid), []).append(n.name)
     own_key = cluster.profile.get("spoc_conf.own_guid_key", "localGUID")
     guid_key = cluster.profile.get("management_conf.guid_key", "localGUID")
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         if node.management is None and node.spoc is None:
             yield make(META, Status.SKIP, node.name, node.name, "not applicable: no Management Service or SPOC")
-            continue
+            return
         problems, unknown, have = [], [], {}
         if node.management is not None:
             g = node.management.guid
@@ -57,7 +55,7 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                     problems.append(f"Management GUID {g} also used by {', '.join(others)}")
             elif node.management.conf_errors():
                 yield file_error(META, node, node.name, node.management.conf_errors()[0])
-                continue
+                return
             else:
                 unknown.append(f"Management {guid_key} not found in conf\\*.properties")
         if node.spoc is not None:
@@ -69,7 +67,7 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                     problems.append(f"SPOC GUID {g} also used by {', '.join(others)}")
             elif not node.spoc.conf.ok:
                 yield file_error(META, node, node.name, node.spoc.conf)
-                continue
+                return
             else:
                 unknown.append(f"SPOC {own_key} not found in spoc.conf")
         if problems:
@@ -80,3 +78,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name, "GUID(s) unique: " + ", ".join(
                 f"{k}={v}" for k, v in have.items()), expected="unique", actual=have)
+
+    yield from per_node(META, cluster, check_node)

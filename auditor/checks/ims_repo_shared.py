@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from auditor.checks._common import file_error, majority, make, not_applicable, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import file_error, majority, make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -60,23 +60,18 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         if node.reachable and mv and mv.ims.ok and mv.repository_path and is_unc(mv.repository_path):
             values[node.name] = normalize_path(mv.repository_path)
     reference, strict = majority(values)
-    for node in cluster.nodes:
-        if not node.is_management:
-            yield not_applicable(META, node, "not a Management server")
-            continue
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         mv = node.management
         if not mv.ims.ok:
             yield file_error(META, node, node.name, mv.ims)
-            continue
+            return
         raw = mv.repository_path
         kw = {"file": mv.ims.path, "line": mv.repository_line, "actual": raw}
         if raw is None or not raw.strip():
             yield make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected="a UNC path",
                        **kw)
-            continue
+            return
         problems = []
         if not is_unc(raw):
             kind = "a local drive path" if _DRIVE.match(raw.strip()) else "not a UNC path"
@@ -91,7 +86,7 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         if problems:
             yield make(META, Status.FAIL, node.name, node.name, "; ".join(problems),
                        expected=reference or "a UNC path shared by all Management servers", **kw)
-            continue
+            return
         probe = node.state.probe(raw)
         if probe is None:
             yield make(META, Status.ERROR, node.name, node.name,
@@ -104,3 +99,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name, f"{raw} is shared and reachable",
                        expected=reference, **kw)
+
+    yield from per_node(META, cluster, check_node, management_only=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import majority, make, not_applicable, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import majority, make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -46,23 +46,18 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         if acc and normalize_account(acc) not in builtin:
             accounts[node.name] = normalize_account(acc)
     reference, strict = majority(accounts)
-    for node in cluster.nodes:
-        if not node.is_management:
-            yield not_applicable(META, node, "not a Management server")
-            continue
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         svc = node.management.ims_service
         if svc is None:
             yield make(META, Status.ERROR, node.name, node.name,
                        "cannot evaluate: Infrastructure Service not found on this Management server")
-            continue
+            return
         acc = (svc.account or "").strip()
         if not acc:
             yield make(META, Status.ERROR, node.name, node.name,
                        f"cannot evaluate: no log-on account reported for {svc.name}")
-            continue
+            return
         norm = normalize_account(acc)
         expected = reference or "a domain service account"
         if norm in builtin:
@@ -76,3 +71,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name, f"{svc.name} runs as {acc}",
                        expected=expected, actual=acc)
+
+    yield from per_node(META, cluster, check_node, management_only=True)

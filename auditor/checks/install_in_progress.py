@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 
-from auditor.checks._common import make, unreachable
+from auditor.checks._common import make, per_node
 from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
@@ -39,10 +39,8 @@ def run(cluster: Cluster) -> Iterator[Finding]:
     found = {n.name: installers(cluster, n) for n in cluster.nodes if n.reachable}
     busy = [n for n, procs in found.items() if procs]
     sev = Severity.CRITICAL if len(busy) > 1 else META.severity
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         procs = found[node.name]
         if procs:
             msg = "installer running: " + ", ".join(procs)
@@ -53,3 +51,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name, "no installer running", expected="no installer",
                        actual=[])
+
+    yield from per_node(META, cluster, check_node)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -25,13 +25,13 @@ META = CheckMeta(
 
 def run(cluster: Cluster) -> Iterator[Finding]:
     legacy = {s.lower() for s in cluster.profile.get("legacy_services", [])}
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         found = [f"{s.name} ({s.state}, {s.start_mode})" for s in node.state.services if s.name.lower() in legacy]
         if found:
             yield make(META, Status.FAIL, node.name, node.name, "SafeQ 5 service(s) present: " + ", ".join(found),
                        expected=[], actual=found)
         else:
             yield make(META, Status.PASS, node.name, node.name, "no SafeQ 5 service present", expected=[], actual=[])
+
+    yield from per_node(META, cluster, check_node)

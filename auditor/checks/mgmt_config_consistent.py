@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from auditor.checks._common import file_error, majority, make, not_applicable, unreachable
+from auditor.checks._common import file_error, majority, make, per_node
 from auditor.cluster import Cluster, NodeView, db_server_host
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
@@ -85,27 +85,22 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                     holder = next(o for o, val in values.items() if val == reference)
                     entry["expected"] = maps[holder].get(key, (ABSENT, ABSENT))[1]
                 bad[n].append(entry)
-    for node in cluster.nodes:
-        if not node.is_management:
-            yield not_applicable(META, node, "not a Management server")
-            continue
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         mv = node.management
         errors = mv.conf_errors()
         if errors:
             yield file_error(META, node, node.name, errors[0])
-            continue
+            return
         if not mv.conf_files:
             yield make(META, Status.ERROR, node.name, node.name,
                        "cannot evaluate: no Management conf\\*.properties collected"
                        + ("" if mv.install_dir else " (Management Service not found)"))
-            continue
+            return
         if len(maps) < 2:
             yield make(META, Status.SKIP, node.name, node.name,
                        "nothing to compare: only one Management server with a readable configuration")
-            continue
+            return
         diffs = bad.get(node.name, [])
         others = sorted(n for n in maps if n != node.name)
         if diffs:
@@ -118,3 +113,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name,
                        f"same configuration as {', '.join(others)} ({len(maps[node.name])} keys compared)")
+
+    yield from per_node(META, cluster, check_node, management_only=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -30,14 +30,12 @@ META = CheckMeta(
 
 def run(cluster: Cluster) -> Iterator[Finding]:
     subs = cluster.profile.subsystems
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         wanted = [s for s in subs.values() if any(r in s.mandatory_on for r in node.roles)]
         if not wanted:
             yield make(META, Status.SKIP, node.name, node.name, "not applicable: node has no role with mandatory subsystems")
-            continue
+            return
         missing, stopped, ok = [], [], []
         for sub in wanted:
             svc = node.subsystem_service(sub.key)
@@ -59,3 +57,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name, "installed and running: " + ", ".join(ok),
                        expected=expected, actual=ok)
+
+    yield from per_node(META, cluster, check_node)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -27,10 +27,8 @@ META = CheckMeta(
 def run(cluster: Cluster) -> Iterator[Finding]:
     min_build = int(cluster.profile.get("server_os.min_build", 0) or 0)
     min_net = int(cluster.profile.get("server_os.min_dotnet_release", 0) or 0)
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         os_ = node.state.os
         actual = {"caption": os_.caption, "product_type": os_.product_type, "build": os_.build,
                   "dotnet_release": node.state.dotnet_release}
@@ -58,3 +56,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         else:
             yield make(META, Status.PASS, node.name, node.name, f"{os_.caption or 'Windows Server'} build {build}",
                        expected=expected, actual=actual)
+
+    yield from per_node(META, cluster, check_node)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, product_services, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node, product_services
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -27,10 +27,7 @@ META = CheckMeta(
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+    def check_node(node: NodeView) -> Iterator[Finding]:
         svcs = product_services(cluster, node)
         disabled = [s.name for s in svcs if s.start_mode.lower() == "disabled"]
         if disabled:
@@ -40,3 +37,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             yield make(META, Status.SKIP, node.name, node.name, "no product service found on this node")
         else:
             yield make(META, Status.PASS, node.name, node.name, f"{len(svcs)} product service(s), none disabled")
+
+    yield from per_node(META, cluster, check_node)

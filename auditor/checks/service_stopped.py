@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, product_services, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node, product_services
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -26,10 +26,8 @@ META = CheckMeta(
 def run(cluster: Cluster) -> Iterator[Finding]:
     exempt = {n.lower() for sub in cluster.profile.subsystems.values() if sub.may_be_stopped
               for n in sub.service_names}
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         svcs = [s for s in product_services(cluster, node) if s.name.lower() not in exempt]
         auto = [s for s in svcs if s.start_mode.lower().startswith("auto")]
         stopped = [f"{s.name} ({s.state})" for s in auto if not s.running]
@@ -40,3 +38,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             yield make(META, Status.SKIP, node.name, node.name, "no automatic product service on this node")
         else:
             yield make(META, Status.PASS, node.name, node.name, f"{len(auto)} automatic service(s) running")
+
+    yield from per_node(META, cluster, check_node)

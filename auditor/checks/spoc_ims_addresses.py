@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import file_error, make, not_applicable, unreachable
+from auditor.checks._common import make, per_node, spoc_blocker
 from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
@@ -60,19 +60,7 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-        elif node.spoc is None:
-            if node.is_management or node.is_site:
-                yield make(META, Status.ERROR, node.name, node.name,
-                           "cannot evaluate: no Spooler Controller found on this node (see MGMT-SUBSYSTEMS)")
-            else:
-                yield not_applicable(META, node, "no Spooler Controller")
-        elif not node.spoc.ims.ok:
-            yield file_error(META, node, node.name, node.spoc.ims)
-        elif not cluster.management_nodes:
-            yield make(META, Status.SKIP, node.name, node.name,
-                       "not evaluated: the inventory names no Management server")
-        else:
-            yield evaluate(cluster, node)
+    def check_node(node: NodeView) -> Iterator[Finding]:
+        yield spoc_blocker(META, cluster, node, lambda spoc: spoc.ims) or evaluate(cluster, node)
+
+    yield from per_node(META, cluster, check_node)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from auditor.checks._common import make, unreachable
-from auditor.cluster import Cluster
+from auditor.checks._common import make, per_node
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -43,17 +43,15 @@ def run(cluster: Cluster) -> Iterator[Finding]:
     mg_versions = [n.version for n in cluster.management_nodes if n.reachable and n.version]
     pool = mg_versions or [n.version for n in relevant if n.reachable and n.version]
     reference = max(pool, key=version_key) if pool else None
-    for node in cluster.nodes:
-        if not node.reachable:
-            yield unreachable(META, node)
-            continue
+
+    def check_node(node: NodeView) -> Iterator[Finding]:
         if id(node) not in relevant_ids:
             yield make(META, Status.SKIP, node.name, node.name, "not applicable: no product role")
-            continue
+            return
         if not node.version:
             yield make(META, Status.ERROR, node.name, node.name,
                        "cannot evaluate: no product version found (profile version sources)", expected=reference)
-            continue
+            return
         details = {"source": node.version_source}
         if version_key(node.version) == version_key(reference):
             yield make(META, Status.PASS, node.name, node.name, f"version {node.version}", expected=reference,
@@ -63,3 +61,5 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             yield make(META, Status.FAIL, node.name, node.name,
                        f"version {node.version} is {rel} the cluster's {reference}", expected=reference,
                        actual=node.version, details=details)
+
+    yield from per_node(META, cluster, check_node)

@@ -158,3 +158,14 @@ def test_ims_addresses_stale_duplicate_and_absent_key():
 def test_ims_addresses_file_missing_is_error():
     lab = Lab().edit(lambda s: set_file(s["SITE1"], SPOC_IMS, None, exists=False))
     assert lab.run("SPOC-IMS-ADDRESSES")["SITE1"].status.value == "error"
+
+
+def test_no_management_server_in_the_inventory_skips_both_spoc_checks():
+    """Without a Management server there is no expected list: skip (never pass) on every SPOC."""
+    def sites_only(s):
+        for st in s.values():
+            st.roles = ["site"]
+    for check_id in ("SPOC-MGMT-LIST", "SPOC-IMS-ADDRESSES"):
+        found = Lab().edit(sites_only).run(check_id)
+        assert set(statuses(found).values()) == {"skip"}, check_id
+        assert all("names no Management server" in f.message for f in found.values())
