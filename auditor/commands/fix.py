@@ -67,7 +67,8 @@ Exit codes:
   5  apply failed and the rollback is incomplete: manual action needed (printed)
   6  refused before any change: another fix holds the lock, an installer is running,
      no terminal to confirm without --yes, or the confirmation was declined
-  130  interrupted (Ctrl-C or SIGTERM); while applying, the current node is rolled back first
+  130  interrupted (Ctrl-C, SIGTERM, or SIGHUP when the session drops); while applying,
+       the current node is rolled back first
 """
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -206,27 +207,55 @@ def _write_plan_json(path: Path, plan: FixPlan, cluster: str, failed: list[NodeS
         raise InputError(f"cannot write the plan: {exc.strerror}", source=str(path)) from None
 
 
+# Signals that end a process the admin did not mean to interrupt mid-node: SIGTERM (systemd
+# stopping the job, ``timeout``, a cancelled CI run) and SIGHUP (the SSH session or terminal
+# running the fix went away). Not on Windows, where only Ctrl-C reaches the process.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _detach_from_terminal() -> None:
+    """After a hang-up the terminal is gone and every write to it fails (EIO), which would
+    turn the rollback's progress lines into errors that cut the rollback short. Point stdout
+    and stderr at the null device instead; the journal keeps the record."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 @contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """While applying, SIGTERM (systemd stopping the job, ``timeout``, a cancelled CI run)
-    is handled like Ctrl-C: the engine rolls the current node back and the rollout stops.
-    By default SIGTERM would end the process between a file write and its verification,
-    leaving a half-changed node and no rollback. A second SIGTERM is ignored so that it
-    cannot cut the rollback short."""
+def _stop_signals_as_interrupt():
+    """While applying, SIGTERM and SIGHUP are handled like Ctrl-C: the engine rolls the
+    current node back and the rollout stops (exit 130). By default either signal ends the
+    process between a file write and its verification, leaving a half-changed node and no
+    rollback. Further stop signals are ignored so they cannot cut the rollback short."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        click.echo("\nSIGTERM: rolling back the current node and stopping the rollout", err=True)
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if signum == getattr(signal, "SIGHUP", None):
+            _detach_from_terminal()
+        else:
+            with contextlib.suppress(OSError):
+                click.echo(f"\n{signal.Signals(signum).name}: rolling back the current node and stopping "
+                           "the rollout", err=True)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _journal_folder(path: Path) -> None:
@@ -410,7 +439,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         click.echo(f"\nApplying (journal: {journal.path})")
         engine = ApplyEngine(RemoteNodeOps(inv, prof, creds, security), prof, result.nodes, journal,
                              password=password, echo=click.echo)
-        with _sigterm_as_interrupt():
+        with _stop_signals_as_interrupt():
             outcome = engine.run(plan)
         journal.record(node=None, action="end", result="ok" if outcome.exit_code == EXIT_OK else "failed",
                        strict=False,

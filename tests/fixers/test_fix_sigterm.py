@@ -4,6 +4,7 @@ write and its verification."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -58,3 +59,56 @@ def test_sigterm_mid_node_rolls_back_and_stops(fix_lab, tmp_path):
     actions = [e["action"] for e in entries]
     assert "restore_file" in actions and actions[-1] == "rollback"
     assert not any(e.get("node") == "SITE2" for e in entries)  # the rollout stopped
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_hangup_mid_node_rolls_back_with_the_terminal_gone(fix_lab, tmp_path):
+    """The admin's SSH session drops while MGMT2 is being changed: the terminal disappears
+    (writes to it fail) and the process gets SIGHUP. The node must still be rolled back
+    byte for byte and the rollout stop, exit 130, the journal holding the record."""
+    import pty
+    import subprocess
+    import sys
+
+    lab, inv = fix_lab("drift", faults={"MGMT2": {"delay_seconds": 0.15}})
+    before = (lab.serve_dir / MGMT2_IMS).read_bytes()
+    journal = tmp_path / "j.jsonl"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from auditor.cli import main; main()", "fix", "--inventory", str(inv),
+         "--apply", "--yes", "--service-password-env", SERVICE_PASSWORD_ENV, "--journal", str(journal)],
+        stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=dict(os.environ), start_new_session=True)
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal.exists() and any(e.get("node") == "MGMT2" and e.get("action") == "write_file"
+                                        for e in read_journal(journal)):
+                break
+            # keep the pty drained so the child never blocks on a full terminal buffer
+            with contextlib.suppress(OSError):
+                if _readable(master):
+                    os.read(master, 65536)
+            time.sleep(0.02)
+        assert proc.poll() is None, "fix finished before MGMT2 was written"
+        os.close(master)  # the terminal goes away: the child's writes now fail with EIO
+        master = -1
+        proc.send_signal(signal.SIGHUP)
+        assert proc.wait(timeout=120) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if master >= 0:
+            os.close(master)
+    assert (lab.serve_dir / MGMT2_IMS).read_bytes() == before  # restored byte for byte
+    entries = read_journal(journal)
+    actions = [e["action"] for e in entries]
+    assert "restore_file" in actions and actions[-1] == "rollback"
+    assert not any(e.get("node") == "SITE2" for e in entries)  # the rollout stopped
+
+
+def _readable(fd: int) -> bool:
+    import select
+
+    return bool(select.select([fd], [], [], 0)[0])
