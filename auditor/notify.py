@@ -27,11 +27,10 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor import __version__
 from auditor.errors import InputError
 from auditor.findings import Finding, Severity
+from auditor.yamlfile import load_yaml
 
 MAX_RETRIES = 5
 MAX_LISTED = 50  # findings listed in a mail; the report has the rest
@@ -383,10 +382,5 @@ def load_notify_config(path: str | Path) -> NotifyConfig:
         raise InputError(f"cannot read notification settings: {exc.strerror or exc}", source=str(p)) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"notification settings must be UTF-8 text (byte {exc.start})", source=str(p)) from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", source=str(p),
-                         line=mark.line + 1 if mark is not None else None) from None
+    data = load_yaml(text, str(p)) or {}  # duplicate keys and YAML errors name the line
     return notify_config_from_dict(data, source=str(p))

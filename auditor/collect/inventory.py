@@ -14,11 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.collect.credentials import CredentialRef, EnvRef, KeyringRef, PromptRef
 from auditor.errors import InputError
 from auditor.manifest import VALID_ROLES
+from auditor.yamlfile import LineList, LineMap, line_of, load_yaml
 
 INVENTORY_VERSION = 1
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
@@ -123,76 +122,6 @@ def is_ip(text: str) -> bool:
     return True
 
 
-# ---- YAML with line numbers ---------------------------------------------------------
-
-
-class _LineMap(dict):
-    """A mapping that remembers the line of itself and of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class _LineList(list):
-    line: int = 0
-    item_lines: list[int]
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that records line numbers and rejects duplicate keys."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineMap:
-    # Duplicates are checked among the keys written in this mapping only: keys merged in with
-    # ``<<: *anchor`` may be overridden, which is what merging is for.
-    explicit: set[Any] = set()
-    for key_node, _value in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            raise InputError("a mapping key must be a plain value", line=key_node.start_mark.line + 1) from None
-        if key in explicit:
-            raise InputError(f"duplicate key {key!r}", line=key_node.start_mark.line + 1)
-        explicit.add(key)
-    loader.flatten_mapping(node)
-    out = _LineMap()
-    out.line = node.start_mark.line + 1
-    out.key_lines = {}
-    for key_node, value_node in node.value:  # merged keys first, then explicit ones (they win)
-        key = loader.construct_object(key_node, deep=True)
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.key_lines[key] = key_node.start_mark.line + 1
-    return out
-
-
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LineList:
-    out = _LineList(loader.construct_object(child, deep=True) for child in node.value)
-    out.line = node.start_mark.line + 1
-    out.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
-def _load_yaml(text: str, source: str) -> Any:
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except InputError as exc:
-        raise InputError(exc.message, source=source, line=exc.line) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        if isinstance(exc, yaml.reader.ReaderError):  # e.g. a control character: no mark, a position
-            line = text.count("\n", 0, exc.position) + 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"invalid YAML: {problem}", source=source, line=line) from None
-
-
 # ---- validation ------------------------------------------------------------------------
 
 
@@ -204,32 +133,24 @@ class _Ctx:
         return InputError(message, source=self.source, line=line)
 
 
-def _line_of(mapping: Any, key: str | None = None) -> int | None:
-    if isinstance(mapping, _LineMap):
-        if key is not None and key in mapping.key_lines:
-            return mapping.key_lines[key]
-        return mapping.line or None
-    return getattr(mapping, "line", None) or None
-
-
 def _reject_passwords(value: Any, ctx: _Ctx, where: str) -> None:
     """A literal password anywhere in the file is an error (the value is never echoed)."""
     if isinstance(value, dict):
         for k, v in value.items():
             if isinstance(k, str) and k.lower() in _PASSWORD_KEYS:
                 raise ctx.err(f"{where}{k}: a password may not be written in the inventory; "
-                              + _CREDENTIAL_HELP, _line_of(value, k))
+                              + _CREDENTIAL_HELP, line_of(value, k))
             _reject_passwords(v, ctx, f"{where}{k}.")
     elif isinstance(value, list):
         for i, v in enumerate(value):
             _reject_passwords(v, ctx, f"{where.rstrip('.')}[{i}].")
 
 
-def _check_keys(mapping: _LineMap, valid: tuple[str, ...], ctx: _Ctx, what: str) -> None:
+def _check_keys(mapping: LineMap, valid: tuple[str, ...], ctx: _Ctx, what: str) -> None:
     for key in mapping:
         if key not in valid:
             raise ctx.err(f"{what}: unknown key {key!r}; valid keys are: {', '.join(valid)}",
-                          _line_of(mapping, str(key)))
+                          line_of(mapping, str(key)))
 
 
 def _positive_number(value: Any, key: str, ctx: _Ctx, line: int | None, *, integer: bool = False,
@@ -252,7 +173,7 @@ def _credential(value: Any, username: str, ctx: _Ctx, line: int | None) -> Crede
     if len(value) != 1:
         raise ctx.err("credential: give exactly one of env, keyring, prompt", line)
     kind, arg = next(iter(value.items()))
-    kline = _line_of(value, kind) or line
+    kline = line_of(value, kind) or line
     if kind == "env":
         if not isinstance(arg, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", arg):
             raise ctx.err("credential.env: expected an environment variable name such as PARAGON_AUDIT_PASSWORD",
@@ -307,7 +228,7 @@ def _setting(key: str, value: Any, ctx: _Ctx, line: int | None) -> Any:
     raise ctx.err(f"unknown setting {key!r}", line)  # pragma: no cover
 
 
-def _parse_settings(mapping: _LineMap, keys: tuple[str, ...], ctx: _Ctx) -> tuple[dict[str, Any], Any]:
+def _parse_settings(mapping: LineMap, keys: tuple[str, ...], ctx: _Ctx) -> tuple[dict[str, Any], Any]:
     """Validated settings from a mapping (credential returned raw, parsed later with the username)."""
     out: dict[str, Any] = {}
     raw_cred: Any = None
@@ -315,74 +236,74 @@ def _parse_settings(mapping: _LineMap, keys: tuple[str, ...], ctx: _Ctx) -> tupl
         if key not in mapping or key in _NODE_ONLY:
             continue
         if key == "credential":
-            raw_cred = (mapping[key], _line_of(mapping, key))
+            raw_cred = (mapping[key], line_of(mapping, key))
             continue
-        out[key] = _setting(key, mapping[key], ctx, _line_of(mapping, key))
+        out[key] = _setting(key, mapping[key], ctx, line_of(mapping, key))
     return out, raw_cred
 
 
 def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | None = None) -> Inventory:
     """Parse and validate inventory text (``source`` names it in errors)."""
     ctx = _Ctx(source)
-    data = _load_yaml(text, source)
+    data = load_yaml(text, source)
     if data is None:
         raise ctx.err("the inventory is empty; see docs/inventory.md for the format", 1)
-    if not isinstance(data, _LineMap):
+    if not isinstance(data, LineMap):
         raise ctx.err("the inventory must be a YAML mapping with version, cluster, defaults, nodes", 1)
     _reject_passwords(data, ctx, "")
     _check_keys(data, _TOP_KEYS, ctx, "top level")
     if data.get("version") != INVENTORY_VERSION:
         raise ctx.err(f"version: expected {INVENTORY_VERSION}, got {data.get('version')!r}",
-                      _line_of(data, "version") or 1)
-    cluster = _setting("cluster", data["cluster"], ctx, _line_of(data, "cluster")) if "cluster" in data else ""
+                      line_of(data, "version") or 1)
+    cluster = _setting("cluster", data["cluster"], ctx, line_of(data, "cluster")) if "cluster" in data else ""
 
-    defaults_raw = data.get("defaults") or _LineMap()
-    if not isinstance(defaults_raw, _LineMap):
-        raise ctx.err("defaults: expected a mapping", _line_of(data, "defaults"))
+    defaults_raw = data.get("defaults") or LineMap()
+    if not isinstance(defaults_raw, LineMap):
+        raise ctx.err("defaults: expected a mapping", line_of(data, "defaults"))
     _check_keys(defaults_raw, _DEFAULT_KEYS, ctx, "defaults")
     defaults, default_cred = _parse_settings(defaults_raw, _DEFAULT_KEYS, ctx)
 
     nodes_raw = data.get("nodes")
-    if not isinstance(nodes_raw, _LineList) or not nodes_raw:
-        raise ctx.err("nodes: expected a non-empty list of nodes", _line_of(data, "nodes") or data.line or 1)
+    if not isinstance(nodes_raw, LineList) or not nodes_raw:
+        raise ctx.err("nodes: expected a non-empty list of nodes", line_of(data, "nodes") or data.line or 1)
 
     base = base_dir or Path(".")
     nodes: list[NodeTarget] = []
     seen: dict[str, int | None] = {}
     for i, raw in enumerate(nodes_raw):
         nline = nodes_raw.item_lines[i]
-        if not isinstance(raw, _LineMap):
+        if not isinstance(raw, LineMap):
             raise ctx.err(f"nodes[{i}]: expected a mapping with name, address, roles", nline)
         what = f"nodes[{i}]"
         if "concurrency" in raw:
             raise ctx.err(f"{what}: concurrency applies to the whole run; set it under defaults",
-                          _line_of(raw, "concurrency"))
+                          line_of(raw, "concurrency"))
         _check_keys(raw, _NODE_KEYS, ctx, what)
         if "name" not in raw:
             raise ctx.err(f"{what}: name is required", raw.line)
         name = raw["name"].strip() if isinstance(raw["name"], str) else ""
         if not name:
-            raise ctx.err(f"{what}: name: expected a non-empty text", _line_of(raw, "name"))
+            raise ctx.err(f"{what}: name: expected a non-empty text", line_of(raw, "name"))
         what = f"node {name!r}"
         if name.lower() in seen:
             raise ctx.err(f"{what}: duplicate node name (first declared on line {seen[name.lower()]})",
-                          _line_of(raw, "name"))
-        seen[name.lower()] = _line_of(raw, "name")
-        address = _setting("address", raw["address"], ctx, _line_of(raw, "address")) if "address" in raw else name
+                          line_of(raw, "name"))
+        seen[name.lower()] = line_of(raw, "name")
+        address = _setting("address", raw["address"], ctx, line_of(raw, "address")) if "address" in raw else name
         if not is_ip(address) and (re.search(r"[\s/@:\\]", address) or address.startswith("-")):
             raise ctx.err(f"{what}: address {address!r} is not a host name or IP address "
                           "(no scheme, path or port here: use scheme: and port:)",
-                          _line_of(raw, "address") or raw.line)
+                          line_of(raw, "address") or raw.line)
         roles_raw = raw.get("roles")
         if not isinstance(roles_raw, list) or not roles_raw:
             raise ctx.err(f"{what}: roles: expected a list such as [management] or [site]",
-                          _line_of(raw, "roles") or raw.line)
+                          line_of(raw, "roles") or raw.line)
         bad = [r for r in roles_raw if r not in VALID_ROLES]
         if bad:
             raise ctx.err(f"{what}: roles: unknown role(s) {bad}; valid roles are: {', '.join(VALID_ROLES)}",
-                          _line_of(raw, "roles"))
+                          line_of(raw, "roles"))
         own, own_cred = _parse_settings(raw, _NODE_KEYS, ctx)
-        hostname = _setting("hostname", raw["hostname"], ctx, _line_of(raw, "hostname")) if "hostname" in raw else None
+        hostname = _setting("hostname", raw["hostname"], ctx, line_of(raw, "hostname")) if "hostname" in raw else None
         merged = dict(_DEFAULTS)
         merged.update(defaults)
         merged.update(own)
@@ -394,7 +315,7 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
             if not ca_file.is_absolute():
                 ca_file = (base / ca_file).resolve()
             if not ca_file.is_file():
-                where = _line_of(raw, "ca_file") if "ca_file" in own else _line_of(defaults_raw, "ca_file")
+                where = line_of(raw, "ca_file") if "ca_file" in own else line_of(defaults_raw, "ca_file")
                 raise ctx.err(f"{what}: ca_file {str(ca_file)!r} does not exist", where)
         username = merged["username"]
         cred_raw, cred_line = own_cred or default_cred or (None, None)

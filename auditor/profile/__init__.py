@@ -14,9 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from auditor.errors import InputError
+from auditor.yamlfile import line_of, load_yaml
 
 PROFILE_VERSION = 1
 
@@ -117,40 +116,61 @@ def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _check_override_kinds(default: dict[str, Any], override: dict[str, Any], source: str, where: str = "") -> None:
-    """An override may change a fact's value, not its kind: ``guid_key: 5`` or
-    ``comment_prefixes: "#"`` would otherwise crash the cluster model mid-audit instead of
-    failing here with the key named. Lists of texts/numbers keep their element kind."""
+# Mappings whose keys are names an admin may add, not a fixed set of facts.
+_OPEN_MAPPINGS = ("subsystems", "restart_after_change")
+
+
+def _known_keys(default: dict[str, Any], path: str) -> set[str] | None:
+    """Keys an override may use in the mapping at ``path`` (None: any key).
+
+    ``subsystems`` takes new subsystem names; a subsystem takes any key some default
+    subsystem has; ``certainty`` notes are free-form; everything else is the default's keys."""
+    if path in _OPEN_MAPPINGS or path.endswith("certainty"):
+        return None
+    if path.startswith("subsystems.") and path.count(".") == 1:
+        return {k for sub in (default.get("subsystems") or {}).values() if isinstance(sub, dict) for k in sub}
+    node: Any = default
+    for part in path.split(".") if path else []:
+        node = node.get(part) if isinstance(node, dict) else None
+    return set(node) if isinstance(node, dict) else None
+
+
+def _check_override_kinds(default: dict[str, Any], override: dict[str, Any], source: str, where: str = "",
+                          base_map: dict[str, Any] | None = None) -> None:
+    """An override may change a fact's value, not its kind, and only facts the auditor knows:
+    ``guid_key: 5`` or ``comment_prefixes: "#"`` would otherwise crash the cluster model
+    mid-audit, and a misspelt key (``spoc_conf: {guid_kye: ...}``) would be ignored without a
+    word while the admin believes the override is in force. Lists of texts/numbers keep their
+    element kind. Errors name the override file's line."""
+    base_map = default if base_map is None else base_map
+    known = _known_keys(default, where.rstrip("."))
     for key, value in override.items():
+        line = line_of(override, key) if isinstance(key, str) else line_of(override)
         if not isinstance(key, str):
-            raise InputError(f"{where}{key!r}: keys must be texts", source=source)
-        base = default.get(key)
+            raise InputError(f"{where}{key!r}: keys must be texts", source=source, line=line)
+        path = f"{where}{key}"
+        if known is not None and key not in known:
+            raise InputError(f"{path}: unknown key (known here: {', '.join(sorted(known))}); "
+                             "see auditor/profile/default.yaml", source=source, line=line)
+        base = base_map.get(key)
         if base is None:
             continue
-        path = f"{where}{key}"
         if _kind(value) != _kind(base):
-            raise InputError(f"{path}: expected a {_kind(base)}, got a {_kind(value)}", source=source)
+            raise InputError(f"{path}: expected a {_kind(base)}, got a {_kind(value)}", source=source, line=line)
         if isinstance(base, dict):
-            _check_override_kinds(base, value, source, path + ".")
+            _check_override_kinds(default, value, source, path + ".", base)
         elif isinstance(base, list) and base and not isinstance(base[0], (dict, list)):
             kinds = {_kind(x) for x in base}
             if len(kinds) == 1 and any(_kind(x) not in kinds for x in value):
-                raise InputError(f"{path}: expected a list of {next(iter(kinds))}s", source=source)
+                raise InputError(f"{path}: expected a list of {next(iter(kinds))}s", source=source, line=line)
 
 
 def _parse_yaml(text: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        line = None
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            line = mark.line + 1
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", source=source, line=line) from None
+    data = load_yaml(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError("a profile must be a YAML mapping", source=source)
+        raise InputError("a profile must be a YAML mapping", source=source, line=line_of(data))
     return data
 
 

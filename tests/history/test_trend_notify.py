@@ -199,6 +199,11 @@ def test_notify_config_file(tmp_path):
     with pytest.raises(InputError) as info:
         load_notify_config(p)
     assert info.value.line is not None
+    # a key written twice would silently send mail to the second address only
+    p.write_text("mail:\n  host: smtp.corp\n  from: a@corp\n  to: ops@corp\n  to: me@corp\n")
+    with pytest.raises(InputError, match="duplicate key 'to'") as info:
+        load_notify_config(p)
+    assert info.value.line == 5
 
 
 def test_webhook_payload_is_plain_json(webhook_server):
