@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from auditor.checks import run_checks
 from auditor.cluster import Cluster
 from auditor.findings import Finding
-from auditor.fixers.journal import Journal
+from auditor.fixers.journal import Journal, JournalError
 from auditor.fixers.plan import RESTART, SET_ACCOUNT, FileEdit, FixPlan, NodePlan, ServiceAction, sha256_hex
 from auditor.nodestate import NodeState
 from auditor.remote.protocol import (
@@ -290,6 +290,11 @@ class ApplyEngine:
         baseline = self._findings(node)
         # 2. files
         if edits:
+            for e in edits:
+                problem = self._intend(node, "write_file", check_id=e.check_id, file=e.path,
+                                       sha256_before=e.old_sha256, sha256_after=e.new_sha256)
+                if problem:
+                    return self._refuse(out, f"nothing changed: {problem}")
             done.in_flight = list(edits)
             try:
                 results = self._apply(node, [write_file_op(e.path, e.new, e.old_sha256) for e in edits])
@@ -320,6 +325,10 @@ class ApplyEngine:
                     return self._rollback(out, np, done, f"no password available for {a.account}")
                 env = PASSWORD_ENV
                 secrets = {PASSWORD_ENV: self.password.reveal()}
+            problem = self._intend(node, "set_service_account", check_id=a.check_id, service=a.service,
+                                   account=a.account, previous_account=a.previous_account)
+            if problem:
+                return self._rollback(out, np, done, problem)
             done.accounts.append(a)  # before asking: if the answer is lost, the rollback resets it
             try:
                 r = self._apply(node, [set_service_account_op(a.service, a.account or "", env)], secrets)[0]
@@ -351,6 +360,20 @@ class ApplyEngine:
         self._say(out, "verified: " + ", ".join(np.check_ids) + " pass, nothing else got worse")
         out.status = VERIFIED
         return out
+
+    def _intend(self, node: str, change: str, **fields: Any) -> str | None:
+        """Write-ahead record of a change about to be requested (None when journaled).
+
+        The result record only follows the node's answer; a client killed while the request is
+        in flight (SIGKILL, power loss, a crashed VM) would otherwise leave a change on the node
+        that no journal mentions. The intent names the file and both hashes, so the admin can
+        tell from the node's file which side of the change it is on (the backup sits next to it).
+        """
+        try:
+            self.journal.record(node=node, action="intent", result="pending", change=change, **fields)
+        except JournalError as exc:
+            return str(exc)
+        return None
 
     def _refuse(self, out: NodeOutcome, reason: str) -> NodeOutcome:
         out.status = REFUSED
