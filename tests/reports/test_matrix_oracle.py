@@ -69,3 +69,17 @@ def test_matrix_and_summary_match_the_oracle(findings, unreachable, out_of_scope
     assert all(type(v) is int for row in s["by_severity_status"].values() for v in row.values())
     table = severity_status_table(report)
     assert list(table.index) == ["critical", "high", "medium", "low", "info"]
+
+
+def test_cached_frame_follows_changes_to_the_findings():
+    """The frame is reused between the views of one report, never after its findings change."""
+    import dataclasses
+
+    report = make_report()
+    assert status_matrix(report).loc["SITE1", "SPOC-MGMT-LIST"] == "fail"
+    i = next(i for i, f in enumerate(report.findings) if f.node == "SITE1" and f.check_id == "SPOC-MGMT-LIST")
+    report.findings[i] = dataclasses.replace(report.findings[i], status=Status.WAIVED)  # same length
+    assert status_matrix(report).loc["SITE1", "SPOC-MGMT-LIST"] == "waived"
+    assert summary_counts(report)["by_status"]["waived"] == 2
+    report.findings = []
+    assert summary_counts(report)["findings_total"] == 0 and status_matrix(report).empty
