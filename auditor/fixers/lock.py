@@ -40,9 +40,16 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".")[:100] or "cluster"
 
 
+_WINDOWS = os.name == "nt"
+
+
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
+    if _WINDOWS:
+        # Never os.kill(pid, 0) on Windows: there it is TerminateProcess(pid, 0), which would
+        # kill the fix run holding the lock, mid-change, without its rollback.
+        return _windows_process_running(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -52,6 +59,28 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _windows_process_running(pid: int) -> bool:
+    """Whether ``pid`` is a running process, asked without touching it (OpenProcess with
+    query rights, then GetExitCodeProcess: STILL_ACTIVE while it runs)."""
+    import ctypes
+    from ctypes import wintypes
+
+    process_query_limited_information, still_active, error_access_denied = 0x1000, 259, 5
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    handle = kernel32.OpenProcess(process_query_limited_information, False, pid)
+    if not handle:
+        return ctypes.get_last_error() == error_access_denied  # exists, owned by someone else
+    try:
+        code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # cannot tell: honour the lock
+        return code.value == still_active
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _age_hours(started: str) -> float | None:

@@ -135,3 +135,27 @@ def test_unwritable_state_dir_is_a_clear_error(tmp_path):
     with pytest.raises(AuditorError) as err:
         ClusterLock("c", blocker / "state").acquire()
     assert "cannot take the fix lock" in str(err.value)
+
+
+def test_windows_liveness_probe_never_signals_the_holder(tmp_path, monkeypatch):
+    """On Windows os.kill(pid, 0) is TerminateProcess: probing the lock holder that way would
+    kill a fix run mid-change. There the lock asks the process table instead."""
+    from auditor.fixers import lock as lock_module
+
+    def no_kill(pid, sig):
+        raise AssertionError(f"os.kill({pid}, {sig}) would terminate the holder on Windows")
+
+    asked: list[int] = []
+    monkeypatch.setattr(lock_module, "_WINDOWS", True)
+    monkeypatch.setattr(lock_module.os, "kill", no_kill)
+    monkeypatch.setattr(lock_module, "_windows_process_running", lambda pid: asked.append(pid) or True)
+    holder = ClusterLock("c", tmp_path)
+    holder.path.parent.mkdir(parents=True)
+    holder.path.write_text(json.dumps({"pid": 4242, "host": socket.gethostname(), "user": "x",
+                                       "started_at": "2026-01-01T00:00:00Z", "token": "t"}))
+    with pytest.raises(LockHeld):
+        ClusterLock("c", tmp_path).acquire()
+    assert asked == [4242]
+    monkeypatch.setattr(lock_module, "_windows_process_running", lambda pid: False)  # holder gone
+    with ClusterLock("c", tmp_path) as taken:
+        assert taken.took_over and taken.took_over["pid"] == 4242
