@@ -7,6 +7,7 @@ discovered here, and imported lazily, so adding a command never means editing a 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 import sys
@@ -36,6 +37,10 @@ class _AuditorGroup(click.Group):
         command = getattr(module, "command", None)
         return command if isinstance(command, click.Command) else None
 
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        _tolerant_std_streams()  # before parsing: usage errors echo the admin's input too
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
@@ -52,6 +57,19 @@ class _AuditorGroup(click.Group):
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             click.echo(f"error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(EXIT_USAGE)
+
+
+def _tolerant_std_streams() -> None:
+    """Text from the nodes (a share called ``\\\\srv\\Účtárna``, a Czech service account) must
+    not crash the console output when stdout is a file or pipe in a legacy code page, as in
+    a Task Scheduler job logging to a file on Windows (cp1252): characters the encoding lacks
+    are written as ``\\uXXXX`` escapes instead of raising UnicodeEncodeError after the
+    reports are written, with a traceback and the wrong exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(Exception):
+                reconfigure(errors="backslashreplace")
 
 
 @click.group(cls=_AuditorGroup, context_settings={"help_option_names": ["-h", "--help"]})
