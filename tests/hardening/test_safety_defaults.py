@@ -66,3 +66,24 @@ def test_basic_over_http_needs_the_flag(hard_lab, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "warning: --allow-basic-http" in run.stderr
     assert {n["status"] for n in report["nodes"]} == {"ok"}
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="POSIX permission bits")
+def test_reports_snapshot_and_history_are_owner_only(tmp_path):
+    """Everything the auditor writes about the cluster is readable by its owner only: a snapshot
+    holds raw configuration files (database passwords included), reports and the history hold
+    configuration values. Publishing a report is a deliberate copy, not a default."""
+    import stat
+    from pathlib import Path
+
+    drift = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios" / "drift"
+    env = cli_env(tmp_path)
+    history = tmp_path / "hist" / "history.sqlite"
+    run = run_cli(["audit", "--from", str(drift), "-o", str(tmp_path / "out"), "--format", "html,json,junit,csv",
+                   "--history", str(history), "-q"], env)
+    assert run.returncode == 1, run.stderr
+    written = [*sorted((tmp_path / "out").iterdir()), *sorted(history.parent.iterdir())]
+    assert {p.name for p in written} >= {"report.html", "report.json", "junit.xml", "findings.csv", "history.sqlite"}
+    for path in written:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path.name} is {oct(mode)}"
