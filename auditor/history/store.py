@@ -285,11 +285,14 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
     if create:
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"cannot create folder for history database {p}: {exc.strerror or exc}") from None
+        try:
             # owner-only like every report and snapshot: the history holds configuration values
             # of the whole cluster (secrets masked). SQLite gives its -wal/-shm files this mode.
             os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
-            raise HistoryError(f"cannot create history database {p}: {exc.strerror or exc}") from None
+            raise HistoryError(f"cannot open history database {p}: {exc.strerror or exc}") from None
     try:
         db = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error as exc:
