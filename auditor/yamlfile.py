@@ -81,7 +81,7 @@ def load_yaml(text: str, source: str) -> Any:
         raise InputError(f"invalid YAML: {problem}", source=source, line=line) from None
 
 
-def line_of(mapping: Any, key: str | None = None) -> int | None:
+def line_of(mapping: Any, key: Any = None) -> int | None:
     """Line of ``key`` in a LineMap (or of the mapping / list itself); None when unknown."""
     if isinstance(mapping, LineMap):
         if key is not None and key in mapping.key_lines:

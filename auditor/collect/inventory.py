@@ -79,6 +79,11 @@ class NodeTarget:
     line: int | None = None  # where the node is declared in the inventory
 
     @property
+    def max_output_bytes(self) -> int:
+        """``max_output_mb`` as the byte limit the remote client enforces."""
+        return int(self.max_output_mb * 1024 * 1024)
+
+    @property
     def url(self) -> str:
         host = self.address
         if ":" in host and not host.startswith("["):  # IPv6 literal

@@ -272,7 +272,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             ca_file=str(node.ca_file) if node.ca_file else None, verify=node.verify,
             connect_timeout=connect, read_timeout=read, operation_timeout=operation,
             deadline=max(1.0, deadline_at - time.monotonic()),
-            max_output_bytes=int(node.max_output_mb * 1024 * 1024),
+            max_output_bytes=node.max_output_bytes,
         )
         stats.attempts += 1
         job.attempts = stats.attempts

@@ -578,7 +578,7 @@ class RemoteNodeOps:
             ca_file=str(node.ca_file) if node.ca_file else None, verify=node.verify,
             connect_timeout=float(node.connect_timeout), read_timeout=read,
             operation_timeout=int(max(1, min(20, read - 1))),
-            max_output_bytes=int(node.max_output_mb * 1024 * 1024),
+            max_output_bytes=node.max_output_bytes,
         )
 
     def apply(self, node: str, ops: list[dict[str, Any]], secrets: dict[str, str] | None = None

@@ -120,8 +120,9 @@ def _kind(value: Any) -> str:
 _OPEN_MAPPINGS = ("subsystems", "restart_after_change")
 
 
-def _known_keys(default: dict[str, Any], path: str) -> set[str] | None:
-    """Keys an override may use in the mapping at ``path`` (None: any key).
+def _known_keys(default: dict[str, Any], path: str, base_map: dict[str, Any]) -> set[str] | None:
+    """Keys an override may use in the mapping at ``path`` (None: any key); ``base_map`` is
+    the default's mapping there.
 
     ``subsystems`` takes new subsystem names; a subsystem takes any key some default
     subsystem has; ``certainty`` notes are free-form; everything else is the default's keys."""
@@ -129,10 +130,7 @@ def _known_keys(default: dict[str, Any], path: str) -> set[str] | None:
         return None
     if path.startswith("subsystems.") and path.count(".") == 1:
         return {k for sub in (default.get("subsystems") or {}).values() if isinstance(sub, dict) for k in sub}
-    node: Any = default
-    for part in path.split(".") if path else []:
-        node = node.get(part) if isinstance(node, dict) else None
-    return set(node) if isinstance(node, dict) else None
+    return set(base_map)
 
 
 def _check_override_kinds(default: dict[str, Any], override: dict[str, Any], source: str, where: str = "",
@@ -143,9 +141,9 @@ def _check_override_kinds(default: dict[str, Any], override: dict[str, Any], sou
     word while the admin believes the override is in force. Lists of texts/numbers keep their
     element kind. Errors name the override file's line."""
     base_map = default if base_map is None else base_map
-    known = _known_keys(default, where.rstrip("."))
+    known = _known_keys(default, where.rstrip("."), base_map)
     for key, value in override.items():
-        line = line_of(override, key) if isinstance(key, str) else line_of(override)
+        line = line_of(override, key)
         if not isinstance(key, str):
             raise InputError(f"{where}{key!r}: keys must be texts", source=source, line=line)
         path = f"{where}{key}"

@@ -97,7 +97,7 @@ def status_matrix(report: AuditReport) -> pd.DataFrame:
              .unstack("check_id")
              .reindex(index=pd.Index(nodes, dtype=object), columns=pd.Index(checks, dtype=object)))
     ranks = worst.fillna(-1).to_numpy(dtype=np.int16) + 1
-    cells = _CELL_LABELS[ranks] if ranks.size else np.empty((len(nodes), len(checks)), dtype=object)
+    cells = _CELL_LABELS[ranks]  # fancy indexing keeps the shape, empty matrices included
     unreachable = np.isin(np.array(nodes, dtype=object), [n.name for n in report.unreachable_nodes])
     cells[unreachable[:, None] & (ranks == 0)] = UNREACHABLE
     return pd.DataFrame(cells, index=pd.Index(nodes, name="node", dtype=object),
