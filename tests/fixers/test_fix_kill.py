@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fix_lab_support import SERVICE_PASSWORD_ENV
+from fix_lab_support import SERVICE_PASSWORD_ENV, journal_shows
 
 from auditor.fixers.journal import read_journal
 
@@ -35,11 +35,6 @@ def _fix_process(inv: Path, journal: Path, *extra: str) -> subprocess.Popen:
                              "--inventory", str(inv), "--journal", str(journal), *extra],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=dict(os.environ))
-
-
-def _reached(journal: Path, action: str) -> bool:
-    return journal.exists() and any(e.get("node") == "MGMT2" and e.get("action") == action
-                                    for e in read_journal(journal))
 
 
 @pytest.mark.parametrize("kill_after", [
@@ -58,7 +53,7 @@ def test_killed_at_each_step_leaves_before_or_after_and_the_next_run_completes(f
     proc = _fix_process(inv, journal, *APPLY)
     try:
         deadline = time.monotonic() + 120
-        while proc.poll() is None and not _reached(journal, kill_after) and time.monotonic() < deadline:
+        while proc.poll() is None and not journal_shows(journal, "MGMT2", kill_after) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert proc.poll() is None, f"fix ended before {kill_after}: {proc.stderr.read().decode()[-2000:]}"
         proc.send_signal(signal.SIGKILL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fix_lab_support import SERVICE_PASSWORD_ENV
+from fix_lab_support import SERVICE_PASSWORD_ENV, journal_shows
 
 from auditor.cli import main
 from auditor.fixers.journal import read_journal
@@ -27,8 +27,7 @@ def _sigterm_after_first_write(journal: Path, node: str, stop: threading.Event) 
     """Send SIGTERM to this process once the journal shows a file written on ``node``."""
     deadline = time.monotonic() + 120
     while not stop.is_set() and time.monotonic() < deadline:
-        if journal.exists() and any(e.get("node") == node and e.get("action") == "write_file"
-                                    for e in read_journal(journal)):
+        if journal_shows(journal, node, "write_file"):
             os.kill(os.getpid(), signal.SIGTERM)
             return
         time.sleep(0.02)
@@ -82,8 +81,7 @@ def test_hangup_mid_node_rolls_back_with_the_terminal_gone(fix_lab, tmp_path):
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if journal.exists() and any(e.get("node") == "MGMT2" and e.get("action") == "write_file"
-                                        for e in read_journal(journal)):
+            if journal_shows(journal, "MGMT2", "write_file"):
                 break
             # keep the pty drained so the child never blocks on a full terminal buffer
             with contextlib.suppress(OSError):
