@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auditor import __version__
-from auditor.errors import EXIT_FINDINGS, EXIT_OK, EXIT_UNREACHABLE, AuditorError, InputError
+from auditor.errors import AuditorError, InputError
 from auditor.findings import CheckMeta, Finding, Severity
 from auditor.nodestate import NodeState
 from auditor.reports import DEFAULT_FORMATS, RENDERERS
 from auditor.reports.model import AuditReport, NodeInfo, RunMeta
+from auditor.vocab import ExitStatus, utc_now
 
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "never")
 
@@ -80,10 +81,6 @@ def bulk_gc():
         gc.set_threshold(*old)
         if freeze:
             gc.unfreeze()
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_catalogue() -> list[CheckMeta]:
@@ -271,7 +268,7 @@ def run_audit(
 
 
 # ---- exit code ------------------------------------------------------------------------------
-def exit_code_for(report: AuditReport, fail_on: str | Severity | None) -> int:
+def exit_code_for(report: AuditReport, fail_on: str | Severity | None) -> ExitStatus:
     """3 if a node in scope could not be audited, else 1 if a fail/error finding is at or
     above ``fail_on``, else 0.
 
@@ -281,10 +278,10 @@ def exit_code_for(report: AuditReport, fail_on: str | Severity | None) -> int:
     unreachable nodes.
     """
     if report.unreachable_nodes:
-        return EXIT_UNREACHABLE
+        return ExitStatus.UNREACHABLE
     if report.failing_at_or_above(fail_on):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return ExitStatus.FINDINGS
+    return ExitStatus.OK
 
 
 # ---- output ---------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import sys
 import click
 
 from auditor import __version__
-from auditor.errors import EXIT_USAGE, AuditorError
+from auditor.errors import AuditorError
+from auditor.vocab import ExitStatus
 
 
 class _AuditorGroup(click.Group):
@@ -49,14 +50,14 @@ class _AuditorGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(ExitStatus.INTERRUPTED)
         except OSError as exc:
             # Last safety net: a file system problem no command anticipated (a file where a
             # folder must go, a full disk, no permission) is something the admin can fix, so
             # it gets the one-line message and exit 2 rather than a traceback.
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
             click.echo(f"error: {where}{exc.strerror or exc}", err=True)
-            ctx.exit(EXIT_USAGE)
+            ctx.exit(ExitStatus.USAGE)
 
 
 def _tolerant_std_streams() -> None:
@@ -87,4 +88,4 @@ def main() -> None:
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
-__all__ = ["main", "EXIT_USAGE"]
+__all__ = ["main"]

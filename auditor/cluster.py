@@ -13,14 +13,14 @@ Nothing here decides what is right or wrong; that is the checks' job.
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
+from auditor.addresses import is_ip, is_loopback, split_host_port
 from auditor.nodestate import FileEntry, NodeState, Service, path_key
 from auditor.parsers import ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
+from auditor.vocab import FileStatus
 
 T = TypeVar("T")
 
@@ -61,62 +61,15 @@ def normalize_guid(guid: str) -> str:
     return g.lower()
 
 
-def db_server_host(value: str) -> str:
-    """The machine part of a database host setting.
-
-    Accepts ``host``, ``host:port``, ``host,port`` and ``tcp:host\\INSTANCE,port`` (MS SQL
-    forms), so ``MGMT1\\SQLEXPRESS`` is recognised as living on MGMT1.
-    """
-    v = value.strip()
-    if v.lower().startswith("tcp:"):
-        v = v[4:]
-    v = v.split(",", 1)[0].split("\\", 1)[0].strip()
-    if v.startswith("[") or v.count(":") == 1:
-        v = split_host_port(v)[0]
-    return v
-
-
-@lru_cache(maxsize=65536)
-def is_ip(text: str) -> bool:
-    """Cached: checks ask about the same few addresses once per spoc.conf entry and node
-    (150,000 ``ipaddress`` parses, a third of the check time, at 5,000 nodes)."""
-    try:
-        ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
-def split_host_port(entry: str) -> tuple[str, int | None]:
-    """``host``, ``host:port``, ``[v6]:port`` or ``scheme://host:port/path`` -> (host, port)."""
-    e = entry.strip()
-    if "://" in e:
-        e = e.split("://", 1)[1]
-    e = e.split("/", 1)[0]
-    if "@" in e:
-        e = e.rsplit("@", 1)[1]
-    if e.startswith("["):
-        host, _, rest = e[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif e.count(":") == 1:
-        host, port = e.split(":")
-    else:
-        host, port = e, ""
-    return host, int(port) if port.isdigit() else None
-
-
 # ---------------------------------------------------------------------------------------
 @dataclass
 class FileResult(Generic[T]):
-    """A config file as the model sees it: parsed (``doc``) or why not (``status``).
-
-    ``status``: ``ok``, ``missing`` (not on the node), ``not_collected`` (the node did not
-    send it), ``unreadable`` (collection error), ``parse_error`` (``error``/``line`` say
-    where), ``no_install_dir`` (the subsystem folder is unknown).
+    """A config file as the model sees it: parsed (``doc``) or why not (``status``, a
+    :class:`~auditor.vocab.FileStatus`; for ``parse_error`` ``error``/``line`` say where).
     """
 
     path: str | None
-    status: str
+    status: FileStatus
     doc: T | None = None
     error: str | None = None
     line: int | None = None
@@ -124,36 +77,36 @@ class FileResult(Generic[T]):
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok" and self.doc is not None
+        return self.status == FileStatus.OK and self.doc is not None
 
     def problem(self) -> str:
         where = self.path or "(unknown path)"
         return {
-            "missing": f"{where} does not exist on the node",
-            "not_collected": f"{where} was not collected",
-            "unreadable": f"{where} could not be read: {self.error}",
-            "parse_error": f"{where} cannot be parsed: {self.error}",
-            "no_install_dir": f"install folder unknown ({self.error})",
+            FileStatus.MISSING: f"{where} does not exist on the node",
+            FileStatus.NOT_COLLECTED: f"{where} was not collected",
+            FileStatus.UNREADABLE: f"{where} could not be read: {self.error}",
+            FileStatus.PARSE_ERROR: f"{where} cannot be parsed: {self.error}",
+            FileStatus.NO_INSTALL_DIR: f"install folder unknown ({self.error})",
         }.get(self.status, f"{where}: {self.status}")
 
 
 def _load(node: NodeState, path: str | None, parse, why_no_path: str = "") -> FileResult:
     if path is None:
-        return FileResult(None, "no_install_dir", error=why_no_path or "service not found")
+        return FileResult(None, FileStatus.NO_INSTALL_DIR, error=why_no_path or "service not found")
     entry: FileEntry | None = node.file(path)
     if entry is None:
-        return FileResult(path, "not_collected")
+        return FileResult(path, FileStatus.NOT_COLLECTED)
     if not entry.exists:
-        return FileResult(path, "missing", mtime=entry.mtime)
+        return FileResult(path, FileStatus.MISSING, mtime=entry.mtime)
     if entry.content is None:
-        return FileResult(path, "unreadable", error=entry.error or "no content", mtime=entry.mtime)
+        return FileResult(path, FileStatus.UNREADABLE, error=entry.error or "no content", mtime=entry.mtime)
     if entry.truncated:
-        return FileResult(path, "unreadable", error=entry.error or "truncated", mtime=entry.mtime)
+        return FileResult(path, FileStatus.UNREADABLE, error=entry.error or "truncated", mtime=entry.mtime)
     try:
         doc = parse(entry.content, entry.path)
     except ParseError as exc:
-        return FileResult(entry.path, "parse_error", error=exc.message, line=exc.line, mtime=entry.mtime)
-    return FileResult(entry.path, "ok", doc=doc, mtime=entry.mtime)
+        return FileResult(entry.path, FileStatus.PARSE_ERROR, error=exc.message, line=exc.line, mtime=entry.mtime)
+    return FileResult(entry.path, FileStatus.OK, doc=doc, mtime=entry.mtime)
 
 
 # ---------------------------------------------------------------------------------------
@@ -257,9 +210,9 @@ class NodeView:
         """The node's own IPv4 addresses; the inventory address counts only when the node
         reported no interfaces, or when it is one of them (a lab or tunnel endpoint such as
         127.0.0.1 is how we reach the node, not the address other nodes use)."""
-        ips = [ip for ip in self.state.ipv4_addresses() if not _is_loopback(ip)]
+        ips = [ip for ip in self.state.ipv4_addresses() if not is_loopback(ip)]
         addr = self.state.address
-        if addr and is_ip(addr) and addr not in ips and not _is_loopback(addr) and not ips:
+        if addr and is_ip(addr) and addr not in ips and not is_loopback(addr) and not ips:
             ips.append(addr)
         return ips
 
@@ -280,14 +233,6 @@ class NodeView:
     def subsystem_service(self, key: str) -> Service | None:
         found = self.services.get(key) or []
         return found[0] if found else None
-
-
-@lru_cache(maxsize=65536)
-def _is_loopback(ip: str) -> bool:
-    try:
-        return ipaddress.ip_address(ip.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -450,7 +395,7 @@ def _build_node(state: NodeState, profile) -> NodeView:
         view.management = _build_management(view, state, profile)
     view.version, view.version_source = _version(state, profile, view.install_dirs.get("management"))
     for res in _all_results(view):
-        if res.status in ("parse_error", "unreadable"):
+        if res.status in (FileStatus.PARSE_ERROR, FileStatus.UNREADABLE):
             view.file_problems.append(res)
     return view
 

@@ -1,15 +1,11 @@
-"""Exit codes and the error types that the CLI turns into clear messages (never tracebacks)."""
+"""The error types that the CLI turns into clear messages (never tracebacks).
+
+Exit codes live in :class:`auditor.vocab.ExitStatus`.
+"""
 
 from __future__ import annotations
 
-EXIT_OK = 0
-"""Audit clean (nothing at or above --fail-on)."""
-EXIT_FINDINGS = 1
-"""Findings at or above --fail-on."""
-EXIT_USAGE = 2
-"""Usage or input error (bad inventory, unreadable snapshot, unknown check id ...)."""
-EXIT_UNREACHABLE = 3
-"""At least one node could not be audited."""
+from auditor.vocab import ExitStatus
 
 
 class AuditorError(Exception):
@@ -18,7 +14,7 @@ class AuditorError(Exception):
     The CLI prints ``str(error)`` and exits with ``exit_code``; no traceback.
     """
 
-    exit_code = EXIT_USAGE
+    exit_code: int = ExitStatus.USAGE
 
 
 class InputError(AuditorError):

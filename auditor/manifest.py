@@ -16,6 +16,7 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.nodefolder import atomic_write, load_node, safe_folder_name
 from auditor.nodestate import NodeState
+from auditor.vocab import NodeStatus
 
 MANIFEST_FORMAT = "paragon-auditor-cluster"
 MANIFEST_VERSION = 1
@@ -28,7 +29,7 @@ class NodeEntry:
     folder: str = ""
     address: str = ""
     roles: list[str] = field(default_factory=list)
-    status: str = "ok"
+    status: NodeStatus = NodeStatus.OK
     reason: str = ""
     lab: dict[str, Any] = field(default_factory=dict)  # lab only: faults, see docs/lab.md
 
@@ -83,7 +84,7 @@ def load_manifest(folder: Path) -> ClusterManifest:
         if unknown:
             raise InputError(f"nodes[{i}]: unknown field(s) {sorted(unknown)}", source=src)
         _check_entry_types(raw, f"nodes[{i}]", src)
-        entry = NodeEntry(**raw)
+        entry = NodeEntry(**dict(raw, status=NodeStatus(raw.get("status", NodeStatus.OK))))
         if entry.name.lower() in seen:
             raise InputError(f"nodes[{i}]: duplicate node name {entry.name!r}", source=src)
         seen.add(entry.name.lower())
@@ -116,9 +117,6 @@ def load_manifest(folder: Path) -> ClusterManifest:
     )
 
 
-NODE_STATUSES = ("ok", "refused", "timeout", "auth", "tls", "protocol", "error")
-
-
 def _check_entry_types(raw: dict[str, Any], what: str, src: str) -> None:
     """Field types of one ``nodes[]`` entry: a hand-edited manifest fails here, with the
     entry named, instead of with a TypeError deep in the audit."""
@@ -128,8 +126,8 @@ def _check_entry_types(raw: dict[str, Any], what: str, src: str) -> None:
     roles = raw.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise InputError(f"{what}.roles: expected a list such as [management] or [site]", source=src)
-    if raw.get("status", "ok") not in NODE_STATUSES:
-        raise InputError(f"{what}.status: expected one of {', '.join(NODE_STATUSES)}", source=src)
+    if raw.get("status", NodeStatus.OK) not in tuple(NodeStatus):
+        raise InputError(f"{what}.status: expected one of {', '.join(NodeStatus)}", source=src)
     if not isinstance(raw.get("lab", {}), dict):
         raise InputError(f"{what}.lab: expected an object", source=src)
 
@@ -142,7 +140,7 @@ def save_manifest(manifest: ClusterManifest, folder: Path) -> None:
 def node_state_for(entry: NodeEntry, folder: Path) -> NodeState:
     """Load one node of a cluster folder, carrying the manifest's roles/address/status."""
     node_dir = Path(folder) / entry.folder
-    if entry.status != "ok" and not (node_dir / "node.json").exists():
+    if entry.status != NodeStatus.OK and not (node_dir / "node.json").exists():
         state = NodeState(name=entry.name)
     else:
         state = load_node(node_dir, name=entry.name)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from auditor.vocab import NodeStatus
+
 NODE_FORMAT = "paragon-auditor-node"
 NODE_FORMAT_VERSION = 1
 
@@ -105,8 +107,9 @@ class NodeState:
     """Everything collected from one node.
 
     ``name`` is the inventory name; ``hostname`` is what the node says it is.
-    ``status`` is ``ok`` when collection succeeded; otherwise one of
-    ``refused``, ``timeout``, ``auth``, ``tls``, ``protocol``, ``error`` with ``reason``.
+    ``status`` is :attr:`NodeStatus.OK` when collection succeeded; otherwise one of the
+    failures (``refused``, ``timeout``, ``auth``, ``tls``, ``protocol``, ``error``) with
+    ``reason``. A status given as text is converted (and an unknown one refused) here.
     """
 
     name: str
@@ -114,7 +117,7 @@ class NodeState:
     fqdn: str = ""
     roles: list[str] = field(default_factory=list)
     address: str = ""
-    status: str = "ok"
+    status: NodeStatus = NodeStatus.OK
     reason: str = ""
     os: OsInfo = field(default_factory=OsInfo)
     dotnet_release: int | None = None
@@ -131,10 +134,13 @@ class NodeState:
     probes: dict[str, PathProbe] = field(default_factory=dict)  # path_key -> probe
     collected_at: str | None = None
 
+    def __post_init__(self) -> None:
+        self.status = NodeStatus(self.status)
+
     # ---- lookups used by checks -------------------------------------------------
     @property
     def reachable(self) -> bool:
-        return self.status == "ok"
+        return self.status == NodeStatus.OK
 
     def service(self, *names: str) -> Service | None:
         """First service whose short name matches one of ``names`` (case-insensitive)."""

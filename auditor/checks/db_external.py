@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.addresses import db_server_host
 from auditor.checks._common import make, per_node
-from auditor.cluster import Cluster, NodeView, db_server_host, join_win
+from auditor.cluster import Cluster, NodeView, join_win
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(

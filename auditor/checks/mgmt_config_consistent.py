@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from auditor.addresses import db_server_host
 from auditor.checks._common import file_error, majority, make, per_node
-from auditor.cluster import Cluster, NodeView, db_server_host
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(

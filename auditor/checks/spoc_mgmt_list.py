@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.addresses import is_ip
 from auditor.checks._common import make, per_node, spoc_blocker
-from auditor.cluster import Cluster, NodeView, is_ip, normalize_guid
+from auditor.cluster import Cluster, NodeView, normalize_guid
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(

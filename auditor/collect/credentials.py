@@ -19,12 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from auditor.errors import InputError
+from auditor.vocab import MASK
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.collect.inventory import Inventory
-
-MASK = "********"
-
 
 class Secret:
     """A password held in memory; masked wherever it could be printed.

@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from auditor.addresses import is_ip
 from auditor.collect.credentials import CredentialRef, Credentials, EnvRef, KeyringRef, PromptRef
-from auditor.collect.inventory import DEFAULT_PORTS, Inventory, NodeTarget, is_ip
+from auditor.collect.inventory import DEFAULT_PORTS, Inventory, NodeTarget
 from auditor.collect.runner import SecurityOptions, collect_cluster
-from auditor.errors import EXIT_UNREACHABLE, AuditorError
+from auditor.errors import AuditorError
 from auditor.nodestate import NodeState, path_key
+from auditor.vocab import ExitStatus, NodeStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.profile import Profile
@@ -41,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class SeedUnreachable(AuditorError):
     """The seed could not be collected: nothing to discover from."""
 
-    exit_code = EXIT_UNREACHABLE
+    exit_code = ExitStatus.UNREACHABLE
 
 
 @dataclass
@@ -191,7 +193,7 @@ def discover(seed: NodeTarget, profile: Profile, *, credentials: Credentials,
     result = collect_cluster(inv, profile, progress=progress, security=security,
                              credentials={seed.name: credentials})
     state = result.nodes[0]
-    if state.status != "ok" and not state.reason.startswith("identity mismatch"):
+    if state.status != NodeStatus.OK and not state.reason.startswith("identity mismatch"):
         raise SeedUnreachable(f"cannot collect the seed {seed.address}: {state.status}: {state.reason}")
     return learn_from_state(seed, state, profile)
 

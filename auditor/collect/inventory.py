@@ -8,12 +8,12 @@ a literal password anywhere is refused: the file holds credential *references* o
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from auditor.addresses import is_ip
 from auditor.collect.credentials import CredentialRef, EnvRef, KeyringRef, PromptRef
 from auditor.errors import InputError
 from auditor.manifest import VALID_ROLES
@@ -117,14 +117,6 @@ def looks_like_hostname(text: str) -> bool:
     if not text or is_ip(text):
         return False
     return bool(_HOST_RE.match(text))
-
-
-def is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 # ---- validation ------------------------------------------------------------------------

@@ -30,23 +30,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from auditor.collect.credentials import MASK, Credentials, PromptFn, click_prompt, resolve_credentials
-from auditor.collect.inventory import Inventory, NodeTarget, is_ip, looks_like_hostname
+from auditor.addresses import is_ip
+from auditor.collect.credentials import Credentials, PromptFn, click_prompt, resolve_credentials
+from auditor.collect.inventory import Inventory, NodeTarget, looks_like_hostname
 from auditor.errors import InputError
 from auditor.nodestate import NodeState
+from auditor.vocab import MASK, NodeStatus, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.profile import Profile
 
-FAILED_STATUSES = ("refused", "timeout", "auth", "tls", "protocol", "error")
 TRANSIENT_KINDS = frozenset({"timeout", "protocol"})
-# RemoteError kinds that are not themselves a NodeState status
-_KIND_TO_STATUS = {"too_large": "error", "remote": "error"}
 _MONITOR_TICK = 0.1
 _MAX_BACKOFF = 5.0
 
@@ -64,7 +62,7 @@ class NodeStats:
     """How collecting one node went."""
 
     name: str
-    status: str = "ok"
+    status: NodeStatus = NodeStatus.OK
     attempts: int = 0
     seconds: float = 0.0
     error_kind: str | None = None  # RemoteError kind of the last failure, or "deadline"/"mismatch"
@@ -80,17 +78,13 @@ class CollectionResult:
 
     @property
     def failed(self) -> list[NodeState]:
-        return [n for n in self.nodes if n.status != "ok"]
+        return [n for n in self.nodes if n.status != NodeStatus.OK]
 
     def stats_for(self, name: str) -> NodeStats:
         for s in self.stats:
             if s.name == name:
                 return s
         raise KeyError(name)
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---- security ---------------------------------------------------------------------------
@@ -204,6 +198,15 @@ def _redact(text: str, secret: str | None) -> str:
     return text
 
 
+def _node_status(kind: str) -> NodeStatus:
+    """The node status a RemoteError kind stands for (``too_large``, ``remote``: ``error``)."""
+    try:
+        status = NodeStatus(kind)
+    except ValueError:
+        return NodeStatus.ERROR
+    return NodeStatus.ERROR if status == NodeStatus.OK else status
+
+
 def _transient(exc: Any) -> bool:
     """Worth another attempt: a timeout, or a garbled or dropped exchange (kind protocol)."""
     return exc.kind in TRANSIENT_KINDS
@@ -241,7 +244,7 @@ def _remote_timeouts(node: NodeTarget, remaining: float) -> tuple[float, float, 
     return connect, read, operation
 
 
-def _failed_state(node: NodeTarget, status: str, reason: str) -> NodeState:
+def _failed_state(node: NodeTarget, status: NodeStatus, reason: str) -> NodeState:
     return NodeState(name=node.name, roles=list(node.roles), address=node.address, status=status,
                      reason=reason)
 
@@ -256,14 +259,14 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
     deadline_at = job.started + node.deadline
     secret = creds.password.reveal() if creds.password is not None else None
     stats = NodeStats(name=node.name)
-    status, reason, kind = "error", "not attempted", None
+    status, reason, kind = NodeStatus.ERROR, "not attempted", None
     state: NodeState | None = None
     attempts_allowed = 1 + max(0, node.retries)
     for attempt in range(attempts_allowed):
         remaining = deadline_at - time.monotonic()
         if remaining <= 0.5:
             if stats.attempts == 0:
-                status, reason, kind = "timeout", f"deadline of {node.deadline:g}s passed before the first attempt", "deadline"
+                status, reason, kind = NodeStatus.TIMEOUT, f"deadline of {node.deadline:g}s passed before the first attempt", "deadline"
             break
         connect, read, operation = _remote_timeouts(node, remaining)
         target = Target(
@@ -280,7 +283,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             response = execute(target, request)  # the password travels in Target, masked in messages
         except RemoteError as exc:
             kind = exc.kind
-            status = _KIND_TO_STATUS.get(exc.kind, exc.kind if exc.kind in FAILED_STATUSES else "error")
+            status = _node_status(exc.kind)
             message = _redact(str(getattr(exc, "message", exc)), secret)
             # the status already says "refused"/"auth"...; name the kind only when it adds something
             reason = message if status == exc.kind else f"{exc.kind}: {message}"
@@ -292,21 +295,21 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             break
         except Exception as exc:  # noqa: BLE001 - a bug in one node's path must not stop the run
             kind = "error"
-            status, reason = "error", _redact(f"unexpected {type(exc).__name__}: {exc}", secret)
+            status, reason = NodeStatus.ERROR, _redact(f"unexpected {type(exc).__name__}: {exc}", secret)
             break
         try:
             state = node_state_from_response(node.name, response)
         except RemoteError as exc:
-            kind, status = exc.kind, "protocol"
+            kind, status = exc.kind, NodeStatus.PROTOCOL
             reason = _redact(exc.message, secret)
             break
         except Exception as exc:  # noqa: BLE001 - a garbled reply is a protocol failure of this node
             kind = "protocol"
-            status, reason = "protocol", _redact(f"unreadable collect response: {exc}", secret)
+            status, reason = NodeStatus.PROTOCOL, _redact(f"unreadable collect response: {exc}", secret)
             break
         # A decoded state may itself be partial (status "error", "collection incomplete: ...").
         status, reason = state.status, state.reason
-        kind = None if state.status == "ok" else "partial"
+        kind = None if state.status == NodeStatus.OK else "partial"
         break
 
     stats.seconds = round(time.monotonic() - job.started, 3)
@@ -316,10 +319,10 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
         state.roles = list(node.roles)
         state.address = node.address
         if not state.collected_at:
-            state.collected_at = _now_iso()
+            state.collected_at = utc_now()
         mismatch = hostname_mismatch(node, state)
         if mismatch:
-            state.status, state.reason = "protocol", mismatch
+            state.status, state.reason = NodeStatus.PROTOCOL, mismatch
             kind = "mismatch"
     stats.status = state.status
     stats.error_kind = kind
@@ -399,8 +402,8 @@ class _Pool:
                 c = self.creds.get(job.node.name) or Credentials(job.node.username, None)
                 _collect_node(job, self.request, c, self.run)
             except BaseException as exc:  # noqa: BLE001 - last resort: _collect_node catches everything
-                job.finish(_failed_state(job.node, "error", f"collector crashed: {type(exc).__name__}"),
-                           NodeStats(job.node.name, "error", job.attempts, 0.0, "error"))
+                job.finish(_failed_state(job.node, NodeStatus.ERROR, f"collector crashed: {type(exc).__name__}"),
+                           NodeStats(job.node.name, NodeStatus.ERROR, job.attempts, 0.0, "error"))
             finally:
                 self.done.put(job)
             if job.abandoned:
@@ -435,7 +438,7 @@ def collect_cluster(
     request = build_collect_request(profile)
     run = execute or remote_execute
 
-    started_at = _now_iso()
+    started_at = utc_now()
     t0 = time.monotonic()
     jobs = [_Job(node) for node in inventory.nodes]
     bar = _Progress(len(jobs), progress)
@@ -452,14 +455,14 @@ def collect_cluster(
             for i in list(pending):
                 job = jobs[i]
                 if job.final is None and job.started is not None and now - job.started > job.node.deadline:
-                    state = _failed_state(job.node, "timeout",
+                    state = _failed_state(job.node, NodeStatus.TIMEOUT,
                                           f"no complete answer within the {job.node.deadline:g}s deadline")
-                    if job.finish(state, NodeStats(job.node.name, "timeout", max(1, job.attempts),
+                    if job.finish(state, NodeStats(job.node.name, NodeStatus.TIMEOUT, max(1, job.attempts),
                                                    round(now - job.started, 3), "deadline"), by_monitor=True):
                         pool.replace_abandoned()
                 if job.final is not None:
                     pending.discard(i)
-                    bar.update(job.final[0].status == "ok")
+                    bar.update(job.final[0].status == NodeStatus.OK)
     finally:
         bar.close()
         pool.cancel()
@@ -469,5 +472,5 @@ def collect_cluster(
         assert job.final is not None
         nodes.append(job.final[0])
         stats.append(job.final[1])
-    return CollectionResult(nodes=nodes, started_at=started_at, finished_at=_now_iso(), stats=stats,
+    return CollectionResult(nodes=nodes, started_at=started_at, finished_at=utc_now(), stats=stats,
                             seconds=round(time.monotonic() - t0, 3))

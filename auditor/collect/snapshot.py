@@ -26,6 +26,7 @@ from auditor.errors import InputError
 from auditor.manifest import MANIFEST_FORMAT, ClusterManifest, NodeEntry, save_manifest
 from auditor.nodefolder import safe_folder_name, save_node
 from auditor.nodestate import NodeState
+from auditor.vocab import NodeStatus
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.collect.inventory import Inventory
@@ -70,7 +71,7 @@ def prepare_out_dir(out: Path, force: bool = False) -> list[str]:
 
 def _has_data(state: NodeState) -> bool:
     """Successful nodes, and failed ones that still returned data (identity mismatch)."""
-    return state.status == "ok" or bool(state.hostname or state.services or state.files)
+    return state.status == NodeStatus.OK or bool(state.hostname or state.services or state.files)
 
 
 def folder_names(names: list[str]) -> dict[str, str]:
@@ -117,7 +118,7 @@ def write_snapshot(result: CollectionResult, inventory: Inventory, profile: Prof
                 # A path from the node that would escape its folder (or is not a drive path):
                 # nothing of this node is kept, and the node is reported, not silently trimmed.
                 shutil.rmtree(out / folder, ignore_errors=True)
-                status, reason = "protocol", f"unsafe data from the node, not saved: {exc.message}"
+                status, reason = NodeStatus.PROTOCOL, f"unsafe data from the node, not saved: {exc.message}"
         entries.append(NodeEntry(name=state.name, folder=folder, address=state.address,
                                  roles=list(state.roles), status=status, reason=reason))
         s = stats.get(state.name)

@@ -14,7 +14,8 @@ import click
 from auditor.collect.cli_options import collection_options, setup_from_options
 from auditor.collect.runner import CollectionResult, collect_cluster
 from auditor.collect.snapshot import prepare_out_dir, write_snapshot
-from auditor.errors import EXIT_UNREACHABLE, InputError
+from auditor.errors import InputError
+from auditor.vocab import ExitStatus, NodeStatus
 
 
 def _natural(name: str) -> list:
@@ -37,11 +38,11 @@ def print_summary(result: CollectionResult) -> None:
     would hide the three lines that matter (every node is in manifest.json anyway).
     """
     stats = {s.name: s for s in result.stats}
-    rows = sorted(result.nodes, key=lambda n: (n.status == "ok", _natural(n.name)))
+    rows = sorted(result.nodes, key=lambda n: (n.status == NodeStatus.OK, _natural(n.name)))
     hidden = 0
     if len(rows) > LIST_ALL_UP_TO:
-        hidden = sum(1 for n in rows if n.status == "ok")
-        rows = [n for n in rows if n.status != "ok"]
+        hidden = sum(1 for n in rows if n.status == NodeStatus.OK)
+        rows = [n for n in rows if n.status != NodeStatus.OK]
     width = max([len(n.name) for n in rows] + [4])
     for n in rows:
         s = stats.get(n.name)
@@ -81,11 +82,11 @@ def command(inventory, profile, allow_basic_http, insecure_skip_verify, concurre
     manifest = write_snapshot(result, inv, prof, out, force=force)
     # the snapshot writer may refuse a node's data (a path that would escape its folder):
     # the manifest, not the collection result, says what the snapshot really holds
-    refused = {e.name: e for e in manifest.nodes if e.status != "ok"}
+    refused = {e.name: e for e in manifest.nodes if e.status != NodeStatus.OK}
     for state in result.nodes:
-        if state.status == "ok" and state.name in refused:
+        if state.status == NodeStatus.OK and state.name in refused:
             state.status, state.reason = refused[state.name].status, refused[state.name].reason
     print_summary(result)
     click.echo(f"snapshot written to {out}")
     if refused:
-        click.get_current_context().exit(EXIT_UNREACHABLE)
+        click.get_current_context().exit(ExitStatus.UNREACHABLE)

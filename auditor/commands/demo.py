@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from auditor.errors import EXIT_FINDINGS, EXIT_OK
+from auditor.vocab import ExitStatus
 
 PASSWORD_ENV = "PARAGON_LAB_PASSWORD"
 
@@ -72,7 +72,7 @@ def command(out_dir: Path, scenario: str, scheme: str) -> None:
     code = code or 0
     report = (out_dir / "report.html").resolve()
     click.echo("")
-    if code in (EXIT_OK, EXIT_FINDINGS) and report.exists():
+    if code in (ExitStatus.OK, ExitStatus.FINDINGS) and report.exists():
         click.echo(f"Demo finished. Open the HTML report: {report}")
         return
     raise click.ClickException(f"the demo audit did not complete (exit code {code}); see the messages above")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -15,6 +14,7 @@ from auditor.collect.runner import SecurityOptions
 from auditor.errors import InputError
 from auditor.nodefolder import atomic_write
 from auditor.profile import load_profile
+from auditor.vocab import utc_now
 
 
 @click.command("discover")
@@ -85,7 +85,7 @@ def command(seed, out, cluster, username, credential_env, credential_keyring, tr
     disc = discover(target, prof, credentials=Creds(username, password), security=security)
     state = disc.state
     text = render_inventory(disc, cluster=cluster or (state.hostname or seed).lower(), out_path=out,
-                            generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                            generated_at=utc_now())
     atomic_write(out, text.encode("utf-8"))
     others = [s for s in disc.servers if not s.is_seed]
     click.echo(f"seed {seed} answered as {state.fqdn or state.hostname or '?'}")

@@ -13,10 +13,11 @@ from typing import Any
 import click
 from tabulate import tabulate as _tabulate
 
-from auditor.errors import EXIT_FINDINGS, InputError
+from auditor.errors import InputError
 from auditor.history.drift import Drift, compare_runs, default_drift
 from auditor.history.options import history_option, json_option, open_history
 from auditor.history.store import latest_run_id, resolve_run_ref
+from auditor.vocab import ExitStatus
 
 
 def tabulate(rows: list[list[Any]], headers: list[str]) -> str:
@@ -105,4 +106,4 @@ def command(runs: tuple[str, ...], history_path: str | None, cluster: str | None
     else:
         click.echo(render_drift_text(drift))
     if fail_on_new and drift.new:
-        click.get_current_context().exit(EXIT_FINDINGS)
+        click.get_current_context().exit(ExitStatus.FINDINGS)

@@ -24,12 +24,6 @@ from auditor.errors import AuditorError, InputError
 from auditor.findings import Status
 from auditor.fixers import FixOptions, FixPlan, build_plan
 from auditor.fixers.apply import (
-    EXIT_OK,
-    EXIT_PENDING,
-    EXIT_REFUSED,
-    EXIT_UNREACHABLE,
-    NOT_REACHED,
-    VERIFIED,
     ApplyEngine,
     ApplyResult,
     RemoteNodeOps,
@@ -40,6 +34,7 @@ from auditor.fixers.journal import DEFAULT_JOURNAL, DEFAULT_STATE_DIR, Journal
 from auditor.fixers.lock import ClusterLock
 from auditor.fixers.plan import SET_ACCOUNT
 from auditor.nodestate import NodeState
+from auditor.vocab import ApplyOutcome, ExitStatus, NodeStatus, utc_now
 
 HELP = """Repair drift the checks found: plan by default (a dry run), apply with --apply.
 
@@ -77,7 +72,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class Refused(AuditorError):
     """Nothing was changed because a precondition of applying does not hold."""
 
-    exit_code = EXIT_REFUSED
+    exit_code = ExitStatus.REFUSED
 
 
 # ---- rendering ------------------------------------------------------------------------------
@@ -140,8 +135,8 @@ def render_result(result: ApplyResult) -> str:
             out.append(f"    MANUAL ACTION NEEDED: {m}\n")
     failed = result.failed
     if failed is not None:
-        untouched = [o.node for o in result.outcomes if o.status == NOT_REACHED]
-        done = [o.node for o in result.outcomes if o.status == VERIFIED]
+        untouched = [o.node for o in result.outcomes if o.status == ApplyOutcome.NOT_REACHED]
+        done = [o.node for o in result.outcomes if o.status == ApplyOutcome.VERIFIED]
         out.append(f"Rollout STOPPED at {failed.node}."
                    + (f" Already fixed and verified: {', '.join(done)}." if done else "")
                    + (f" Not touched: {', '.join(untouched)}." if untouched else "") + "\n")
@@ -195,7 +190,6 @@ def _write_plan_json(path: Path, plan: FixPlan, cluster: str, failed: list[NodeS
     File contents themselves are not included (only their SHA-256 before/after), so the
     document can be attached to a ticket without leaking configuration.
     """
-    from auditor.fixers.journal import utc_now
     from auditor.nodefolder import atomic_write
 
     doc = {"format": PLAN_FORMAT, "version": PLAN_VERSION, "cluster": cluster, "created_at": utc_now(),
@@ -407,7 +401,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             click.echo("Nothing to apply.")
             if plan.blocked:
                 click.echo(f"Exit code 1: {len(plan.blocked)} blocked item(s) above still need your input.")
-            ctx.exit(EXIT_PENDING if plan.blocked else EXIT_OK)
+            ctx.exit(ExitStatus.PENDING if plan.blocked else ExitStatus.OK)
         busy = installers_running(result.nodes, [str(p) for p in prof.get("installer_processes", [])])
         if busy:
             raise Refused("an installer is running, refusing to change the cluster: "
@@ -441,14 +435,14 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                              password=password, echo=click.echo)
         with _stop_signals_as_interrupt():
             outcome = engine.run(plan)
-        journal.record(node=None, action="end", result="ok" if outcome.exit_code == EXIT_OK else "failed",
+        journal.record(node=None, action="end", result="ok" if outcome.exit_code == ExitStatus.OK else "failed",
                        strict=False,
                        exit_code=outcome.exit_code,
                        outcomes={o.node: o.status for o in outcome.outcomes})
         click.echo(render_result(outcome), nl=False)
         code = outcome.exit_code
-        if code == EXIT_OK and plan.blocked:
-            code = EXIT_PENDING
+        if code == ExitStatus.OK and plan.blocked:
+            code = ExitStatus.PENDING
             click.echo(f"Exit code 1: {len(plan.blocked)} blocked item(s) above still need your input.")
         ctx.exit(code)
     finally:
@@ -471,7 +465,7 @@ def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, clu
             plan.notes.append(f"{f.check_id} on {f.node or 'the cluster'} is waived (owner {w.get('owner', '?')}, "
                               f"until {w.get('expires', '?')}): left alone")
     click.echo(render_plan(plan, cluster=cluster_name, applying=applying), nl=False)
-    failed = [s for s in states if s.status != "ok"]
+    failed = [s for s in states if s.status != NodeStatus.OK]
     if plan_json is not None:
         _write_plan_json(plan_json, plan, cluster_name, failed)
     if failed:
@@ -480,7 +474,7 @@ def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, clu
                                for s in failed), err=True)
         if applying:
             click.echo("Refusing to apply while a node cannot be read.", err=True)
-        ctx.exit(EXIT_UNREACHABLE)
+        ctx.exit(ExitStatus.UNREACHABLE)
     if exit_when_dry:
-        ctx.exit(EXIT_PENDING if (plan.has_changes or plan.blocked) else EXIT_OK)
+        ctx.exit(ExitStatus.PENDING if (plan.has_changes or plan.blocked) else ExitStatus.OK)
     return plan

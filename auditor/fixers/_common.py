@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from auditor.cluster import Cluster, NodeView, is_ip
+from auditor.addresses import is_ip
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import Finding
 from auditor.fixers.plan import Blocked, FixOptions, NodePlan
 

@@ -33,32 +33,20 @@ from auditor.checks import run_checks
 from auditor.cluster import Cluster
 from auditor.findings import Finding
 from auditor.fixers.journal import Journal, JournalError
-from auditor.fixers.plan import RESTART, SET_ACCOUNT, FileEdit, FixPlan, NodePlan, ServiceAction, sha256_hex
+from auditor.fixers.plan import RESTART, SET_ACCOUNT, FileEdit, FixPlan, NodePlan, ServiceAction
 from auditor.nodestate import NodeState
 from auditor.remote.protocol import (
     check_installers_op,
     restart_service_op,
     restore_file_op,
     set_service_account_op,
+    sha256_hex,
     wild_match,
     write_file_op,
 )
-
-# ---- exit codes of `auditor fix` (documented in docs/fix.md and the command help) ----------
-EXIT_OK = 0  # nothing to do, or everything applied and verified
-EXIT_PENDING = 1  # dry run: changes planned (or fixable failures that need the admin's input)
-EXIT_UNREACHABLE = 3  # a node could not be collected: the plan would be built on partial facts
-EXIT_ROLLED_BACK = 4  # a node failed; its changes were rolled back; rollout stopped
-EXIT_ROLLBACK_FAILED = 5  # a node failed and the rollback is incomplete: manual action needed
-EXIT_REFUSED = 6  # refused before changing anything (lock held, installer running, no consent)
+from auditor.vocab import MASK, ApplyOutcome, ExitStatus, NodeStatus, OpStatus
 
 PASSWORD_ENV = "PA_S_SERVICE_PASSWORD"
-
-VERIFIED = "verified"
-REFUSED = "refused"
-ROLLED_BACK = "rolled_back"
-ROLLBACK_INCOMPLETE = "rollback_incomplete"
-NOT_REACHED = "not_reached"
 
 
 class OpsError(Exception):
@@ -79,7 +67,7 @@ class NodeOps(Protocol):
 @dataclass
 class NodeOutcome:
     node: str
-    status: str = NOT_REACHED
+    status: ApplyOutcome = ApplyOutcome.NOT_REACHED
     steps: list[str] = field(default_factory=list)  # human-readable, in order
     error: str | None = None
     backups: list[tuple[str, str]] = field(default_factory=list)  # (file, backup path on the node)
@@ -91,20 +79,20 @@ class ApplyResult:
     outcomes: list[NodeOutcome] = field(default_factory=list)
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitStatus:
         statuses = [o.status for o in self.outcomes]
-        if ROLLBACK_INCOMPLETE in statuses:
-            return EXIT_ROLLBACK_FAILED
-        if ROLLED_BACK in statuses:
-            return EXIT_ROLLED_BACK
-        if REFUSED in statuses:
+        if ApplyOutcome.ROLLBACK_INCOMPLETE in statuses:
+            return ExitStatus.ROLLBACK_FAILED
+        if ApplyOutcome.ROLLED_BACK in statuses:
+            return ExitStatus.ROLLED_BACK
+        if ApplyOutcome.REFUSED in statuses:
             # refused on a node after earlier nodes were changed: the rollout stopped
-            return EXIT_ROLLED_BACK if VERIFIED in statuses else EXIT_REFUSED
-        return EXIT_OK
+            return ExitStatus.ROLLED_BACK if ApplyOutcome.VERIFIED in statuses else ExitStatus.REFUSED
+        return ExitStatus.OK
 
     @property
     def failed(self) -> NodeOutcome | None:
-        return next((o for o in self.outcomes if o.status not in (VERIFIED, NOT_REACHED)), None)
+        return next((o for o in self.outcomes if o.status not in (ApplyOutcome.VERIFIED, ApplyOutcome.NOT_REACHED)), None)
 
 
 def project(state: NodeState, np: NodePlan) -> NodeState:
@@ -232,9 +220,9 @@ class ApplyEngine:
             self.echo(f"[{i + 1}/{len(todo)}] {np.node}")
             outcome = self.apply_node(np)
             result.outcomes.append(outcome)
-            if outcome.status != VERIFIED:
+            if outcome.status != ApplyOutcome.VERIFIED:
                 for rest in todo[i + 1:]:
-                    result.outcomes.append(NodeOutcome(rest.node, NOT_REACHED,
+                    result.outcomes.append(NodeOutcome(rest.node, ApplyOutcome.NOT_REACHED,
                                                        ["not touched: the rollout stopped at " + np.node]))
                 break
         return result
@@ -250,7 +238,7 @@ class ApplyEngine:
         try:
             return self._apply_node(np, out, done)
         except BaseException as exc:
-            if done.changed and out.status == NOT_REACHED:
+            if done.changed and out.status == ApplyOutcome.NOT_REACHED:
                 self._rollback(out, np, done, f"interrupted: {type(exc).__name__}: {exc}",
                                unknown_writes=done.in_flight)
                 if isinstance(exc, Exception):
@@ -271,7 +259,7 @@ class ApplyEngine:
             except OpsError as exc:
                 return f"cannot ask {name} whether an installer is running: {exc}"
             running = _data(r).get("running") or []
-            if r.get("status") != "ok" or running:
+            if r.get("status") != OpStatus.OK or running:
                 names = ", ".join(str(p.get("name", p)) if isinstance(p, dict) else str(p) for p in running)
                 why = names or _result_error(r)
                 return f"an installer is running on {name} ({why}); try again after it ends"
@@ -303,7 +291,7 @@ class ApplyEngine:
                 return self._rollback(out, np, done, f"writing files failed: {exc}", unknown_writes=edits)
             done.in_flight = []
             for e, r in zip(edits, results, strict=True):
-                if r.get("status") == "ok":
+                if r.get("status") == OpStatus.OK:
                     backup = str(_data(r).get("backup_path") or "")
                     done.written.append((e, backup))
                     out.backups.append((e.path, backup))
@@ -311,7 +299,7 @@ class ApplyEngine:
                                         file=e.path, backup=backup, sha256_before=e.old_sha256,
                                         sha256_after=e.new_sha256, reason=e.reason, diff=e.diff)
                     self._say(out, f"wrote {e.path} (backup {backup or 'none reported'})")
-                elif r.get("status") == "failed":
+                elif r.get("status") == OpStatus.FAILED:
                     err = _result_error(r)
                     self.journal.record(node=node, action="write_file", result="failed", check_id=e.check_id,
                                         file=e.path, sha256_before=e.old_sha256, error=err)
@@ -334,7 +322,7 @@ class ApplyEngine:
                 r = self._apply(node, [set_service_account_op(a.service, a.account or "", env)], secrets)[0]
             except OpsError as exc:
                 return self._rollback(out, np, done, f"changing the account of {a.service} failed: {exc}")
-            ok = r.get("status") == "ok"
+            ok = r.get("status") == OpStatus.OK
             self.journal.record(node=node, action="set_service_account", result="ok" if ok else "failed",
                                 check_id=a.check_id, service=a.service, account=a.account,
                                 previous_account=a.previous_account, password_source=a.password_ref,
@@ -358,7 +346,7 @@ class ApplyEngine:
             return self._rollback(out, np, done, f"verification failed: {problem}")
         self.journal.record(node=node, action="verify", result="ok", checks=np.check_ids)
         self._say(out, "verified: " + ", ".join(np.check_ids) + " pass, nothing else got worse")
-        out.status = VERIFIED
+        out.status = ApplyOutcome.VERIFIED
         return out
 
     def _intend(self, node: str, change: str, **fields: Any) -> str | None:
@@ -376,7 +364,7 @@ class ApplyEngine:
         return None
 
     def _refuse(self, out: NodeOutcome, reason: str) -> NodeOutcome:
-        out.status = REFUSED
+        out.status = ApplyOutcome.REFUSED
         out.error = self.journal.scrub(reason)
         self.journal.record(node=out.node, action="refuse", result="refused", error=reason, strict=False)
         self._say(out, "refused: " + reason)
@@ -388,7 +376,7 @@ class ApplyEngine:
         except OpsError as exc:
             err: str | None = str(exc)
         else:
-            err = None if r.get("status") == "ok" else _result_error(r)
+            err = None if r.get("status") == OpStatus.OK else _result_error(r)
         self.journal.record(node=node, action="restart_service", result="ok" if err is None else "failed",
                             strict=why != "rollback",
                             check_id=check_id, service=service, why=why, error=err)
@@ -400,7 +388,7 @@ class ApplyEngine:
             fresh = self.ops.collect(np.node)
         except Exception as exc:  # noqa: BLE001 - any failure to re-read is a failed verification
             return f"the node could not be re-collected ({type(exc).__name__}: {exc})"
-        if fresh.status != "ok":
+        if fresh.status != NodeStatus.OK:
             return f"the node could not be re-collected ({fresh.status}: {fresh.reason})"
         previous = self.states[np.node.lower()]
         self.states[np.node.lower()] = fresh
@@ -439,7 +427,7 @@ class ApplyEngine:
                 continue
             try:
                 r = self._apply(node, [restore_file_op(e.path, backup, e.new_sha256)])[0]
-                err = None if r.get("status") == "ok" else _result_error(r)
+                err = None if r.get("status") == OpStatus.OK else _result_error(r)
             except OpsError as exc:
                 err = str(exc)
             self.journal.record(node=node, action="restore_file", result="ok" if err is None else "failed",
@@ -459,7 +447,7 @@ class ApplyEngine:
                 continue
             try:
                 r = self._apply(node, [set_service_account_op(a.service, prev, None)])[0]
-                err = None if r.get("status") == "ok" else _result_error(r)
+                err = None if r.get("status") == OpStatus.OK else _result_error(r)
             except OpsError as exc:
                 err = str(exc)
             self.journal.record(node=node, action="set_service_account", result="ok" if err is None else "failed",
@@ -484,7 +472,7 @@ class ApplyEngine:
             manual.append(f"{self.journal.lost} journal entr(y/ies) could not be written to {self.journal.path}; "
                           "this output is the only record of them")
         out.manual = [self.journal.scrub(m) for m in manual]
-        out.status = ROLLBACK_INCOMPLETE if manual else ROLLED_BACK
+        out.status = ApplyOutcome.ROLLBACK_INCOMPLETE if manual else ApplyOutcome.ROLLED_BACK
         self.journal.record(node=node, action="rollback", result="incomplete" if manual else "ok", strict=False,
                             error=reason, manual=manual)
         for m in manual:
@@ -500,8 +488,8 @@ class ApplyEngine:
         try:
             fresh = self.ops.collect(node)
         except Exception as exc:  # noqa: BLE001
-            fresh = NodeState(name=node, status="error", reason=f"{type(exc).__name__}: {exc}")
-        if fresh.status != "ok":
+            fresh = NodeState(name=node, status=NodeStatus.ERROR, reason=f"{type(exc).__name__}: {exc}")
+        if fresh.status != NodeStatus.OK:
             return [f"could not re-read the node ({fresh.reason}); check {', '.join(e.path for e in edits)} by hand"]
         manual = []
         for e in edits:
@@ -511,7 +499,7 @@ class ApplyEngine:
                 continue  # not written (or changed by someone else: reported by the byte check)
             try:
                 r = self._apply(node, [write_file_op(e.path, e.old, e.new_sha256)])[0]
-                err = None if r.get("status") == "ok" else _result_error(r)
+                err = None if r.get("status") == OpStatus.OK else _result_error(r)
             except OpsError as exc:
                 err = str(exc)
             self.journal.record(node=node, action="restore_file", result="ok" if err is None else "failed",
@@ -528,7 +516,7 @@ class ApplyEngine:
             fresh = self.ops.collect(node)
         except OpsError as exc:
             return [f"could not re-read the node to confirm the restore ({exc}); check the files by hand"]
-        if fresh.status != "ok":
+        if fresh.status != NodeStatus.OK:
             return [f"could not re-read the node to confirm the restore ({fresh.reason}); check the files by hand"]
         manual = []
         for e in edits:
@@ -593,7 +581,7 @@ class RemoteNodeOps:
         except RemoteError as exc:
             text = exc.message
             for value in (secrets or {}).values():
-                text = text.replace(value, "********") if value else text
+                text = text.replace(value, MASK) if value else text
             raise OpsError(f"{exc.kind}: {text}") from None
         return list(response.get("results") or [])
 

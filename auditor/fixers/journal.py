@@ -17,11 +17,11 @@ import json
 import os
 import socket
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import AuditorError
+from auditor.vocab import utc_now
 
 DEFAULT_STATE_DIR = Path("~/.paragon-auditor")
 DEFAULT_JOURNAL = DEFAULT_STATE_DIR / "fix-journal.jsonl"
@@ -37,10 +37,6 @@ def local_user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no user database entry (containers): still journal
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Journal:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import AuditorError
-from auditor.fixers.journal import local_user, utc_now
+from auditor.fixers.journal import local_user
+from auditor.vocab import UTC_FORMAT, utc_now
 
 DEFAULT_MAX_AGE_HOURS = 12.0
 
@@ -85,7 +86,7 @@ def _windows_process_running(pid: int) -> bool:
 
 def _age_hours(started: str) -> float | None:
     try:
-        t = datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        t = datetime.strptime(started, UTC_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         return None
     return (datetime.now(UTC) - t).total_seconds() / 3600.0

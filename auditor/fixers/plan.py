@@ -12,20 +12,17 @@ password comes from (``env:VAR``, ``keyring:...``, ``prompt``), resolved only at
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.parsers.text import decode_bytes
+from auditor.remote.protocol import sha256_hex
+from auditor.vocab import MASK
 
 RESTART = "restart"
 SET_ACCOUNT = "set_account"
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # ---- text decoding for display (never used to write: edits work on bytes) ---------------
@@ -60,7 +57,7 @@ _KV_RE = re.compile(r"^(\s*)([^=:\s#;!][^=:]*?)(\s*[=:]\s*)(.*)$")
 
 
 def mask_secret_lines(lines: Iterable[str], patterns: Sequence[str] = DEFAULT_SECRET_PATTERNS) -> list[str]:
-    """Replace the value of ``key=value`` lines whose key looks secret with ``********``.
+    """Replace the value of ``key=value`` lines whose key looks secret with :data:`MASK`.
 
     Why: a diff shows context lines around a change, and a real configuration file may hold
     a database password next to the key we edit. The diff is printed and journaled; neither
@@ -71,7 +68,7 @@ def mask_secret_lines(lines: Iterable[str], patterns: Sequence[str] = DEFAULT_SE
     for line in lines:
         m = _KV_RE.match(line)
         if m and m.group(4) and any(c.search(m.group(2).strip()) for c in compiled):
-            line = f"{m.group(1)}{m.group(2)}{m.group(3)}********"
+            line = f"{m.group(1)}{m.group(2)}{m.group(3)}{MASK}"
         out.append(line)
     return out
 

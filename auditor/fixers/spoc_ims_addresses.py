@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.cluster import Cluster, ImsAddress, NodeView, is_ip
+from auditor.addresses import is_ip
+from auditor.cluster import Cluster, ImsAddress, NodeView
 from auditor.findings import Finding
 from auditor.fixers._common import (
     addresses,

@@ -24,7 +24,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,12 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import AuditorError, InputError
 from auditor.findings import Finding, Severity, Status
+from auditor.vocab import MASK, NodeStatus, iso_utc, utc_now
 
 ENV_HISTORY = "PARAGON_AUDITOR_HISTORY"
 """Environment variable naming the history file (overridden by ``--history``)."""
 
-MASKED = "********"
+MASKED = MASK
 """What a secret-looking config value is stored as."""
 
 # Same defaults as the product profile's ``management_conf.secret_key_patterns``; callers
@@ -75,12 +76,15 @@ class NodeRecord:
     """One audited node: ``status`` is ``ok`` or the collection failure kind (NodeState.status)."""
 
     name: str
-    status: str = "ok"
+    status: NodeStatus = NodeStatus.OK
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = NodeStatus(self.status)
 
     @property
     def reachable(self) -> bool:
-        return self.status == "ok"
+        return self.status == NodeStatus.OK
 
 
 @dataclass
@@ -259,18 +263,12 @@ class HistoryError(AuditorError):
     """The history file cannot be used (corrupt, newer schema, locked for too long...)."""
 
 
-def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _iso(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         return value
-    if value.tzinfo is None:  # naive datetimes are taken as UTC: the pipeline works in UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(value)  # a naive datetime is taken as UTC: the pipeline works in UTC
 
 
 def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
@@ -338,7 +336,7 @@ def _migrate(db: sqlite3.Connection, source: str) -> None:
                 db.execute(statement)
             db.execute(
                 "INSERT INTO schema_migrations(version, description, applied_at) VALUES (?, ?, ?)",
-                (version, description, _utc_now()),
+                (version, description, utc_now()),
             )
         db.execute("COMMIT")
     except BaseException:
@@ -427,7 +425,7 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
     unreachable = sum(1 for n in run.nodes if not n.reachable)
     cols = ["started_at", "finished_at", "recorded_at", "tool_version", "profile", "source", "cluster",
             "exit_code", "nodes_total", "nodes_unreachable", "meta_json"]
-    vals: list[Any] = [_iso(run.started_at), _iso(run.finished_at) or _utc_now(), _utc_now(), run.tool_version,
+    vals: list[Any] = [_iso(run.started_at), _iso(run.finished_at) or utc_now(), utc_now(), run.tool_version,
                        run.profile, run.source, run.cluster, run.exit_code, len(run.nodes), unreachable,
                        _json(run.meta or {})]
     for s in STATUSES:
@@ -617,7 +615,7 @@ def set_baseline(db: sqlite3.Connection, run_id: int, note: str = "") -> dict[st
             "INSERT INTO baseline(cluster, run_id, pinned_at, note) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(cluster) DO UPDATE SET run_id = excluded.run_id, pinned_at = excluded.pinned_at,"
             " note = excluded.note",
-            (run.cluster, run.id, _utc_now(), note),
+            (run.cluster, run.id, utc_now(), note),
         )
         db.execute("COMMIT")
     except BaseException:

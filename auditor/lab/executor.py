@@ -51,6 +51,7 @@ from auditor.remote.protocol import (
     wild_match,
     wild_regex,
 )
+from auditor.vocab import OpStatus, iso_utc
 
 FAULTS = {
     "garbage_output": "stdout is text without a protocol line (exit 0)",
@@ -80,10 +81,6 @@ def _node_lock(node_dir: Path) -> threading.RLock:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class LabFailure(Exception):
@@ -241,7 +238,7 @@ class LabExecutor:
         if inst:
             name = inst if isinstance(inst, str) else DEFAULT_INSTALLER
             procs.append({"name": name, "pid": 4242, "path": f"C:\\Users\\admin\\Downloads\\{name}",
-                          "start_time": _iso(_now() - timedelta(minutes=3)),
+                          "start_time": iso_utc(_now() - timedelta(minutes=3)),
                           "command_line": f'"C:\\Users\\admin\\Downloads\\{name}" /S'})
         return sorted(procs, key=lambda p: int(p.get("pid") or 0))
 
@@ -314,27 +311,27 @@ class LabExecutor:
         return CommandResult(stdout=out)
 
     def _execute(self, request: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-        started = _iso(_now())
+        started = iso_utc(_now())
         data = self._load()
         results = []
         stop = False
         kind = request["kind"]
         op_errors = self.faults.get("op_errors") or {}
         for op in request["ops"]:
-            r: dict[str, Any] = {"op": op["op"], "id": op["id"], "status": "ok", "error": None, "data": None}
+            r: dict[str, Any] = {"op": op["op"], "id": op["id"], "status": OpStatus.OK, "error": None, "data": None}
             if stop:
-                r["status"], r["error"] = "skipped", "not run: an earlier op failed"
+                r["status"], r["error"] = OpStatus.SKIPPED, "not run: an earlier op failed"
             else:
                 try:
                     if op["op"] in op_errors:
                         raise OpFailed(str(op_errors[op["op"]]))
                     r["data"] = getattr(self, "_op_" + op["op"])(op, data, env)
                 except OpFailed as exc:
-                    r["status"], r["error"] = "failed", str(exc)
+                    r["status"], r["error"] = OpStatus.FAILED, str(exc)
                     stop = kind == "apply"
             results.append(r)
         return {"protocol": 1, "kind": kind, "request_id": request["request_id"], "hostname": self._hostname(data),
-                "started": started, "finished": _iso(_now()), "results": results}
+                "started": started, "finished": iso_utc(_now()), "results": results}
 
     # -- collect ops ---------------------------------------------------------------------------
     def _op_facts(self, op, data, env):
@@ -527,7 +524,7 @@ class LabExecutor:
             atomic_write(real_bdir / backup.rpartition("\\")[2], target.read_bytes())
             self._set_time(data, backup, self._lookup(data.get("file_times"), path)[1])
         atomic_write(target, content)
-        mtime = _iso(_now())
+        mtime = iso_utc(_now())
         self._set_time(data, path, mtime)
         self._save(data)
         return {"path": path, "backup_path": backup, "previous_sha256": prev, "sha256": sha256_hex(content),
@@ -546,7 +543,7 @@ class LabExecutor:
                                f"(sha256 {cur}, expected {op['expect_sha256']})")
         content = real_backup.read_bytes()
         atomic_write(target, content)
-        mtime = self._lookup(data.get("file_times"), backup)[1] or _iso(_now())
+        mtime = self._lookup(data.get("file_times"), backup)[1] or iso_utc(_now())
         self._set_time(data, path, mtime)
         self._save(data)
         return {"path": path, "backup_path": backup, "sha256": sha256_hex(content), "mtime": mtime}
@@ -562,7 +559,7 @@ class LabExecutor:
             self._save(data)
             raise OpFailed(f"service {name} did not reach Running within {op['timeout_s']} s (state: Stopped)")
         pids = [int(s.get("pid") or 0) for s in data.get("services") or []]
-        svc.update(state="Running", start_time=_iso(_now()), pid=max(pids + [1000]) + 4)
+        svc.update(state="Running", start_time=iso_utc(_now()), pid=max(pids + [1000]) + 4)
         self._save(data)
         return {"name": svc["name"], "state": "Running", "start_time": svc["start_time"], "pid": svc["pid"]}
 

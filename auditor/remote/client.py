@@ -35,7 +35,7 @@ from winrm.exceptions import (
 )
 from winrm.protocol import Protocol
 
-from auditor.errors import EXIT_UNREACHABLE, AuditorError
+from auditor.errors import AuditorError
 from auditor.remote import bootstrap
 from auditor.remote.protocol import (
     SECRET_ENV_RE,
@@ -45,6 +45,7 @@ from auditor.remote.protocol import (
     validate_request,
     validate_response,
 )
+from auditor.vocab import MASK, ExitStatus
 
 log = logging.getLogger("auditor.remote")
 
@@ -57,7 +58,7 @@ _AUTH_NAMES = {"ntlm": "NTLM", "basic": "Basic", "kerberos": "Kerberos", "credss
 class RemoteError(AuditorError):
     """Talking to a node failed. ``kind`` is one of :data:`KINDS`; ``message`` says what and where."""
 
-    exit_code = EXIT_UNREACHABLE
+    exit_code = ExitStatus.UNREACHABLE
 
     def __init__(self, kind: str, message: str):
         if kind not in KINDS:
@@ -255,7 +256,7 @@ def execute(target: Target, request: dict[str, Any],
 
 def _mask(text: str, hidden: list[str]) -> str:
     for value in sorted(hidden, key=len, reverse=True):
-        text = text.replace(value, "********")
+        text = text.replace(value, MASK)
     return text
 
 

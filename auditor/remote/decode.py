@@ -32,6 +32,7 @@ from auditor.nodestate import (
 )
 from auditor.remote.client import RemoteError
 from auditor.remote.protocol import ProtocolError, is_absolute_windows, validate_response
+from auditor.vocab import NodeStatus, OpStatus
 
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
 
@@ -246,7 +247,7 @@ def node_state_from_response(name: str, response: dict[str, Any], expect_hostnam
             w = f"results[{i}] ({r['id']}).data"
             if op not in _DECODERS:
                 raise ProtocolError(f"results[{i}]: unknown op {op!r} in a collect response")
-            if r["status"] != "ok":
+            if r["status"] != OpStatus.OK:
                 failures.append(f"{r['id']}: {r['error']}")
                 continue
             _DECODERS[op](r["data"], w, st)
@@ -260,6 +261,6 @@ def node_state_from_response(name: str, response: dict[str, Any], expect_hostnam
             raise RemoteError("protocol", f"{name}: the node answered as {st.hostname!r} ({st.fqdn}), "
                                           f"expected {expect_hostname!r}")
     if failures:
-        st.status = "error"
+        st.status = NodeStatus.ERROR
         st.reason = "collection incomplete: " + "; ".join(failures)
     return st

@@ -32,6 +32,7 @@ import uuid
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.vocab import OpStatus
 
 PROTOCOL_VERSION = 1
 OUTPUT_TAG = "PARAGON-AUDITOR"
@@ -467,9 +468,9 @@ def validate_response(resp: dict[str, Any], request: dict[str, Any] | None = Non
         _need(isinstance(r, dict), f"results[{i}]: expected an object")
         _need(set(r) == {"op", "id", "status", "error", "data"},
               f"results[{i}]: fields must be op, id, status, error, data (got {sorted(r)})")
-        _need(r["status"] in ("ok", "failed", "skipped"), f"results[{i}]: bad status {r['status']!r}"[:200])
+        _need(r["status"] in tuple(OpStatus), f"results[{i}]: bad status {r['status']!r}"[:200])
         _need(_str(r["op"]) and _str(r["id"]), f"results[{i}]: op and id must be strings")
-        _need(r["status"] == "ok" or _str(r["error"]), f"results[{i}]: a failed op must carry an error text")
+        _need(r["status"] == OpStatus.OK or _str(r["error"]), f"results[{i}]: a failed op must carry an error text")
     if request is not None:
         _need(resp.get("kind") == request.get("kind"),
               f"response kind {resp.get('kind')!r} does not answer a {request.get('kind')!r} request")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from auditor.findings import CheckMeta, Finding, Severity, Status
+from auditor.vocab import NodeStatus
 
 REPORT_SCHEMA_VERSION = 1
 
@@ -59,7 +60,7 @@ class NodeInfo:
     name: str
     address: str = ""
     roles: list[str] = field(default_factory=list)
-    status: str = "ok"  # NodeState.status: ok, refused, timeout, auth, tls, protocol, error
+    status: NodeStatus = NodeStatus.OK  # how collection went (NodeState.status)
     reason: str = ""
     hostname: str = ""
     collected_at: str | None = None
@@ -67,7 +68,7 @@ class NodeInfo:
 
     @property
     def audited(self) -> bool:
-        return self.status == "ok"
+        return self.status == NodeStatus.OK
 
     @classmethod
     def from_state(cls, state: Any, in_scope: bool = True) -> NodeInfo:
@@ -76,7 +77,7 @@ class NodeInfo:
             name=state.name,
             address=getattr(state, "address", "") or "",
             roles=list(getattr(state, "roles", []) or []),
-            status=getattr(state, "status", "ok") or "ok",
+            status=NodeStatus(getattr(state, "status", None) or NodeStatus.OK),
             reason=getattr(state, "reason", "") or "",
             hostname=getattr(state, "hostname", "") or "",
             collected_at=getattr(state, "collected_at", None),

@@ -9,8 +9,9 @@ import pytest
 from checklab import PROFILE, Lab
 
 import auditor.checks as checks_pkg
+from auditor.addresses import split_host_port
 from auditor.checks import run_checks
-from auditor.cluster import Cluster, exe_path, install_dir_from_image, normalize_guid, split_host_port
+from auditor.cluster import Cluster, exe_path, install_dir_from_image, normalize_guid
 from auditor.errors import InputError
 from auditor.findings import CheckMeta, Severity
 from auditor.nodestate import NodeState
