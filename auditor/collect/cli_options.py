@@ -10,7 +10,8 @@ Usage in a command module::
                 deadline, no_progress, **_):
         inv, prof, security = setup_from_options(inventory, profile, allow_basic_http,
                                                  insecure_skip_verify, concurrency, deadline)
-        result = collect_cluster(inv, prof, security=security, progress=not no_progress)
+        result = collect_cluster(inv, prof, security=security,
+                                 events=terminal_events(progress=not no_progress))
 
 Keeping the option names and their help text in one place means ``--insecure-skip-verify``
 means the same thing, with the same warning, whichever command it is given to.
@@ -18,6 +19,7 @@ means the same thing, with the same warning, whichever command it is given to.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +27,7 @@ from typing import Any, TypeVar
 import click
 
 from auditor.collect.inventory import Inventory, load_inventory
-from auditor.collect.runner import SecurityOptions
+from auditor.collect.runner import CollectionEvents, SecurityOptions
 from auditor.errors import InputError
 from auditor.profile import Profile, load_profile
 
@@ -86,6 +88,23 @@ def setup_from_options(inventory: Path | str | None, profile: Path | str | None 
     prof = load_profile(profile)
     security = SecurityOptions(allow_basic_http=allow_basic_http, insecure_skip_verify=insecure_skip_verify)
     return inv, prof, security
+
+
+def terminal_events(*, progress: bool) -> CollectionEvents:
+    """Warnings on stderr always; ``collected 37/500 (2 failed)`` on stderr when ``progress``
+    and stderr is a terminal (a log file gets no carriage-return noise)."""
+    show = progress and sys.stderr.isatty()
+
+    def on_progress(done: int, total: int, failed: int) -> None:
+        if show:
+            click.echo(f"\rcollected {done}/{total} ({failed} failed)", err=True, nl=False)
+
+    def on_finished() -> None:
+        if show:
+            click.echo("", err=True)
+
+    return CollectionEvents(warning=lambda text: click.echo(text, err=True), progress=on_progress,
+                            finished=on_finished)
 
 
 LIVE_ONLY = ("allow_basic_http", "insecure_skip_verify", "concurrency", "deadline")

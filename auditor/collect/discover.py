@@ -31,7 +31,7 @@ import yaml
 from auditor.addresses import is_ip
 from auditor.collect.credentials import CredentialRef, Credentials, EnvRef, KeyringRef, PromptRef
 from auditor.collect.inventory import DEFAULT_PORTS, Inventory, NodeTarget
-from auditor.collect.runner import SecurityOptions, collect_cluster
+from auditor.collect.runner import SILENT, CollectionEvents, SecurityOptions, collect_cluster
 from auditor.errors import AuditorError
 from auditor.nodestate import NodeState, path_key
 from auditor.vocab import ExitStatus, NodeStatus
@@ -187,10 +187,11 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
 
 
 def discover(seed: NodeTarget, profile: Profile, *, credentials: Credentials,
-             security: SecurityOptions = SecurityOptions(), progress: bool = False) -> Discovery:  # noqa: B008
+             security: SecurityOptions = SecurityOptions(),  # noqa: B008
+             events: CollectionEvents = SILENT) -> Discovery:
     """Collect the seed (one-node run, same deadline/retry rules) and learn from it."""
     inv = Inventory(cluster="", nodes=[seed], concurrency=1)
-    result = collect_cluster(inv, profile, progress=progress, security=security,
+    result = collect_cluster(inv, profile, events=events, security=security,
                              credentials={seed.name: credentials})
     state = result.nodes[0]
     if state.status != NodeStatus.OK and not state.reason.startswith("identity mismatch"):

@@ -18,6 +18,9 @@ The runner's promises, which the rest of the tool relies on:
   the node is final: retrying would only slow the run and could lock an account.
 * **A node that answers as another host is visible.** See :func:`hostname_mismatch`.
 * **No password in any message.** Reasons pass through :func:`_redact`.
+* **No output of its own.** Warnings and progress go to the :class:`CollectionEvents` the
+  caller supplies (the commands print them on the terminal, see
+  ``auditor.collect.cli_options.terminal_events``); by default the runner is silent.
 """
 
 from __future__ import annotations
@@ -25,14 +28,11 @@ from __future__ import annotations
 import contextlib
 import queue
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import click
 
 from auditor.addresses import is_ip
 from auditor.collect.credentials import Credentials, PromptFn, click_prompt, resolve_credentials
@@ -55,6 +55,27 @@ class SecurityOptions:
 
     allow_basic_http: bool = False
     insecure_skip_verify: bool = False
+
+
+def _ignore(*_args: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class CollectionEvents:
+    """Where a collection's warnings and progress go; the command decides how to show them.
+
+    ``warning(text)``: a security warning the admin consented to (``--insecure-skip-verify``
+    ...), before anything is contacted. ``progress(done, total, failed)``: once at the start
+    (``done`` 0) and after every node. ``finished()``: once at the end, also after Ctrl-C.
+    """
+
+    warning: Callable[[str], None] = _ignore
+    progress: Callable[[int, int, int], None] = _ignore
+    finished: Callable[[], None] = _ignore
+
+
+SILENT = CollectionEvents()
 
 
 @dataclass
@@ -333,25 +354,22 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
 
 
 class _Progress:
-    """``collected 37/500 (2 failed)`` on stderr, only when stderr is a terminal."""
+    """Counts finished nodes and tells ``events`` (at once: the first node may take a while)."""
 
-    def __init__(self, total: int, enabled: bool):
+    def __init__(self, total: int, events: CollectionEvents):
         self.total = total
-        self.enabled = enabled and sys.stderr.isatty()
+        self.events = events
         self.done = 0
         self.failed = 0
-        if self.enabled:  # at once: the first node may take a while to answer
-            click.echo(f"\rcollected 0/{self.total} (0 failed)", err=True, nl=False)
+        events.progress(0, total, 0)
 
     def update(self, ok: bool) -> None:
         self.done += 1
         self.failed += 0 if ok else 1
-        if self.enabled:
-            click.echo(f"\rcollected {self.done}/{self.total} ({self.failed} failed)", err=True, nl=False)
+        self.events.progress(self.done, self.total, self.failed)
 
     def close(self) -> None:
-        if self.enabled:
-            click.echo("", err=True)
+        self.events.finished()
 
 
 class _Pool:
@@ -414,7 +432,7 @@ def collect_cluster(
     inventory: Inventory,
     profile: Profile,
     *,
-    progress: bool = True,
+    events: CollectionEvents = SILENT,
     security: SecurityOptions = SecurityOptions(),  # noqa: B008 - frozen, immutable default
     credentials: dict[str, Credentials] | None = None,
     prompt: PromptFn = click_prompt,
@@ -424,7 +442,7 @@ def collect_cluster(
 
     ``credentials`` (node name -> Credentials) skips resolving references (discovery and
     re-collection after a fix reuse what was resolved once). ``execute`` defaults to
-    ``auditor.remote.execute``.
+    ``auditor.remote.execute``. Warnings and progress go to ``events``.
     """
     warnings = check_security(inventory, security)  # refuse before anyone is prompted
     check_transports(inventory)
@@ -433,7 +451,7 @@ def collect_cluster(
     from auditor.remote import execute as remote_execute
 
     for warning in warnings:
-        click.echo(warning, err=True)
+        events.warning(warning)
     creds = credentials if credentials is not None else resolve_credentials(inventory, prompt=prompt)
     request = build_collect_request(profile)
     run = execute or remote_execute
@@ -441,7 +459,7 @@ def collect_cluster(
     started_at = utc_now()
     t0 = time.monotonic()
     jobs = [_Job(node) for node in inventory.nodes]
-    bar = _Progress(len(jobs), progress)
+    bar = _Progress(len(jobs), events)
     pool = _Pool(max(1, min(inventory.concurrency, len(jobs))), request, creds, run)
     for job in jobs:
         pool.queue.put(job)

@@ -18,32 +18,18 @@ from auditor.audit import (
     utc_now,
     write_reports,
 )
+from auditor.collect.cli_options import (
+    collection_options,
+    reject_live_only_options,
+    setup_from_options,
+    terminal_events,
+)
 from auditor.errors import AuditorError, InputError
+from auditor.history.options import AuditExtras, audit_history_options, setup_audit_extras
+from auditor.profile import Profile, load_profile
 from auditor.reports import RENDERERS
 from auditor.reports.console import render_console
 from auditor.reports.model import redact_argv
-
-try:  # shared with `collect` and `fix` (owned by the collection code)
-    from auditor.collect.cli_options import collection_options
-except ImportError:  # pragma: no cover - only while the collection package is being built
-
-    def collection_options(**_kw: Any):  # type: ignore[no-redef]
-        def decorate(f):
-            f = click.option("--profile", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                             metavar="FILE", help="Product profile override.")(f)
-            return click.option("--inventory", "-i", type=click.Path(dir_okay=False, path_type=Path),
-                                default=None, metavar="FILE", help="Inventory YAML.")(f)
-        return decorate
-
-
-try:  # --history/--no-history/--waivers/--waiver-tz/--notify-config/--notify-always (history code)
-    from auditor.history.options import audit_history_options, setup_audit_extras
-except ImportError:  # pragma: no cover - only while the history package is being built
-    setup_audit_extras = None  # type: ignore[assignment]
-
-    def audit_history_options(f):  # type: ignore[no-redef]
-        return f
-
 
 HELP = f"""Audit a Dispatcher Paragon cluster and write reports.
 
@@ -112,8 +98,6 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     if inventory is None and from_dir is None:
         raise click.UsageError("give --inventory FILE (live) or --from SNAPSHOT_DIR (offline)")
     if from_dir is not None:
-        from auditor.collect.cli_options import reject_live_only_options
-
         reject_live_only_options(collect_opts)
     # Validate everything cheap before a possibly long collection.
     format_names = parse_formats(formats)
@@ -126,7 +110,6 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     try:
         if from_dir is not None:
             from auditor.manifest import load_cluster_folder
-            from auditor.profile import load_profile
 
             prof = load_profile(profile)
             extras = _extras(history_opts, prof)
@@ -136,32 +119,30 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                 raise InputError("the manifest lists no nodes", source=str(from_dir / "manifest.json"))
             cluster_name, source_kind, source = manifest.name or from_dir.name, "snapshot", str(from_dir)
         else:
-            from auditor.collect.cli_options import setup_from_options
             from auditor.collect.runner import collect_cluster
 
             inv, prof, security = setup_from_options(inventory, profile, **collect_opts)
             select_nodes(nodes, [n.name for n in inv.nodes])  # unknown --node: fail before collecting
             extras = _extras(history_opts, prof)
-            progress = not (quiet or collect_opts.get("no_progress"))
+            events = terminal_events(progress=not (quiet or collect_opts.get("no_progress")))
             _make_out_dir(out_dir)  # an unusable --out must fail now, not after the collection
-            result = collect_cluster(inv, prof, security=security, progress=progress)
+            result = collect_cluster(inv, prof, security=security, events=events)
             states, started_at = result.nodes, result.started_at
             cluster_name, source_kind, source = inv.cluster, "inventory", str(inventory)
-        history = getattr(extras, "history", None)
-        if history is not None and hasattr(history, "cluster"):
-            history.cluster = cluster_name
+        if extras.history is not None:
+            extras.history.cluster = cluster_name
         report = run_audit(
             states, prof,
             only_checks=only_checks, only_nodes=nodes or None,
             source_label=source, source_kind=source_kind, command_line=command_line,
             fail_on=fail_on, started_at=started_at, catalogue=catalogue,
-            waivers=getattr(extras, "waivers", None), history=history, today=getattr(extras, "today", None),
+            waivers=extras.waivers, history=extras.history, today=extras.today,
         )
     except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
         raise AuditorError(f"cannot read input: {exc}") from None
     written = write_reports(report, out_dir, format_names)
     click.echo(render_console(report, written, details=not quiet), nl=False)
-    if extras is not None and hasattr(extras, "notify_after"):
+    if extras.notify_config is not None:
         html = next((p for p in written if p.suffix == ".html"), None)
         result = extras.notify_after(report, str((html or out_dir).resolve()))
         if result is not None and (result.mail_sent or result.webhook_sent):
@@ -183,9 +164,6 @@ def _make_out_dir(out_dir: Path) -> None:
 _HISTORY_PARAMS = ("history_path", "no_history", "waivers_path", "waiver_tz", "notify_config_path", "notify_always")
 
 
-def _extras(history_opts: dict[str, Any], profile: Any) -> Any:
-    """Waiver/history/notification hooks, validated before any collection (None when the
-    history package is not available)."""
-    if setup_audit_extras is None:  # pragma: no cover
-        return None
+def _extras(history_opts: dict[str, Any], profile: Profile) -> AuditExtras:
+    """Waiver/history/notification hooks, validated before any collection."""
     return setup_audit_extras(profile=profile, **history_opts)

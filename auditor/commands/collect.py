@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from auditor.collect.cli_options import collection_options, setup_from_options
+from auditor.collect.cli_options import collection_options, setup_from_options, terminal_events
 from auditor.collect.runner import CollectionResult, collect_cluster
 from auditor.collect.snapshot import prepare_out_dir, write_snapshot
 from auditor.errors import InputError
@@ -78,7 +78,7 @@ def command(inventory, profile, allow_basic_http, insecure_skip_verify, concurre
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create the snapshot folder: {exc.strerror or exc}", source=str(out)) from None
-    result = collect_cluster(inv, prof, security=security, progress=not no_progress)
+    result = collect_cluster(inv, prof, security=security, events=terminal_events(progress=not no_progress))
     manifest = write_snapshot(result, inv, prof, out, force=force)
     # the snapshot writer may refuse a node's data (a path that would escape its folder):
     # the manifest, not the collection result, says what the snapshot really holds

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from auditor.collect.cli_options import terminal_events
 from auditor.collect.credentials import CredentialRef, EnvRef, KeyringRef, PromptRef, resolve_reference
 from auditor.collect.credentials import Credentials as Creds
 from auditor.collect.discover import discover, render_inventory
@@ -82,7 +83,8 @@ def command(seed, out, cluster, username, credential_env, credential_keyring, tr
     security = SecurityOptions(allow_basic_http=allow_basic_http, insecure_skip_verify=insecure_skip_verify)
     prof = load_profile(profile)
     password = resolve_reference(ref, used_by=f"seed {seed}") if ref is not None else None
-    disc = discover(target, prof, credentials=Creds(username, password), security=security)
+    disc = discover(target, prof, credentials=Creds(username, password), security=security,
+                    events=terminal_events(progress=False))
     state = disc.state
     text = render_inventory(disc, cluster=cluster or (state.hostname or seed).lower(), out_path=out,
                             generated_at=utc_now())

@@ -18,7 +18,7 @@ import click
 from auditor.audit import check_catalogue, select_checks, select_nodes
 from auditor.checks import run_checks
 from auditor.cluster import Cluster
-from auditor.collect.cli_options import collection_options
+from auditor.collect.cli_options import collection_options, terminal_events
 from auditor.collect.credentials import EnvRef, KeyringRef, PromptRef, Secret, resolve_reference
 from auditor.errors import AuditorError, InputError
 from auditor.findings import Status
@@ -392,8 +392,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                        f"{lock.took_over.get('host')}", err=True)
     try:
         creds = resolve_credentials(inv)
-        progress = not collect_opts.get("no_progress")
-        result = collect_cluster(inv, prof, security=security, progress=progress, credentials=creds)
+        events = terminal_events(progress=not collect_opts.get("no_progress"))
+        result = collect_cluster(inv, prof, security=security, events=events, credentials=creds)
         plan = _plan_and_report(ctx, result.nodes, prof, inv.cluster, only, catalogue, options,
                                 applying=do_apply, exit_when_dry=not do_apply, waive=waive, plan_json=plan_json)
         assert plan is not None
@@ -431,7 +431,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                                 if options.password_ref is not None else None,
                                 "inventory": str(inventory), "confirmed": "--yes" if yes else "prompt"})
         click.echo(f"\nApplying (journal: {journal.path})")
-        engine = ApplyEngine(RemoteNodeOps(inv, prof, creds, security), prof, result.nodes, journal,
+        engine = ApplyEngine(RemoteNodeOps(inv, prof, creds, security, warn=events.warning), prof, result.nodes,
+                             journal,
                              password=password, echo=click.echo)
         with _stop_signals_as_interrupt():
             outcome = engine.run(plan)

@@ -546,12 +546,14 @@ class RemoteNodeOps:
     """
 
     def __init__(self, inventory: Any, profile: Any, credentials: dict[str, Any], security: Any = None,
-                 execute: Callable[..., dict[str, Any]] | None = None):
+                 execute: Callable[..., dict[str, Any]] | None = None,
+                 warn: Callable[[str], None] | None = None):
         self.inventory = inventory
         self.profile = profile
         self.credentials = credentials
         self.security = security
         self._execute = execute
+        self._warn = warn  # the security warnings of each re-collection (as the first collection's)
 
     def _target(self, name: str) -> Any:
         from auditor.collect.credentials import Credentials
@@ -587,9 +589,10 @@ class RemoteNodeOps:
 
     def collect(self, node: str) -> NodeState:
         from auditor.collect.inventory import Inventory
-        from auditor.collect.runner import SecurityOptions, collect_cluster
+        from auditor.collect.runner import SILENT, CollectionEvents, SecurityOptions, collect_cluster
 
         one = Inventory(self.inventory.cluster, [self.inventory.node(node)], 1, self.inventory.path)
-        result = collect_cluster(one, self.profile, progress=False, security=self.security or SecurityOptions(),
+        events = CollectionEvents(warning=self._warn) if self._warn else SILENT
+        result = collect_cluster(one, self.profile, events=events, security=self.security or SecurityOptions(),
                                  credentials=self.credentials)
         return result.nodes[0]

@@ -118,7 +118,7 @@ def test_timeout_past_deadline(lab_cluster, tmp_path, fault):
     _, inv_path = lab_cluster("healthy", scheme="http", faults={"SITE1": fault})
     inv = load_inventory(inv_path).with_overrides(deadline=2)
     t0 = time.monotonic()
-    result = collect_cluster(inv, load_profile(None), progress=False)
+    result = collect_cluster(inv, load_profile(None))
     elapsed = time.monotonic() - t0
     by = {n.name: n for n in result.nodes}
     assert by["SITE1"].status == "timeout" and by["SITE1"].reason
@@ -132,7 +132,7 @@ def test_identity_mismatch_is_visible(lab_cluster, tmp_path):
     text = inv_path.read_text().replace("name: SITE2,", "name: SITE9,")
     inv_path.write_text(text)
     inv = load_inventory(inv_path)
-    result = collect_cluster(inv, load_profile(None), progress=False)
+    result = collect_cluster(inv, load_profile(None))
     node = {n.name: n for n in result.nodes}["SITE9"]
     assert node.status == "protocol" and node.reason.startswith("identity mismatch")
     assert "site2" in node.reason.lower() and node.services  # data kept as evidence
@@ -179,7 +179,7 @@ def test_discover_from_seed(lab_cluster, tmp_path):
 
 def test_dropped_connection_is_retried(lab_cluster):
     _, inv_path = lab_cluster("healthy", scheme="http", faults={"SITE1": {"drop_mid_receive": True}})
-    result = collect_cluster(load_inventory(inv_path), load_profile(None), progress=False)
+    result = collect_cluster(load_inventory(inv_path), load_profile(None))
     assert [n.status for n in result.nodes] == ["ok"] * 4
     assert result.stats_for("SITE1").attempts == 2 and result.stats_for("MGMT1").attempts == 1
 
@@ -188,7 +188,7 @@ def test_dropped_connection_without_retries_is_reported(lab_cluster):
     _, inv_path = lab_cluster("healthy", scheme="http", faults={"SITE1": {"drop_mid_receive": True}})
     text = inv_path.read_text().replace("  deadline: 60\n", "  deadline: 60\n  retries: 0\n")
     inv_path.write_text(text)
-    result = collect_cluster(load_inventory(inv_path), load_profile(None), progress=False)
+    result = collect_cluster(load_inventory(inv_path), load_profile(None))
     site1 = {n.name: n for n in result.nodes}["SITE1"]
     assert site1.status == "protocol" and "closed unexpectedly" in site1.reason
 

@@ -42,7 +42,7 @@ def test_stuck_worker_recorded_as_timeout_at_deadline():
     inv, creds = inventory(["A", "B", "C"], deadline=1)
     t0 = time.monotonic()
     try:
-        result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+        result = collect_cluster(inv, load_profile(None), credentials=creds, execute=execute)
     finally:
         release.set()
     assert time.monotonic() - t0 < 2.5
@@ -69,7 +69,7 @@ def test_retry_only_transient_kinds(kind, attempts, status, monkeypatch):
         raise RemoteError(kind, f"boom {PW}")  # a careless message that leaks the password
 
     inv, creds = inventory(["A"], deadline=20, retries=2)
-    result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    result = collect_cluster(inv, load_profile(None), credentials=creds, execute=execute)
     node = result.nodes[0]
     assert (node.status, len(calls), result.stats[0].attempts) == (status, attempts, attempts)
     assert PW not in node.reason and "********" in node.reason
@@ -81,7 +81,7 @@ def test_unexpected_exception_is_an_error_not_a_crash():
         raise ZeroDivisionError("bug")
 
     inv, creds = inventory(["A", "B"])
-    result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    result = collect_cluster(inv, load_profile(None), credentials=creds, execute=execute)
     assert [(n.status, n.reason) for n in result.nodes] == [("error", "unexpected ZeroDivisionError: bug")] * 2
 
 
@@ -99,7 +99,7 @@ def test_bounded_concurrency():
         raise RemoteError("refused", "closed")
 
     inv, creds = inventory([f"N{i}" for i in range(12)], concurrency=3)
-    result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+    result = collect_cluster(inv, load_profile(None), credentials=creds, execute=execute)
     assert len(result.nodes) == 12 and peak[0] == 3
 
 
@@ -131,7 +131,7 @@ def test_abandoned_worker_gives_its_slot_to_the_next_node():
     inv, creds = inventory(["STUCK", "B", "C"], deadline=1, concurrency=1)
     t0 = time.monotonic()
     try:
-        result = collect_cluster(inv, load_profile(None), progress=False, credentials=creds, execute=execute)
+        result = collect_cluster(inv, load_profile(None), credentials=creds, execute=execute)
     finally:
         release.set()
     assert time.monotonic() - t0 < 2.5
@@ -139,3 +139,30 @@ def test_abandoned_worker_gives_its_slot_to_the_next_node():
     assert result.stats_for("STUCK").error_kind == "deadline"
     time.sleep(0.2)  # the released worker finishes late; the recorded outcome stays
     assert result.nodes[0].status == "timeout"
+
+
+def test_progress_and_warnings_go_to_the_events_the_caller_supplies():
+    """The runner prints nothing itself: the command decides (terminal, log, nothing)."""
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    from auditor.collect.runner import CollectionEvents, SecurityOptions
+
+    def execute(target, request, secrets=None):
+        raise RemoteError("refused" if target.name == "B" else "auth", "no")
+
+    inv, creds = inventory(["A", "B"])
+    inv.nodes[0] = replace(inv.nodes[0], verify=False, scheme="https")
+    seen: list[tuple] = []
+    events = CollectionEvents(warning=lambda t: seen.append(("warning", t)),
+                              progress=lambda d, t, f: seen.append(("progress", d, t, f)),
+                              finished=lambda: seen.append(("finished",)))
+    collect_cluster(inv, load_profile(None), credentials=creds, execute=execute, events=events,
+                    security=SecurityOptions(insecure_skip_verify=True))
+    assert seen[0][0] == "warning"
+    assert "--insecure-skip-verify" in seen[0][1]
+    assert seen[1:] == [("progress", 0, 2, 0), ("progress", 1, 2, 1), ("progress", 2, 2, 2), ("finished",)]
+    imported = subprocess.run([sys.executable, "-c", "import sys, auditor.collect.runner; print('click' in sys.modules)"],
+                              capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "False"

@@ -37,7 +37,7 @@ def fix(inv: Path, *args: str, journal: Path | None = None) -> tuple[int, str]:
 
 def failing(inv: Path) -> list[tuple[str, str]]:
     prof = load_profile()
-    result = collect_cluster(load_inventory(inv), prof, progress=False)
+    result = collect_cluster(load_inventory(inv), prof)
     assert all(n.status == "ok" for n in result.nodes), [(n.name, n.reason) for n in result.nodes]
     findings = run_checks(Cluster.build(result.nodes, prof))
     return sorted((f.check_id, f.node or "") for f in findings if f.failing)
@@ -166,7 +166,7 @@ def _engine_setup(lab, inv, tmp_path, **opts):
     prof = load_profile()
     inventory = load_inventory(inv)
     creds = resolve_credentials(inventory)
-    states = collect_cluster(inventory, prof, progress=False, credentials=creds).nodes
+    states = collect_cluster(inventory, prof, credentials=creds).nodes
     cluster = Cluster.build(states, prof)
     plan = build_plan(cluster, run_checks(cluster), FixOptions(**opts))
     journal = Journal(tmp_path / "j.jsonl", cluster="drift", secrets=[LAB_PASSWORD])

@@ -59,7 +59,7 @@ def test_collector_one_command_per_node_constant_requests(tmp_path, monkeypatch,
     with LabCluster(tmp_path / "scenario", handler_factory=make_handler, scheme="http", auth="ntlm",
                     password=password, workdir=tmp_path / "lab") as lab:
         inv = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml", password_env=PASSWORD_ENV))
-        result = collect_cluster(inv, profile, progress=False)
+        result = collect_cluster(inv, profile)
         assert [n.status for n in result.nodes] == ["ok"] * 6
         for node in lab.nodes:
             c = node.server.counters()
