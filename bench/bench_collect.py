@@ -1,34 +1,41 @@
-"""Benchmark: a live ``auditor audit`` against simulated clusters of 50, 200 and 500 nodes.
+"""Benchmark (``make bench``): live audits against simulated clusters, measured against the floor.
 
-What it does (``make bench``; about 5 minutes on 2 cores, see docs/performance.md):
+What it does (about 6-7 minutes on 2 cores; the limit is 10; see docs/performance.md):
 
-1. For each size it generates a healthy scenario (2 Management + N-2 Site servers) and serves
-   it from a SEPARATE process (``bench/lab_proc.py``): real WinRM listeners on 127.0.0.1,
-   NTLM with message encryption over HTTP, and the lab's ``delay_seconds`` fault on every
-   node (default 30 ms before answering each HTTP request, a LAN-to-WAN round trip).
-2. Per-node protocol time: one node alone, ``auditor.remote.execute`` + decoding, median of 5.
-3. ``auditor audit --inventory ... --format html,json,junit,csv`` end to end in its own
-   process: wall time, CPU, peak RSS (``os.wait4``), exit code; the lab's counters give the
-   HTTP requests and remote commands per node and the lab's CPU per node.
-4. Ideal time = ceil(nodes / concurrency) x per-node protocol time; the ratio wall / ideal.
-5. The naive script an admin would write: one ``winrm.Session`` per node and one
-   ``Session.run_ps`` per file and per service query, node after node. Measured on every
-   node of the 50-node cluster (``--naive-sample K`` measures K nodes instead); larger sizes
-   are EXTRAPOLATED linearly from the per-role mean, and labelled so.
-6. The offline half on a generated 5,000-node snapshot (``bench/bench_snapshot.py``, fresh
-   process): model + checks + the four reports.
+1. **Live rows** (:data:`ROWS`): for each latency model and size, a healthy scenario (2
+   Management + N-2 Site servers) is served from a SEPARATE process (``bench/lab_proc.py``:
+   real WinRM listeners on 127.0.0.1, NTLM with message encryption over HTTP) and
+   ``auditor audit --inventory ... --format html,json,junit,csv`` runs end to end in its own
+   process: wall, CPU, peak RSS, peak threads and sockets, exit code; the lab's counters give
+   HTTP requests and remote commands per node and the lab's CPU.
 
-Numbers are printed as tables and, with ``--json FILE``, saved for docs/performance.md.
+   * ``30 ms``: 30 ms before every HTTP reply, no remote execution time (the client's own
+     costs show). Run as an A/B: the baseline commit (:data:`BASELINE`, ``--baseline``) and
+     this checkout alternate, ``--ab-rounds`` times each, so a busy spell hits both sides.
+   * ``realistic``: per-node remote execution time drawn from ``auditor.lab.latency``
+     (median 1.5 s, 5 % at 5-10 s, 0.3 % past the deadline) and 10 ms per request.
+
+2. **The floor** of each run (``bench/floor.py``): max(slowest node's own time, client
+   CPU-seconds / cores, total remote time / largest safe concurrency); wall / floor.
+3. The naive ``run_ps`` loop on a sample of nodes (``bench/naive.py``), extrapolated.
+4. The offline half on a generated 5,000-node snapshot (``bench/bench_snapshot.py``).
+5. Run history at 5,000 nodes (``bench/bench_history.py``): ``audit --from`` with and without
+   history, interleaved, and ``auditor drift`` between two runs.
+
+Every run records the load average and the CPU other jobs took meanwhile (``/proc/stat``);
+runs on a busy machine are flagged. Every target (:data:`TARGETS`) is printed with PASS/FAIL
+and the exit code is 1 when one is missed. ``--json FILE`` saves every number.
 Lab passwords are random per run and never printed.
+
+Adding a row: append a :class:`LiveRow` to :data:`ROWS` (``lab_args`` are passed to
+``bench/lab_proc.py``; ``ratio_target`` makes wall / floor a target at ``target_sizes``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
 import secrets
 import shutil
 import statistics
@@ -36,191 +43,132 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from floor import floor  # noqa: E402
+from measure import Client, LabProcess, MachineWatch, delta, extract_commit, machine, run_audit  # noqa: E402
+from naive import naive_estimate, naive_run  # noqa: E402
+
 PASSWORD_ENV = "PARAGON_LAB_PASSWORD"
-
-# The naive admin's one-liners (all understood by the lab, see auditor/lab/executor.py
-# NAIVE_COMMANDS), with the install folder hard-coded as admins do. It reads fewer things
-# than the auditor (no processes, ports, probes, environment): the comparison favours it.
-ROOT_DIR = "C:\\DispatcherParagon"
-SITE_FILES = ["SPOC\\conf\\modules\\spoc.conf", "SPOC\\ims\\application.properties",
-              "SPOC\\conf\\remoteConfImg.xml"]
-MGMT_FILES = ["Management\\conf\\management.properties", "Management\\ims\\application.properties",
-              "Management\\management-server-install.log", "WPS\\WpsService.exe.config",
-              "FSP\\Service\\spooler.config"]
-SITE_SERVICES = ["YSoftSQ-SPOC", "YSoftSQ-SPOCGS", "YSoftImsProxy", "YSoftSQ-TS"]
-MGMT_SERVICES = ["YSoftSQ-Management", "YSoftIms", "YSoftEtcd", "YSoftSQ-LDAP", "YSoftSQ-WPS", "YSoftSQ-FSP",
-                 "YSoftPGSQL"]
-VERSION_KEY = "HKLM:\\SOFTWARE\\WOW6432Node\\Y Soft Corporation\\YSoft SafeQ 6"
+BASELINE = "4292309"
+"""The commit before this round of performance work: the A/B's other side."""
+FORMATS = "html,json,junit,csv"
 
 
-def naive_commands(roles: list[str]) -> list[str]:
-    """The one-liners for one node: its files, its services, its version."""
-    files = SITE_FILES + (MGMT_FILES if "management" in roles else [])
-    services = SITE_SERVICES + (MGMT_SERVICES if "management" in roles else [])
-    cmds = [f"Get-Content -Raw -LiteralPath '{ROOT_DIR}\\{f}'" for f in files]
-    cmds += [f"Get-Service -Name '{s}' | Select-Object Name,Status,StartType | ConvertTo-Json" for s in services]
-    cmds.append(f"Get-ItemPropertyValue -LiteralPath '{VERSION_KEY}' -Name 'Version'")
-    return cmds
+@dataclass(frozen=True)
+class LiveRow:
+    """One kind of live run: a latency model (and lab options) at several sizes."""
+
+    name: str
+    latency: str  # auditor.lab.latency.LatencyModel value
+    sizes: tuple[int, ...]
+    ab: bool = False  # also run the baseline commit, interleaved
+    ratio_target: float | None = None  # wall / floor target ...
+    target_sizes: tuple[int, ...] = ()  # ... at these sizes
+    scheme: str = "http"
+    lab_args: tuple[str, ...] = ()
 
 
-# ---- machine ------------------------------------------------------------------------------
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor()
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "platform": platform.platform(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+ROWS = [
+    LiveRow("30 ms", "fixed", (50, 500), ab=True),
+    LiveRow("realistic", "realistic", (50, 500, 2000), ratio_target=1.25, target_sizes=(500, 2000)),
+]
 
-
-def auditor_cmd() -> list[str]:
-    exe = Path(sys.executable).parent / "auditor"
-    return [str(exe)] if exe.exists() else [sys.executable, "-c", "from auditor.cli import main; main()"]
-
-
-# ---- the lab in its own process ------------------------------------------------------------
-class LabProcess:
-    """``bench/lab_proc.py`` serving one scenario; counters over a pipe."""
-
-    def __init__(self, scenario: Path, workdir: Path, delay: float, env: dict[str, str], scheme: str = "http"):
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "lab_proc.py"), str(scenario), "--workdir", str(workdir),
-             "--delay", str(delay), "--scheme", scheme],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if not line:
-            self.close()
-            raise RuntimeError("lab process did not start")
-        ready = json.loads(line)
-        if not ready.get("ready"):
-            self.close()
-            raise RuntimeError(f"lab process failed: {ready}")
-        self.inventory = Path(ready["inventory"])
-        self.nodes = int(ready["nodes"])
-        self.start_seconds = time.perf_counter() - t0
-
-    def counters(self) -> dict[str, Any]:
-        assert self.proc.stdin and self.proc.stdout
-        self.proc.stdin.write("counters\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                if self.proc.stdin:
-                    self.proc.stdin.write("quit\n")
-                    self.proc.stdin.flush()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-
-
-def delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
-    out = {k: after[k] - before[k] for k in ("requests", "commands_run", "encrypted_requests",
-                                              "encrypted_replies", "auth_failures")}
-    out["cpu_seconds"] = round(after["cpu_seconds"] - before["cpu_seconds"], 3)
-    out["actions"] = {k: v - before["actions"].get(k, 0) for k, v in after["actions"].items()}
-    out["shells_open"] = after["shells_open"]
-    return out
+TARGETS = {
+    "realistic wall / floor": 1.25,
+    "30 ms: wall vs baseline (no regression)": 1.10,
+    "30 ms: client CPU ms per node at 500": 10.0,
+    "5,000-node snapshot: model + checks + 4 reports s": 5.0,
+    "5,000-node audit --from: with history / without": 1.2,
+    "auditor drift between two 5,000-node runs s": 2.0,
+    "make bench s": 600.0,
+}
 
 
 # ---- measurements -------------------------------------------------------------------------
-def single_node_seconds(inventory: Path, password: str, repeats: int = 5) -> float:
-    """Median seconds of one node's collection with nothing else running (the ideal's unit)."""
+def protocol_seconds(lab: LabProcess, password: str, repeats: int = 3) -> float:
+    """One node's protocol time alone (handshake, 5 messages, decoding), without its execution time."""
     from auditor.collect.inventory import load_inventory
     from auditor.profile import load_profile
     from auditor.remote import Target, build_collect_request, execute, node_state_from_response
 
-    inv = load_inventory(inventory)
-    node = inv.nodes[-1]
+    inv = load_inventory(lab.inventory)
+    node = min(inv.nodes, key=lambda n: lab.exec_seconds.get(n.name, 0.0))
     request = build_collect_request(load_profile(None))
     target = Target(name=node.name, host=node.address, port=node.port, scheme=node.scheme,
                     transport=node.transport, username=node.username, password=password,
-                    ca_file=str(node.ca_file) if node.ca_file else None, connect_timeout=node.connect_timeout, read_timeout=30, operation_timeout=20)
+                    ca_file=str(node.ca_file) if node.ca_file else None, connect_timeout=node.connect_timeout,
+                    read_timeout=30, operation_timeout=20)
     times = []
     for i in range(repeats + 1):
         t0 = time.perf_counter()
         node_state_from_response(node.name, execute(target, request))
         if i:  # the first one warms imports and caches
             times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return max(0.0, statistics.median(times) - lab.exec_seconds.get(node.name, 0.0))
 
 
-def run_audit(inventory: Path, out: Path, env: dict[str, str], concurrency: int | None) -> dict[str, Any]:
-    """``auditor audit`` in its own process; wall, CPU and peak RSS of that process only."""
-    cmd = auditor_cmd() + ["audit", "--inventory", str(inventory), "--out", str(out),
-                           "--format", "html,json,junit,csv", "--no-history", "--no-progress", "--quiet"]
-    if concurrency:
-        cmd += ["--concurrency", str(concurrency)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, ru = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t0
-    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
-    summary = report.get("summary", {})
-    return {"wall": round(wall, 3), "cpu": round(ru.ru_utime + ru.ru_stime, 3),
-            "maxrss_mb": round(ru.ru_maxrss / 1024, 1), "exit_code": proc.returncode,
-            "nodes_audited": summary.get("nodes_audited"), "findings": summary.get("findings_total"),
-            "stderr": err.decode("utf-8", "replace")[-2000:]}
-
-
-def naive_run(lab: LabProcess, password: str, names: list[str] | None) -> dict[str, Any]:
-    """The admin's serial loop over ``names`` (all nodes when None): seconds per node and role."""
-    import winrm
-
+def live_size(row: LiveRow, n: int, scenario: Path, work: Path, env: dict[str, str], password: str,
+              clients: list[Client], rounds: int, deadline: float) -> dict[str, Any]:
+    from auditor.collect.concurrency import safe_ceiling
     from auditor.collect.inventory import load_inventory
 
-    inv = load_inventory(lab.inventory)
-    nodes = [n for n in inv.nodes if names is None or n.name in names]
-    c0 = lab.counters()
-    per_role: dict[str, list[float]] = {"management": [], "site": []}
-    calls = failed = 0
-    t_all = time.perf_counter()
-    for node in nodes:
-        t0 = time.perf_counter()
-        tls = {"ca_trust_path": str(node.ca_file)} if node.ca_file else {}
-        session = winrm.Session(node.url, auth=(node.username, password), transport="ntlm", proxy=None,
-                                operation_timeout_sec=20, read_timeout_sec=30, **tls)
-        for script in naive_commands(list(node.roles)):
-            r = session.run_ps(script)
-            calls += 1
-            failed += r.status_code != 0
-        role = "management" if "management" in node.roles else "site"
-        per_role[role].append(time.perf_counter() - t0)
-    wall = time.perf_counter() - t_all
-    d = delta(lab.counters(), c0)
-    return {"nodes": len(nodes), "wall": round(wall, 3), "calls": calls, "failed_calls": failed,
-            "per_role_mean": {k: round(statistics.mean(v), 4) for k, v in per_role.items() if v},
-            "requests": d["requests"], "commands": d["commands_run"]}
+    lab = LabProcess(scenario, work / f"lab-{row.name}-{n}".replace(" ", "_"), env, latency=row.latency,
+                     deadline=deadline, scheme=row.scheme, extra=list(row.lab_args))
+    try:
+        inv = load_inventory(lab.inventory)
+        hung = sorted(k for k, v in lab.exec_seconds.items() if v >= deadline)
+        t_proto = protocol_seconds(lab, password)
+        cores = machine()["nproc"]
+        ceiling = safe_ceiling(n, inv.max_concurrency)
+        runs = []
+        for r in range(rounds):
+            order = clients if r % 2 == 0 else list(reversed(clients))
+            for client in order:
+                out = work / f"out-{len(runs)}"
+                c0 = lab.counters()
+                watch = MachineWatch()
+                a = run_audit(client, ["--inventory", str(lab.inventory), "--out", str(out), "--format", FORMATS,
+                                       "--no-history", "--no-progress", "--quiet"], env, out / "report.json")
+                d = delta(lab.counters(), c0)
+                a["machine"] = watch.finish(a["cpu"], d["cpu_seconds"])
+                shutil.rmtree(out, ignore_errors=True)
+                f = floor(list(lab.exec_seconds.values()), protocol_seconds=t_proto, deadline=deadline,
+                          client_cpu=a["cpu"], cores=cores, safe_concurrency=ceiling.value)
+                a.update(client=client.label, floor_s=round(f.seconds, 3), floor_by=f.bound_by,
+                         floor_terms={"slowest": round(f.slowest, 3), "cpu": round(f.cpu, 3),
+                                      "concurrency": round(f.concurrency, 3)},
+                         ratio=round(a["wall"] / f.seconds, 3), cpu_ms_per_node=round(a["cpu"] / n * 1000, 2),
+                         requests_per_node=round(d["requests"] / n, 3),
+                         commands_per_node=round(d["commands_run"] / n, 3),
+                         lab_cpu_ms_per_node=round(d["cpu_seconds"] / n * 1000, 2),
+                         clean=a["nodes_audited"] == n - len(hung) and a["exit_code"] in (0, 3 if hung else 0))
+                runs.append(a)
+                print(f"  {row.name:>9} {n:>5} nodes  {client.label:<14} wall {a['wall']:7.2f} s  "
+                      f"floor {f.seconds:6.2f} s ({f.bound_by})  ratio {a['ratio']:.2f}  "
+                      f"CPU {a['cpu_ms_per_node']:.1f} ms/node  exit {a['exit_code']}"
+                      + ("  [machine busy]" if a["machine"].get("busy") else ""), flush=True)
+                if not a["clean"]:
+                    print(f"    not every node audited as expected ({a['nodes_audited']} of {n}, "
+                          f"{len(hung)} hung):\n{a['stderr']}", file=sys.stderr)
+        return {"nodes": n, "hung": hung, "protocol_s": round(t_proto, 4), "safe_concurrency": ceiling.value,
+                "ceiling_by": ceiling.limited_by.value, "lab_start_s": round(lab.start_seconds, 2),
+                "round_trip": lab.round_trip, "runs": runs}
+    finally:
+        lab.close()
 
 
-def naive_estimate(naive: dict[str, Any], roles: dict[str, int]) -> float:
-    means = naive["per_role_mean"]
-    site = means.get("site", means.get("management", 0.0))
-    mgmt = means.get("management", site)
-    return roles.get("management", 0) * mgmt + roles.get("site", 0) * site
-
-
-def snapshot_bench(nodes: int, env: dict[str, str]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, str(HERE / "bench_snapshot.py"), "--nodes", str(nodes)],
-                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+def subprocess_json(script: str, *args: str, env: dict[str, str]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, str(HERE / script), *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=900)
     if proc.returncode != 0:
-        raise RuntimeError(f"bench_snapshot failed: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"{script} failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -234,168 +182,205 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def median_of(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def live_table(results: dict[str, Any]) -> str:
+    rows = []
+    for row_name, sizes in results["live"].items():
+        for n, res in sizes.items():
+            for label in dict.fromkeys(r["client"] for r in res["runs"]):
+                runs = [r for r in res["runs"] if r["client"] == label]
+                m = runs[len(runs) // 2] if len(runs) % 2 else runs[0]
+                rows.append([row_name, n, label, len(runs), f"{median_of(runs, 'wall'):.2f}",
+                             f"{median_of(runs, 'cpu'):.2f}", f"{median_of(runs, 'cpu_ms_per_node'):.1f}",
+                             f"{m['floor_s']:.2f}", m["floor_by"], f"{median_of(runs, 'ratio'):.2f}",
+                             f"{max(r['maxrss_mb'] for r in runs):.0f}", max(r["peak_threads"] for r in runs),
+                             max(r["peak_sockets"] for r in runs), m["requests_per_node"], m["commands_per_node"],
+                             f"{m['lab_cpu_ms_per_node']:.1f}", len(res["hung"]),
+                             max(r["machine"].get("other_jobs_cores", 0) for r in runs)])
+    return table(rows, ["latency", "nodes", "client", "runs", "wall s", "client CPU s", "CPU ms/node", "floor s",
+                        "floor bound by", "wall/floor", "peak RSS MB", "peak threads", "peak sockets",
+                        "HTTP req/node", "cmds/node", "lab CPU ms/node", "hung", "other jobs (cores)"])
+
+
+def evaluate(results: dict[str, Any], baseline: Client | None, total_s: float) -> list[tuple[str, str, float | None,
+                                                                                            float, bool]]:
+    """(target, where, measured, limit, passed) for every target."""
+    out = []
+    for row in ROWS:
+        for n in row.target_sizes:
+            res = results["live"].get(row.name, {}).get(n)
+            value = statistics.median(r["ratio"] for r in res["runs"]) if res else None
+            out.append(("realistic wall / floor", f"{row.name}, {n} nodes", value, row.ratio_target or 0.0,
+                        value is not None and value <= (row.ratio_target or 0.0)))
+    for row in ROWS:
+        if not row.ab:
+            continue
+        res = results["live"].get(row.name, {}).get(max(row.sizes))
+        if res is None:
+            continue
+        mine = [r for r in res["runs"] if r["client"] == "this checkout"]
+        theirs = [r for r in res["runs"] if baseline is not None and r["client"] == baseline.label]
+        limit = TARGETS["30 ms: wall vs baseline (no regression)"]
+        value = median_of(mine, "wall") / median_of(theirs, "wall") if theirs else None
+        out.append(("30 ms: wall vs baseline (no regression)", f"{max(row.sizes)} nodes, medians", value, limit,
+                    value is not None and value <= limit))
+        limit = TARGETS["30 ms: client CPU ms per node at 500"]
+        value = median_of(mine, "cpu_ms_per_node")
+        out.append(("30 ms: client CPU ms per node at 500", f"{max(row.sizes)} nodes, whole process / nodes", value,
+                    limit, value <= limit))
+    snap = results.get("snapshot")
+    if snap:
+        value = snap["times"]["model_checks_reports"]["wall"]
+        limit = TARGETS["5,000-node snapshot: model + checks + 4 reports s"]
+        out.append(("5,000-node snapshot: model + checks + 4 reports s", f"{snap['nodes']} nodes", value, limit,
+                    value < limit))
+    hist = results.get("history")
+    if hist:
+        limit = TARGETS["5,000-node audit --from: with history / without"]
+        out.append(("5,000-node audit --from: with history / without", f"{hist['nodes']} nodes, medians",
+                    hist["ratio"], limit, hist["ratio"] <= limit))
+        limit = TARGETS["auditor drift between two 5,000-node runs s"]
+        ok = hist["drift"]["exit_code"] == 0 and hist["drift"]["wall"] < limit
+        out.append(("auditor drift between two 5,000-node runs s", "process wall", hist["drift"]["wall"], limit, ok))
+    clean = all(r["clean"] for sizes in results["live"].values() for res in sizes.values() for r in res["runs"])
+    out.append(("every live run audited every node it could", "", None, 0.0, clean))
+    out.append(("make bench s", "", total_s, TARGETS["make bench s"], total_s < TARGETS["make bench s"]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="50,200,500", help="node counts (default 50,200,500)")
-    ap.add_argument("--delay", type=float, default=0.03, help="seconds of latency per HTTP request (0.03)")
-    ap.add_argument("--scheme", default="http", choices=["http", "https"],
-                    help="http: NTLM with message encryption (default); https: NTLM over TLS with CBT and a CA file")
-    ap.add_argument("--concurrency", type=int, default=None,
-                    help="override the pool size (default: the inventory's, i.e. the tool's default)")
-    ap.add_argument("--naive-sample", type=int, default=0,
-                    help="naive loop on this many nodes of the first size (0 = all nodes of it)")
-    ap.add_argument("--sweep", default="32,64",
-                    help="extra pool sizes to run at the largest size (comma-separated; empty: none)")
+    ap.add_argument("--rows", default=",".join(r.name for r in ROWS), help="live rows to run (comma-separated)")
+    ap.add_argument("--baseline", default=BASELINE, help=f"commit for the A/B (default {BASELINE}); 'none' skips it")
+    ap.add_argument("--ab-rounds", type=int, default=2, help="runs of each side of the A/B, interleaved")
+    ap.add_argument("--max-nodes", type=int, default=0, help="skip live sizes above this (a quick look; targets fail)")
+    ap.add_argument("--deadline", type=float, default=60.0, help="per-node deadline in the lab inventories (60)")
+    ap.add_argument("--naive-sample", type=int, default=5, help="nodes of the naive loop (0 skips it)")
     ap.add_argument("--snapshot-nodes", type=int, default=5000, help="0 skips the snapshot benchmark")
+    ap.add_argument("--history-nodes", type=int, default=5000, help="0 skips the history benchmark")
     ap.add_argument("--json", type=Path, default=None, help="also write every number to this file")
     args = ap.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    chosen = {r.strip() for r in args.rows.split(",") if r.strip()}
     started = time.perf_counter()
+
+    from bench_snapshot import scratch_root
 
     from auditor.collect.inventory import load_inventory
     from auditor.lab.scenario_builder import build_healthy
 
-    sys.path.insert(0, str(HERE))
-    from bench_snapshot import scratch_root
-
     info = machine()
     print(f"machine: {info['nproc']} CPU(s), {info['cpu']}, Python {info['python']}, "
           f"load average at start {info['loadavg_start']}")
-    how = "NTLM + message encryption over HTTP" if args.scheme == "http" else "NTLM over HTTPS (CBT, CA file)"
-    print(f"lab: {how}, {args.delay * 1000:g} ms before each HTTP reply, "
-          "servers in a separate process\n")
     password = secrets.token_urlsafe(18)
     env = dict(os.environ, **{PASSWORD_ENV: password})
     work = Path(tempfile.mkdtemp(prefix="paragon-bench-", dir=scratch_root()))
-    results: dict[str, Any] = {"machine": info, "delay": args.delay, "scheme": args.scheme, "sizes": {}}
-    naive: dict[str, Any] | None = None
+    results: dict[str, Any] = {"machine": info, "deadline": args.deadline, "live": {}, "targets": []}
+    me = Client("this checkout")
+    baseline: Client | None = None
     try:
-        for n in sizes:
-            scen = work / f"scenario-{n}"
-            build_healthy(scen, sites=n - 2)
-            lab = LabProcess(scen, work / f"lab-{n}", args.delay, env, args.scheme)
+        if args.baseline != "none":
+            try:
+                baseline = extract_commit(args.baseline, work / "baseline")
+            except RuntimeError as exc:
+                print(f"A/B: {exc}", file=sys.stderr)
+        scenarios: dict[int, Path] = {}
+        for row in ROWS:
+            if row.name not in chosen:
+                continue
+            print(f"\n{row.name}: lab in a separate process, NTLM + message encryption over {row.scheme.upper()}")
+            results["live"][row.name] = {}
+            for n in row.sizes:
+                if args.max_nodes and n > args.max_nodes:
+                    continue
+                if n not in scenarios:
+                    scenarios[n] = work / f"scenario-{n}"
+                    build_healthy(scenarios[n], sites=n - 2)
+                clients = [me, baseline] if row.ab and baseline is not None else [me]
+                rounds = args.ab_rounds if row.ab else 1
+                results["live"][row.name][n] = live_size(row, n, scenarios[n], work, env, password, clients, rounds,
+                                                         args.deadline)
+        if args.naive_sample and ROWS[0].sizes[0] in scenarios:
+            n = ROWS[0].sizes[0]
+            lab = LabProcess(scenarios[n], work / "lab-naive", env)
             try:
                 inv = load_inventory(lab.inventory)
-                concurrency = args.concurrency or inv.concurrency
-                roles = {"management": sum("management" in x.roles for x in inv.nodes)}
-                roles["site"] = n - roles["management"]
-                idle0 = lab.counters()
-                time.sleep(1.0)
-                idle = lab.counters()["cpu_seconds"] - idle0["cpu_seconds"]
-                t1 = single_node_seconds(lab.inventory, password)
-                c0 = lab.counters()
-                audit = run_audit(lab.inventory, work / f"out-{n}", env, args.concurrency)
-                d = delta(lab.counters(), c0)
-                if n == max(sizes):
-                    for c in [int(x) for x in args.sweep.split(",") if x.strip()]:
-                        s0 = lab.counters()
-                        a = run_audit(lab.inventory, work / f"out-{n}-c{c}", env, c)
-                        sd = delta(lab.counters(), s0)
-                        ideal_c = math.ceil(n / c) * t1
-                        results.setdefault("sweep", []).append({
-                            "nodes": n, "concurrency": c, "wall": a["wall"], "cpu": a["cpu"],
-                            "exit_code": a["exit_code"], "ideal_s": round(ideal_c, 3),
-                            "ratio_to_ideal": round(a["wall"] / ideal_c, 2),
-                            "lab_cpu_ms_per_node": round(sd["cpu_seconds"] / n * 1000, 1)})
-                if naive is None:
-                    sample = None
-                    if args.naive_sample:
-                        mg = [x.name for x in inv.nodes if "management" in x.roles][:1]
-                        st = [x.name for x in inv.nodes if "management" not in x.roles][: max(1, args.naive_sample - 1)]
-                        sample = mg + st
-                    naive = naive_run(lab, password, sample)
-                    naive["measured_at"] = n
-                    results["naive"] = naive
+                mg = [x.name for x in inv.nodes if "management" in x.roles][:1]
+                st = [x.name for x in inv.nodes if "management" not in x.roles][: max(1, args.naive_sample - 1)]
+                results["naive"] = naive_run(lab, password, mg + st)
             finally:
                 lab.close()
-            ideal = math.ceil(n / concurrency) * t1
-            naive_total = naive_estimate(naive, roles)
-            naive_measured = naive["nodes"] == n
-            results["sizes"][n] = {
-                "concurrency": concurrency, "single_node_s": round(t1, 4), "ideal_s": round(ideal, 3),
-                "audit": audit, "lab": d, "lab_start_s": round(lab.start_seconds, 2),
-                "lab_idle_cpu_per_s": round(idle, 3),
-                "requests_per_node": round(d["requests"] / n, 3), "commands_per_node": round(d["commands_run"] / n, 3),
-                "ratio_to_ideal": round(audit["wall"] / ideal, 2),
-                "naive_s": round(naive_total, 1), "naive_measured": naive_measured,
-                "speedup": round(naive_total / audit["wall"], 1),
-            }
-            r = results["sizes"][n]
-            print(f"{n} nodes: audit {audit['wall']:.2f} s (exit {audit['exit_code']}, "
-                  f"{audit['nodes_audited']} audited), ideal {ideal:.2f} s, ratio {r['ratio_to_ideal']}, "
-                  f"{r['requests_per_node']} HTTP req/node, {r['commands_per_node']} commands/node", flush=True)
-            if audit["exit_code"] != 0 or audit["nodes_audited"] != n:
-                print("  audit did not audit every node cleanly:\n" + audit["stderr"], file=sys.stderr)
         if args.snapshot_nodes:
-            results["snapshot"] = snapshot_bench(args.snapshot_nodes, env)
+            results["snapshot"] = subprocess_json("bench_snapshot.py", "--nodes", str(args.snapshot_nodes), env=env)
+        if args.history_nodes:
+            results["history"] = subprocess_json("bench_history.py", "--nodes", str(args.history_nodes), env=env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    # ---- report -------------------------------------------------------------------------
-    print("\nLive audit (auditor audit, end to end: process start, collection, checks, 4 reports)")
-    rows = []
-    for n, r in results["sizes"].items():
-        a = r["audit"]
-        rows.append([n, r["concurrency"], f"{a['wall']:.2f}", f"{a['cpu']:.2f}", f"{r['single_node_s'] * 1000:.0f}",
-                     f"{r['ideal_s']:.2f}", f"{r['ratio_to_ideal']:.2f}", r["requests_per_node"],
-                     r["commands_per_node"], f"{a['maxrss_mb']:.0f}",
-                     f"{r['lab']['cpu_seconds'] / n * 1000:.1f}", f"{r['lab_idle_cpu_per_s']:.2f}"])
-    print(table(rows, ["nodes", "conc", "wall s", "client cpu s", "1 node ms", "ideal s", "wall/ideal",
-                       "HTTP req/node", "cmds/node", "peak RSS MB", "lab cpu ms/node", "lab idle cpu/s"]))
-    if results.get("sweep"):
-        base = results["sizes"][max(sizes)]
-        rows = [[max(sizes), base["concurrency"], f"{base['audit']['wall']:.2f}", f"{base['audit']['cpu']:.2f}",
-                 f"{base['ideal_s']:.2f}", f"{base['ratio_to_ideal']:.2f}",
-                 f"{base['lab']['cpu_seconds'] / max(sizes) * 1000:.1f}", base["audit"]["exit_code"]]]
-        rows += [[r["nodes"], r["concurrency"], f"{r['wall']:.2f}", f"{r['cpu']:.2f}", f"{r['ideal_s']:.2f}",
-                  f"{r['ratio_to_ideal']:.2f}", f"{r['lab_cpu_ms_per_node']:.1f}", r["exit_code"]]
-                 for r in results["sweep"]]
-        print("\nPool size at the largest cluster (--concurrency):")
-        print(table(rows, ["nodes", "conc", "wall s", "client cpu s", "ideal s", "wall/ideal", "lab cpu ms/node",
-                           "exit"]))
-    ns = list(results["sizes"])
-    if len(ns) >= 2:
-        a, b = ns[0], ns[-1]
-        ra, rb = results["sizes"][a]["audit"]["maxrss_mb"], results["sizes"][b]["audit"]["maxrss_mb"]
-        slope = (rb - ra) / (b - a)
-        results["memory_slope_mb_per_node"] = round(slope, 4)
-        line = f"\nPeak RSS grows {slope * 1024:.0f} KB per node between {a} and {b} nodes"
-        for m in ns[1:-1]:
-            pred = ra + slope * (m - a)
-            line += f"; linear prediction at {m}: {pred:.0f} MB, measured {results['sizes'][m]['audit']['maxrss_mb']:.0f} MB"
-        print(line)
+    report(results)
+    results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["bench_seconds"] = round(time.perf_counter() - started, 1)
+    targets = evaluate(results, baseline, results["bench_seconds"])
+    results["targets"] = [{"target": t, "where": w, "measured": v, "limit": lim, "pass": ok}
+                          for t, w, v, lim, ok in targets]
+    busy = [r for sizes in results["live"].values() for res in sizes.values() for r in res["runs"]
+            if r["machine"].get("busy")]
+    print(f"\nload average at end {results['loadavg_end']}; benchmark took {results['bench_seconds']:.0f} s")
+    if busy:
+        print(f"WARNING: {len(busy)} live run(s) shared the machine with other jobs (more than 0.25 cores taken "
+              "by other processes on average): their wall times are inflated; CPU columns are less affected.")
+    print("\nTargets:")
+    print(table([[t, w, "-" if v is None else f"{v:.2f}", f"{lim:g}" if lim else "", "PASS" if ok else "FAIL"]
+                 for t, w, v, lim, ok in targets], ["target", "where", "measured", "limit", ""]))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return 0 if all(ok for *_, ok in targets) else 1
 
-    if naive is not None:
-        print(f"\nNaive admin loop (one Session.run_ps per file and service, node after node): "
-              f"measured on {naive['nodes']} node(s) of the {naive['measured_at']}-node cluster in "
-              f"{naive['wall']:.1f} s, {naive['calls']} run_ps calls, {naive['requests']} HTTP requests "
-              f"({naive['requests'] / max(naive['nodes'], 1):.0f}/node), {naive['commands']} remote commands "
-              f"({naive['commands'] / max(naive['nodes'], 1):.0f}/node); per node: "
+
+def report(results: dict[str, Any]) -> None:
+    print("\nLive audit (auditor audit end to end: process start, collection, checks, 4 reports; medians)")
+    print(live_table(results))
+    fixed = results["live"].get(ROWS[0].name, {})
+    if len(fixed) >= 2:
+        (a, ra), (b, rb) = list(fixed.items())[0], list(fixed.items())[-1]
+        for label in dict.fromkeys(r["client"] for r in rb["runs"]):
+            ca = median_of([r for r in ra["runs"] if r["client"] == label], "cpu")
+            cb = median_of([r for r in rb["runs"] if r["client"] == label], "cpu")
+            ma = max(r["maxrss_mb"] for r in ra["runs"] if r["client"] == label)
+            mb = max(r["maxrss_mb"] for r in rb["runs"] if r["client"] == label)
+            print(f"{label}: marginal client CPU {(cb - ca) / (b - a) * 1000:.1f} ms per node and peak RSS "
+                  f"{(mb - ma) / (b - a) * 1024:.0f} KB per node between {a} and {b} nodes (30 ms mode)")
+    naive = results.get("naive")
+    if naive:
+        print(f"\nNaive admin loop (one Session.run_ps per file and service, node after node), measured on "
+              f"{naive['nodes']} node(s): {naive['wall']:.1f} s, {naive['calls']} run_ps calls, "
+              f"{naive['requests'] / max(naive['nodes'], 1):.0f} HTTP requests and "
+              f"{naive['commands'] / max(naive['nodes'], 1):.0f} remote commands per node; per node: "
               + ", ".join(f"{k} {v:.2f} s" for k, v in naive["per_role_mean"].items()))
         rows = []
-        for n, r in results["sizes"].items():
-            label = "measured" if r["naive_measured"] else "EXTRAPOLATED (linear, per-role means)"
-            rows.append([n, f"{r['naive_s']:.1f}", label, f"{r['audit']['wall']:.2f}", f"{r['speedup']:.0f}x"])
-        print(table(rows, ["nodes", "naive s", "naive figure", "auditor s", "speed-up"]))
-
+        for n, res in fixed.items():
+            mine = median_of([r for r in res["runs"] if r["client"] == "this checkout"], "wall")
+            est = naive_estimate(naive, {"management": 2, "site": n - 2})
+            rows.append([n, f"{est:.1f}", "EXTRAPOLATED (linear, per-role means)", f"{mine:.2f}", f"{est / mine:.0f}x"])
+        print(table(rows, ["nodes", "naive s", "naive figure", "auditor s (30 ms)", "speed-up"]))
     snap = results.get("snapshot")
     if snap:
         t = snap["times"]
         print(f"\nOffline on a generated {snap['nodes']}-node snapshot ({snap['findings']} findings), fresh process:")
-        rows = [[k, f"{t[k]['wall']:.2f}", f"{t[k]['cpu']:.2f}"] for k in
-                ("imports", "generate", "load", "model_and_checks", "html", "json", "junit", "csv", "model_checks_reports",
-                 "model_only", "checks_only")]
-        print(table(rows, ["step", "wall s", "cpu s"]))
-        print(f"model + checks + 4 reports: {t['model_checks_reports']['wall']:.2f} s wall "
-              f"({t['model_checks_reports']['cpu']:.2f} s CPU); peak RSS {snap['maxrss_mb']:.0f} MB; "
-              "sizes " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in snap["sizes"].items()))
-
-    results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    results["bench_seconds"] = round(time.perf_counter() - started, 1)
-    print(f"\nload average at end {results['loadavg_end']}; benchmark took {results['bench_seconds']:.0f} s")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+        print(table([[k, f"{t[k]['wall']:.2f}", f"{t[k]['cpu']:.2f}"] for k in
+                     ("imports", "generate", "load", "model_and_checks", "html", "json", "junit", "csv",
+                      "model_checks_reports")], ["step", "wall s", "cpu s"]))
+        print(f"peak RSS {snap['maxrss_mb']:.0f} MB")
+    hist = results.get("history")
+    if hist:
+        print(f"\nRun history, {hist['nodes']}-node `audit --from` (interleaved, medians of "
+              f"{len(hist['runs']['with'])}): without {hist['median_wall']['without']:.2f} s wall "
+              f"({hist['median_cpu']['without']:.2f} s CPU), with {hist['median_wall']['with']:.2f} s "
+              f"({hist['median_cpu']['with']:.2f} s CPU): {hist['ratio']:.2f}x; `auditor drift` between the "
+              f"last two runs {hist['drift']['wall']:.2f} s (exit {hist['drift']['exit_code']}); history file "
+              f"{hist['history_mb']} MB")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ make client and servers slow each other down in ways a real site never does.
 
 Protocol on stdin/stdout (one JSON object per line):
 
-* on start it writes ``{"ready": true, "inventory": PATH, "nodes": N}``;
+* on start it writes ``{"ready": true, "inventory": PATH, "nodes": N, "exec_seconds": {NODE: S}}``
+  (each node's simulated remote execution time, from ``auditor.lab.latency``);
 * ``counters`` -> the summed server counters and this process's CPU seconds;
 * ``quit`` (or EOF) -> stop every server and exit.
 
@@ -52,13 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario", type=Path)
     ap.add_argument("--workdir", type=Path, required=True)
-    ap.add_argument("--delay", type=float, default=0.0, help="delay_seconds fault on every node")
+    ap.add_argument("--latency", default="fixed", choices=["fixed", "realistic"],
+                    help="fixed: --delay before every reply; realistic: per-node execution times (auditor.lab.latency)")
+    ap.add_argument("--delay", type=float, default=None, help="seconds before every HTTP reply (model's default)")
+    ap.add_argument("--deadline", type=float, default=60.0, help="the inventory's per-node deadline")
+    ap.add_argument("--concurrency", type=int, default=None, help="write this concurrency (default: none, adaptive)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the realistic draw")
     ap.add_argument("--scheme", default="http", choices=["http", "https"])
     ap.add_argument("--nodes", default="", help="comma-separated node names to serve (default: all)")
     args = ap.parse_args(argv)
 
     from auditor.lab.cluster import LabCluster
     from auditor.lab.executor import make_handler
+    from auditor.lab.latency import LatencyModel, draw
     from auditor.manifest import load_manifest
 
     password = os.environ.get("PARAGON_LAB_PASSWORD")
@@ -66,14 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"error": "PARAGON_LAB_PASSWORD is not set"}), flush=True)
         return 2
     names = [n.name for n in load_manifest(args.scenario).nodes]
-    faults = {n: {"delay_seconds": args.delay} for n in names} if args.delay else None
+    timing = draw(names, LatencyModel(args.latency), deadline=args.deadline, seed=args.seed, round_trip=args.delay)
+    faults = {t.name: t.faults() for t in timing if t.faults()} or None
     lab = LabCluster(args.scenario, handler_factory=make_handler, scheme=args.scheme, auth="ntlm",
                      password=password, workdir=args.workdir, faults=faults, copy_scenario=False,
                      remove_workdir=False)
     with lab:
-        inv = lab.write_inventory(args.workdir / "inventory.yaml")
+        inv = lab.write_inventory(args.workdir / "inventory.yaml", deadline=args.deadline,
+                                  concurrency=args.concurrency)
         print(json.dumps({"ready": True, "inventory": str(inv), "nodes": len(lab.nodes),
-                          "cpu_seconds": round(_cpu(), 3)}), flush=True)
+                          "cpu_seconds": round(_cpu(), 3),
+                          "round_trip": timing[0].round_trip if timing else 0.0,
+                          "exec_seconds": {t.name: t.exec_seconds for t in timing}}), flush=True)
         for line in sys.stdin:
             cmd = line.strip()
             if cmd == "counters":

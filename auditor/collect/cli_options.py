@@ -58,7 +58,8 @@ def collection_options(*, inventory_required: bool = False) -> Callable[[F], F]:
             click.option("--insecure-skip-verify", is_flag=True, default=False,
                          help="Accept verify: false in the inventory (no certificate validation)."),
             click.option("--concurrency", type=click.IntRange(min=1, max=1024), default=None,
-                         help="Nodes collected at once (overrides the inventory)."),
+                         help="Nodes collected at once (overrides the inventory; default: adaptive, "
+                              "raised while the client keeps up, see docs/inventory.md)."),
             click.option("--deadline", type=click.FloatRange(min=1, min_open=False), default=None,
                          metavar="SECONDS", help="Per-node time limit (overrides the inventory)."),
             click.option("--no-progress", is_flag=True, default=False,

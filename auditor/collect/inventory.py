@@ -24,7 +24,7 @@ TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
 SCHEMES = ("https", "http")
 DEFAULT_PORTS = {"https": 5986, "http": 5985}
 
-# Settings that can appear under ``defaults:`` and (except concurrency) on each node.
+# Settings that can appear under ``defaults:`` and (except the run-wide ones) on each node.
 _DEFAULTS: dict[str, Any] = {
     "transport": "ntlm",
     "scheme": "https",
@@ -36,7 +36,8 @@ _DEFAULTS: dict[str, Any] = {
     "deadline": 120.0,
     "max_output_mb": 64.0,
     "retries": 1,
-    "concurrency": 16,
+    "concurrency": None,  # None: adaptive (auditor.collect.concurrency)
+    "max_concurrency": None,  # None: auditor.collect.concurrency.DEFAULT_MAX_CONCURRENCY
     "username": "",
     "credential": None,
     "check_hostname": True,
@@ -44,7 +45,8 @@ _DEFAULTS: dict[str, Any] = {
 _NODE_ONLY = ("name", "address", "roles", "hostname")
 _TOP_KEYS = ("version", "cluster", "defaults", "nodes")
 _DEFAULT_KEYS = tuple(_DEFAULTS)
-_NODE_KEYS = _NODE_ONLY + tuple(k for k in _DEFAULTS if k != "concurrency")
+_RUN_WIDE = ("concurrency", "max_concurrency")
+_NODE_KEYS = _NODE_ONLY + tuple(k for k in _DEFAULTS if k not in _RUN_WIDE)
 _PASSWORD_KEYS = {"password", "passwd", "pwd", "pass", "secret"}
 _CREDENTIAL_HELP = (
     "the inventory holds credential references only: use credential: {env: VAR}, "
@@ -97,8 +99,9 @@ class Inventory:
 
     cluster: str
     nodes: list[NodeTarget]
-    concurrency: int = 16
+    concurrency: int | None = None  # None: adaptive, up to the safe ceiling
     path: Path | None = None
+    max_concurrency: int | None = None  # the admin's cap on the adaptive limit (None: the default cap)
 
     def node(self, name: str) -> NodeTarget:
         for n in self.nodes:
@@ -109,7 +112,7 @@ class Inventory:
     def with_overrides(self, *, concurrency: int | None = None, deadline: float | None = None) -> Inventory:
         """A copy with command-line overrides applied (``--concurrency``, ``--deadline``)."""
         nodes = [replace(n, deadline=float(deadline)) for n in self.nodes] if deadline else list(self.nodes)
-        return Inventory(self.cluster, nodes, concurrency or self.concurrency, self.path)
+        return Inventory(self.cluster, nodes, concurrency or self.concurrency, self.path, self.max_concurrency)
 
 
 def looks_like_hostname(text: str) -> bool:
@@ -212,7 +215,7 @@ def _setting(key: str, value: Any, ctx: _Ctx, line: int | None) -> Any:
         return float(_positive_number(value, key, ctx, line))
     if key == "retries":
         return int(_positive_number(value, key, ctx, line, integer=True, allow_zero=True))
-    if key == "concurrency":
+    if key in _RUN_WIDE:
         return int(_positive_number(value, key, ctx, line, integer=True, minimum=1))
     if key in ("verify", "check_hostname"):
         if not isinstance(value, bool):
@@ -272,9 +275,9 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
         if not isinstance(raw, LineMap):
             raise ctx.err(f"nodes[{i}]: expected a mapping with name, address, roles", nline)
         what = f"nodes[{i}]"
-        if "concurrency" in raw:
-            raise ctx.err(f"{what}: concurrency applies to the whole run; set it under defaults",
-                          line_of(raw, "concurrency"))
+        for key in _RUN_WIDE:
+            if key in raw:
+                raise ctx.err(f"{what}: {key} applies to the whole run; set it under defaults", line_of(raw, key))
         _check_keys(raw, _NODE_KEYS, ctx, what)
         if "name" not in raw:
             raise ctx.err(f"{what}: name is required", raw.line)
@@ -346,8 +349,8 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
             check_hostname=merged["check_hostname"],
             line=nline,
         ))
-    return Inventory(cluster=cluster, nodes=nodes, concurrency=defaults.get("concurrency", _DEFAULTS["concurrency"]),
-                     path=None)
+    return Inventory(cluster=cluster, nodes=nodes, concurrency=defaults.get("concurrency"), path=None,
+                     max_concurrency=defaults.get("max_concurrency"))
 
 
 def load_inventory(path: str | Path) -> Inventory:

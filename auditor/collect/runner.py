@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from auditor.addresses import is_ip
+from auditor.collect.concurrency import AdaptiveLimit, Ceiling, safe_ceiling
 from auditor.collect.credentials import Credentials, PromptFn, click_prompt, resolve_credentials
 from auditor.collect.inventory import Inventory, NodeTarget, looks_like_hostname
 from auditor.errors import InputError
@@ -46,6 +47,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TRANSIENT_KINDS = frozenset({"timeout", "protocol"})
 _MONITOR_TICK = 0.1
+# what an overloaded network or node looks like: the adaptive limit backs off on these
+_OVERLOAD_KINDS = frozenset({"timeout", "protocol", "deadline"})
 _MAX_BACKOFF = 5.0
 
 
@@ -89,6 +92,16 @@ class NodeStats:
     error_kind: str | None = None  # RemoteError kind of the last failure, or "deadline"/"mismatch"
 
 
+@dataclass(frozen=True)
+class Concurrency:
+    """How many nodes were collected at once (``peak``) and what bounded it."""
+
+    adaptive: bool
+    peak: int
+    ceiling: Ceiling
+    peak_workers: int  # worker threads holding a slot at once, at most
+
+
 @dataclass
 class CollectionResult:
     nodes: list[NodeState]
@@ -96,6 +109,7 @@ class CollectionResult:
     finished_at: str
     stats: list[NodeStats] = field(default_factory=list)
     seconds: float = 0.0
+    concurrency: Concurrency | None = None
 
     @property
     def failed(self) -> list[NodeState]:
@@ -373,13 +387,16 @@ class _Progress:
 
 
 class _Pool:
-    """A bounded pool of daemon worker threads.
+    """A pool of daemon worker threads whose size may change while it runs.
 
     Why not ThreadPoolExecutor: its workers are joined at interpreter exit, so one node stuck
     in a socket would hold the whole process after the run (or after Ctrl-C) until its
     transport timeout. Here a worker whose node passed its deadline is *abandoned*: a fresh
     worker takes its slot at once (the live concurrency stays at ``size``), and the daemon
     thread ends on its own when its cut-down remote timeout fires, or with the process.
+
+    ``resize`` raises or lowers the number of nodes in flight (adaptive concurrency): new
+    workers start at once, surplus workers stop after their current node.
     """
 
     def __init__(self, size: int, request: dict[str, Any], creds: dict[str, Credentials],
@@ -389,16 +406,32 @@ class _Pool:
         self.queue: queue.Queue[_Job] = queue.Queue()
         self.done: queue.Queue[_Job] = queue.Queue()
         self._spawned = 0
+        self._lock = threading.Lock()
+        self.workers = 0  # workers holding a slot (an abandoned one no longer does)
+        self.peak_workers = 0
 
     def start(self) -> None:
         for _ in range(self.size):
             self._spawn()
 
     def _spawn(self) -> None:
-        self._spawned += 1
-        threading.Thread(target=self._work, name=f"collect-{self._spawned}", daemon=True).start()
+        with self._lock:
+            self._spawned += 1
+            self.workers += 1
+            self.peak_workers = max(self.peak_workers, self.workers)
+            name = f"collect-{self._spawned}"
+        threading.Thread(target=self._work, name=name, daemon=True).start()
+
+    def resize(self, size: int) -> None:
+        with self._lock:
+            self.size = max(1, size)
+            missing = min(self.size - self.workers, self.queue.qsize())
+        for _ in range(max(0, missing)):
+            self._spawn()
 
     def replace_abandoned(self) -> None:
+        with self._lock:
+            self.workers -= 1
         if not self.queue.empty():
             self._spawn()
 
@@ -410,11 +443,23 @@ class _Pool:
             except queue.Empty:
                 return
 
+    def _leave(self) -> bool:
+        """Give up this worker's slot when the pool shrank below the live workers."""
+        with self._lock:
+            if self.workers > self.size:
+                self.workers -= 1
+                return True
+            return False
+
     def _work(self) -> None:
         while True:
+            if self._leave():
+                return
             try:
                 job = self.queue.get_nowait()
             except queue.Empty:
+                with self._lock:
+                    self.workers -= 1
                 return
             try:
                 c = self.creds.get(job.node.name) or Credentials(job.node.username, None)
@@ -460,27 +505,51 @@ def collect_cluster(
     t0 = time.monotonic()
     jobs = [_Job(node) for node in inventory.nodes]
     bar = _Progress(len(jobs), events)
-    pool = _Pool(max(1, min(inventory.concurrency, len(jobs))), request, creds, run)
+    fixed = inventory.concurrency
+    ceiling = safe_ceiling(len(jobs), inventory.max_concurrency)
+    adaptive = None if fixed else AdaptiveLimit(ceiling.value)
+    pool = _Pool(max(1, min(fixed or adaptive.limit, len(jobs))), request, creds, run)  # type: ignore[union-attr]
     for job in jobs:
         pool.queue.put(job)
     pending = set(range(len(jobs)))
+    index = {id(job): i for i, job in enumerate(jobs)}
+    ended = transient = 0
+    ended_seconds = 0.0
+    next_scan = 0.0
     try:
         pool.start()
         while pending:
+            finished: list[_Job] = []
             with contextlib.suppress(queue.Empty):
-                pool.done.get(timeout=_MONITOR_TICK)
+                finished.append(pool.done.get(timeout=_MONITOR_TICK))
+                while True:
+                    finished.append(pool.done.get_nowait())
             now = time.monotonic()
-            for i in list(pending):
-                job = jobs[i]
-                if job.final is None and job.started is not None and now - job.started > job.node.deadline:
-                    state = _failed_state(job.node, NodeStatus.TIMEOUT,
-                                          f"no complete answer within the {job.node.deadline:g}s deadline")
-                    if job.finish(state, NodeStats(job.node.name, NodeStatus.TIMEOUT, max(1, job.attempts),
-                                                   round(now - job.started, 3), "deadline"), by_monitor=True):
-                        pool.replace_abandoned()
-                if job.final is not None:
-                    pending.discard(i)
-                    bar.update(job.final[0].status == NodeStatus.OK)
+            if now >= next_scan:  # deadlines are checked every tick, not at every finished node
+                next_scan = now + _MONITOR_TICK
+                for i in pending:
+                    job = jobs[i]
+                    if job.final is None and job.started is not None and now - job.started > job.node.deadline:
+                        state = _failed_state(job.node, NodeStatus.TIMEOUT,
+                                              f"no complete answer within the {job.node.deadline:g}s deadline")
+                        if job.finish(state, NodeStats(job.node.name, NodeStatus.TIMEOUT, max(1, job.attempts),
+                                                       round(now - job.started, 3), "deadline"), by_monitor=True):
+                            pool.replace_abandoned()
+                            finished.append(job)
+            for job in finished:
+                i = index[id(job)]
+                if i not in pending or job.final is None:
+                    continue
+                pending.discard(i)
+                state, node_stats = job.final
+                bar.update(state.status == NodeStatus.OK)
+                ended += 1
+                ended_seconds += node_stats.seconds
+                transient += node_stats.error_kind in _OVERLOAD_KINDS
+            if adaptive is not None and pending:
+                in_flight = sum(1 for i in pending if jobs[i].started is not None and jobs[i].final is None)
+                pool.resize(adaptive.update(done=ended, failed=transient, in_flight=in_flight,
+                                            queued=pool.queue.qsize(), node_seconds=ended_seconds / max(1, ended)))
     finally:
         bar.close()
         pool.cancel()
@@ -491,4 +560,7 @@ def collect_cluster(
         nodes.append(job.final[0])
         stats.append(job.final[1])
     return CollectionResult(nodes=nodes, started_at=started_at, finished_at=utc_now(), stats=stats,
-                            seconds=round(time.monotonic() - t0, 3))
+                            seconds=round(time.monotonic() - t0, 3),
+                            concurrency=Concurrency(adaptive=adaptive is not None,
+                                                    peak=adaptive.peak if adaptive else pool.size,
+                                                    ceiling=ceiling, peak_workers=pool.peak_workers))

@@ -262,20 +262,24 @@ class LabCluster:
     def transport(self) -> str:
         return "basic" if self.auth == "basic" else "ntlm"
 
-    def inventory_dict(self, *, ca_file: str | None = None, password_env: str = "PARAGON_LAB_PASSWORD"
-                       ) -> dict[str, Any]:
+    def inventory_dict(self, *, ca_file: str | None = None, password_env: str = "PARAGON_LAB_PASSWORD",
+                       deadline: float = 60, concurrency: int | None = 16) -> dict[str, Any]:
+        """The inventory of this lab; ``concurrency=None`` leaves it out (the collector adapts)."""
         defaults: dict[str, Any] = {"transport": self.transport, "scheme": self.scheme}
         if ca_file:
             defaults["ca_file"] = ca_file
         defaults.update({
             "username": self.username, "credential": {"env": password_env},
-            "connect_timeout": 5, "read_timeout": 30, "deadline": 60, "concurrency": 16,
+            "connect_timeout": 5, "read_timeout": 30, "deadline": deadline,
         })
+        if concurrency is not None:
+            defaults["concurrency"] = concurrency
         nodes = [{"name": n.name, "address": HOST, "port": n.port, "roles": list(n.entry.roles)}
                  for n in self.nodes]
         return {"version": 1, "cluster": self.name, "defaults": defaults, "nodes": nodes}
 
-    def write_inventory(self, path: Path | str, password_env: str = "PARAGON_LAB_PASSWORD") -> Path:
+    def write_inventory(self, path: Path | str, password_env: str = "PARAGON_LAB_PASSWORD", *,
+                        deadline: float = 60, concurrency: int | None = 16) -> Path:
         """Write the inventory YAML (and the CA next to it for HTTPS); never the password."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -285,7 +289,8 @@ class LabCluster:
             if target.resolve() != self.ca_file.resolve():
                 shutil.copyfile(self.ca_file, target)
             ca_rel = target.name
-        data = self.inventory_dict(ca_file=ca_rel, password_env=password_env)
+        data = self.inventory_dict(ca_file=ca_rel, password_env=password_env, deadline=deadline,
+                                   concurrency=concurrency)
         lines = [
             "# Inventory for a paragon-auditor LAB cluster (simulated nodes on 127.0.0.1).",
             f"# The password is in ${password_env}; it is never written here.",

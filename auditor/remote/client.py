@@ -37,6 +37,7 @@ from winrm.protocol import Protocol
 
 from auditor.errors import AuditorError
 from auditor.remote import bootstrap
+from auditor.remote.ntlm_session import ntlm_secret, prepare_ntlm_session
 from auditor.remote.protocol import (
     SECRET_ENV_RE,
     ProtocolError,
@@ -240,6 +241,8 @@ def execute(target: Target, request: dict[str, Any],
     """
     env_secrets: dict[str, str] = {}
     hidden = [target.password] if target.password else []
+    if target.password and target.transport == "ntlm":
+        hidden.append(ntlm_secret(target.password))  # what the NTLM session is given instead
     if isinstance(secrets, Mapping):
         env_secrets = {str(k): str(v) for k, v in secrets.items()}
         hidden += [v for v in env_secrets.values() if v]
@@ -292,6 +295,8 @@ def _run(target: Target, env: dict[str, str]) -> tuple[bytes, bytes, int]:
     command_id = None
     try:
         p = _protocol(target)
+        if target.transport == "ntlm":
+            prepare_ntlm_session(p.transport)
         shell_id = p.open_shell(env_vars=env, noprofile=True)
         command_id = p.run_command(shell_id, bootstrap.command_line())
         return _receive(p, target, shell_id, command_id)

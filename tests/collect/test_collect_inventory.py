@@ -75,6 +75,7 @@ def test_good_inventory_defaults_and_overrides(tmp_path):
     ("  - name: X\n    roles: [site]\n    max_output_mb: -1\n", 11, ["max_output_mb"]),
     ("  - name: X\n    roles: [site]\n    credential: {vault: x}\n", 11, ["unknown reference kind 'vault'"]),
     ("  - name: X\n    roles: [site]\n    concurrency: 3\n", 11, ["under defaults"]),
+    ("  - name: X\n    roles: [site]\n    max_concurrency: 300\n", 11, ["max_concurrency", "under defaults"]),
     ("  - name: X\n", 9, ["roles"]),
     ("  - name: X\n    roles: [site]\n    ca_file: nope.pem\n", 11, ["does not exist"]),
 ])
@@ -213,3 +214,15 @@ def test_yaml_merge_keys_may_be_overridden(tmp_path):
     p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {env: PW}}\nnodes:\n"
                         "  - &site {name: s1, roles: [site], port: 15986}\n  - <<: *site\n    name: s2\n")
     assert [(n.name, n.port) for n in load_inventory(p).nodes] == [("s1", 15986), ("s2", 15986)]
+
+
+def test_concurrency_adaptive_unless_set_and_admin_cap(tmp_path):
+    base = "version: 1\ncluster: c\ndefaults:\n  username: u\n  credential: {env: PW}\n{extra}nodes:\n" \
+           "  - name: MGMT1\n    roles: [management]\n"
+    default = load_inventory(write(tmp_path, base.replace("{extra}", "")))
+    capped = load_inventory(write(tmp_path, base.replace("{extra}", "  max_concurrency: 64\n")))
+    assert default.concurrency is None
+    assert default.max_concurrency is None
+    assert capped.max_concurrency == 64
+    assert capped.with_overrides(concurrency=5).concurrency == 5
+    assert capped.with_overrides(concurrency=5).max_concurrency == 64

@@ -263,3 +263,75 @@ def test_history_json_fast_path_returns_fresh_objects():
     assert a == [] and a is not b
     assert _loads("{}") == {} and _loads("null") is None and _loads(None) is None
     assert _loads('{"k": [1]}') == {"k": [1]}
+
+
+def _collect_slow_sites(tmp_path, monkeypatch, profile, sites: int, exec_seconds: float,
+                        concurrency: int | None):
+    """Collect a lab of 2 Management + ``sites`` Site servers whose command takes ``exec_seconds``.
+    Returns (result, commands run per node)."""
+    from auditor.collect.inventory import load_inventory
+    from auditor.collect.runner import collect_cluster
+    from auditor.lab.cluster import LabCluster
+    from auditor.lab.executor import make_handler
+
+    password = "perf-Test-pw-2"
+    monkeypatch.setenv(PASSWORD_ENV, password)
+    build_healthy(tmp_path / "scenario", sites=sites)
+    faults = {f"SITE{i}": {"exec_seconds": exec_seconds} for i in range(1, sites + 1)}
+    with LabCluster(tmp_path / "scenario", handler_factory=make_handler, scheme="http", auth="ntlm",
+                    password=password, workdir=tmp_path / "lab", faults=faults) as lab:
+        inv = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml", password_env=PASSWORD_ENV,
+                                                 concurrency=concurrency))
+        assert inv.concurrency == concurrency
+        result = collect_cluster(inv, profile)
+        return result, [node.server.counters().commands_run for node in lab.nodes]
+
+
+def test_adaptive_collection_one_command_per_node_and_bounded_threads(tmp_path, monkeypatch, profile):
+    """No concurrency in the inventory: the adaptive limit raises the nodes in flight (remote
+    execution takes a while, the client is idle) but never past the ceiling, every node still
+    gets exactly one command, and every worker thread is gone after the run."""
+    import threading
+
+    result, commands = _collect_slow_sites(tmp_path, monkeypatch, profile, 78, 1.0, None)
+    assert [n.status for n in result.nodes] == ["ok"] * 80
+    assert commands == [1] * 80
+    assert result.concurrency is not None
+    assert result.concurrency.adaptive
+    assert result.concurrency.peak > 16  # it did adapt: 80 nodes of ~1 s each, an idle client
+    assert result.concurrency.peak_workers <= result.concurrency.ceiling.value
+    assert not [t for t in threading.enumerate() if t.name.startswith("collect-")]
+
+
+def test_explicit_concurrency_wins_over_adaptive(tmp_path, monkeypatch, profile):
+    result, commands = _collect_slow_sites(tmp_path, monkeypatch, profile, 10, 0.5, 3)
+    assert commands == [1] * 12
+    assert result.concurrency is not None
+    assert not result.concurrency.adaptive
+    assert result.concurrency.peak_workers == 3
+
+
+def test_slow_remote_command_waits_in_receive_then_answers(tmp_path, monkeypatch, profile):
+    """The realistic latency model's exec_seconds: a command slower than the Receive's
+    OperationTimeout answers w:TimedOut first (as WinRM does) and the client asks again."""
+    from auditor.lab.cluster import LabCluster
+    from auditor.lab.executor import make_handler
+    from auditor.lab.latency import LatencyModel, draw
+    from auditor.remote import Target, build_collect_request, execute
+
+    password = "perf-Test-pw-4"
+    build_healthy(tmp_path / "scenario", sites=1)
+    with LabCluster(tmp_path / "scenario", handler_factory=make_handler, scheme="http", auth="ntlm",
+                    password=password, workdir=tmp_path / "lab", faults={"SITE1": {"exec_seconds": 1.6}}) as lab:
+        node = lab.node("SITE1")
+        target = Target(name="SITE1", host="127.0.0.1", port=node.port, scheme="http", transport="ntlm",
+                        username=lab.username, password=password, read_timeout=5, operation_timeout=1)
+        response = execute(target, build_collect_request(profile))
+        counters = node.server.counters()
+    assert response["results"]
+    assert counters.actions["fault"] == 1  # the first Receive: w:TimedOut after its 1 s
+    assert counters.actions["Receive"] == 1  # the second: the output
+    assert counters.commands_run == 1
+    timing = draw([f"N{i}" for i in range(1000)], LatencyModel.REALISTIC, deadline=60)
+    assert sum(t.hung(60) for t in timing) == 3
+    assert timing == draw([f"N{i}" for i in range(1000)], LatencyModel.REALISTIC, deadline=60)

@@ -58,6 +58,7 @@ class LabFaults:
     drop_mid_receive: bool = False  # close the connection, no reply, on the first Receive with output
     untrusted_cert: bool = False  # HTTPS leaf issued by a CA the clients are not given
     chunk_bytes: int | None = None  # max raw output bytes per Receive reply
+    exec_seconds: float = 0.0  # how long each command runs before its output is ready (PowerShell start + work)
 
     @classmethod
     def split(cls, data: dict[str, Any] | None) -> tuple[LabFaults, dict[str, Any]]:
@@ -78,13 +79,13 @@ class LabFaults:
         for key, value in data.items():
             if key in ("refuse", "wrong_password", "drop_mid_receive", "untrusted_cert"):
                 setattr(f, key, _as_bool(value))
-            elif key == "delay_seconds":
-                f.delay_seconds = float(value)
+            elif key in ("delay_seconds", "exec_seconds"):
+                setattr(f, key, float(value))
             elif key == "timeout_faults":
                 f.timeout_faults = int(value)
             elif key == "chunk_bytes":
                 f.chunk_bytes = int(value) if value not in (None, "", 0) else None
-        if f.delay_seconds < 0 or f.timeout_faults < 0 or (f.chunk_bytes is not None and f.chunk_bytes < 1):
+        if f.delay_seconds < 0 or f.exec_seconds < 0 or f.timeout_faults < 0 or (f.chunk_bytes is not None and f.chunk_bytes < 1):
             raise ValueError("fault values must not be negative (chunk_bytes >= 1)")
         return f
 
@@ -383,8 +384,9 @@ class LabWinRMServer:
         self.host = host
         self._port = port
         f = settings.faults
+        self._stopping = threading.Event()
         self.service = WSManService(handler, timeout_faults=f.timeout_faults, drop_mid_receive=f.drop_mid_receive,
-                                    chunk_bytes=f.chunk_bytes)
+                                    chunk_bytes=f.chunk_bytes, exec_seconds=f.exec_seconds, stopping=self._stopping)
         self.channel_bindings: bytes | None = None
         if settings.certificate is not None and settings.cbt == "strict":
             self.channel_bindings = settings.certificate.channel_binding_data()
@@ -392,7 +394,6 @@ class LabWinRMServer:
         self._counts: Counter[str] = Counter()
         self._status: Counter[int] = Counter()
         self._actions: Counter[str] = Counter()
-        self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 

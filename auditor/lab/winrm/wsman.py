@@ -17,6 +17,7 @@ import codecs
 import logging
 import re
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -138,6 +139,7 @@ class _Command:
     stderr: bytes
     exit_code: int
     pending_timeouts: int
+    ready_at: float = 0.0  # time.monotonic() when the command's output exists (exec_seconds fault)
     out_pos: int = 0
     err_pos: int = 0
     stdin: bytearray = field(default_factory=bytearray)
@@ -162,6 +164,7 @@ class _Request:
     shell_id: str | None
     options: dict[str, str]
     body: ET.Element
+    operation_timeout: float = 60.0  # w:OperationTimeout (seconds) the client asked for
 
 
 def _text(el: ET.Element | None) -> str:
@@ -190,8 +193,13 @@ def parse_request(data: bytes) -> _Request:
         if sel.get("Name") == "ShellId":
             shell_id = _text(sel)
     options = {opt.get("Name", ""): _text(opt) for opt in header.iterfind("w:OptionSet/w:Option", NS)}
+    m = _DURATION_SECONDS.match(_text(header.find("w:OperationTimeout", NS)))
     return _Request(action=_text(header.find("a:Action", NS)), message_id=_text(header.find("a:MessageID", NS)),
-                    max_envelope=max_env, shell_id=shell_id, options=options, body=body)
+                    max_envelope=max_env, shell_id=shell_id, options=options, body=body,
+                    operation_timeout=float(m.group(1)) if m else 60.0)
+
+
+_DURATION_SECONDS = re.compile(r"^PT(\d+(?:\.\d+)?)S$")
 
 
 def envelope(action: str, relates_to: str, body: str) -> bytes:
@@ -217,13 +225,22 @@ def fault_envelope(fault: WSManFault, relates_to: str) -> bytes:
 class WSManService:
     """Shell and command state of one lab server, and the operations on it (thread-safe).
 
-    ``timeout_faults`` and ``drop_mid_receive`` / ``chunk_bytes`` are the protocol-level faults
-    (see ``LabFaults``); everything node-specific is the handler's business.
+    ``timeout_faults``, ``drop_mid_receive``, ``chunk_bytes`` and ``exec_seconds`` are the
+    protocol-level faults (see ``LabFaults``); everything node-specific is the handler's business.
+
+    ``exec_seconds`` is the remote execution time of a real node (PowerShell start and the
+    work itself, 1-3 s on a print server): Command answers at once, and a Receive waits for
+    the output like WinRM does, at most its ``OperationTimeout``, after which it answers the
+    ``w:TimedOut`` fault and the client asks again. ``stopping`` (set when the server stops)
+    ends such a wait at once.
     """
 
     def __init__(self, handler: CommandHandler, *, timeout_faults: int = 0, drop_mid_receive: bool = False,
-                 chunk_bytes: int | None = None):
+                 chunk_bytes: int | None = None, exec_seconds: float = 0.0,
+                 stopping: threading.Event | None = None):
         self.handler = handler
+        self.exec_seconds = exec_seconds
+        self.stopping = stopping or threading.Event()
         self.timeout_faults = timeout_faults
         self.drop_mid_receive = drop_mid_receive
         self.chunk_bytes = chunk_bytes
@@ -360,7 +377,8 @@ class WSManService:
         command_id = str(uuid.uuid4()).upper()
         with self._lock:
             shell.commands[command_id] = _Command(command_id=command_id, stdout=result_out, stderr=result_err,
-                                                  exit_code=code, pending_timeouts=self.timeout_faults)
+                                                  exit_code=code, pending_timeouts=self.timeout_faults,
+                                                  ready_at=time.monotonic() + self.exec_seconds)
             self.commands_run += 1
         return f"{SHELL_URI}/CommandResponse", f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
 
@@ -368,6 +386,14 @@ class WSManService:
         shell = self._shell(req, username)
         desired = req.body.find("rsp:Receive/rsp:DesiredStream", NS)
         cmd = self._command(shell, (desired.get("CommandId") if desired is not None else "") or "")
+        wait = cmd.ready_at - time.monotonic()
+        if wait > 0:
+            if self.stopping.wait(min(wait, req.operation_timeout)):
+                return None  # the server is stopping: drop the connection
+            if time.monotonic() < cmd.ready_at:
+                raise WSManFault("s:Receiver", "w:TimedOut",
+                                 "The WS-Management service cannot complete the operation within the time "
+                                 "specified in OperationTimeout.", CODE_TIMED_OUT)
         with self._lock:
             if cmd.pending_timeouts > 0:
                 cmd.pending_timeouts -= 1

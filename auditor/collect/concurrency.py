@@ -1,0 +1,183 @@
+"""How many nodes to collect at once: a safe ceiling, and an adaptive limit below it.
+
+Why adaptive: a node's collection is mostly waiting (the remote PowerShell start and work
+take 1-3 s on a real print server; the client needs ~10 ms of CPU per node), so the right
+number of nodes in flight depends on the site: 16 wastes a fast admin host on a 2,000-node
+cluster, and no fixed number is right for both a LAN lab and a WAN. So the collector starts
+at :data:`START` and, every :data:`WINDOW` seconds, raises the limit while
+
+* every slot is busy and nodes are still queued (more slots would be used),
+* the client is not CPU-bound (its CPU seconds per second stay under :data:`CPU_BUSY`:
+  CPython runs Python code on about one core at a time, whatever the machine has),
+* throughput still grows (once a raise has had time to show, i.e. about one node's time,
+  a raise that did not bring :data:`GROWTH` more nodes per second ends the growth),
+
+up to the safe ceiling (:func:`safe_ceiling`: open-file limit, memory, the admin's
+``max_concurrency``). It halves the limit when timeouts or dropped connections pile up
+(:meth:`AdaptiveLimit.update`), which is what an overloaded network or node looks like; one
+hung node is not overload and does not count until several fail together.
+
+An explicit ``concurrency:`` in the inventory (or ``--concurrency``) is used as given.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+START = 16
+"""Nodes in flight at the start (the fixed pool size of earlier versions)."""
+DEFAULT_MAX_CONCURRENCY = 512
+"""The cap when the inventory sets no ``max_concurrency`` (one admin host, one cluster)."""
+SOCKETS_PER_NODE = 2
+"""A node in flight holds one connection; a retry may open the next before the last is closed."""
+FILE_RESERVE = 128
+"""Descriptors kept free for reports, the history database, logs and the interpreter."""
+MEMORY_PER_NODE = 2 * 1024 * 1024
+"""Bytes of memory assumed per node in flight: its thread, its connection's buffers and NTLM
+state, and its answer while it is decoded (0.1-1 MB on a real node). The benchmark measures
+~0.3 MB (peak RSS against nodes in flight); the assumption leaves room for larger answers."""
+MEMORY_SHARE = 0.25
+"""Share of the memory available at the start that nodes in flight may take."""
+WINDOW = 0.5
+CPU_BUSY = 0.85
+GROWTH = 1.10
+BACKOFF_FAILURES = 3
+"""Transient failures (timeouts, dropped connections) in one window that mean overload, when
+they are also at least :data:`BACKOFF_SHARE` of what ended in that window."""
+BACKOFF_SHARE = 0.2
+
+
+class Limiter(Enum):
+    """What sets the ceiling (printed so an admin knows which knob to turn)."""
+
+    NODES = "nodes in the inventory"
+    ADMIN_CAP = "max_concurrency"
+    DEFAULT_CAP = "default cap"
+    SOCKETS = "open-file limit"
+    MEMORY = "available memory"
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    value: int
+    limited_by: Limiter
+
+
+def open_file_limit() -> int | None:
+    """The soft limit on open descriptors (sockets count), None where there is none to read."""
+    try:
+        import resource
+    except ImportError:  # Windows: sockets are not bounded by a per-process descriptor limit
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new work (Linux MemAvailable, Windows ullAvailPhys), or None."""
+    if sys.platform == "win32":
+        import ctypes
+
+        class _Status(ctypes.Structure):
+            _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                        ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                        ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                        ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                        ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+        status = _Status()
+        status.dwLength = ctypes.sizeof(_Status)
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+            return int(status.ullAvailPhys)
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def safe_ceiling(nodes: int, cap: int | None = None, *, file_limit: int | None = -1,
+                 memory: int | None = -1) -> Ceiling:
+    """The most nodes that may be in flight at once on this machine for this inventory.
+
+    ``file_limit`` / ``memory`` default to this machine's (-1); None means "no such limit".
+    """
+    file_limit = open_file_limit() if file_limit == -1 else file_limit
+    memory = available_memory() if memory == -1 else memory
+    candidates = [(max(1, nodes), Limiter.NODES),
+                  (cap, Limiter.ADMIN_CAP) if cap else (DEFAULT_MAX_CONCURRENCY, Limiter.DEFAULT_CAP)]
+    if file_limit is not None:
+        candidates.append((max(1, (file_limit - FILE_RESERVE) // SOCKETS_PER_NODE), Limiter.SOCKETS))
+    if memory is not None:
+        candidates.append((max(1, int(memory * MEMORY_SHARE) // MEMORY_PER_NODE), Limiter.MEMORY))
+    value, by = min(candidates, key=lambda c: c[0])
+    return Ceiling(value, by)
+
+
+class AdaptiveLimit:
+    """The number of nodes in flight, adjusted from what the run observes (see the module doc).
+
+    The runner calls :meth:`update` from its monitor loop with cumulative counts; the clocks
+    are injectable so tests can drive it without waiting.
+    """
+
+    def __init__(self, ceiling: int, start: int = START, *, clock: Callable[[], float] = time.monotonic,
+                 cpu: Callable[[], float] = time.process_time):
+        self.ceiling = max(1, ceiling)
+        self.limit = max(1, min(start, self.ceiling))
+        self.peak = self.limit
+        self._clock, self._cpu = clock, cpu
+        self._t, self._c = clock(), cpu()
+        self._done = self._failed = 0
+        self._raised_at: float | None = None  # when the last raise happened
+        self._rate_before: float = 0.0  # throughput in the window before that raise
+        self._growing = True
+        self._hold_until = 0.0
+
+    def update(self, *, done: int, failed: int, in_flight: int, queued: int, node_seconds: float) -> int:
+        """New limit from cumulative ``done`` / transient ``failed`` counts and the current load.
+
+        ``node_seconds`` is the typical time of one node so far (how long a raise takes to show).
+        """
+        now = self._clock()
+        dt = now - self._t
+        if dt < WINDOW:
+            return self.limit
+        cpu_rate = (self._cpu() - self._c) / dt
+        ended = done - self._done
+        failures = failed - self._failed
+        rate = ended / dt
+        self._t, self._c, self._done, self._failed = now, self._cpu(), done, failed
+        if failures >= BACKOFF_FAILURES and failures >= BACKOFF_SHARE * max(1, ended):
+            self.limit = max(1, min(self.limit, in_flight) // 2)
+            self._hold_until = now + max(WINDOW, node_seconds) * 2
+            self._raised_at = None
+            return self.limit
+        if now < self._hold_until or queued <= 0 or in_flight < self.limit or self.limit >= self.ceiling:
+            return self.limit
+        if cpu_rate >= CPU_BUSY:
+            return self.limit
+        settle = max(WINDOW, node_seconds)
+        if self._raised_at is not None and now - self._raised_at >= settle:
+            if rate < self._rate_before * GROWTH and self._rate_before > 0:
+                self._growing = False  # the last raise brought nothing: the limit is found
+            self._raised_at = None
+        if not self._growing or self._raised_at is not None:
+            return self.limit
+        self._rate_before = rate
+        self._raised_at = now
+        self.limit = min(self.ceiling, self.limit * 2)
+        self.peak = max(self.peak, self.limit)
+        return self.limit

@@ -1,0 +1,104 @@
+"""The adaptive concurrency rules (auditor.collect.concurrency), driven with fake clocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.collect.concurrency import (
+    DEFAULT_MAX_CONCURRENCY,
+    FILE_RESERVE,
+    MEMORY_PER_NODE,
+    MEMORY_SHARE,
+    SOCKETS_PER_NODE,
+    START,
+    WINDOW,
+    AdaptiveLimit,
+    Limiter,
+)
+from auditor.collect.concurrency import safe_ceiling as ceiling_of
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.cpu = 0.0
+
+    def step(self, seconds: float, cpu_per_second: float) -> None:
+        self.t += seconds
+        self.cpu += seconds * cpu_per_second
+
+
+def limiter(ceiling: int = 512) -> tuple[AdaptiveLimit, Clock]:
+    clock = Clock()
+    return AdaptiveLimit(ceiling, clock=lambda: clock.t, cpu=lambda: clock.cpu), clock
+
+
+def test_ceiling_is_the_tightest_bound():
+    roomy = dict(file_limit=None, memory=None)
+    assert ceiling_of(40, **roomy).limited_by is Limiter.NODES
+    assert ceiling_of(5000, **roomy).value == DEFAULT_MAX_CONCURRENCY
+    assert ceiling_of(5000, 100, **roomy).limited_by is Limiter.ADMIN_CAP
+    sockets = ceiling_of(5000, file_limit=1024, memory=None)
+    assert sockets.value == (1024 - FILE_RESERVE) // SOCKETS_PER_NODE
+    assert sockets.limited_by is Limiter.SOCKETS
+    memory = ceiling_of(5000, file_limit=None, memory=200 * MEMORY_PER_NODE)
+    assert memory.value == int(200 * MEMORY_SHARE)
+    assert memory.limited_by is Limiter.MEMORY
+
+
+def test_grows_while_saturated_and_client_idle_up_to_the_ceiling():
+    limit, clock = limiter(ceiling=100)
+    seen = [limit.limit]
+    for _ in range(20):
+        clock.step(WINDOW, 0.2)
+        seen.append(limit.update(done=0, failed=0, in_flight=limit.limit, queued=1000, node_seconds=0.0))
+    assert seen[0] == START
+    assert max(seen) == 100
+    assert seen == sorted(seen)
+
+
+def test_holds_when_the_client_is_cpu_bound():
+    limit, clock = limiter()
+    for _ in range(10):
+        clock.step(WINDOW, 1.0)
+        limit.update(done=0, failed=0, in_flight=limit.limit, queued=1000, node_seconds=0.0)
+    assert limit.limit == START
+
+
+def test_holds_when_slots_are_not_all_used():
+    limit, clock = limiter()
+    for _ in range(10):
+        clock.step(WINDOW, 0.1)
+        limit.update(done=0, failed=0, in_flight=3, queued=0, node_seconds=0.0)
+    assert limit.limit == START
+
+
+def test_stops_growing_when_throughput_does_not_grow():
+    limit, clock = limiter()
+    done = 0
+    for _ in range(40):
+        clock.step(WINDOW, 0.3)
+        done += 20  # 40 nodes/s whatever the limit: something else is the bottleneck
+        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    assert limit.limit < 512
+    assert limit.limit == limit.peak
+
+
+def test_backs_off_when_timeouts_pile_up():
+    limit, clock = limiter()
+    for _ in range(6):
+        clock.step(WINDOW, 0.2)
+        limit.update(done=0, failed=0, in_flight=limit.limit, queued=1000, node_seconds=0.0)
+    before = limit.limit
+    clock.step(WINDOW, 0.2)
+    after = limit.update(done=10, failed=8, in_flight=before, queued=1000, node_seconds=1.0)
+    assert after == before // 2
+
+
+@pytest.mark.parametrize("failed", [1, 2])
+def test_one_or_two_hung_nodes_are_not_overload(failed):
+    limit, clock = limiter()
+    clock.step(WINDOW, 0.2)
+    first = limit.update(done=0, failed=0, in_flight=START, queued=1000, node_seconds=0.0)
+    clock.step(WINDOW, 0.2)
+    assert limit.update(done=30, failed=failed, in_flight=first, queued=1000, node_seconds=0.0) >= first
