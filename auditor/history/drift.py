@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.findings import Finding, Status
+from auditor.history.changed_rows import changed_config_nodes, fill_changed_finding_keys
 from auditor.history.store import (
     RunInfo,
     get_baseline,
@@ -212,9 +213,11 @@ def _node_changes(db: sqlite3.Connection, a: int, b: int) -> tuple[list[NodeChan
 
 
 def _config_changes(db: sqlite3.Connection, a: int, b: int, comparable: set[str]) -> list[ConfigChange]:
+    nodes = changed_config_nodes(db, a, b)  # the other nodes' values are identical in both runs
+
     def index(run_id: int) -> dict[tuple[str, str, str], tuple[str, str, str, str | None]]:
         out = {}
-        for c in load_config_values(db, run_id):
+        for c in load_config_values(db, run_id, nodes):
             if "*" not in comparable and c.node.lower() not in comparable:
                 continue
             out[(c.node.lower(), path_key(c.file), c.key)] = (c.node, c.file, c.key, c.value)
@@ -236,7 +239,8 @@ def _config_changes(db: sqlite3.Connection, a: int, b: int, comparable: set[str]
 def compare_runs(db: sqlite3.Connection, run_a: int, run_b: int, *, baseline_kind: str = "explicit") -> Drift:
     """Drift from ``run_a`` to ``run_b`` (unknown ids raise InputError, exit 2)."""
     ra, rb = get_run(db, run_a), get_run(db, run_b)
-    new, resolved, changed = diff_findings(load_findings(db, ra.id), load_findings(db, rb.id))
+    keys = fill_changed_finding_keys(db, ra.id, rb.id)  # findings identical in both runs cannot drift
+    new, resolved, changed = diff_findings(load_findings(db, ra.id, keys), load_findings(db, rb.id, keys))
     nodes, comparable = _node_changes(db, ra.id, rb.id)
     config = _config_changes(db, ra.id, rb.id, comparable)
     # A node that went dark had its checks skipped, not fixed: its failures are not
