@@ -263,16 +263,38 @@ def _mask(text: str, hidden: list[str]) -> str:
     return text
 
 
-def _execute(target: Target, request: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
-    validate_request(request)
-    request_json = response_json(request)
+_PREPARED: dict[str, dict[str, str]] = {}
+"""Request JSON -> its validated shell environment. A collection sends the same request to
+every node: validating and packing it once saves ~1 ms of client CPU per node."""
+_PREPARED_MAX = 16
+
+
+def _shell_env(request: dict[str, Any], secrets: dict[str, str]) -> dict[str, str]:
+    """The shell environment carrying ``request`` (validated); RemoteError when it is too large."""
     for name in secrets:
         if not SECRET_ENV_RE.match(name):
             raise ValueError(f"secret variable names must match {SECRET_ENV_RE.pattern}")
     try:
-        env = bootstrap.shell_env(request_json, secrets)
-    except bootstrap.RequestTooLarge as exc:
-        raise RemoteError("too_large", str(exc)) from None
+        request_json = response_json(request)
+    except (TypeError, ValueError):
+        validate_request(request)  # says what is wrong with it
+        raise
+    env = None if secrets else _PREPARED.get(request_json)
+    if env is None:
+        validate_request(request)
+        try:
+            env = bootstrap.shell_env(request_json, secrets)
+        except bootstrap.RequestTooLarge as exc:
+            raise RemoteError("too_large", str(exc)) from None
+        if not secrets:
+            if len(_PREPARED) >= _PREPARED_MAX:
+                _PREPARED.pop(next(iter(_PREPARED)), None)
+            _PREPARED[request_json] = env
+    return dict(env)
+
+
+def _execute(target: Target, request: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
+    env = _shell_env(request, secrets)
     started = time.monotonic()
     stdout, stderr, code = _run(target, env)
     log.debug("%s: command finished with exit code %s in %.3f s (%d bytes)", target.name, code,

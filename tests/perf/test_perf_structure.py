@@ -335,3 +335,24 @@ def test_slow_remote_command_waits_in_receive_then_answers(tmp_path, monkeypatch
     timing = draw([f"N{i}" for i in range(1000)], LatencyModel.REALISTIC, deadline=60)
     assert sum(t.hung(60) for t in timing) == 3
     assert timing == draw([f"N{i}" for i in range(1000)], LatencyModel.REALISTIC, deadline=60)
+
+
+def test_request_validated_and_packed_once_for_all_nodes(monkeypatch, profile):
+    """A collection sends the same request to every node: it is validated and packed once,
+    each node gets its own copy of the environment, and a bad request is still refused."""
+    import auditor.remote.client as client_mod
+    from auditor.remote import build_collect_request
+    from auditor.remote.protocol import ProtocolError
+
+    calls = []
+    real = client_mod.bootstrap.shell_env
+    monkeypatch.setattr(client_mod, "_PREPARED", {})
+    monkeypatch.setattr(client_mod.bootstrap, "shell_env", lambda rj, s=None: calls.append(rj) or real(rj, s))
+    request = build_collect_request(profile)
+    first = client_mod._shell_env(request, {})
+    second = client_mod._shell_env(request, {})
+    assert len(calls) == 1
+    assert first == second
+    assert first is not second
+    with pytest.raises(ProtocolError):
+        client_mod._shell_env({**request, "kind": "nonsense"}, {})

@@ -153,6 +153,7 @@ def test_executor_failure_is_remote_with_clean_text(lab, request_, monkeypatch):
         return env
 
     monkeypatch.setattr(client_mod.bootstrap, "shell_env", tampered)
+    monkeypatch.setattr(client_mod, "_PREPARED", {})  # a request packed by an earlier test would skip it
     with pytest.raises(RemoteError) as ei:
         execute(target(cluster, "MGMT1"), request_)
     assert ei.value.kind == "remote"
