@@ -7,9 +7,12 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
+	./scripts/ensure-kerberos
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[kerberos]' \
+	  || echo "warning: the Kerberos packages did not install (MIT Kerberos headers missing?); the Kerberos tests will be skipped"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,12 +1,14 @@
 """The lab WinRM endpoint: a threaded HTTP(S) server speaking WS-Management on 127.0.0.1.
 
 One server simulates one Windows node's WinRM listener. Design points from WINRM.md:
-HTTP/1.1 keep-alive with one NTLM acceptor per TCP connection, ``TCP_NODELAY`` and one write
+HTTP/1.1 keep-alive with one NTLM or Kerberos acceptor per TCP connection, ``TCP_NODELAY`` and one write
 per response (else ~40 ms per reply), ``Content-Length`` on every response including 401s,
-the body of a rejected request always read, NTLM sealing over HTTP (plaintext NTLM over HTTP
-refused with 400 unless ``allow_unencrypted``), TLS handshakes in the connection threads,
-strict channel binding over HTTPS, and counters so tests can assert encryption really
-happened (pywinrm silently accepts a plaintext reply).
+the body of a rejected request always read, NTLM and Kerberos sealing over HTTP (plaintext
+NTLM/Kerberos over HTTP refused with 400 unless ``allow_unencrypted``), TLS handshakes in the
+connection threads, strict channel binding over HTTPS (NTLM and Kerberos), mutual
+authentication for Kerberos (the AP-REP in the reply's ``WWW-Authenticate``), and counters so
+tests can assert encryption really happened (pywinrm silently accepts a plaintext reply) and
+which mechanism each Authorization header carried.
 """
 
 from __future__ import annotations
@@ -22,15 +24,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from auditor.lab.winrm.auth import (
-    ENCRYPTED_CONTENT_TYPE,
-    ENCRYPTED_PROTOCOL,
+    KERBEROS_ENCRYPTED_PROTOCOL,
     AuthFailed,
-    NtlmConnection,
+    Mechanism,
+    NegotiateConnection,
     account_matches,
     check_basic,
+    encrypted_content_type,
+    encryption_protocol,
+    token_mechanism,
 )
 from auditor.lab.winrm.certs import ServerCertificate
 from auditor.lab.winrm.handler import CommandHandler
@@ -103,12 +109,23 @@ def _as_bool(value: Any) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+AUTH_MODES: dict[str, frozenset[Mechanism]] = {
+    "ntlm": frozenset({Mechanism.NTLM}),  # Negotiate with NTLM
+    "kerberos": frozenset({Mechanism.KERBEROS}),  # Negotiate (and Kerberos) with Kerberos only
+    "negotiate": frozenset({Mechanism.NTLM, Mechanism.KERBEROS}),  # Negotiate: NTLM or Kerberos
+    "basic": frozenset({Mechanism.BASIC}),
+    "both": frozenset({Mechanism.NTLM, Mechanism.BASIC}),  # + Kerberos when a keytab is given
+}
+"""The ``auth`` settings of a lab listener and the mechanisms each accepts."""
+
+
 @dataclass
 class LabServerSettings:
     """How one lab listener is configured (like a WinRM service's config)."""
 
     accounts: dict[str, str]  # account name (``user`` or ``DOMAIN\\user``) -> password
-    auth: str = "ntlm"  # "ntlm" | "basic" | "both"
+    auth: str = "ntlm"  # one of AUTH_MODES
+    keytab: Path | None = None  # service keys (HTTP/<host>) for Kerberos; see auditor.lab.kdc
     certificate: ServerCertificate | None = None  # set = HTTPS
     allow_unencrypted: bool = False  # AllowUnencrypted: Basic / plaintext NTLM over HTTP
     cbt: str = "strict"  # "strict" | "none" (HTTPS channel binding hardening)
@@ -117,10 +134,20 @@ class LabServerSettings:
     name: str = ""  # node name, for logs
 
     def __post_init__(self) -> None:
-        if self.auth not in ("ntlm", "basic", "both"):
-            raise ValueError(f"auth must be ntlm, basic or both, not {self.auth!r}")
+        if self.auth not in AUTH_MODES:
+            raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
         if self.cbt not in ("strict", "none"):
             raise ValueError("cbt must be strict or none")
+        if self.auth in ("kerberos", "negotiate") and self.keytab is None:
+            raise ValueError(f"auth {self.auth} needs the service keytab (keytab=...)")
+
+    @property
+    def mechanisms(self) -> frozenset[Mechanism]:
+        """What this listener accepts; ``both`` adds Kerberos when it has a keytab."""
+        offered = set(AUTH_MODES[self.auth])
+        if self.auth == "both" and self.keytab is not None:
+            offered.add(Mechanism.KERBEROS)
+        return frozenset(offered)
 
 
 @dataclass
@@ -134,10 +161,12 @@ class CounterSnapshot:
     commands_run: int
     auth_failures: int
     dropped: int
+    auth_tokens: dict[str, int]  # Authorization headers seen, by mechanism (basic, ntlm, kerberos)
+    encrypted_by: dict[str, int]  # encrypted requests by mechanism (ntlm, kerberos)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """One instance per TCP connection (so NTLM state lives here)."""
+    """One instance per TCP connection (so NTLM/Kerberos state lives here)."""
 
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-HTTPAPI/2.0"
@@ -153,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.settimeout(10)
             self.request.do_handshake()  # in this thread, not in accept(); errors ignored quietly
         super().setup()
-        self.ntlm = NtlmConnection(lab.channel_bindings)
+        self.gss = NegotiateConnection(lab.channel_bindings, lab.settings.mechanisms, lab.settings.keytab)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s %s", self.server.lab.settings.name, format % args)
@@ -172,13 +201,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.server.lab._count_status(status)
 
-    def _unauthorized(self, failed: bool = True) -> None:
-        """401 with the schemes this listener offers; ``failed`` = credentials were tried."""
-        auth = self.server.lab.settings.auth
+    def _unauthorized(self, failed: bool = True, token: bytes | None = None) -> None:
+        """401 with the schemes this listener offers; ``failed`` = credentials were tried.
+
+        ``token``: a Kerberos error token (KRB-ERROR) for the client, sent as Windows does.
+        """
+        mechs = self.server.lab.settings.mechanisms
         hdrs = []
-        if auth in ("ntlm", "both"):
-            hdrs.append(("WWW-Authenticate", "Negotiate"))
-        if auth in ("basic", "both"):
+        if mechs & {Mechanism.NTLM, Mechanism.KERBEROS}:
+            value = "Negotiate " + base64.b64encode(token).decode() if token else "Negotiate"
+            hdrs.append(("WWW-Authenticate", value))
+        if Mechanism.KERBEROS in mechs:
+            hdrs.append(("WWW-Authenticate", "Kerberos"))
+        if Mechanism.BASIC in mechs:
             hdrs.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
         if failed:
             self.server.lab._count("auth_failures")
@@ -211,12 +246,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404)
             return
         settings = lab.settings
+        mechs = settings.mechanisms
         tls = settings.certificate is not None
         authz = self.headers.get("Authorization", "")
         scheme = authz.split(None, 1)[0].lower() if authz else ""
         user: str | None = None
+        reply_headers: list[tuple[str, str]] = []  # the Kerberos AP-REP (mutual authentication)
 
-        if scheme == "basic" and settings.auth in ("basic", "both"):
+        if scheme == "basic":
+            lab._count_auth(Mechanism.BASIC)
+            if Mechanism.BASIC not in mechs:
+                self._unauthorized()
+                return
             if not tls and not settings.allow_unencrypted:
                 self._unauthorized()  # AllowUnencrypted=false: Basic over HTTP is refused
                 return
@@ -225,53 +266,58 @@ class _Handler(BaseHTTPRequestHandler):
             except AuthFailed:
                 self._unauthorized()
                 return
-        elif scheme in ("negotiate", "ntlm") and settings.auth in ("ntlm", "both"):
+        elif scheme in ("negotiate", "ntlm", "kerberos") and mechs & {Mechanism.NTLM, Mechanism.KERBEROS}:
             token = authz.split(None, 1)[1] if " " in authz else ""
+            lab._count_auth(_sniff(token, kerberos_scheme=scheme == "kerberos"))
             try:
-                challenge = self.ntlm.step(token)
+                out, done = self.gss.step(token, kerberos_scheme=scheme == "kerberos")
             except AuthFailed as exc:
                 log.debug("%s: %s", settings.name, exc)
-                self._unauthorized()
+                self._unauthorized(token=exc.token)
                 return
-            if challenge is not None:
-
-                self._reply(401, headers=[("WWW-Authenticate", "Negotiate " + base64.b64encode(challenge).decode())])
+            reply_scheme = "Kerberos" if scheme == "kerberos" else "Negotiate"
+            if not done:
+                self._reply(401, headers=[("WWW-Authenticate", f"{reply_scheme} " + base64.b64encode(out or b"").decode())])
                 return
-            principal = self.ntlm.principal or ""
+            principal = self.gss.principal or ""
             if account_matches(settings.accounts, principal) is None:
-                self.ntlm.reset()  # NTLM itself succeeded, but this node does not know that account
+                self.gss.reset()  # authenticated, but this node does not know that account
                 self._unauthorized()
                 return
+            if out:
+                reply_headers.append(("WWW-Authenticate", f"{reply_scheme} " + base64.b64encode(out).decode()))
             if not body:
-                self._reply(200)  # the empty POST that sets up message encryption
+                self._reply(200, headers=reply_headers)  # the empty POST that sets up message encryption
                 return
             user = principal
         elif scheme:
+            lab._count_auth(None)
             self._unauthorized()
             return
-        elif self.ntlm.complete:
-            user = self.ntlm.principal
+        elif self.gss.complete:
+            user = self.gss.principal
         else:
             self._unauthorized(failed=False)  # the usual first round trip: offer the schemes
             return
 
-        content_type = self.headers.get("Content-Type", "")
-        encrypted = ENCRYPTED_PROTOCOL.lower() in content_type.lower()
-        if encrypted:
-            if not self.ntlm.complete or scheme == "basic":
+        protocol = encryption_protocol(self.headers.get("Content-Type", ""))
+        if protocol is not None:
+            if not self.gss.complete or scheme == "basic" or (
+                    protocol == KERBEROS_ENCRYPTED_PROTOCOL and self.gss.mechanism is not Mechanism.KERBEROS):
                 self._reply(400)
                 return
             try:
-                data = self.ntlm.decrypt(body)
+                data = self.gss.decrypt(body, protocol)
             except Exception as exc:  # bad framing or signature: the context is now unusable
                 log.debug("%s: decrypt failed: %s", settings.name, exc)
                 self.close_connection = True
                 self._reply(400)
                 return
             lab._count("encrypted_requests")
+            lab._count_encrypted(self.gss.mechanism)
         else:
-            if self.ntlm.complete and scheme != "basic" and not tls and not settings.allow_unencrypted:
-                self._reply(400)  # plaintext NTLM over HTTP is refused (WINRM.md section 2)
+            if self.gss.complete and scheme != "basic" and not tls and not settings.allow_unencrypted:
+                self._reply(400)  # plaintext NTLM/Kerberos over HTTP is refused (WINRM.md section 2)
                 return
             data = body
 
@@ -283,11 +329,23 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.request.shutdown(socket.SHUT_RDWR)
             return
-        if encrypted:
+        if protocol is not None:
             lab._count("encrypted_replies")
-            self._reply(reply.status, self.ntlm.encrypt(reply.body), ENCRYPTED_CONTENT_TYPE)
+            self._reply(reply.status, self.gss.encrypt(reply.body, protocol), encrypted_content_type(protocol),
+                        headers=reply_headers)
         else:
-            self._reply(reply.status, reply.body, SOAP_CONTENT_TYPE)
+            self._reply(reply.status, reply.body, SOAP_CONTENT_TYPE, headers=reply_headers)
+
+
+def _sniff(token_b64: str, *, kerberos_scheme: bool) -> Mechanism | None:
+    """The mechanism an Authorization token carries (for the counters), None when unreadable."""
+    if kerberos_scheme:
+        return Mechanism.KERBEROS
+    try:
+        token = base64.b64decode(token_b64, validate=True)
+    except (ValueError, TypeError):
+        return None
+    return token_mechanism(token) if token else None
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -394,6 +452,8 @@ class LabWinRMServer:
         self._counts: Counter[str] = Counter()
         self._status: Counter[int] = Counter()
         self._actions: Counter[str] = Counter()
+        self._auth_tokens: Counter[str] = Counter()
+        self._encrypted_by: Counter[str] = Counter()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -401,10 +461,15 @@ class LabWinRMServer:
     def start(self) -> LabWinRMServer:
         if self._httpd is not None:
             return self
-        if self.settings.auth in ("ntlm", "both"):
+        if Mechanism.NTLM in self.settings.mechanisms:
             ntlm_user_file()  # NTLM_USER_FILE must exist before any acceptor is created
             for name, pw in self.settings.accounts.items():
                 register_ntlm_user(name, pw)
+        if Mechanism.KERBEROS in self.settings.mechanisms:
+            from auditor.lab.winrm.kerberos_acceptor import check_available
+
+            assert self.settings.keytab is not None
+            check_available(self.settings.keytab)  # a listener that cannot accept Kerberos does not start
         ctx = None
         cert = self.settings.certificate
         if cert is not None:
@@ -483,6 +548,14 @@ class LabWinRMServer:
         with self._lock:
             self._actions[action] += 1
 
+    def _count_auth(self, mechanism: Mechanism | None) -> None:
+        with self._lock:
+            self._auth_tokens[str(mechanism) if mechanism else "unreadable"] += 1
+
+    def _count_encrypted(self, mechanism: Mechanism | None) -> None:
+        with self._lock:
+            self._encrypted_by[str(mechanism)] += 1
+
     def counters(self) -> CounterSnapshot:
         with self._lock:
             return CounterSnapshot(
@@ -491,6 +564,7 @@ class LabWinRMServer:
                 encrypted_replies=self._counts["encrypted_replies"],
                 shells_open=self.service.shells_open, commands_run=self.service.commands_run,
                 auth_failures=self._counts["auth_failures"], dropped=self._counts["dropped"],
+                auth_tokens=dict(self._auth_tokens), encrypted_by=dict(self._encrypted_by),
             )
 
     @property
