@@ -186,6 +186,36 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
     return disc
 
 
+@dataclass(frozen=True)
+class TransportChoice:
+    """The transport discovery uses (and proposes), and why when it was not asked for."""
+
+    transport: str
+    note: str = ""
+
+
+def choose_transport(requested: str | None, seed: str, *, override: str | None = None,
+                     password_given: bool = False) -> TransportChoice:
+    """``requested`` if given; else Kerberos when this host can get a ticket for the seed.
+
+    An admin who names a user or a password source means NTLM. Otherwise a jump host logged on
+    to the domain (or after ``kinit``) has a Kerberos ticket, and Kerberos is then what the
+    proposed inventory should use: no password to store, and NTLM may be disabled by policy.
+    """
+    if requested:
+        return TransportChoice(requested)
+    if password_given:
+        return TransportChoice("ntlm")
+    from auditor.remote.kerberos import probe_ticket, service_principal
+
+    probe = probe_ticket(seed, override)
+    spn = service_principal(seed, override)
+    if probe.has_ticket:
+        how = "a ticket for " + spn + " was issued" if probe.usable else f"a ticket is there ({probe.detail} for {spn})"
+        return TransportChoice("kerberos", f"this host has a Kerberos ticket ({how})")
+    return TransportChoice("ntlm", f"no usable Kerberos ticket: {probe.detail}; run kinit user@REALM to use Kerberos")
+
+
 def discover(seed: NodeTarget, profile: Profile, *, credentials: Credentials,
              security: SecurityOptions = SecurityOptions(),  # noqa: B008
              events: CollectionEvents = SILENT) -> Discovery:
@@ -216,6 +246,12 @@ def _credential_yaml(ref: CredentialRef | None) -> str | None:
     return None
 
 
+def _seed_override(seed: NodeTarget) -> list[str]:
+    if seed.kerberos_hostname_override:
+        return [f"    kerberos_hostname_override: {_scalar(seed.kerberos_hostname_override)}"]
+    return []
+
+
 def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = None,
                      generated_at: str = "") -> str:
     """The proposed inventory as commented YAML (valid for ``load_inventory`` as written)."""
@@ -234,6 +270,10 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
     ]
     for note in disc.notes:
         lines.append(f"# note: {note}")
+    if seed.transport == "kerberos":
+        lines += ["# Kerberos: each node is reached by the host name its SPN is registered under (HTTP/<name>):",
+                  "# give the servers named by IP address below their host name as address, or set",
+                  "# kerberos_hostname_override on them. No password is stored: the run uses your ticket."]
     lines += ["version: 1", f"cluster: {_scalar(cluster)}", "defaults:", f"  transport: {seed.transport}",
               f"  scheme: {seed.scheme}"]
     if seed.port != DEFAULT_PORTS[seed.scheme]:
@@ -257,6 +297,7 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
         if srv.is_seed and not seed_written:
             lines.append(f"  - name: {_scalar(seed_name)}   # the seed; {detail}")
             lines.append(f"    address: {_scalar(seed.address)}")
+            lines += _seed_override(seed)
             lines.append(f"    roles: [{disc.seed_role}]")
             seed_written = True
             continue
@@ -267,6 +308,7 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
     if not seed_written:
         lines.append(f"  - name: {_scalar(seed_name)}   # the seed")
         lines.append(f"    address: {_scalar(seed.address)}")
+        lines += _seed_override(seed)
         lines.append(f"    roles: [{disc.seed_role}]")
     lines += [
         "  # Site servers (not discoverable; one entry per site server):",

@@ -41,6 +41,7 @@ _DEFAULTS: dict[str, Any] = {
     "username": "",
     "credential": None,
     "check_hostname": True,
+    "kerberos_hostname_override": None,  # Kerberos: the host name of the node's SPN (HTTP/<name>)
 }
 _NODE_ONLY = ("name", "address", "roles", "hostname")
 _TOP_KEYS = ("version", "cluster", "defaults", "nodes")
@@ -78,6 +79,7 @@ class NodeTarget:
     credential: CredentialRef | None = None
     hostname: str | None = None  # expected host name when the name is only a label
     check_hostname: bool = True
+    kerberos_hostname_override: str | None = None  # ask for HTTP/<this> instead of HTTP/<address>
     line: int | None = None  # where the node is declared in the inventory
 
     @property
@@ -221,6 +223,11 @@ def _setting(key: str, value: Any, ctx: _Ctx, line: int | None) -> Any:
         if not isinstance(value, bool):
             raise ctx.err(f"{key}: expected true or false", line)
         return value
+    if key == "kerberos_hostname_override":
+        if not isinstance(value, str) or not looks_like_hostname(value.strip()):
+            raise ctx.err("kerberos_hostname_override: expected the host name the node's SPN is registered under "
+                          "(HTTP/<name>), e.g. mgmt1.corp.example; not an IP address", line)
+        return value.strip()
     if key in ("username", "ca_file", "hostname", "address", "cluster"):
         if not isinstance(value, str) or not value.strip():
             raise ctx.err(f"{key}: expected a non-empty text", line)
@@ -240,6 +247,24 @@ def _parse_settings(mapping: LineMap, keys: tuple[str, ...], ctx: _Ctx) -> tuple
             continue
         out[key] = _setting(key, mapping[key], ctx, line_of(mapping, key))
     return out, raw_cred
+
+
+def _check_kerberos_node(what: str, username: str, own_cred: Any, defaults: dict[str, Any], default_cred: Any,
+                         raw: LineMap, ctx: _Ctx) -> None:
+    """A Kerberos node authenticates with the ticket of whoever runs the auditor.
+
+    So ``username`` is that ticket's principal (``user@REALM``, to pick one of several tickets)
+    or nothing, never NTLM's ``DOMAIN\\user``; and a credential written for it would be
+    resolved (or prompted for) and then never used, so one given for Kerberos is an error.
+    """
+    if "\\" in username:
+        raise ctx.err(f"{what}: username {username!r} is NTLM's DOMAIN\\user form; transport kerberos uses the "
+                      "ticket of whoever runs the auditor: leave username out, or give the ticket's principal "
+                      "as user@REALM", line_of(raw, "username") or raw.line)
+    if own_cred is not None or (default_cred is not None and defaults.get("transport") == "kerberos"):
+        where = own_cred[1] if own_cred is not None else default_cred[1]
+        raise ctx.err(f"{what}: credential is not used with transport kerberos (the Kerberos ticket is): remove "
+                      "it, and run kinit user@REALM before the run (see docs/inventory.md)", where)
 
 
 def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | None = None) -> Inventory:
@@ -320,7 +345,10 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
         username = merged["username"]
         cred_raw, cred_line = own_cred or default_cred or (None, None)
         credential = _credential(cred_raw, username, ctx, cred_line)
-        if merged["transport"] != "kerberos":
+        if merged["transport"] == "kerberos":
+            _check_kerberos_node(what, username, own_cred, defaults, default_cred, raw, ctx)
+            credential = None  # a credential inherited for NTLM nodes is not used: the ticket is
+        else:
             if not username:
                 raise ctx.err(f"{what}: username is required for transport {merged['transport']} "
                               "(set it under defaults or on the node)", raw.line)
@@ -347,6 +375,7 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
             credential=credential,
             hostname=hostname,
             check_hostname=merged["check_hostname"],
+            kerberos_hostname_override=merged["kerberos_hostname_override"],
             line=nline,
         ))
     return Inventory(cluster=cluster, nodes=nodes, concurrency=defaults.get("concurrency"), path=None,

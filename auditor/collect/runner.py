@@ -311,6 +311,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             connect_timeout=connect, read_timeout=read, operation_timeout=operation,
             deadline=max(1.0, deadline_at - time.monotonic()),
             max_output_bytes=node.max_output_bytes,
+            kerberos_hostname_override=node.kerberos_hostname_override,
         )
         stats.attempts += 1
         job.attempts = stats.attempts

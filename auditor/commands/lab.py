@@ -63,9 +63,12 @@ def command() -> None:
 @command.command("serve")
 @click.argument("scenario", metavar="SCENARIO_DIR")
 @click.option("--scheme", type=click.Choice(["https", "http"]), default="https", show_default=True,
-              help="https: generated CA + NTLM channel binding; http: NTLM message encryption.")
-@click.option("--auth", type=click.Choice(["ntlm", "basic", "both"]), default="ntlm", show_default=True,
-              help="Authentication the simulated listeners accept.")
+              help="https: generated CA + channel binding; http: NTLM/Kerberos message encryption.")
+@click.option("--auth", type=click.Choice(["ntlm", "kerberos", "negotiate", "basic", "both"]), default="ntlm",
+              show_default=True,
+              help="Authentication the simulated listeners accept. kerberos and negotiate (NTLM or Kerberos) start "
+                   "a throw-away Kerberos realm on 127.0.0.1 and write a transport: kerberos inventory; both "
+                   "(NTLM, Basic) offers Kerberos too when MIT Kerberos is installed.")
 @click.option("--inventory-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the inventory [default: <workdir>/inventory.yaml].")
 @click.option("--fault", "faults", multiple=True, metavar="NODE:KIND[=VALUE]",
@@ -83,7 +86,7 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
     SCENARIO_DIR is a scenario folder (manifest.json + node folders) or the name of a shipped
     scenario (healthy, drift). The password comes from $PARAGON_LAB_PASSWORD or is generated.
     """
-    from auditor.lab.cluster import LabCluster, faults_from_specs
+    from auditor.lab.cluster import LabCluster, faults_from_specs, start_lab_realm
 
     scenario_dir = _scenario_path(scenario)
     factory = _load_handler_factory(handler_spec)
@@ -99,8 +102,14 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
     def _on_signal(signum: int, frame: Any) -> None:
         stop.set()
 
-    cluster = LabCluster(scenario_dir, handler_factory=factory, scheme=scheme, auth=auth, username=username,
-                         password=password, workdir=workdir, faults=overrides)
+    kdc, kdc_note = start_lab_realm(auth, workdir / "kdc" if workdir is not None else None, username)
+    try:
+        cluster = LabCluster(scenario_dir, handler_factory=factory, scheme=scheme, auth=auth, username=username,
+                             password=password, workdir=workdir, faults=overrides, kdc=kdc)
+    except BaseException:
+        if kdc is not None:
+            kdc.stop()
+        raise
     old_int = signal.signal(signal.SIGINT, _on_signal)
     old_term = signal.signal(signal.SIGTERM, _on_signal)
     try:
@@ -119,13 +128,23 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
         if cluster.ca_file is not None:
             click.echo(f"CA:        {inv.parent / 'lab-ca.pem'}")
         click.echo(f"Work dir:  {wd}{' (temporary)' if own_workdir else ''}")
+        if kdc is not None:
+            click.echo(f"Kerberos:  realm {kdc.realm}, KDC 127.0.0.1:{kdc.port}, service principal "
+                       f"{kdc.service_principal(kdc.service_hosts[0])}, ticket for {kdc.user_principal} in "
+                       f"{kdc.workdir / 'ccache'}")
+        elif kdc_note:
+            click.echo(f"note: {kdc_note}")
         click.echo("")
         click.echo("In another shell:")
-        if generated:
-            # Lab only: a throwaway password for 127.0.0.1 listeners, shown once so it can be used.
-            click.echo(f"  export {PASSWORD_ENV}={password}")
-        else:
-            click.echo(f"  (the lab uses the password already in ${PASSWORD_ENV})")
+        if kdc is not None:
+            for key, value in kdc.client_env(kdc.workdir / "ccache").items():
+                click.echo(f"  export {key}={value}")
+        if cluster.transport != "kerberos":  # with Kerberos the ticket above is the credential
+            if generated:
+                # Lab only: a throwaway password for 127.0.0.1 listeners, shown once so it can be used.
+                click.echo(f"  export {PASSWORD_ENV}={password}")
+            else:
+                click.echo(f"  (the lab uses the password already in ${PASSWORD_ENV})")
         click.echo(f"  auditor audit --inventory {inv}")
         click.echo("")
         click.echo("Press Ctrl-C to stop.", nl=True)
@@ -135,6 +154,8 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
         click.echo("stopping lab cluster...")
     finally:
         cluster.stop()
+        if kdc is not None:
+            kdc.stop()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     click.echo("lab cluster stopped")

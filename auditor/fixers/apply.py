@@ -569,6 +569,7 @@ class RemoteNodeOps:
             connect_timeout=float(node.connect_timeout), read_timeout=read,
             operation_timeout=int(max(1, min(20, read - 1))),
             max_output_bytes=node.max_output_bytes,
+            kerberos_hostname_override=node.kerberos_hostname_override,
         )
 
     def apply(self, node: str, ops: list[dict[str, Any]], secrets: dict[str, str] | None = None

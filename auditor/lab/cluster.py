@@ -26,10 +26,11 @@ from typing import Any
 
 import yaml
 
-from auditor.errors import InputError
+from auditor.errors import AuditorError, InputError
+from auditor.lab.kdc import KdcUnavailable, LabKdc
 from auditor.lab.winrm.certs import LabPKI
 from auditor.lab.winrm.handler import CommandHandler
-from auditor.lab.winrm.server import LabFaults, LabServerSettings, LabWinRMServer
+from auditor.lab.winrm.server import AUTH_MODES, LabFaults, LabServerSettings, LabWinRMServer
 from auditor.manifest import ClusterManifest, NodeEntry, load_manifest
 
 HandlerFactory = Callable[[NodeEntry, Path], CommandHandler]
@@ -101,19 +102,27 @@ def _reserve_closed_port() -> socket.socket:
 class LabCluster:
     """All nodes of a lab scenario served over WinRM on 127.0.0.1 (context manager).
 
-    ``auth``: "ntlm", "basic" or "both" (what the listeners accept; the inventory uses NTLM for
-    "both"). ``scheme``: "https" (generated CA, strict channel binding) or "http" (NTLM with
-    message encryption; Basic over HTTP requires AllowUnencrypted, which the lab then enables).
+    ``auth``: what the listeners accept (``AUTH_MODES``: ntlm, kerberos, negotiate, basic,
+    both). ``kerberos`` and ``negotiate`` need ``kdc`` (a running :class:`LabKdc`: the
+    listeners read its service keytab), and ``both`` offers Kerberos too when one is given. The
+    inventory uses transport kerberos for ``kerberos``/``negotiate``, basic for ``basic`` and
+    NTLM otherwise. ``scheme``: "https" (generated CA, strict channel binding) or "http" (NTLM
+    or Kerberos message encryption; Basic over HTTP requires AllowUnencrypted, which the lab
+    then enables).
     """
 
     def __init__(self, scenario_dir: Path | str, *, handler_factory: HandlerFactory, scheme: str = "https",
                  auth: str = "ntlm", username: str = "auditor", password: str | None = None,
                  workdir: Path | str | None = None, faults: dict[str, dict[str, Any]] | None = None,
-                 copy_scenario: bool = True, cbt: str = "strict", remove_workdir: bool | None = None):
+                 copy_scenario: bool = True, cbt: str = "strict", remove_workdir: bool | None = None,
+                 kdc: LabKdc | None = None):
         if scheme not in ("http", "https"):
             raise InputError(f"scheme must be http or https, not {scheme!r}")
-        if auth not in ("ntlm", "basic", "both"):
-            raise InputError(f"auth must be ntlm, basic or both, not {auth!r}")
+        if auth not in AUTH_MODES:
+            raise InputError(f"auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
+        if auth in ("kerberos", "negotiate") and kdc is None:
+            raise InputError(f"auth {auth} needs a Kerberos realm (a running LabKdc)")
+        self.kdc = kdc
         self.source_dir = Path(scenario_dir)
         self.manifest: ClusterManifest = load_manifest(self.source_dir)
         self.handler_factory = handler_factory
@@ -203,6 +212,7 @@ class LabCluster:
             cert = self.pki.untrusted_leaf() if faults.untrusted_cert else self.pki.leaf
         return LabServerSettings(
             accounts=accounts, auth=self.auth, certificate=cert,
+            keytab=self.kdc.service_keytab if self.kdc is not None else None,
             allow_unencrypted=(self.scheme == "http" and self.auth in ("basic", "both")),
             cbt=self.cbt, faults=faults, name=entry.name,
         )
@@ -260,6 +270,8 @@ class LabCluster:
 
     @property
     def transport(self) -> str:
+        if self.auth in ("kerberos", "negotiate"):
+            return "kerberos"
         return "basic" if self.auth == "basic" else "ntlm"
 
     def inventory_dict(self, *, ca_file: str | None = None, password_env: str = "PARAGON_LAB_PASSWORD",
@@ -268,10 +280,13 @@ class LabCluster:
         defaults: dict[str, Any] = {"transport": self.transport, "scheme": self.scheme}
         if ca_file:
             defaults["ca_file"] = ca_file
-        defaults.update({
-            "username": self.username, "credential": {"env": password_env},
-            "connect_timeout": 5, "read_timeout": 30, "deadline": deadline,
-        })
+        if self.transport == "kerberos":
+            assert self.kdc is not None
+            # every node listens on 127.0.0.1; the realm's service principal is HTTP/<first host>
+            defaults["kerberos_hostname_override"] = self.kdc.service_hosts[0]
+        else:
+            defaults.update({"username": self.username, "credential": {"env": password_env}})
+        defaults.update({"connect_timeout": 5, "read_timeout": 30, "deadline": deadline})
         if concurrency is not None:
             defaults["concurrency"] = concurrency
         nodes = [{"name": n.name, "address": HOST, "port": n.port, "roles": list(n.entry.roles)}
@@ -293,7 +308,9 @@ class LabCluster:
                                    concurrency=concurrency)
         lines = [
             "# Inventory for a paragon-auditor LAB cluster (simulated nodes on 127.0.0.1).",
-            f"# The password is in ${password_env}; it is never written here.",
+            (f"# Kerberos: the ticket of realm {self.kdc.realm} in $KRB5CCNAME (KRB5_CONFIG={self.kdc.krb5_conf})."
+             if self.transport == "kerberos" and self.kdc is not None
+             else f"# The password is in ${password_env}; it is never written here."),
             f"version: {data['version']}",
             f"cluster: {_yaml_scalar(data['cluster'])}",
             "defaults:",
@@ -313,6 +330,27 @@ class LabCluster:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
         return path
+
+
+def start_lab_realm(auth: str, folder: Path | None, user: str) -> tuple[LabKdc | None, str]:
+    """The Kerberos realm a lab with ``auth`` needs, started, with a ticket for ``user``.
+
+    ``kerberos`` and ``negotiate`` cannot run without one (AuditorError naming what is
+    missing); ``both`` offers Kerberos only when MIT Kerberos is installed, and otherwise says
+    so in the returned note. Other modes need none: (None, "").
+    """
+    if auth not in ("kerberos", "negotiate", "both"):
+        return None, ""
+    kdc = LabKdc(folder, user=user)
+    try:
+        kdc.start()
+        kdc.kinit(kdc.workdir / "ccache")
+    except KdcUnavailable as exc:
+        kdc.stop()
+        if auth != "both":
+            raise AuditorError(f"cannot start the lab's Kerberos realm: {exc}") from None
+        return None, f"Kerberos not offered: {exc}"
+    return kdc, ""
 
 
 def _yaml_scalar(value: Any) -> str:

@@ -37,6 +37,14 @@ from winrm.protocol import Protocol
 
 from auditor.errors import AuditorError
 from auditor.remote import bootstrap
+from auditor.remote.kerberos import (
+    KerberosContext,
+    KerberosProblem,
+    classify,
+    explain,
+    gss_detail,
+    service_principal,
+)
 from auditor.remote.ntlm_session import ntlm_secret, prepare_ntlm_session
 from auditor.remote.protocol import (
     SECRET_ENV_RE,
@@ -91,6 +99,7 @@ class Target:
     deadline: float = 600.0  # total seconds one command may take (bounds timeout retries)
     max_output_bytes: int = DEFAULT_MAX_OUTPUT
     message_encryption: str = "auto"  # auto: NTLM/Kerberos/CredSSP encrypt over HTTP
+    kerberos_hostname_override: str | None = None  # Kerberos: ask for HTTP/<this> instead of HTTP/<host>
 
     def __post_init__(self) -> None:
         if self.scheme not in ("http", "https"):
@@ -111,6 +120,12 @@ class Target:
     @property
     def auth_name(self) -> str:
         return _AUTH_NAMES.get(self.transport, self.transport)
+
+    @property
+    def kerberos(self) -> KerberosContext:
+        """What a Kerberos error message names (the SPN asked for, where, and the principal)."""
+        return KerberosContext(where=self.where, spn=service_principal(self.host, self.kerberos_hostname_override),
+                               principal=self.username if "@" in self.username else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,14 +176,66 @@ def _tls_reason(exc: BaseException) -> str:
     return "TLS error: " + str(exc)[:200]
 
 
-def translate(exc: BaseException, target: Target) -> RemoteError:
+def _kerberos_error(exc: BaseException, target: Target, offered: list[str] | None) -> RemoteError | None:
+    """A Kerberos failure as an admin-actionable ``auth`` error, or None when ``exc`` is not one.
+
+    pywinrm's vendored requests-kerberos raises ``KerberosExchangeError`` (the GSS library's
+    text) when no service ticket could be had, ``MutualAuthenticationError`` when the node's
+    reply does not prove its identity, and a 401 (``InvalidCredentialsError``) when the node
+    refused the ticket; ``offered`` is what the node's 401 offered (:func:`_offered_schemes`).
+    """
+    if target.transport != "kerberos":
+        return None
+    name = type(exc).__name__
+    if name == "KerberosExchangeError":
+        text = str(exc)
+        return RemoteError("auth", explain(classify(text), target.kerberos, gss_detail(text)))
+    if name == "MutualAuthenticationError":
+        return RemoteError("auth", explain(KerberosProblem.NODE_NOT_PROVEN, target.kerberos))
+    if isinstance(exc, InvalidCredentialsError):
+        if offered is not None and not {"negotiate", "kerberos"} & {o.lower() for o in offered}:
+            return RemoteError("auth", explain(KerberosProblem.NOT_OFFERED, target.kerberos,
+                                               offered=", ".join(offered)))
+        return RemoteError("auth", explain(KerberosProblem.REJECTED_BY_NODE, target.kerberos))
+    return None
+
+
+def _offered_schemes(target: Target) -> list[str] | None:
+    """The authentication schemes the node's 401 offers (one unauthenticated empty POST), or
+    None when that could not be learned. Asked only after a Kerberos attempt was refused, so the
+    reason can say whether the node offers Kerberos at all."""
+    try:
+        with requests.Session() as http:
+            http.trust_env = False  # no proxies or CA bundles from the environment, as in _protocol
+            verify: bool | str = bool(target.verify or target.scheme == "http")
+            if verify and target.ca_file:
+                verify = target.ca_file
+            r = http.post(target.endpoint, data=b"", verify=verify, allow_redirects=False,
+                          headers={"Content-Type": "application/soap+xml;charset=UTF-8"},
+                          timeout=(target.connect_timeout, min(target.read_timeout, 10.0)))
+    except requests.RequestException:
+        return None
+    if r.status_code != 401:
+        return None
+    header = r.headers.get("WWW-Authenticate", "")
+    return list(dict.fromkeys(re.findall(r"(?:^|,)\s*([A-Za-z][\w-]*)(?=\s|,|$)", header)))
+
+
+def translate(exc: BaseException, target: Target, offered: list[str] | None = None) -> RemoteError:
     """Map a pywinrm/requests exception to a precise :class:`RemoteError`."""
     if isinstance(exc, RemoteError):
         return exc
     where = target.where
+    kerberos = _kerberos_error(exc, target, offered)
+    if kerberos is not None:
+        return kerberos
     if isinstance(exc, InvalidCredentialsError):
         user = target.username or "(no user)"
         return RemoteError("auth", f"authentication failed for {user} ({target.auth_name}) at {where}")
+    if isinstance(exc, PermissionError) and "NTLM challenge" in str(exc):
+        # requests-ntlm: the node's 401 to the NTLM NEGOTIATE carried no challenge
+        return RemoteError("auth", f"the node did not answer the NTLM negotiation at {where}: NTLM may be "
+                                   "disabled there (a Kerberos-only node): use transport: kerberos")
     if isinstance(exc, requests.exceptions.SSLError):
         return RemoteError("tls", f"{_tls_reason(exc)} ({target.endpoint})")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -223,6 +290,7 @@ def _protocol(target: Target) -> Protocol:
         operation_timeout_sec=int(target.operation_timeout),
         message_encryption=target.message_encryption,  # type: ignore[arg-type]
         proxy=None,
+        kerberos_hostname_override=target.kerberos_hostname_override if target.transport == "kerberos" else None,
     )
     # requests accepts (connect, read); pywinrm passes this value straight to session.send().
     p.transport.read_timeout_sec = (float(target.connect_timeout), float(target.read_timeout))  # type: ignore[assignment]
@@ -323,7 +391,9 @@ def _run(target: Target, env: dict[str, str]) -> tuple[bytes, bytes, int]:
         command_id = p.run_command(shell_id, bootstrap.command_line())
         return _receive(p, target, shell_id, command_id)
     except Exception as exc:
-        raise translate(exc, target) from None
+        offered = _offered_schemes(target) if (
+            target.transport == "kerberos" and isinstance(exc, InvalidCredentialsError)) else None
+        raise translate(exc, target, offered) from None
     finally:
         if p is not None and shell_id is not None:
             if command_id is not None:

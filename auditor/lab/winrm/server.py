@@ -253,8 +253,10 @@ class _Handler(BaseHTTPRequestHandler):
         user: str | None = None
         reply_headers: list[tuple[str, str]] = []  # the Kerberos AP-REP (mutual authentication)
 
+        if scheme:
+            token = authz.split(None, 1)[1] if " " in authz else ""
+            lab._count_auth(Mechanism.BASIC if scheme == "basic" else _sniff(token, kerberos_scheme=scheme == "kerberos"))
         if scheme == "basic":
-            lab._count_auth(Mechanism.BASIC)
             if Mechanism.BASIC not in mechs:
                 self._unauthorized()
                 return
@@ -267,8 +269,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._unauthorized()
                 return
         elif scheme in ("negotiate", "ntlm", "kerberos") and mechs & {Mechanism.NTLM, Mechanism.KERBEROS}:
-            token = authz.split(None, 1)[1] if " " in authz else ""
-            lab._count_auth(_sniff(token, kerberos_scheme=scheme == "kerberos"))
             try:
                 out, done = self.gss.step(token, kerberos_scheme=scheme == "kerberos")
             except AuthFailed as exc:
@@ -291,7 +291,6 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             user = principal
         elif scheme:
-            lab._count_auth(None)
             self._unauthorized()
             return
         elif self.gss.complete:
