@@ -44,23 +44,29 @@ DB_PW = "Db9%Rt-DatabaseSecret-66402"
 SVC_ENV = "HX_SERVICE_ACCOUNT_PW"
 
 
+def binary_forms(raw: bytes) -> set[bytes]:
+    """Byte patterns that would reveal the bytes ``raw``: themselves, hex, and base64 inside a
+    longer base64 text at any of its three alignments."""
+    forms = {raw, raw.hex().encode(), raw.hex().upper().encode()}
+    for pad in range(3):  # base64 of the secret inside a longer text: three alignments
+        enc = base64.b64encode(b"\x00" * pad + raw)
+        start = (pad * 4 + 2) // 3 + 1  # skip characters that mix in preceding bytes
+        stable = enc[start:len(enc) - 4]  # and the last quantum (mixes with following bytes)
+        if len(stable) >= 12:
+            forms.add(stable)
+    forms.add(base64.urlsafe_b64encode(raw)[2:-4])
+    return forms
+
+
 def secret_forms(secret: str) -> list[bytes]:
     """Byte patterns that would reveal ``secret`` in a file or a stream."""
     forms: set[bytes] = set()
     for raw in (secret.encode("utf-8"), secret.encode("utf-16-le")):
-        forms.add(raw)
-        for pad in range(3):  # base64 of the secret inside a longer text: three alignments
-            enc = base64.b64encode(b"\x00" * pad + raw)
-            start = (pad * 4 + 2) // 3 + 1  # skip characters that mix in preceding bytes
-            stable = enc[start:len(enc) - 4]  # and the last quantum (mixes with following bytes)
-            if len(stable) >= 12:
-                forms.add(stable)
-        forms.add(base64.urlsafe_b64encode(raw)[2:-4])
+        forms |= binary_forms(raw)
     forms.add(urllib.parse.quote(secret, safe="").encode())
     forms.add(urllib.parse.quote_plus(secret).encode())
     forms.add(json.dumps(secret)[1:-1].encode())
     forms.add(repr(secret)[1:-1].encode())
-    forms.add(secret.encode("utf-8").hex().encode())
     return sorted(forms)
 
 
@@ -76,7 +82,11 @@ def _plant_db_password(scenario: Path) -> None:
 
 @pytest.fixture
 def served_lab(tmp_path):
-    """``auditor lab serve`` in its own process (stopped with SIGTERM at teardown)."""
+    """``auditor lab serve`` (drift, HTTPS, NTLM) in its own process (stopped with SIGTERM at teardown)."""
+    yield from _serve(tmp_path, "--scheme", "https")
+
+
+def _serve(tmp_path: Path, *options: str):
     scenario = tmp_path / "scenario"
     shutil.copytree(SCENARIOS / "drift", scenario)
     _plant_db_password(scenario)
@@ -85,7 +95,7 @@ def served_lab(tmp_path):
     out = (tmp_path / "lab-serve.out").open("wb")
     err = (tmp_path / "lab-serve.err").open("wb")
     env = cli_env(tmp_path, PARAGON_LAB_PASSWORD=LAB_PW)
-    proc = subprocess.Popen(AUDITOR + ["lab", "serve", str(scenario), "--scheme", "https", "--workdir", str(workdir),
+    proc = subprocess.Popen(AUDITOR + ["lab", "serve", str(scenario), *options, "--workdir", str(workdir),
                                        "--inventory-out", str(inventory), "--username", "hx-secret"],
                             stdout=out, stderr=err, env=env, start_new_session=True)
     try:
@@ -196,3 +206,89 @@ def test_secret_forms_detect_embedded_base64():
         blob16 = base64.b64encode(prefix + LAB_PW.encode("utf-16-le") + b"..")
         assert leaks(blob16, LAB_PW), prefix
     assert not leaks(b"nothing to see " * 100, LAB_PW)
+
+
+@pytest.fixture
+def kerberos_lab(tmp_path, kerberos_realm):
+    """``auditor lab serve --auth kerberos`` (drift, HTTP with Kerberos sealing) with its own realm
+    in its work folder. (``kerberos_realm`` only gates: it skips, or fails in CI, without MIT
+    Kerberos.)"""
+    yield from _serve(tmp_path, "--scheme", "http", "--auth", "kerberos")
+
+
+def test_no_kerberos_ticket_or_key_in_any_output(kerberos_lab, tmp_path):
+    """A Kerberos flow (collect, audit, fix --apply, discover, failures with no ticket and an
+    expired one): no session key, ticket or long-term key in any stream or file, in any form."""
+    from krb_material import ccache_secrets, keytab_keys
+
+    inventory, lab_proc = kerberos_lab
+    realm = tmp_path / "labwork" / "kdc"  # the lab's realm: database, keytabs, the ticket cache
+    krb_env = {"KRB5_CONFIG": str(realm / "krb5.conf"), "KRB5CCNAME": f"FILE:{realm / 'ccache'}"}
+    env = cli_env(tmp_path, **krb_env, **{SVC_ENV: SVC_PW}, PARAGON_AUDITOR_STATE_DIR=str(tmp_path / "state"))
+    mgmt1_port = next(n["port"] for n in yaml.safe_load(inventory.read_text(encoding="utf-8"))["nodes"]
+                      if n["name"] == "MGMT1")
+    history = tmp_path / "history.sqlite"
+    inv = str(inventory)
+    steps = [
+        (["collect", "--inventory", inv, "--out", str(tmp_path / "snapshot"), "--no-progress"], {0}),
+        (["audit", "--inventory", inv, "--out", str(tmp_path / "reports"), "--format", "html,json,junit,csv",
+          "--history", str(history), "--no-progress"], {1}),
+        (["fix", "--inventory", inv, "--no-progress", "--service-account", "CORP\\svc-paragon-ims",
+          "--service-password-env", SVC_ENV, "--journal", str(tmp_path / "journal.jsonl"), "--apply", "--yes",
+          "--plan-json", str(tmp_path / "plan.json")], {0, 1}),
+        (["discover", "--seed", "127.0.0.1", "--port", str(mgmt1_port), "--scheme", "http",
+          "--kerberos-hostname-override", "localhost", "--out", str(tmp_path / "discovered.yaml")], {0}),
+    ]
+    (tmp_path / "empty").mkdir()
+    no_ticket = dict(env, KRB5CCNAME=f"FILE:{tmp_path / 'empty' / 'ccache'}")
+    failures = [  # the error paths must not print what they did get either
+        (["audit", "--inventory", inv, "--out", str(tmp_path / "reports-noticket"), "--no-history",
+          "--no-progress"], {3}),
+        (["collect", "--inventory", inv, "--out", str(tmp_path / "snapshot-noticket"), "--no-progress"], {3}),
+    ]
+    streams = []
+    for args, codes, run_env in [(a, c, env) for a, c in steps] + [(a, c, no_ticket) for a, c in failures]:
+        run = run_cli(args, run_env, timeout=120)
+        streams.append((args[0], (run.stdout + run.stderr).encode()))
+        assert run.returncode in codes, (args, run.returncode, run.stdout[-2000:], run.stderr[-2000:])
+        assert "Traceback" not in run.stderr, run.stderr
+    journal = (tmp_path / "journal.jsonl").read_text(encoding="utf-8")
+    assert '"write_file"' in journal  # the apply really sent changes over the sealed channel
+
+    lab_proc.send_signal(signal.SIGTERM)
+    lab_proc.wait(timeout=20)
+    streams.append(("lab serve", (tmp_path / "lab-serve.out").read_bytes() + (tmp_path / "lab-serve.err").read_bytes()))
+
+    cache = ccache_secrets(realm / "ccache")
+    assert len(cache["tickets"]) >= 2  # the ticket-granting ticket and the HTTP/localhost ticket the runs used
+    material = {"session key": cache["session_keys"], "ticket": cache["tickets"],
+                "long-term key": keytab_keys(realm / "user.keytab") + keytab_keys(realm / "http.keytab")}
+    patterns = [(kind, form) for kind, values in material.items() for value in values
+                for form in binary_forms(value)]
+    holders = {p for p in realm.rglob("*") if p.is_file()}  # where keys and tickets legitimately are
+    for name, data in streams:
+        for kind, form in patterns:
+            assert form not in data, (name, kind)
+    scanned = 0
+    for path in sorted(tmp_path.rglob("*")):
+        if not path.is_file() or path.is_symlink() or path in holders:
+            continue
+        data = path.read_bytes()
+        scanned += 1
+        for kind, form in patterns:
+            assert form not in data, f"{path.relative_to(tmp_path)} contains a {kind}"
+    kinds = {p.name for p in tmp_path.rglob("*") if p.is_file() and p not in holders}
+    for expected in ("report.html", "report.json", "junit.xml", "findings.csv", "history.sqlite", "journal.jsonl",
+                     "plan.json", "manifest.json", "node.json", "inventory.yaml", "discovered.yaml"):
+        assert expected in kinds, expected  # the search covered every kind of output
+    assert scanned > 50
+
+
+def test_kerberos_material_is_found_where_it_is():
+    """The detector itself: a ticket inside a base64 Negotiate header and a key in hex are found."""
+    ticket = bytes(range(256)) * 2
+    header = b"Authorization: Negotiate " + base64.b64encode(b"\x60\x82\x02\xd1" + ticket + b"\x00\x01")
+    assert any(form in header for form in binary_forms(ticket))
+    key = bytes(range(32))
+    assert any(form in f"key (0x{key.hex()})".encode() for form in binary_forms(key))
+    assert not any(form in b"nothing to see " * 100 for form in binary_forms(key))
