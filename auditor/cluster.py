@@ -18,41 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from auditor.addresses import is_ip, is_loopback, split_host_port
-from auditor.nodestate import FileEntry, NodeState, Service, path_key
+from auditor.nodestate import FileEntry, NodeState, Service
 from auditor.parsers import ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
 from auditor.vocab import FileStatus
+from auditor.winpath import install_dir, join, normalize, path_key
 
 T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------
 # helpers
-def exe_path(image_path: str) -> str:
-    """The executable of a service ImagePath (quoted or not, arguments dropped)."""
-    p = image_path.strip()
-    if p.startswith('"'):
-        end = p.find('"', 1)
-        return p[1:end] if end > 0 else p[1:]
-    m = re.match(r"(?i)^(.*?\.exe)(\s|$)", p)
-    return m.group(1) if m else p.split(" ")[0]
-
-
-def install_dir_from_image(image_path: str, strip: tuple[str, ...] | list[str]) -> str | None:
-    """Install folder = executable's folder with the first matching profile tail removed."""
-    exe = exe_path(image_path).replace("/", "\\")
-    if "\\" not in exe:
-        return None
-    folder = exe.rsplit("\\", 1)[0]
-    for tail in strip:
-        if folder.lower().endswith(tail.lower()):
-            return folder[: len(folder) - len(tail)]
-    return folder
-
-
-def join_win(base: str, rel: str) -> str:
-    return base.rstrip("\\/") + "\\" + rel.lstrip("\\/")
-
-
 def normalize_guid(guid: str) -> str:
     """GUIDs are opaque strings (PRODUCT.md) but braces and case are presentation only."""
     g = guid.strip()
@@ -351,7 +326,7 @@ def _find_services(node: NodeState, profile) -> dict[str, list[Service]]:
 def _install_dir(node: NodeState, sub, services: list[Service], marker: str | None) -> str | None:
     for svc in services:
         if svc.image_path:
-            d = install_dir_from_image(svc.image_path, sub.install_dir_strip)
+            d = install_dir(svc.image_path, sub.install_dir_strip)
             if d:
                 return d
     if marker:
@@ -359,12 +334,13 @@ def _install_dir(node: NodeState, sub, services: list[Service], marker: str | No
         suffix = "\\" + path_key(marker)
         for f in node.files.values():
             if path_key(f.path).endswith(suffix):
-                return f.path[: len(f.path) - len(suffix)]
+                found = normalize(f.path)
+                return found[: len(found) - len(suffix)]
     return None
 
 
 def _glob_files(node: NodeState, folder: str, pattern: str) -> list[FileEntry]:
-    full = path_key(join_win(folder, pattern))
+    full = path_key(join(folder, pattern))
     return sorted((f for k, f in node.files.items() if fnmatch.fnmatchcase(k, full)), key=lambda f: path_key(f.path))
 
 
@@ -411,7 +387,7 @@ def _all_results(view: NodeView) -> list[FileResult]:
 
 def _build_spoc(state: NodeState, profile, spoc_dir: str | None) -> SpocView:
     def rel(p: str | None) -> str | None:
-        return join_win(spoc_dir, p) if spoc_dir and p else None
+        return join(spoc_dir, p) if spoc_dir and p else None
 
     conf = _load(state, rel(profile.get("spoc_conf.file")),
                  lambda b, s: SpocConfDocument.from_profile(b, s, profile))
@@ -447,7 +423,7 @@ def _build_management(view: NodeView, state: NodeState, profile) -> ManagementVi
             conf_files[name] = _load(state, f.path, PropertiesDocument)
     ims_rel = profile.get("management_ims.file", "ims\\application.properties")
     ims_dir = view.install_dirs.get(profile.get("management_ims.subsystem", "management") or "management")
-    ims = _load(state, join_win(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
+    ims = _load(state, join(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
                 "Management Service not found")
     mv = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
 
@@ -483,7 +459,7 @@ def _version(state: NodeState, profile, mgmt_dir: str | None) -> tuple[str | Non
                 return str(got).strip(), f"registry {src['key']}\\{src.get('value')}"
     log = profile.get("version.install_log")
     if log and mgmt_dir:
-        entry = state.file(join_win(mgmt_dir, log.get("file", "")))
+        entry = state.file(join(mgmt_dir, log.get("file", "")))
         if entry is not None and entry.content:
             text = entry.content.decode("utf-8", errors="replace")
             m = re.search(log.get("pattern", r"version\s+([0-9.]+)"), text, re.IGNORECASE)

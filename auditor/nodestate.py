@@ -6,7 +6,8 @@ remote executor response (``auditor.remote``); both produce the same value, whic
 makes "collect a lab scenario, serve the snapshot back, collect again" round-trip.
 
 Windows paths are kept as Windows paths (``C:\\SafeQ6\\SPOC\\conf\\modules\\spoc.conf``) and
-compared case-insensitively, as NTFS does: use :func:`path_key` for dictionary keys.
+compared case-insensitively, as NTFS does: ``files`` and ``probes`` are keyed by
+:func:`auditor.winpath.path_key`.
 """
 
 from __future__ import annotations
@@ -15,17 +16,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from auditor.vocab import NodeStatus
+from auditor.winpath import path_key
 
 NODE_FORMAT = "paragon-auditor-node"
 NODE_FORMAT_VERSION = 1
-
-
-def path_key(windows_path: str) -> str:
-    """Case-insensitive key for a Windows path (forward slashes and doubled separators folded)."""
-    p = windows_path.replace("/", "\\")
-    while "\\\\" in p[1:]:
-        p = p[0] + p[1:].replace("\\\\", "\\")
-    return p.rstrip("\\").lower()
 
 
 @dataclass

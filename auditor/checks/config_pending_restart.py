@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from auditor.checks._common import make, per_node
-from auditor.cluster import Cluster, NodeView, collected_files_of, join_win
+from auditor.cluster import Cluster, NodeView, collected_files_of
 from auditor.findings import CheckMeta, Finding, Severity, Status
-from auditor.nodestate import FileEntry, path_key
+from auditor.nodestate import FileEntry
+from auditor.winpath import join, path_key
 
 META = CheckMeta(
     id="CONFIG-PENDING-RESTART",
@@ -70,7 +71,7 @@ def file_service_map(cluster: Cluster, node: NodeView) -> dict[str, tuple[FileEn
         folder, rel = node.install_dirs.get(sub_key), prof.get(path_prop)
         if not folder or not rel:
             continue
-        entry = node.state.file(join_win(folder, rel))
+        entry = node.state.file(join(folder, rel))
         if entry is not None and entry.exists:
             out[path_key(entry.path)] = (entry, service)
     return out

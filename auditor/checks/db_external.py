@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor import winpath
 from auditor.addresses import db_server_host
 from auditor.checks._common import make, per_node
-from auditor.cluster import Cluster, NodeView, join_win
+from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -46,7 +47,7 @@ def _hosting_signals(cluster: Cluster, node: NodeView) -> list[str]:
     mdir = node.install_dirs.get("management")
     data_dir = cluster.profile.get("embedded_db.data_dir", "PGSQL-data")
     if mdir:
-        full = join_win(mdir, data_dir)
+        full = winpath.join(mdir, data_dir)
         probe = node.state.probe(full)
         if probe is not None and probe.exists:
             out.append(f"folder {full} exists")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from auditor import winpath
 from auditor.checks._common import file_error, majority, make, per_node
 from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
@@ -17,7 +18,8 @@ META = CheckMeta(
         "Management\\ims\\application.properties repository.path is where the Infrastructure "
         "Service keeps its repository. In a cluster every Management server must use the same "
         "shared storage, otherwise each node serves different content. Paths are compared "
-        "normalised (case, forward slashes, doubled and trailing separators). A drive-letter "
+        "normalised (case, forward slashes, doubled and trailing separators, the \\\\?\\UNC\\ "
+        "prefix), so //server/share is \\\\server\\share. A drive-letter "
         "path is local to one node even if the folder exists. The node itself must be able to "
         "reach the share (probe collected from the node); without a probe the finding is error."
     ),
@@ -34,22 +36,15 @@ META = CheckMeta(
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def normalize_path(path: str) -> str:
-    p = path.strip().replace("/", "\\")
-    unc = p.startswith("\\\\")
-    body = p.lstrip("\\") if unc else p
-    while "\\\\" in body:
-        body = body.replace("\\\\", "\\")
-    body = body.rstrip("\\")
-    return (("\\\\" if unc else "") + body).lower()
+def repository_key(path: str) -> str:
+    """How two repository.path values are compared: the Windows path key of the value
+    (auditor.winpath) without the spaces around it."""
+    return winpath.path_key(path.strip())
 
 
-def is_unc(path: str) -> bool:
-    p = path.strip().replace("/", "\\")
-    if not p.startswith("\\\\") or p.startswith(("\\\\?\\", "\\\\.\\")):
-        return False
-    parts = [x for x in p[2:].split("\\") if x]
-    return len(parts) >= 2
+def is_shared(path: str) -> bool:
+    """A UNC path (``\\\\server\\share``, ``//server/share``, ``\\\\?\\UNC\\server\\share``)."""
+    return winpath.is_unc(path.strip())
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
@@ -57,8 +52,8 @@ def run(cluster: Cluster) -> Iterator[Finding]:
     values: dict[str, str] = {}
     for node in cluster.management_nodes:
         mv = node.management
-        if node.reachable and mv and mv.ims.ok and mv.repository_path and is_unc(mv.repository_path):
-            values[node.name] = normalize_path(mv.repository_path)
+        if node.reachable and mv and mv.ims.ok and mv.repository_path and is_shared(mv.repository_path):
+            values[node.name] = repository_key(mv.repository_path)
     reference, strict = majority(values)
 
     def check_node(node: NodeView) -> Iterator[Finding]:
@@ -73,10 +68,10 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                        **kw)
             return
         problems = []
-        if not is_unc(raw):
+        if not is_shared(raw):
             kind = "a local drive path" if _DRIVE.match(raw.strip()) else "not a UNC path"
             problems.append(f"{key} {raw} is {kind}")
-        norm = normalize_path(raw)
+        norm = repository_key(raw)
         if reference is not None and norm != reference:
             others = sorted(n for n, v in values.items() if v != norm)
             problems.append(f"differs from {', '.join(others)} ({reference})")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.checks._common import majority
-from auditor.checks.ims_repo_shared import is_unc, normalize_path
+from auditor.checks.ims_repo_shared import is_shared, repository_key
 from auditor.cluster import Cluster
 from auditor.errors import InputError
 from auditor.findings import Finding
@@ -36,16 +36,16 @@ CHECK_ID = "IMS-REPO-SHARED"
 def shared_path(cluster: Cluster, options: FixOptions) -> str:
     """The repository path every Management server must use (see module docstring)."""
     if options.repository_path:
-        if not is_unc(options.repository_path):
+        if not is_shared(options.repository_path):
             raise InputError(f"--repository-path {options.repository_path!r} is not a UNC path "
                              "(\\\\server\\share\\folder); a local path cannot be shared")
         return options.repository_path.strip()
     raw: dict[str, str] = {}
     for n in cluster.management_nodes:
         m = n.management
-        if n.reachable and m and m.ims.ok and m.repository_path and is_unc(m.repository_path):
+        if n.reachable and m and m.ims.ok and m.repository_path and is_shared(m.repository_path):
             raw[n.name] = m.repository_path.strip()
-    reference, strict = majority({k: normalize_path(v) for k, v in raw.items()})
+    reference, strict = majority({k: repository_key(v) for k, v in raw.items()})
     if reference is None:
         raise CannotPlan("no Management server uses a UNC repository path, so there is no shared path to "
                          "copy; choose one with --repository-path \\\\server\\share\\folder",
@@ -55,7 +55,7 @@ def shared_path(cluster: Cluster, options: FixOptions) -> str:
                          + ", ".join(f"{k}={v}" for k, v in sorted(raw.items()))
                          + ") and none has a majority; choose one with --repository-path",
                          sorted(raw))
-    return next(v for k, v in raw.items() if normalize_path(v) == reference)
+    return next(v for k, v in raw.items() if repository_key(v) == reference)
 
 
 def plan(cluster: Cluster, findings: Sequence[Finding], options: FixOptions) -> list[NodePlan]:
@@ -70,7 +70,7 @@ def plan(cluster: Cluster, findings: Sequence[Finding], options: FixOptions) -> 
         m = view.management
         if not view.reachable or m is None:
             continue
-        if m.repository_path and normalize_path(m.repository_path) == normalize_path(target):
+        if m.repository_path and repository_key(m.repository_path) == repository_key(target):
             continue
         if not m.ims.ok or m.ims.path is None:
             plans.append(blocked_plan(view, CHECK_ID, f"cannot edit the IMS settings: {m.ims.problem()}"))

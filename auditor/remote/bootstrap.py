@@ -50,10 +50,14 @@ def bootstrap_script() -> str:
     return _package_text("bootstrap.ps1").strip("\n")
 
 
+EXECUTOR_PARTS = ("executor.ps1", "executor_ops.ps1")
+"""The executor's source files, in order: settings and helpers, then the ops and the main program."""
+
+
 @lru_cache(maxsize=1)
 def executor_script() -> str:
-    """The shipped executor (``executor.ps1``), exactly as sent."""
-    return _package_text("executor.ps1")
+    """The shipped executor, exactly as sent: its parts joined into one script."""
+    return "\n".join(_package_text(name) for name in EXECUTOR_PARTS)
 
 
 def executor_sha256() -> str:

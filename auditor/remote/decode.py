@@ -31,8 +31,9 @@ from auditor.nodestate import (
     path_key,
 )
 from auditor.remote.client import RemoteError
-from auditor.remote.protocol import ProtocolError, is_absolute_windows, validate_response
+from auditor.remote.protocol import ProtocolError, validate_response
 from auditor.vocab import NodeStatus, OpStatus
+from auditor.winpath import is_absolute
 
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
 
@@ -199,7 +200,7 @@ def _files(d: Any, w: str, st: NodeState) -> None:
 
 def _probe_entry(p: Any, ww: str) -> PathProbe:
     p = _obj(p, ww, ("path", "exists", "is_dir", "error"))
-    if not is_absolute_windows(_s(p["path"], f"{ww}.path") or "") or "\x00" in p["path"]:
+    if not is_absolute(_s(p["path"], f"{ww}.path") or "") or "\x00" in p["path"]:
         raise _Bad(f"{ww}.path: not an absolute Windows path: {p['path'][:120]!r}")
     return PathProbe(path=_s(p["path"], f"{ww}.path") or "", exists=_b(p["exists"], f"{ww}.exists"),
                      is_dir=_b(p["is_dir"], f"{ww}.is_dir"), error=_s(p["error"], f"{ww}.error", null=True))

@@ -13,10 +13,10 @@ This module is the single source of truth for:
 * request validation (:func:`validate_request`), used by the client before sending and by the
   lab executor before running anything (so neither side ever guesses),
 * the shared semantics both executors must implement identically: wildcard matching
-  (:func:`wild_match`), install-folder discovery from a service ImagePath
-  (:func:`install_dir_from_image_path`), Java ``.properties`` reading
-  (:func:`read_java_property`), the output line (:func:`encode_output` /
-  :func:`parse_output`).
+  (:func:`wild_match`), Java ``.properties`` reading (:func:`read_java_property`), the
+  output line (:func:`encode_output` / :func:`parse_output`). The Windows path rules both
+  executors apply (install folder from a service ImagePath, joins, UNC and ``\\?\\``
+  spellings) live in :mod:`auditor.winpath`.
 
 See ``docs/protocol.md`` for the JSON schema of requests and responses.
 """
@@ -33,6 +33,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.vocab import OpStatus
+from auditor.winpath import is_absolute
 
 PROTOCOL_VERSION = 1
 OUTPUT_TAG = "PARAGON-AUDITOR"
@@ -45,7 +46,6 @@ KINDS = {"collect": COLLECT_OPS, "apply": APPLY_OPS}
 SECRET_ENV_RE = re.compile(r"^PA_S_[A-Z0-9_]{1,40}\Z")
 """Names allowed for shell variables that carry secrets (passwords) to ``set_service_account``."""
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
-_ABS_WIN_RE = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\]+\\[^\\]+)")
 
 
 class ProtocolError(ValueError):
@@ -66,46 +66,6 @@ def wild_regex(pattern: str) -> re.Pattern[str]:
 
 def wild_match(pattern: str, text: str) -> bool:
     return wild_regex(pattern).match(text) is not None
-
-
-def image_executable(image_path: str) -> str:
-    """The executable of a service ImagePath: unquote, drop arguments.
-
-    ``"C:\\X\\bin\\a.exe" -s foo`` -> ``C:\\X\\bin\\a.exe``. An unquoted path is cut after the
-    first ``.exe`` followed by a space or the end (unquoted paths with spaces are ambiguous on
-    Windows too), else at the first space.
-    """
-    p = image_path.strip()
-    if p.startswith('"'):
-        end = p.find('"', 1)
-        return p[1:end] if end > 0 else p[1:]
-    m = re.match(r"^(.*?\.exe)(?:\s|$)", p, re.IGNORECASE)
-    if m:
-        return m.group(1)
-    return p.split(" ", 1)[0]
-
-
-def install_dir_from_image_path(image_path: str, strip: list[str] | tuple[str, ...]) -> str | None:
-    """Install folder = folder of the ImagePath executable minus the first matching tail."""
-    exe = image_executable(image_path)
-    if "\\" not in exe:
-        return None
-    folder = exe.rsplit("\\", 1)[0]
-    for tail in strip:
-        if tail and folder.lower().endswith(tail.lower()) and len(folder) > len(tail):
-            return folder[: len(folder) - len(tail)]
-    return folder
-
-
-def join_windows(base: str, rel: str) -> str:
-    """Join a relative Windows path to a folder; an absolute ``rel`` is returned unchanged."""
-    if is_absolute_windows(rel):
-        return rel
-    return base.rstrip("\\") + "\\" + rel.lstrip("\\")
-
-
-def is_absolute_windows(path: str) -> bool:
-    return bool(_ABS_WIN_RE.match(path))
 
 
 def decode_text(data: bytes) -> str:
@@ -364,12 +324,12 @@ _OP_FIELDS: dict[str, dict[str, Any]] = {
                   and f["max_bytes"] >= 0 and "*" not in f["path"].rsplit("\\", 1)[0] for f in v)},
     "probe": {"subsystem": _str, "install": _install_ok, "paths": _str_list},
     "probe_property": {"subsystem": _str, "install": _install_ok, "file": _str, "key": _str},
-    "write_file": {"path": lambda v: _str(v) and is_absolute_windows(v),
+    "write_file": {"path": lambda v: _str(v) and is_absolute(v),
                    "content_b64": _str,
                    "expect_sha256": lambda v: v is None or (_str(v) and bool(_SHA256_RE.match(v))),
-                   "backup_dir": lambda v: v is None or (_str(v) and is_absolute_windows(v))},
-    "restore_file": {"path": lambda v: _str(v) and is_absolute_windows(v),
-                     "backup_path": lambda v: _str(v) and is_absolute_windows(v),
+                   "backup_dir": lambda v: v is None or (_str(v) and is_absolute(v))},
+    "restore_file": {"path": lambda v: _str(v) and is_absolute(v),
+                     "backup_path": lambda v: _str(v) and is_absolute(v),
                      "expect_sha256": lambda v: v is None or (_str(v) and bool(_SHA256_RE.match(v)))},
     "restart_service": {"name": lambda v: _str(v) and bool(v),
                         "timeout_s": lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 3600},

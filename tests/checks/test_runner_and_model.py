@@ -11,10 +11,11 @@ from checklab import PROFILE, Lab
 import auditor.checks as checks_pkg
 from auditor.addresses import split_host_port
 from auditor.checks import run_checks
-from auditor.cluster import Cluster, exe_path, install_dir_from_image, normalize_guid
+from auditor.cluster import Cluster, normalize_guid
 from auditor.errors import InputError
 from auditor.findings import CheckMeta, Severity
 from auditor.nodestate import NodeState
+from auditor.winpath import image_executable, install_dir
 
 
 def test_only_and_nodes_filters():
@@ -44,11 +45,11 @@ def test_crashing_check_becomes_error_finding(monkeypatch):
 
 
 def test_image_path_parsing():
-    assert exe_path('"C:\\A B\\SPOC\\bin\\wrapper.exe" -s "x.conf"') == "C:\\A B\\SPOC\\bin\\wrapper.exe"
-    assert exe_path("C:\\SafeQ6\\SPOC\\bin\\wrapper.exe -s C:\\x") == "C:\\SafeQ6\\SPOC\\bin\\wrapper.exe"
-    assert install_dir_from_image('"D:\\SafeQ6\\Management\\tomcat\\bin\\tomcat9.exe" //RS//x',
+    assert image_executable('"C:\\A B\\SPOC\\bin\\wrapper.exe" -s "x.conf"') == "C:\\A B\\SPOC\\bin\\wrapper.exe"
+    assert image_executable("C:\\SafeQ6\\SPOC\\bin\\wrapper.exe -s C:\\x") == "C:\\SafeQ6\\SPOC\\bin\\wrapper.exe"
+    assert install_dir('"D:\\SafeQ6\\Management\\tomcat\\bin\\tomcat9.exe" //RS//x',
                                   ["\\tomcat\\bin", "\\bin"]) == "D:\\SafeQ6\\Management"
-    assert install_dir_from_image("E:\\DP\\SPOC\\BIN\\wrapper.exe", ["\\bin"]) == "E:\\DP\\SPOC"
+    assert install_dir("E:\\DP\\SPOC\\BIN\\wrapper.exe", ["\\bin"]) == "E:\\DP\\SPOC"
 
 
 def test_helpers():

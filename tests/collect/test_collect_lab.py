@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -202,3 +203,36 @@ def test_cli_prompt_credential_and_overrides(lab_cluster, tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.count("Password for auditor") == 1 and PASSWORD not in res.output
     assert "collected 4/4" in res.output
+
+
+def test_forward_slash_paths_are_probed_and_followed_on_the_node(lab_cluster, tmp_path):
+    """The vendor's own example ``repository.path = //clusteredstorage/imsrepo`` is probed from
+    each Management server over WinRM like ``\\\\clusteredstorage\\imsrepo`` (it used to be
+    left unprobed, so IMS-REPO-SHARED was ``error``), and a Spooler Controller whose service
+    ImagePath is written with forward slashes still has its files found and collected."""
+    scenario = tmp_path / "forward-slashes"
+    shutil.copytree(SCENARIOS / "healthy", scenario)
+    for folder, reachable in (("mgmt1", True), ("mgmt2", False)):
+        props = scenario / folder / "files" / "c" / "DispatcherParagon" / "Management" / "ims" / "application.properties"
+        lines = [("repository.path=//clusteredstorage/imsrepo" if ln.startswith("repository.path=") else ln)
+                 for ln in props.read_text().splitlines()]
+        props.write_text("\n".join(lines) + "\n")
+        node = json.loads((scenario / folder / "node.json").read_text())
+        node["probes"] = {"\\\\clusteredstorage\\imsrepo": {
+            "exists": reachable, "is_dir": reachable, "error": None if reachable else "The network path was not found."}}
+        (scenario / folder / "node.json").write_text(json.dumps(node, indent=2))
+    site = json.loads((scenario / "site1" / "node.json").read_text())
+    spoc = next(s for s in site["services"] if s["name"] == "YSoftSQ-SPOC")
+    spoc["image_path"] = '"C:/DispatcherParagon/SPOC/bin/wrapper.exe" -s "C:/DispatcherParagon/SPOC/conf/wrapper.conf"'
+    (scenario / "site1" / "node.json").write_text(json.dumps(site, indent=2))
+    _, inv = lab_cluster(scenario)
+    out = tmp_path / "out"
+    res = run_cli("audit", "--inventory", str(inv), "--out", str(out), "-q", "--format", "json", "--no-history")
+    assert res.exit_code == 1, res.output
+    found = {(f["check_id"], f["node"]): f for f in json.loads((out / "report.json").read_text())["findings"]}
+    assert found[("IMS-REPO-SHARED", "MGMT1")]["status"] == "pass"
+    assert found[("IMS-REPO-SHARED", "MGMT2")]["status"] == "fail"
+    assert "//clusteredstorage/imsrepo is not reachable from the node (The network path was not found.)" \
+        in found[("IMS-REPO-SHARED", "MGMT2")]["message"]
+    assert found[("SPOC-MGMT-LIST", "SITE1")]["status"] == "pass"
+    assert found[("CONFIG-PARSEABLE", "SITE1")]["status"] == "pass"

@@ -23,14 +23,13 @@ from auditor.remote import (
 from auditor.remote.protocol import (
     ProtocolError,
     encode_output,
-    image_executable,
-    install_dir_from_image_path,
     parse_output,
     read_java_property,
     validate_request,
     validate_response,
     wild_match,
 )
+from auditor.winpath import image_executable, install_dir
 
 
 def test_collect_request_from_profile():
@@ -97,7 +96,7 @@ def test_apply_request_builders():
     ("wrapper.exe", ["\\bin"], None),
 ])
 def test_install_dir_from_image_path(image, strip, expected):
-    assert install_dir_from_image_path(image, strip) == expected
+    assert install_dir(image, strip) == expected
 
 
 def test_image_executable_unquoted_forms():
