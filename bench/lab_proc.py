@@ -7,8 +7,10 @@ make client and servers slow each other down in ways a real site never does.
 
 Protocol on stdin/stdout (one JSON object per line):
 
-* on start it writes ``{"ready": true, "inventory": PATH, "nodes": N, "exec_seconds": {NODE: S}}``
-  (each node's simulated remote execution time, from ``auditor.lab.latency``);
+* on start it writes ``{"ready": true, "inventory": PATH, "nodes": N, "exec_seconds": {NODE: S},
+  "client_env": {...}}`` (each node's simulated remote execution time, from
+  ``auditor.lab.latency``; for ``--auth kerberos`` the KRB5_CONFIG/KRB5CCNAME that give the
+  client its ticket);
 * ``counters`` -> the summed server counters and this process's CPU seconds;
 * ``quit`` (or EOF) -> stop every server and exit.
 
@@ -23,6 +25,8 @@ import os
 import resource
 import sys
 from pathlib import Path
+
+import yaml
 
 
 def _cpu() -> float:
@@ -61,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="seed of the realistic draw")
     ap.add_argument("--scheme", default="http", choices=["http", "https"])
     ap.add_argument("--nodes", default="", help="comma-separated node names to serve (default: all)")
+    ap.add_argument("--auth", default="ntlm", choices=["ntlm", "kerberos"],
+                    help="kerberos: a lab realm with one service principal per node (HTTP/<node>.lab.test, as on "
+                         "a real site every node needs its own service ticket) and a ticket for the client")
     args = ap.parse_args(argv)
 
     from auditor.lab.cluster import LabCluster
@@ -75,22 +82,40 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.name for n in load_manifest(args.scenario).nodes]
     timing = draw(names, LatencyModel(args.latency), deadline=args.deadline, seed=args.seed, round_trip=args.delay)
     faults = {t.name: t.faults() for t in timing if t.faults()} or None
-    lab = LabCluster(args.scenario, handler_factory=make_handler, scheme=args.scheme, auth="ntlm",
-                     password=password, workdir=args.workdir, faults=faults, copy_scenario=False,
-                     remove_workdir=False)
-    with lab:
-        inv = lab.write_inventory(args.workdir / "inventory.yaml", deadline=args.deadline,
-                                  concurrency=args.concurrency)
-        print(json.dumps({"ready": True, "inventory": str(inv), "nodes": len(lab.nodes),
-                          "cpu_seconds": round(_cpu(), 3),
-                          "round_trip": timing[0].round_trip if timing else 0.0,
-                          "exec_seconds": {t.name: t.exec_seconds for t in timing}}), flush=True)
-        for line in sys.stdin:
-            cmd = line.strip()
-            if cmd == "counters":
-                print(json.dumps(_totals(lab)), flush=True)
-            elif cmd == "quit":
-                break
+    spn_hosts = {n: f"{n.lower()}.lab.test" for n in names}
+    kdc = None
+    client_env: dict[str, str] = {}
+    if args.auth == "kerberos":
+        from auditor.lab.kdc import LabKdc
+
+        kdc = LabKdc(args.workdir / "kdc", service_hosts=tuple(spn_hosts.values())).start()
+        kdc.kinit(kdc.workdir / "ccache")
+        client_env = kdc.client_env(kdc.workdir / "ccache")
+    try:
+        lab = LabCluster(args.scenario, handler_factory=make_handler, scheme=args.scheme, auth=args.auth,
+                         password=password, workdir=args.workdir, faults=faults, copy_scenario=False,
+                         remove_workdir=False, kdc=kdc)
+        with lab:
+            inv = lab.write_inventory(args.workdir / "inventory.yaml", deadline=args.deadline,
+                                      concurrency=args.concurrency)
+            if kdc is not None:  # each node is asked for by its own SPN
+                data = yaml.safe_load(inv.read_text())
+                for node in data["nodes"]:
+                    node["kerberos_hostname_override"] = spn_hosts[node["name"]]
+                inv.write_text(yaml.safe_dump(data, sort_keys=False))
+            print(json.dumps({"ready": True, "inventory": str(inv), "nodes": len(lab.nodes),
+                              "cpu_seconds": round(_cpu(), 3), "client_env": client_env,
+                              "round_trip": timing[0].round_trip if timing else 0.0,
+                              "exec_seconds": {t.name: t.exec_seconds for t in timing}}), flush=True)
+            for line in sys.stdin:
+                cmd = line.strip()
+                if cmd == "counters":
+                    print(json.dumps(_totals(lab)), flush=True)
+                elif cmd == "quit":
+                    break
+    finally:
+        if kdc is not None:
+            kdc.stop()
     return 0
 
 

@@ -199,6 +199,7 @@ class LabProcess:
         self.nodes = int(ready["nodes"])
         self.round_trip = float(ready["round_trip"])
         self.exec_seconds: dict[str, float] = ready["exec_seconds"]
+        self.client_env: dict[str, str] = ready.get("client_env") or {}  # Kerberos: the client's ticket
         self.start_seconds = time.perf_counter() - t0
 
     def counters(self) -> dict[str, Any]:

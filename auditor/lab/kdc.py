@@ -23,6 +23,7 @@ how the clock-skew error is produced without touching the machine's clock
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import os
 import secrets
@@ -34,6 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 DEFAULT_REALM = "LAB.TEST"
@@ -78,6 +80,24 @@ class KdcTools:
         preload = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1"))
         return cls(krb5kdc=found["krb5kdc"], kdb5_util=found["kdb5_util"], kadmin_local=found["kadmin.local"],
                    kinit=found["kinit"], libfaketime=preload[0] if preload else None)
+
+
+def _prctl() -> Any:
+    """libc's prctl, looked up in the parent (the child between fork and exec only calls it)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _die_with_parent() -> None:
+    """In the KDC child before exec: stop when the process that started it dies (Linux
+    PR_SET_PDEATHSIG), so a killed test run or lab never leaves a KDC behind."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:
@@ -288,7 +308,7 @@ class LabKdc:
         log = open(self.workdir / "kdc.out", "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self._proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                          cwd=self.workdir, start_new_session=True)
+                                          cwd=self.workdir, preexec_fn=_die_with_parent)
         finally:
             log.close()
         deadline = time.monotonic() + _START_TIMEOUT
@@ -308,13 +328,11 @@ class LabKdc:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # its own session: nothing it started outlives it
+        proc.terminate()
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()
             proc.wait(timeout=5)
 
     def stop(self) -> None:
