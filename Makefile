@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	$(PY) -m pip install -q -e '.[kerberos]' \
+	@$(PY) -m pip install -q -e '.[kerberos]' \
 	  || echo "warning: the Kerberos packages did not install (MIT Kerberos headers missing?); the Kerberos tests will be skipped"
 	touch $(STAMP)
 

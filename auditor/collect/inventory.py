@@ -249,8 +249,8 @@ def _parse_settings(mapping: LineMap, keys: tuple[str, ...], ctx: _Ctx) -> tuple
     return out, raw_cred
 
 
-def _check_kerberos_node(what: str, username: str, own_cred: Any, defaults: dict[str, Any], default_cred: Any,
-                         raw: LineMap, ctx: _Ctx) -> None:
+def _check_kerberos_node(what: str, username: str, username_line: int | None, own_cred: Any,
+                         defaults: dict[str, Any], default_cred: Any, ctx: _Ctx) -> None:
     """A Kerberos node authenticates with the ticket of whoever runs the auditor.
 
     So ``username`` is that ticket's principal (``user@REALM``, to pick one of several tickets)
@@ -260,7 +260,7 @@ def _check_kerberos_node(what: str, username: str, own_cred: Any, defaults: dict
     if "\\" in username:
         raise ctx.err(f"{what}: username {username!r} is NTLM's DOMAIN\\user form; transport kerberos uses the "
                       "ticket of whoever runs the auditor: leave username out, or give the ticket's principal "
-                      "as user@REALM", line_of(raw, "username") or raw.line)
+                      "as user@REALM", username_line)
     if own_cred is not None or (default_cred is not None and defaults.get("transport") == "kerberos"):
         where = own_cred[1] if own_cred is not None else default_cred[1]
         raise ctx.err(f"{what}: credential is not used with transport kerberos (the Kerberos ticket is): remove "
@@ -346,7 +346,8 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
         cred_raw, cred_line = own_cred or default_cred or (None, None)
         credential = _credential(cred_raw, username, ctx, cred_line)
         if merged["transport"] == "kerberos":
-            _check_kerberos_node(what, username, own_cred, defaults, default_cred, raw, ctx)
+            username_line = line_of(raw, "username") if "username" in raw else line_of(defaults_raw, "username")
+            _check_kerberos_node(what, username, username_line or raw.line, own_cred, defaults, default_cred, ctx)
             credential = None  # a credential inherited for NTLM nodes is not used: the ticket is
         else:
             if not username:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from auditor.cli import main
 from auditor.collect.credentials import EnvRef
 from auditor.collect.discover import learn_from_state, parse_spoc_servers, render_inventory
 from auditor.collect.inventory import NodeTarget, parse_inventory
@@ -79,3 +82,13 @@ def test_site_server_seed_is_proposed_as_a_site_not_a_management_server():
 
     mgmt = learn_from_state(SEED, states["MGMT1"], load_profile(None))
     assert mgmt.seed_role == "management" and not any("Management Service" in n for n in mgmt.notes)
+
+
+def test_without_a_kerberos_ticket_or_a_user_discover_says_both_ways(tmp_path):
+    """No --username and no ticket (the suite's Kerberos points at an empty cache): NTLM needs a
+    user, and the message says how Kerberos would have been used instead; nothing is contacted."""
+    res = CliRunner().invoke(main, ["discover", "--seed", "mgmt1.corp.example", "--out", str(tmp_path / "x.yaml")])
+    assert res.exit_code == 2
+    assert "--username is required for transport ntlm (no usable Kerberos ticket: " in res.output
+    assert "run kinit user@REALM to use Kerberos" in res.output
+    assert not (tmp_path / "x.yaml").exists()

@@ -140,6 +140,50 @@ def test_kerberos_needs_no_credential(tmp_path):
     assert load_inventory(p).nodes[0].credential is None
 
 
+def test_kerberos_hostname_override_names_the_spn_host(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults: {transport: kerberos}\n"
+                        "nodes: [{name: n1, address: 10.0.0.5, roles: [site], kerberos_hostname_override: n1.corp.example}]\n")
+    assert load_inventory(p).nodes[0].kerberos_hostname_override == "n1.corp.example"
+
+
+def test_kerberos_hostname_override_is_not_an_ip_address(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults: {transport: kerberos}\n"
+                        "nodes: [{name: n1, roles: [site], kerberos_hostname_override: 10.0.0.5}]\n")
+    err = error_of(p)
+    assert err.line == 3
+    assert "kerberos_hostname_override: expected the host name" in str(err)
+
+
+def test_kerberos_username_in_ntlm_form_is_refused(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults:\n  transport: kerberos\n  username: CORP\\auditor\n"
+                        "nodes: [{name: n1, roles: [site]}]\n")
+    err = error_of(p)
+    assert "NTLM's DOMAIN\\user form" in str(err)
+    assert err.line == 4
+
+
+def test_kerberos_username_as_principal_is_kept(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults: {transport: kerberos, username: auditor@CORP.EXAMPLE}\n"
+                        "nodes: [{name: n1, roles: [site]}]\n")
+    assert load_inventory(p).nodes[0].username == "auditor@CORP.EXAMPLE"
+
+
+def test_credential_for_a_kerberos_node_is_an_error(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults: {transport: kerberos}\n"
+                        "nodes:\n  - name: n1\n    roles: [site]\n    credential: {env: PW}\n")
+    err = error_of(p)
+    assert "credential is not used with transport kerberos" in str(err)
+    assert err.line == 6
+
+
+def test_credential_inherited_by_a_kerberos_node_is_ignored(tmp_path):
+    p = write(tmp_path, "version: 1\ndefaults: {username: CORP\\a, credential: {env: PW}}\n"
+                        "nodes:\n  - {name: n1, roles: [site]}\n  - {name: n2, roles: [site], transport: kerberos,"
+                        " username: a@CORP.EXAMPLE}\n")
+    inv = load_inventory(p)
+    assert [n.credential for n in inv.nodes] == [EnvRef("PW"), None]
+
+
 def test_missing_file_and_folder(tmp_path):
     assert "not found" in str(error_of(tmp_path / "nope.yaml"))
     assert "folder" in str(error_of(tmp_path))
