@@ -29,7 +29,7 @@ T = TypeVar("T")
 # ---------------------------------------------------------------------------------------
 # helpers
 def normalize_guid(guid: str) -> str:
-    """GUIDs are opaque strings (PRODUCT.md) but braces and case are presentation only."""
+    """GUIDs are opaque strings to the product, but braces and case are presentation only."""
     g = guid.strip()
     if g.startswith("{") and g.endswith("}"):
         g = g[1:-1].strip()

@@ -24,19 +24,6 @@ from auditor.errors import AuditorError, InputError
 
 PASSWORD_ENV = "PARAGON_LAB_PASSWORD"
 DEFAULT_HANDLER = "auditor.lab.executor:make_handler"
-SCENARIOS = Path(__file__).resolve().parent.parent / "lab" / "scenarios"
-
-
-def _scenario_path(value: str) -> Path:
-    """A scenario folder, or the name of a shipped scenario (``healthy``, ``drift``)."""
-    path = Path(value)
-    if (path / "manifest.json").is_file():
-        return path
-    shipped = SCENARIOS / value
-    if "/" not in value and "\\" not in value and (shipped / "manifest.json").is_file():
-        return shipped
-    names = ", ".join(sorted(p.name for p in SCENARIOS.iterdir() if (p / "manifest.json").is_file()))
-    raise InputError(f"{value}: not a scenario folder (no manifest.json) and not a shipped scenario ({names})")
 
 
 def _load_handler_factory(spec: str) -> Any:
@@ -61,7 +48,7 @@ def command() -> None:
 
 
 @command.command("serve")
-@click.argument("scenario", metavar="SCENARIO_DIR")
+@click.argument("scenario", metavar="SCENARIO")
 @click.option("--scheme", type=click.Choice(["https", "http"]), default="https", show_default=True,
               help="https: generated CA + channel binding; http: NTLM/Kerberos message encryption.")
 @click.option("--auth", type=click.Choice(["ntlm", "kerberos", "negotiate", "basic", "both"]), default="ntlm",
@@ -74,38 +61,48 @@ def command() -> None:
 @click.option("--fault", "faults", multiple=True, metavar="NODE:KIND[=VALUE]",
               help="Inject a fault (repeatable), e.g. SITE1:timeout_faults=2, MGMT2:refuse. See docs/lab.md.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the served copy of the scenario, certificates and inventory "
+              help="Folder for the served copy of the scenario, certificates and inventory, kept after "
+                   "the lab stops (serve it again with `auditor lab serve DIR`) "
                    "[default: a temporary folder removed on exit].")
 @click.option("--username", default="auditor", show_default=True, help="Account the lab accepts.")
 @click.option("--handler", "handler_spec", default=DEFAULT_HANDLER, hidden=True,
               help="module:factory that builds command handlers (tests use a fixture).")
 def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, faults: tuple[str, ...],
           workdir: Path | None, username: str, handler_spec: str) -> None:
-    """Serve every node of SCENARIO_DIR over WinRM on 127.0.0.1 until Ctrl-C.
+    """Serve every node of SCENARIO over WinRM on 127.0.0.1 until Ctrl-C.
 
-    SCENARIO_DIR is a scenario folder (manifest.json + node folders) or the name of a shipped
-    scenario (healthy, drift). The password comes from $PARAGON_LAB_PASSWORD or is generated.
+    \b
+    SCENARIO is one of:
+      a shipped scenario name   healthy, drift
+      a scenario folder         manifest.json + node folders (copied, never changed)
+      a lab work folder         an earlier --workdir, or the demo's OUT/lab: served in
+                                place, so what fixes changed is kept, and its
+                                inventory.yaml is rewritten with the new ports
+
+    The password comes from $PARAGON_LAB_PASSWORD or is generated and printed once.
     """
+    from auditor.lab import sources
     from auditor.lab.cluster import LabCluster, faults_from_specs, start_lab_realm
 
-    scenario_dir = _scenario_path(scenario)
+    source = sources.resolve(scenario, workdir)
     factory = _load_handler_factory(handler_spec)
     overrides = faults_from_specs(faults)
     password = os.environ.get(PASSWORD_ENV) or None
     generated = password is None
     if generated:
         password = secrets.token_urlsafe(15)
-    own_workdir = workdir is None
+    own_workdir = source.workdir is None
 
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
         stop.set()
 
-    kdc, kdc_note = start_lab_realm(auth, workdir / "kdc" if workdir is not None else None, username)
+    kdc, kdc_note = start_lab_realm(auth, source.workdir / "kdc" if source.workdir is not None else None, username)
     try:
-        cluster = LabCluster(scenario_dir, handler_factory=factory, scheme=scheme, auth=auth, username=username,
-                             password=password, workdir=workdir, faults=overrides, kdc=kdc)
+        cluster = LabCluster(source.scenario_dir, handler_factory=factory, scheme=scheme, auth=auth,
+                             username=username, password=password, workdir=source.workdir, faults=overrides,
+                             copy_scenario=source.copy, kdc=kdc)
     except BaseException:
         if kdc is not None:
             kdc.stop()
@@ -115,7 +112,7 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
     try:
         cluster.start()
         wd = cluster.workdir
-        inv = cluster.write_inventory(inventory_out or wd / "inventory.yaml", password_env=PASSWORD_ENV)
+        inv = cluster.write_inventory(inventory_out or wd / sources.INVENTORY, password_env=PASSWORD_ENV)
         rows = []
         for n in cluster.nodes:
             fault_text = ", ".join(f"{k}={v}" for k, v in (n.entry.lab.get("faults") or {}).items())
@@ -127,7 +124,9 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
         click.echo(f"Inventory: {inv}")
         if cluster.ca_file is not None:
             click.echo(f"CA:        {inv.parent / 'lab-ca.pem'}")
-        click.echo(f"Work dir:  {wd}{' (temporary)' if own_workdir else ''}")
+        kept = " (temporary)" if own_workdir else (
+            " (served in place: changes are kept)" if source.resumed else f" (kept: serve it again with `auditor lab serve {wd}`)")
+        click.echo(f"Work dir:  {wd}{kept}")
         if kdc is not None:
             click.echo(f"Kerberos:  realm {kdc.realm}, KDC 127.0.0.1:{kdc.port}, service principal "
                        f"{kdc.service_principal(kdc.service_hosts[0])}, ticket for {kdc.user_principal} in "

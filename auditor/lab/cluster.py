@@ -28,6 +28,7 @@ import yaml
 
 from auditor.errors import AuditorError, InputError
 from auditor.lab.kdc import KdcUnavailable, LabKdc
+from auditor.lab.sources import SERVED_COPY
 from auditor.lab.winrm.certs import LabPKI
 from auditor.lab.winrm.handler import CommandHandler
 from auditor.lab.winrm.server import AUTH_MODES, LabFaults, LabServerSettings, LabWinRMServer
@@ -168,7 +169,7 @@ class LabCluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         serve_dir = self.source_dir
         if self.copy_scenario:
-            serve_dir = self.workdir / "scenario"
+            serve_dir = self.workdir / SERVED_COPY
             if serve_dir.exists():
                 shutil.rmtree(serve_dir)
             shutil.copytree(self.source_dir, serve_dir)

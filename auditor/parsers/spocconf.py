@@ -1,6 +1,6 @@
 """``SPOC\\conf\\modules\\spoc.conf``: the Spooler Controller's list of Management servers.
 
-The real syntax is not publicly documented (PRODUCT.md section 3), so the parser is
+The real syntax is not publicly documented (docs/product-sources.md), so the parser is
 deliberately plain and tolerant: ``key=value`` or ``key = value`` lines, comment lines
 starting with one of the profile's ``comment_prefixes``, blank lines. Values are taken
 literally (no escapes, surrounding whitespace stripped). Any other non-blank line is a

@@ -22,25 +22,45 @@ HERE = Path(__file__).resolve().parent
 PW = "Serve-Pw1!"  # test-only
 
 
-def _serve(tmp_path: Path, *args: str, password: str | None = PW) -> subprocess.Popen:
+def _serve(tmp_path: Path, *args: str, password: str | None = PW,
+           handler: str | None = "lab_echo_handler:make_handler") -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("PARAGON_LAB_PASSWORD", None)
     if password:
         env["PARAGON_LAB_PASSWORD"] = password
     return subprocess.Popen(
-        [sys.executable, "-m", "auditor.cli", "lab", "serve", *args, "--handler", "lab_echo_handler:make_handler"],
+        [sys.executable, "-m", "auditor.cli", "lab", "serve", *args, *(["--handler", handler] if handler else [])],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 20) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 20, written_after: int | None = None) -> None:
+    """Until ``path`` exists (and was rewritten since ``written_after``, an mtime in ns)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not path.exists() or (written_after is not None and path.stat().st_mtime_ns == written_after):
         if proc.poll() is not None:
             raise AssertionError(f"serve exited early: {proc.communicate()}")
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("inventory never written")
         time.sleep(0.05)
+
+
+def _serve_once(tmp_path: Path, *args: str, password: str | None = PW, stop: int = signal.SIGINT,
+                handler: str | None = "lab_echo_handler:make_handler") -> str:
+    """Serve until the work folder's inventory is (re)written, then stop; returns stdout."""
+    inv = tmp_path / "wd" / "inventory.yaml"
+    before = inv.stat().st_mtime_ns if inv.exists() else None
+    proc = _serve(tmp_path, *args, password=password, handler=handler)
+    try:
+        _wait_for(inv, proc, written_after=before)
+        proc.send_signal(stop)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    return out
 
 
 def test_serve_until_sigint(tmp_path):
@@ -70,19 +90,9 @@ def test_serve_until_sigint(tmp_path):
 
 
 def test_serve_generated_password_printed_once_and_sigterm(tmp_path):
-    proc = _serve(tmp_path, "drift", "--scheme", "http", "--auth", "both", "--workdir", str(tmp_path / "wd"),
-                  password=None)
+    out = _serve_once(tmp_path, "drift", "--scheme", "http", "--auth", "both", "--workdir", str(tmp_path / "wd"),
+                      password=None, stop=signal.SIGTERM)
     inv = tmp_path / "wd" / "inventory.yaml"
-    try:
-        _wait_for(inv, proc)
-        time.sleep(0.2)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
     exports = [line for line in out.splitlines() if "export PARAGON_LAB_PASSWORD=" in line]
     assert len(exports) == 1
     password = exports[0].split("=", 1)[1]
@@ -120,18 +130,30 @@ def test_generate(tmp_path):
 def test_serve_with_the_real_executor(tmp_path):
     """The default handler (auditor.lab.executor) starts and stops cleanly too."""
     pytest.importorskip("auditor.lab.executor")
-    env = dict(os.environ, PARAGON_LAB_PASSWORD=PW)
-    inv = tmp_path / "wd" / "inventory.yaml"
-    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", "lab", "serve", "healthy", "--scheme", "http",
-                             "--workdir", str(tmp_path / "wd")], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    try:
-        _wait_for(inv, proc)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+    out = _serve_once(tmp_path, "healthy", "--scheme", "http", "--workdir", str(tmp_path / "wd"), handler=None)
     assert "MGMT1" in out and "lab cluster stopped" in out
+
+
+def test_a_kept_work_folder_is_served_again_in_place(tmp_path):
+    """What a fix changed in a lab is still there when the lab is served again from its work
+    folder (the demo's OUT/lab), and its inventory is rewritten with the new ports."""
+    wd = tmp_path / "wd"
+    first = _serve_once(tmp_path, "healthy", "--workdir", str(wd))
+    assert f"auditor lab serve {wd}" in first
+    changed = wd / "scenario" / "mgmt1" / "node.json"
+    changed.write_text(changed.read_text() + "\n")  # a fix applied through the lab
+    marker = changed.read_text()
+    old_ports = yaml.safe_load((wd / "inventory.yaml").read_text())["nodes"]
+    second = _serve_once(tmp_path, str(wd))
+    assert "served in place" in second
+    assert changed.read_text() == marker
+    assert yaml.safe_load((wd / "inventory.yaml").read_text())["nodes"] != old_ports
+
+
+def test_a_work_folder_refuses_another_workdir(tmp_path):
+    wd = tmp_path / "wd"
+    (wd / "scenario").mkdir(parents=True)
+    (wd / "scenario" / "manifest.json").write_text("{}")
+    res = CliRunner().invoke(main, ["lab", "serve", str(wd), "--workdir", str(tmp_path / "other")])
+    assert res.exit_code == 2
+    assert "leave out --workdir" in res.output

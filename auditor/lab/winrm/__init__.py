@@ -1,4 +1,4 @@
 """A simulated WinRM (WS-Management) endpoint for the lab: real HTTP(S), SOAP, Basic/NTLM.
 
-See ``docs/lab.md`` and ``/work/shared/WINRM.md`` for the protocol notes it follows.
+See ``docs/lab-internals.md`` and ``docs/winrm.md`` for the protocol notes it follows.
 """

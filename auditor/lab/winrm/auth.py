@@ -1,7 +1,7 @@
 """Authentication pieces of the lab endpoint: Basic, per-connection Negotiate (NTLM or
 Kerberos), and the WinRM message-encryption framing.
 
-NTLM and Kerberos authenticate the TCP connection, not the request (WINRM.md pitfall 1), so a
+NTLM and Kerberos authenticate the TCP connection, not the request (docs/winrm.md pitfall 1), so a
 ``NegotiateConnection`` lives as long as one server connection thread. The mechanism is chosen
 by the client's first token (an ``NTLMSSP`` message or a Kerberos AP-REQ), and a listener
 accepts only the mechanisms it offers: a Kerberos-only node never completes NTLM. The

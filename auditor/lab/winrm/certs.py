@@ -2,7 +2,7 @@
 
 Why a private CA rather than a self-signed leaf: the auditor is meant to be run with
 ``ca_file`` pointing at the site's CA, so the lab mirrors that (clients trust ``lab-ca.pem``)
-and ``server_cert_validation='ignore'`` (slow and unsafe, see WINRM.md pitfall 3) is never
+and ``server_cert_validation='ignore'`` (slow and unsafe, see docs/winrm.md pitfall 3) is never
 needed. The ``untrusted_cert`` fault serves a leaf issued by a *different* CA that is never
 written for clients, which is what a re-keyed or man-in-the-middle server looks like.
 """

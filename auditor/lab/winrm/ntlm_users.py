@@ -1,7 +1,7 @@
 """The process-wide NTLM users file that pyspnego's NTLM acceptor reads.
 
 pyspnego's acceptor cannot be given credentials directly: it looks the user up in the file
-named by ``NTLM_USER_FILE`` at authentication time (WINRM.md, pitfall 10). That variable is
+named by ``NTLM_USER_FILE`` at authentication time (docs/winrm.md, pitfall 10). That variable is
 process-global, so every lab server in a process shares one file. This module owns it: it
 creates the file once, sets the variable once, and rewrites the file atomically when a server
 registers an account. Per-server differences (e.g. the ``wrong_password`` fault) are handled

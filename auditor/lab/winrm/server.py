@@ -1,6 +1,6 @@
 """The lab WinRM endpoint: a threaded HTTP(S) server speaking WS-Management on 127.0.0.1.
 
-One server simulates one Windows node's WinRM listener. Design points from WINRM.md:
+One server simulates one Windows node's WinRM listener. Design points from docs/winrm.md:
 HTTP/1.1 keep-alive with one NTLM or Kerberos acceptor per TCP connection, ``TCP_NODELAY`` and one write
 per response (else ~40 ms per reply), ``Content-Length`` on every response including 401s,
 the body of a rejected request always read, NTLM and Kerberos sealing over HTTP (plaintext
@@ -171,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-HTTPAPI/2.0"
     sys_version = ""
-    disable_nagle_algorithm = True  # TCP_NODELAY (WINRM.md pitfall 2)
+    disable_nagle_algorithm = True  # TCP_NODELAY (docs/winrm.md pitfall 2)
     wbufsize = 256 * 1024  # headers + body leave in one write, flushed per request
     server: _HTTPServer
 
@@ -316,7 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
             lab._count_encrypted(self.gss.mechanism)
         else:
             if self.gss.complete and scheme != "basic" and not tls and not settings.allow_unencrypted:
-                self._reply(400)  # plaintext NTLM/Kerberos over HTTP is refused (WINRM.md section 2)
+                self._reply(400)  # plaintext NTLM/Kerberos over HTTP is refused (docs/winrm.md, authentication)
                 return
             data = body
 

@@ -2,7 +2,7 @@
 
 This layer is transport-free: it takes a decrypted SOAP request and the authenticated user and
 returns a status code and a SOAP reply (or "drop the connection"). The reply shapes follow what
-pywinrm reads (WINRM.md section 1 and pitfall 5): ShellId as a ``w:Selector``, ``CommandId``,
+pywinrm reads (docs/winrm.md, the operations table and pitfall 5): ShellId as a ``w:Selector``, ``CommandId``,
 ``RelatesTo`` echoing the request's MessageID, exactly one ``CommandState/Done`` carrying
 ``ExitCode``, and faults with real WSManFault codes.
 
@@ -359,7 +359,7 @@ class WSManService:
         full = " ".join([command, *arguments])
         cp = shell.context.codepage
         if len(full) > (CREATE_PROCESS_LIMIT if skip else CMD_LINE_LIMIT):
-            # cmd.exe refuses before PowerShell starts: plain text, not CLIXML (WINRM.md 1).
+            # cmd.exe refuses before PowerShell starts: plain text, not CLIXML (docs/winrm.md).
             # With WINRS_SKIP_CMD_SHELL CreateProcess fails instead; same text kept (INFERRED).
             result_out, result_err, code = b"", encode_console(CMD_LINE_TOO_LONG + "\n", cp), 1
         else:
