@@ -30,6 +30,7 @@ from auditor import __version__
 from auditor.errors import AuditorError, InputError
 from auditor.findings import CheckMeta, Finding, Severity
 from auditor.nodestate import NodeState
+from auditor.outdir import make_folder
 from auditor.reports import DEFAULT_FORMATS, RENDERERS
 from auditor.reports.model import AuditReport, NodeInfo, RunMeta
 from auditor.vocab import ExitStatus, utc_now
@@ -303,13 +304,7 @@ def write_reports(report: AuditReport, out_dir: str | Path, formats: Iterable[st
     in the order of ``formats``. File names are fixed (see RENDERERS) so links stay stable."""
     names = parse_formats(list(formats))
     out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
-        raise AuditorError(f"cannot create report folder {out}: {why}") from None
-    if not out.is_dir():
-        raise AuditorError(f"report folder {out} is not a directory")
+    make_folder(out, "report folder")
     written = []
     for name in names:
         filename, render = RENDERERS[name]

@@ -9,6 +9,7 @@ rest of the run goes on.
 Adding a check is one file here plus one test in ``tests/checks/``; a per-node check is::
 
     META = CheckMeta("SPOC-EXAMPLE", "What must hold", Severity.MEDIUM, rationale, remediation)
+    RELIES_ON = ("spoc_conf.file",)   # profile keys of the product facts it trusts (auditor checks ID)
 
     def run(cluster: Cluster) -> Iterator[Finding]:
         def check_node(node: NodeView) -> Iterator[Finding]:

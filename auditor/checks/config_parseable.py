@@ -28,6 +28,11 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "subsystems.management",
+    "subsystems.spooler_controller",
+)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

@@ -31,6 +31,12 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "restart_after_change.spoc_conf",
+    "restart_after_change.spoc_ims_properties",
+    "restart_after_change.management_ims_properties",
+)
 
 # logical file name in restart_after_change -> (subsystem whose folder it is in, profile key of its path)
 _LOGICAL = {

@@ -33,6 +33,15 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "management_conf.db.class_key",
+    "management_conf.db.host_key",
+    "management_conf.db.embedded_key",
+    "embedded_db.service",
+    "embedded_db.port",
+    "embedded_db.data_dir",
+)
 
 
 def _hosting_signals(cluster: Cluster, node: NodeView) -> list[str]:

@@ -26,6 +26,11 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "spoc_conf.own_guid_key",
+    "management_conf.guid_key",
+)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

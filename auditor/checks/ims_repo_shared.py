@@ -32,6 +32,11 @@ META = CheckMeta(
     fixable=True,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "management_ims.file",
+    "management_ims.repository_key",
+)
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 

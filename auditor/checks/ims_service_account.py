@@ -28,6 +28,11 @@ META = CheckMeta(
     fixable=True,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "subsystems.infrastructure",
+    "builtin_accounts",
+)
 
 
 def normalize_account(account: str) -> str:

@@ -27,6 +27,10 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "installer_processes",
+)
 
 
 def installers(cluster: Cluster, node: NodeView) -> list[str]:

@@ -21,6 +21,10 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "legacy_services",
+)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

@@ -31,6 +31,11 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "management_conf.files",
+    "management_conf.node_specific_keys",
+)
 
 ABSENT = "<absent>"
 

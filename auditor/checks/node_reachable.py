@@ -25,6 +25,8 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: none (only how collection went).
+RELIES_ON: tuple[str, ...] = ()
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

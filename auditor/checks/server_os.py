@@ -22,6 +22,11 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "server_os.min_build",
+    "server_os.min_dotnet_release",
+)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

@@ -24,6 +24,10 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "service_patterns",
+)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

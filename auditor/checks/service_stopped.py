@@ -21,6 +21,11 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "service_patterns",
+    "subsystems.spoc_group",
+)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

@@ -28,6 +28,12 @@ META = CheckMeta(
     fixable=True,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "spoc_ims.file",
+    "spoc_ims.addresses_key",
+    "management_conf.ip_key",
+)
 
 
 def evaluate(cluster: Cluster, node: NodeView) -> Finding:

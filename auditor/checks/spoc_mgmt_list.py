@@ -34,6 +34,15 @@ META = CheckMeta(
     fixable=True,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "spoc_conf.file",
+    "spoc_conf.guid_key",
+    "spoc_conf.ip_key",
+    "spoc_conf.port_key",
+    "spoc_conf.default_port",
+    "management_conf.guid_key",
+)
 
 
 def _expected_port(cluster: Cluster, m: NodeView) -> str:

@@ -29,6 +29,11 @@ META = CheckMeta(
     fixable=False,
     scope="node",
 )
+# Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
+RELIES_ON = (
+    "version.registry",
+    "version.install_log",
+)
 
 
 def version_key(v: str) -> tuple:

@@ -122,6 +122,24 @@ class CollectionResult:
         raise KeyError(name)
 
 
+class CollectionInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM turned into it) during a collection. It is still a KeyboardInterrupt
+    (exit 130), and it says which nodes had answered and which were still pending, so the
+    admin knows what a rerun must reach."""
+
+    def __init__(self, collected: list[str], pending: list[str]):
+        self.collected = collected
+        self.pending = pending
+        shown = ", ".join(pending[:MAX_PENDING_NAMED]) + (
+            f" and {len(pending) - MAX_PENDING_NAMED} more" if len(pending) > MAX_PENDING_NAMED else "")
+        total = len(collected) + len(pending)
+        super().__init__(f"{len(collected)} of {total} node(s) done"
+                         + (f"; still pending: {shown}" if pending else ""))
+
+
+MAX_PENDING_NAMED = 20
+
+
 # ---- security ---------------------------------------------------------------------------
 
 
@@ -551,6 +569,9 @@ def collect_cluster(
                 in_flight = sum(1 for i in pending if jobs[i].started is not None and jobs[i].final is None)
                 pool.resize(adaptive.update(done=ended, failed=transient, in_flight=in_flight,
                                             queued=pool.queue.qsize(), node_seconds=ended_seconds / max(1, ended)))
+    except KeyboardInterrupt:
+        raise CollectionInterrupted([j.node.name for j in jobs if j.final is not None],
+                                    [j.node.name for j in jobs if j.final is None]) from None
     finally:
         bar.close()
         pool.cancel()

@@ -26,6 +26,7 @@ from auditor.collect.cli_options import (
 )
 from auditor.errors import AuditorError, InputError
 from auditor.history.options import AuditExtras, audit_history_options, setup_audit_extras
+from auditor.outdir import make_folder, remove_if_empty
 from auditor.profile import Profile, load_profile
 from auditor.reports import RENDERERS
 from auditor.reports.console import render_console
@@ -47,6 +48,8 @@ Exit codes:
   2  usage or input error (bad option, unreadable inventory/profile/snapshot)
   3  some node could not be audited (wins over 1: the audit is incomplete;
      --fail-on never does not silence it)
+  130  interrupted (Ctrl-C): no report is written, a new --out folder is
+       removed again, and the nodes still pending are named
 """
 
 
@@ -125,8 +128,12 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             select_nodes(nodes, [n.name for n in inv.nodes])  # unknown --node: fail before collecting
             extras = _extras(history_opts, prof)
             events = terminal_events(progress=not (quiet or collect_opts.get("no_progress")))
-            _make_out_dir(out_dir)  # an unusable --out must fail now, not after the collection
-            result = collect_cluster(inv, prof, security=security, events=events)
+            created = make_folder(out_dir, "report folder")  # an unusable --out fails now, not after collecting
+            try:
+                result = collect_cluster(inv, prof, security=security, events=events)
+            except BaseException:  # Ctrl-C, no password entered ...: no empty report folder left behind
+                remove_if_empty(created)
+                raise
             states, started_at = result.nodes, result.started_at
             cluster_name, source_kind, source = inv.cluster, "inventory", str(inventory)
         if extras.history is not None:
@@ -149,16 +156,6 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             click.echo("Notification sent: " + ", ".join(
                 w for w, sent in (("mail", result.mail_sent), ("webhook", result.webhook_sent)) if sent))
     ctx.exit(exit_code_for(report, fail_on))
-
-
-def _make_out_dir(out_dir: Path) -> None:
-    """Create the report folder before a live collection: on a large cluster the collection
-    takes minutes, and a --out that cannot be created must not throw its results away."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        why = "a file is in the way" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
-        raise AuditorError(f"cannot create report folder {out_dir}: {why}") from None
 
 
 _HISTORY_PARAMS = ("history_path", "no_history", "waivers_path", "waiver_tz", "notify_config_path", "notify_always")

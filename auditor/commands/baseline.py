@@ -11,12 +11,13 @@ import json
 import click
 from tabulate import tabulate
 
+from auditor.commands._help import FullHelpGroup
 from auditor.errors import InputError
 from auditor.history.options import history_option, json_option, open_history
 from auditor.history.store import clear_baseline, get_run, list_baselines, resolve_run_ref, set_baseline
 
 
-@click.group("baseline")
+@click.group("baseline", cls=FullHelpGroup)
 def command() -> None:
     """Pin, show or clear the baseline run that 'auditor drift' compares with.
 

@@ -1,10 +1,16 @@
-"""``auditor checks``: the check catalogue (table), or docs/checks.md (``--markdown``).
+"""``auditor checks``: the check catalogue (table), one check in full (``auditor checks ID``),
+or docs/checks.md (``--markdown``).
 
 docs/checks.md is generated from each check's META by :func:`catalogue_markdown`, so the
 documentation cannot drift from the code (a test compares them; ``make docs`` regenerates).
 """
 
 from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+from types import ModuleType
 
 import click
 from tabulate import tabulate
@@ -21,7 +27,9 @@ not collected — never reported as pass), `skip` (not applicable, or the node w
 or `waived`. Severity is the check's default; a finding may carry a different one where the
 check says so (for example DB-EXTERNAL on a single Management server).
 Product facts the checks rely on (file locations, keys, service names) come from the product
-profile (`auditor/profile/default.yaml`), not from code.
+profile (`auditor/profile/default.yaml`), not from code; each check lists the ones it relies on
+with their certainty (sources: docs/product-sources.md). `auditor checks ID` shows one check
+with the values in effect and the profile's notes.
 """
 
 
@@ -31,6 +39,10 @@ def _md(text: str) -> str:
 
 
 def catalogue_markdown() -> str:
+    from auditor.profile import load_profile
+    from auditor.profile.facts import fact
+
+    profile = load_profile(None)
     checks = all_checks()
     out = [_HEADER, "## Summary", "",
            "| ID | Severity | Fixable | Scope | Title |", "|---|---|---|---|---|"]
@@ -47,17 +59,82 @@ def catalogue_markdown() -> str:
                 f"- Fixable: {'yes (`auditor fix`)' if m.fixable else 'no'}", "",
                 f"**Why:** {_md(m.rationale)}", "",
                 f"**Remediation:** {_md(m.remediation)}", ""]
+        if mod.RELIES_ON:
+            facts = [fact(profile, key) for key in mod.RELIES_ON]
+            out += ["**Product facts it relies on:** " + ", ".join(f"`{f.key}` ({f.certainty})" for f in facts), ""]
         if m.references:
             out += ["References: " + ", ".join(m.references), ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-@click.command("checks", short_help="List the checks (id, severity, fixable, title).")
+def _wrapped(text: str, width: int, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, width=max(40, width), initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False) or [indent]
+
+
+def check_entry(mod: ModuleType, profile: object, width: int = 100) -> str:
+    """One check in full: what it verifies, why, what to do, whether ``auditor fix`` repairs
+    it, and how sure we are of each product fact it relies on."""
+    from auditor.profile.facts import fact
+
+    m = mod.META
+    fix = (f"yes: auditor fix --inventory FILE --check {m.id} (a dry run; add --apply to repair)"
+           if m.fixable else "no: repair by hand (see Remediation)")
+    scope = "one finding per node" if m.scope == "node" else "one finding for the cluster"
+    out = [f"{m.id}: {m.title}", "",
+           f"  Severity:  {m.severity.value}", f"  Scope:     {m.scope} ({scope})", f"  Fixable:   {fix}",
+           "", "Why it matters:", *_wrapped(m.rationale, width), "", "Remediation:", *_wrapped(m.remediation, width)]
+    relies = mod.RELIES_ON
+    out += ["", "Product facts it relies on (auditor/profile/default.yaml; override with --profile):"]
+    if relies:
+        facts = [fact(profile, key) for key in relies]
+        rows = [[f.key, textwrap.shorten(f.value, 40, placeholder="..."), f.certainty] for f in facts]
+        out += ["  " + line for line in tabulate(rows, headers=["fact", "value", "certainty"]).splitlines()]
+        notes = [f for f in facts if f.note]
+        if notes:
+            out += ["", "  Notes from the profile:"]
+            for f in notes:
+                out += _wrapped(f"{f.key}: {f.note}", width, "    ")
+        out += ["", "  confirmed: a public source states it; inferred: follows from sources; assumed: not found",
+                "  publicly, verify on your system (sources: docs/product-sources.md)."]
+    else:
+        out.append("  none: it judges only how collection went")
+    if m.references:
+        out += ["", "References:", *(f"  {ref}" for ref in m.references)]
+    return "\n".join(out) + "\n"
+
+
+def find_check(check_id: str) -> ModuleType:
+    """The check module of ``check_id`` (case-insensitive); unknown ids list the valid ones."""
+    from auditor.audit import check_catalogue, select_checks
+
+    (canonical,) = select_checks([check_id], check_catalogue())
+    return next(mod for mod in all_checks() if mod.META.id == canonical)
+
+
+@click.command("checks", short_help="List the checks; `auditor checks ID` shows one in full (why, remediation, facts).")
+@click.argument("check_id", required=False, metavar="[CHECK_ID]")
 @click.option("--markdown", is_flag=True, help="Print the catalogue as Markdown (the content of docs/checks.md).")
-def command(markdown: bool) -> None:
-    """List every check the auditor runs, with its stable id, severity and whether a fixer exists."""
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Product profile override, for the values shown with CHECK_ID.")
+def command(check_id: str | None, markdown: bool, profile: Path | None) -> None:
+    """List every check the auditor runs, with its stable id, severity and whether a fixer exists.
+
+    With CHECK_ID, show that check in full: why it matters, the remediation, whether `auditor
+    fix` repairs it, and how certain each product fact it relies on is.
+    """
+    if markdown and check_id:
+        raise click.UsageError("give either CHECK_ID or --markdown, not both")
     if markdown:
         click.echo(catalogue_markdown(), nl=False)
         return
+    if check_id is not None:
+        from auditor.profile import load_profile
+
+        mod = find_check(check_id)
+        width = min(shutil.get_terminal_size((100, 24)).columns, 120) - 4
+        click.echo(check_entry(mod, load_profile(profile), width), nl=False)
+        return
     rows = [[m.META.id, m.META.severity.value, "yes" if m.META.fixable else "no", m.META.title] for m in all_checks()]
     click.echo(tabulate(rows, headers=["id", "severity", "fixable", "title"]))
+    click.echo("\nauditor checks ID shows one check in full (why, remediation, the product facts it relies on).")

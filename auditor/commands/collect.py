@@ -14,7 +14,7 @@ import click
 from auditor.collect.cli_options import collection_options, setup_from_options, terminal_events
 from auditor.collect.runner import CollectionResult, collect_cluster
 from auditor.collect.snapshot import prepare_out_dir, write_snapshot
-from auditor.errors import InputError
+from auditor.outdir import folder_for_run
 from auditor.vocab import ExitStatus, NodeStatus
 
 
@@ -68,17 +68,21 @@ def command(inventory, profile, allow_basic_http, insecure_skip_verify, concurre
             out: Path, force: bool) -> None:
     """Collect configuration and service state from every node into a snapshot folder.
 
-    Exit codes: 0 every node collected, 2 bad input, 3 some node could not be collected
-    (the snapshot is still written, with the reason for each failed node).
+    \b
+    Exit codes:
+      0    every node collected
+      2    bad input (inventory, profile, --out)
+      3    some node could not be collected (the snapshot is still written, with
+           the reason for each failed node)
+      130  interrupted (Ctrl-C): no snapshot is written, a new --out folder is
+           removed again, and the nodes still pending are named
     """
     inv, prof, security = setup_from_options(inventory, profile, allow_basic_http, insecure_skip_verify,
                                              concurrency, deadline)
     prepare_out_dir(out, force=force)  # refuse early, before anyone types a password
-    try:  # ... and a folder that cannot be created must not throw a long collection away
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the snapshot folder: {exc.strerror or exc}", source=str(out)) from None
-    result = collect_cluster(inv, prof, security=security, events=terminal_events(progress=not no_progress))
+    # ... and a folder that cannot be created must not throw a long collection away
+    with folder_for_run(out, "the snapshot folder"):  # removed again if interrupted while still empty
+        result = collect_cluster(inv, prof, security=security, events=terminal_events(progress=not no_progress))
     manifest = write_snapshot(result, inv, prof, out, force=force)
     # the snapshot writer may refuse a node's data (a path that would escape its folder):
     # the manifest, not the collection result, says what the snapshot really holds

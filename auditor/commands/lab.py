@@ -20,6 +20,7 @@ from typing import Any
 import click
 from tabulate import tabulate
 
+from auditor.commands._help import FullHelpGroup
 from auditor.errors import AuditorError, InputError
 
 PASSWORD_ENV = "PARAGON_LAB_PASSWORD"
@@ -42,7 +43,7 @@ def _load_handler_factory(spec: str) -> Any:
     return factory
 
 
-@click.group("lab")
+@click.group("lab", cls=FullHelpGroup)
 def command() -> None:
     """Simulated clusters for trying and testing the auditor (lab only, never production)."""
 

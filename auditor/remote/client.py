@@ -176,6 +176,20 @@ def _tls_reason(exc: BaseException) -> str:
     return "TLS error: " + str(exc)[:200]
 
 
+def tls_hint(reason: str, target: Target) -> str:
+    """What to do about a certificate the auditor could not verify (appended to the reason)."""
+    if "hostname" in reason.lower() or "match" in reason.lower():
+        return (f"; the certificate does not name {target.host}: use the name it was issued for as the "
+                "node's address, or reissue it")
+    if not reason.startswith("certificate verify failed"):
+        return ""
+    if target.ca_file:
+        return (f"; ca_file {target.ca_file} does not hold the CA that signed this listener's certificate "
+                "(docs/winrm.md shows how to export it)")
+    return ("; give the CA that signed the listener's certificate as ca_file in the inventory "
+            "(docs/winrm.md shows how to export it)")
+
+
 def _kerberos_error(exc: BaseException, target: Target, offered: list[str] | None) -> RemoteError | None:
     """A Kerberos failure as an admin-actionable ``auth`` error, or None when ``exc`` is not one.
 
@@ -237,7 +251,8 @@ def translate(exc: BaseException, target: Target, offered: list[str] | None = No
         return RemoteError("auth", f"the node did not answer the NTLM negotiation at {where}: NTLM may be "
                                    "disabled there (a Kerberos-only node): use transport: kerberos")
     if isinstance(exc, requests.exceptions.SSLError):
-        return RemoteError("tls", f"{_tls_reason(exc)} ({target.endpoint})")
+        reason = _tls_reason(exc)
+        return RemoteError("tls", f"{reason} ({target.endpoint}){tls_hint(reason, target)}")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return RemoteError("timeout", f"connection to {where} timed out after {target.connect_timeout:g} s")
     if isinstance(exc, requests.exceptions.Timeout):

@@ -55,3 +55,51 @@ def test_checks_markdown_is_docs_file_and_docs_are_up_to_date():
     assert committed == catalogue_markdown(), "docs/checks.md is stale: run `make docs`"
     for check_id in EXPECTED_IDS:
         assert f"## {check_id}" in committed
+
+
+def test_one_check_in_full():
+    res = CliRunner().invoke(main, ["checks", "spoc-mgmt-list"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("SPOC-MGMT-LIST: ")
+    for part in ("Why it matters:", "Remediation:", "Fixable:   yes: auditor fix --inventory FILE --check SPOC-MGMT-LIST",
+                 "Product facts it relies on"):
+        assert part in res.output
+
+
+def test_one_check_shows_the_certainty_of_each_fact_it_relies_on():
+    res = CliRunner().invoke(main, ["checks", "DB-EXTERNAL"])
+    rows = {line.split()[0]: line.split()[-1] for line in res.output.splitlines()
+            if line.startswith("  embedded_db.") or line.startswith("  management_conf.")}
+    assert rows["embedded_db.port"] == "confirmed"
+    assert rows["management_conf.db.host_key"] == "assumed"
+
+
+def test_one_check_shows_values_of_a_profile_override(tmp_path):
+    override = tmp_path / "site.yaml"
+    override.write_text("spoc_conf:\n  default_port: 6011\n")
+    res = CliRunner().invoke(main, ["checks", "SPOC-MGMT-LIST", "--profile", str(override)])
+    assert any(line.split()[:2] == ["spoc_conf.default_port", "6011"] for line in res.output.splitlines())
+
+
+def test_unknown_check_id_is_a_one_line_error_listing_the_valid_ids():
+    res = CliRunner().invoke(main, ["checks", "NOPE"])
+    assert res.exit_code == 2
+    assert "SPOC-MGMT-LIST" in res.output
+
+
+def test_every_fact_a_check_relies_on_is_in_the_default_profile():
+    from auditor.profile import load_profile
+
+    profile = load_profile(None)
+    missing = [(m.META.id, key) for m in all_checks() for key in m.RELIES_ON if profile.get(key) is None]
+    assert missing == []
+
+
+def test_every_fact_a_check_relies_on_states_its_certainty():
+    from auditor.profile import load_profile
+    from auditor.profile.facts import CERTAINTIES, fact
+
+    profile = load_profile(None)
+    vague = [(m.META.id, key) for m in all_checks() for key in m.RELIES_ON
+             if fact(profile, key).certainty not in CERTAINTIES]
+    assert vague == []

@@ -87,7 +87,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fault_matrix(case: Case, hard_lab, tmp_path):
-    _, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
+    lab, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
                       faults=case.faults, scheme=case.scheme)
     settings = {**BASE, **case.settings}
     rewrite_inventory(inv, settings)
@@ -167,22 +167,26 @@ def test_queued_nodes_are_not_starved_by_stuck_ones(hard_lab, tmp_path):
 
 def test_ctrl_c_mid_collection_exits_promptly(hard_lab, tmp_path):
     """Ctrl-C while workers are blocked on slow and endlessly timing-out nodes (long
-    deadline): exit 130 with one line, at once, no traceback (no thread keeps the process)."""
+    deadline): exit 130 with one line naming the nodes still pending, at once, no traceback
+    (no thread keeps the process), and no empty --out folder left behind."""
     import signal
     import subprocess
     import time
 
     from hx_support import AUDITOR
 
-    _, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
+    lab, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
                       faults={"SITE1": {"delay_seconds": 30}, "SITE2": {"timeout_faults": 10**9}})
     rewrite_inventory(inv, {"deadline": 60, "read_timeout": 40})
-    proc = subprocess.Popen(AUDITOR + ["audit", "--inventory", str(inv), "--out", str(tmp_path / "out"),
+    proc = subprocess.Popen(AUDITOR + ["audit", "--inventory", str(inv), "--out", str(tmp_path / "out" / "tonight"),
                                        "--no-progress", "--no-history"],
                             env=cli_env(tmp_path, **{PASSWORD_ENV: PASSWORD}), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # healthy nodes done, SITE1/SITE2 workers blocked
+        deadline = time.monotonic() + 60  # healthy nodes done (shell closed), SITE1/SITE2 workers blocked
+        while not all(lab.server(n).counters().actions.get("Delete") for n in ("MGMT1", "MGMT2")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
@@ -192,4 +196,7 @@ def test_ctrl_c_mid_collection_exits_promptly(hard_lab, tmp_path):
             proc.wait()
     assert time.monotonic() - t0 < 5
     assert proc.returncode == 130, (out, err)
-    assert err.strip() == "interrupted" and "Traceback" not in err
+    assert err.startswith("interrupted: "), err
+    assert "still pending: SITE1, SITE2" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -129,6 +129,7 @@ def test_failure_kinds(lab, request_):
     assert e.kind == "refused" and e.message == f"connection refused at 127.0.0.1:{cluster.endpoints['SITE2'][1]}"
     e = kind_of("MGMT1", ca_file=None)
     assert e.kind == "tls" and e.message.startswith("certificate verify failed:")
+    assert "give the CA that signed the listener's certificate as ca_file in the inventory" in e.message
 
 
 def test_http_unencrypted_and_tls_untrusted(lab, request_):
@@ -136,6 +137,7 @@ def test_http_unencrypted_and_tls_untrusted(lab, request_):
     with pytest.raises(RemoteError) as ei:
         execute(target(cluster, "MGMT2"), request_)
     assert ei.value.kind == "tls" and "certificate verify failed" in ei.value.message
+    assert "does not hold the CA that signed this listener's certificate" in ei.value.message
     with pytest.raises(RemoteError) as ei:
         execute(target(cluster, "SITE1", read_timeout=2, operation_timeout=1), request_)
     assert ei.value.kind == "timeout" and "127.0.0.1" in ei.value.message
