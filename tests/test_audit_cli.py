@@ -290,3 +290,25 @@ def test_history_hook_failure_becomes_a_warning(tmp_path):
     assert report.run.warnings == ["history not recorded: database is locked"]
     (html,) = write_reports(report, tmp_path, ["html"])
     assert "history not recorded: database is locked" in html.read_text()
+
+
+REPO_MESSAGE = ("repository.path C:\\DispatcherParagon\\Management\\ims\\repository is a local drive path; "
+                "differs from MGMT1 (\\\\fs01.corp.example\\paragon\\ims-repository)")
+
+
+def test_console_wraps_to_the_terminal_width(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")  # the longest unbreakable word (a UNC path) fits the message column
+    result = audit("--from", str(DRIFT), "--out", str(tmp_path), "--no-history")
+    table = result.output.split("Failing findings:")[1].split("\n\n")[0]
+    assert max(len(line) for line in table.splitlines()) <= 100
+
+
+def test_console_wide_prints_each_finding_on_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "90")
+    result = audit("--from", str(DRIFT), "--out", str(tmp_path), "--no-history", "--wide")
+    assert any(line.endswith(REPO_MESSAGE) for line in result.output.splitlines())
+
+
+def test_console_ends_with_next_steps(tmp_path):
+    result = audit("--from", str(DRIFT), "--out", str(tmp_path), "--no-history")
+    assert "5 finding(s) fixable: auditor fix --inventory INVENTORY.yaml" in result.output.split("Next steps:")[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +92,14 @@ def _command_line(ctx: click.Context) -> str:
               help="Report only this node (repeatable); the whole cluster is still read for cross-node checks.")
 @click.option("--quiet", "-q", is_flag=True, default=False,
               help="No progress and no finding list: only the summary table, unreachable nodes and file paths.")
+@click.option("--wide", is_flag=True, default=False,
+              help="One line per finding in the console, however long (for logs and grep); "
+                   "by default long messages wrap to the terminal width.")
 @audit_history_options
 @click.pass_context
 def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
             out_dir: Path, formats: tuple[str, ...], fail_on: str, checks: tuple[str, ...], nodes: tuple[str, ...],
-            quiet: bool, **collect_opts: Any) -> None:
+            quiet: bool, wide: bool, **collect_opts: Any) -> None:
     if inventory is not None and from_dir is not None:
         raise click.UsageError("give either --inventory FILE or --from SNAPSHOT_DIR, not both")
     if inventory is None and from_dir is None:
@@ -148,7 +152,8 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
         raise AuditorError(f"cannot read input: {exc}") from None
     written = write_reports(report, out_dir, format_names)
-    click.echo(render_console(report, written, details=not quiet), nl=False)
+    width = None if wide else shutil.get_terminal_size((100, 24)).columns
+    click.echo(render_console(report, written, details=not quiet, width=width), nl=False)
     if extras.notify_config is not None:
         html = next((p for p in written if p.suffix == ".html"), None)
         result = extras.notify_after(report, str((html or out_dir).resolve()))

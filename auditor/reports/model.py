@@ -265,18 +265,24 @@ def format_value(value: Any) -> str:
 _EVIDENCE_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
+def fix_inventory(report: AuditReport | None) -> str:
+    """The ``--inventory`` argument of the report's fix commands (not yet shell-quoted).
+
+    Fixes act on live nodes, so a report built from a snapshot names a placeholder
+    inventory the admin has to substitute."""
+    if report is not None and report.run.source_kind == "inventory" and report.run.source:
+        return report.run.source
+    return "INVENTORY.yaml"
+
+
 def fix_command(f: Finding, report: AuditReport | None = None) -> str:
     """The exact ``auditor fix`` command for a fixable finding (a dry run: add --apply).
 
-    Fixes act on live nodes, so a report built from a snapshot names a placeholder
-    inventory the admin has to substitute. A check can ask for extra ``auditor fix``
-    options for one finding with ``details["fix_args"]`` (e.g. ``["--remove-stale"]`` for
-    a stale spoc.conf entry, which the fixer removes only when told to).
+    A check can ask for extra ``auditor fix`` options for one finding with
+    ``details["fix_args"]`` (e.g. ``["--remove-stale"]`` for a stale spoc.conf entry, which
+    the fixer removes only when told to).
     """
-    inventory = "INVENTORY.yaml"
-    if report is not None and report.run.source_kind == "inventory" and report.run.source:
-        inventory = report.run.source
-    parts = ["auditor", "fix", "--inventory", inventory, "--check", f.check_id]
+    parts = ["auditor", "fix", "--inventory", fix_inventory(report), "--check", f.check_id]
     if f.node:
         parts += ["--node", f.node]
     extra = (f.details or {}).get("fix_args")
