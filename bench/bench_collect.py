@@ -389,6 +389,10 @@ def report(results: dict[str, Any]) -> None:
                      ("imports", "generate", "load", "model_and_checks", "html", "json", "junit", "csv",
                       "model_checks_reports")], ["step", "wall s", "cpu s"]))
         print(f"peak RSS {snap['maxrss_mb']:.0f} MB")
+        b = snap.get("browser")
+        if b:
+            print(f"report.html in headless Chromium: loaded in {b['load_ms']} ms, {b['elements']} elements; "
+                  f"opening the matrix {b['open_matrix_ms']} ms, the node table {b['open_nodes_ms']} ms")
     hist = results.get("history")
     if hist:
         print(f"\nRun history, {hist['nodes']}-node `audit --from` (interleaved, medians of "

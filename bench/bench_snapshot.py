@@ -9,8 +9,9 @@ It generates a healthy cluster with ``auditor.lab.scenario_builder.build_healthy
 Management servers + N-2 Site servers) into a temporary folder (``/dev/shm`` when it exists:
 the builder fsyncs every file, which costs minutes on a disk and is irrelevant here), loads
 it with ``auditor.manifest.load_cluster_folder`` and times ``Cluster.build`` + the checks
-(``auditor.audit.run_audit``) and ``write_reports`` for html, json, junit and csv. Prints one
-JSON object on stdout.
+(``auditor.audit.run_audit``) and ``write_reports`` for html, json, junit and csv, then opens
+the HTML report in headless Chromium when it is installed (``browser_timing``). Prints one JSON
+object on stdout.
 """
 
 from __future__ import annotations
@@ -85,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         with _Timer(t, "checks_only"):
             findings = run_check_stage(cluster, None, None)
         sizes = {p.name: p.stat().st_size for p in sorted((work / "out").iterdir())}
+        from browser_timing import measure
+
+        browser = measure(work / "out" / "report.html")
         rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(json.dumps({"nodes": len(states), "findings": len(findings),
-                          "failing": len(report.failing_findings), "times": t, "sizes": sizes,
+                          "failing": len(report.failing_findings), "times": t, "sizes": sizes, "browser": browser,
                           "maxrss_mb": round(rss_kb / 1024, 1)}))
     finally:
         if own:

@@ -141,7 +141,7 @@ def test_unreachable_node_exit_3(tmp_path):
     node = next(n for n in data["nodes"] if n["name"] == "SITE2")
     assert node["status"] == "timeout" and "5986" in node["reason"]
     html = (tmp_path / "out" / "report.html").read_text()
-    assert html.index('id="unreachable"') < html.index('id="summary"')
+    assert html.index('href="#unreachable"') < html.index('id="failing"')  # the verdict banner names them first
     junit = ET.parse(tmp_path / "out" / "junit.xml").getroot()
     coll = [c for c in junit.iter("testcase") if c.get("classname") == "auditor.collection" and c.get("name") == "SITE2"]
     assert coll and coll[0].find("error") is not None

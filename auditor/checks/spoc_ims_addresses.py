@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from auditor.checks._common import make, per_node, spoc_blocker
 from auditor.cluster import Cluster, NodeView
+from auditor.evidence import MARKS_KEY, Mark, marks_detail
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -45,21 +46,27 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
         return make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected=expected,
                     actual=None, file=path)
     problems, seen = [], {}
-    for a in spoc.ims_addresses:
+    stale: dict[int, Mark] = {}  # position in the actual list -> mark
+    for pos, a in enumerate(spoc.ims_addresses):
         target = cluster.resolve(a.host)
         if target is None:
             problems.append(f"stale or unknown address {a.raw} (no current Management server)")
+            stale[pos] = Mark.STALE
         elif target.name in seen:
             problems.append(f"{a.raw} duplicates {seen[target.name]} ({target.name})")
+            stale[pos] = Mark.STALE
         else:
             seen[target.name] = a.raw
-    for m in cluster.management_nodes:
+    missing: dict[int, Mark] = {}
+    for i, m in enumerate(cluster.management_nodes):
         if m.name not in seen:
             problems.append(f"missing Management server {m.name} ({m.primary_ip() or '?'})")
+            missing[i] = Mark.MISSING
     actual = [a.raw for a in spoc.ims_addresses]
     if problems:
         return make(META, Status.FAIL, node.name, node.name, "; ".join(problems), expected=expected,
-                    actual=actual, file=path, line=spoc.ims_addresses_line, details={"problems": problems})
+                    actual=actual, file=path, line=spoc.ims_addresses_line,
+                    details={"problems": problems, MARKS_KEY: marks_detail(missing, stale)})
     return make(META, Status.PASS, node.name, node.name,
                 f"{key} lists all {len(expected)} Management server(s)", expected=expected, actual=actual,
                 file=path, line=spoc.ims_addresses_line)

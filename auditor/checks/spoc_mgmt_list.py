@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from auditor.addresses import is_ip
 from auditor.checks._common import make, per_node, spoc_blocker
 from auditor.cluster import Cluster, NodeView, normalize_guid
+from auditor.evidence import MARKS_KEY, Mark, marks_detail
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -67,9 +68,16 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
     matched: dict[str, int] = {}  # mgmt node name -> entry index
     stale = False
     actual = []
+    marks: dict[int, Mark] = {}  # position in `actual` -> what is wrong with that entry
+    wrong_fields: dict[int, list[str]] = {}
+
+    def wrong(pos: int, name: str) -> None:
+        marks.setdefault(pos, Mark.WRONG)
+        wrong_fields.setdefault(pos, []).append(name)
+
     for text in doc.server_key_problems():
         problems.append((text, None))
-    for e in doc.servers():
+    for pos, e in enumerate(doc.servers()):
         actual.append({"index": e.index, "guid": e.guid, "ip": e.ip, "port": e.port, "line": e.first_line})
         line = e.first_line
         if not e.complete:
@@ -84,6 +92,7 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
                         else "its address")
                 problems.append((f"entry {e.index}: GUID {e.guid} is {target.name} but {e.ip} is not {what} "
                                  f"(expected {', '.join(target.ips()) or 'unknown'})", e.lines.get("ip")))
+                wrong(pos, "ip")
             elif not is_ip(e.ip):
                 notes.append(f"entry {e.index}: host name {e.ip} used instead of an IP (resolves to {target.name})")
         elif by_ip is not None and not (by_ip.management and by_ip.management.guid):
@@ -94,10 +103,12 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
             target = by_ip
             problems.append((f"entry {e.index}: {e.ip} is {by_ip.name} but GUID {e.guid} is not its GUID "
                              f"({by_ip.management.guid})", e.lines.get("guid")))
+            wrong(pos, "guid")
         else:
             problems.append((f"entry {e.index}: stale, GUID {e.guid} / {e.ip} matches no current "
                              "Management server", line))
             stale = True
+            marks[pos] = Mark.STALE
             continue
         if (target.management and target.management.guid and e.guid != target.management.guid
                 and normalize_guid(e.guid) == normalize_guid(target.management.guid)):
@@ -107,19 +118,24 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
         if want_port and e.port.strip() != want_port:
             problems.append((f"entry {e.index}: port {e.port} for {target.name}, expected {want_port}",
                              e.lines.get("port")))
+            wrong(pos, "port")
         if target.name in matched:
             problems.append((f"entry {e.index}: duplicates entry {matched[target.name]} ({target.name})", line))
+            marks[pos] = Mark.STALE
         else:
             matched[target.name] = e.index
-    for m in mgmts:
+    missing: dict[int, Mark] = {}
+    for i, m in enumerate(mgmts):
         if m.name not in matched:
             problems.append((f"missing Management server {_label(m)}", None))
+            missing[i] = Mark.MISSING
     expected = [{"node": m.name, "guid": m.management.guid if m.management else None,
                  "ip": m.primary_ip(), "port": _expected_port(cluster, m)} for m in mgmts]
     details = {"notes": notes} if notes else {}
     if problems:
         first_line = next((ln for _, ln in problems if ln), None)
         details["problems"] = [p for p, _ in problems]
+        details[MARKS_KEY] = marks_detail(missing, marks, wrong_fields)
         if stale:  # the fixer removes stale entries only when asked to (see docs/fix.md)
             details["fix_args"] = ["--remove-stale"]
         return make(META, Status.FAIL, node.name, node.name, "; ".join(p for p, _ in problems),

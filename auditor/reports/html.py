@@ -1,6 +1,14 @@
 """HTML report: one self-contained file (inline CSS, inline SVG, no JavaScript, no external
 assets), rendered with Jinja2 with autoescape ON.
 
+The page leads with what to do: the verdict, then the failing findings grouped by check with
+the command that fixes them, then what changed since the last run, the nodes that could not be
+audited, the node x check matrix (folded when large), and last the passes and the details.
+
+Sections are data: :data:`SECTIONS` lists them in page order, each drawn by
+``reports/templates/sections/<id>.html.j2`` from the context :func:`render_html` builds. Adding a
+section is one template file, one :class:`Section` entry and, if it needs one, one context key.
+
 Everything that came from a node (GUIDs, paths, values) reaches the template as plain
 text and is escaped there. The only pre-built markup is the trend chart SVG, which is
 generated here from numbers and dates with every text item escaped by :func:`html.escape`.
@@ -9,6 +17,9 @@ generated here from numbers and dates with every text item escaped by :func:`htm
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +27,24 @@ import jinja2
 from markupsafe import Markup
 
 from auditor.findings import Finding, Status
-from auditor.reports.matrix import NOT_RUN, UNREACHABLE, status_matrix, summary_counts, verdict
-from auditor.reports.model import CLUSTER_ROW, SEVERITIES_DESC, finding_sort_key, fix_command, format_value
+from auditor.reports.evidence import evidence_view, text_of
+from auditor.reports.matrix import (
+    NOT_RUN,
+    UNREACHABLE,
+    status_by_check,
+    status_matrix,
+    summary_counts,
+    verdict,
+)
+from auditor.reports.model import CLUSTER_ROW, SEVERITIES_DESC, fix_command, fix_inventory
 
 if TYPE_CHECKING:
     from auditor.reports.model import AuditReport
 
 TEMPLATE = "report.html.j2"
+
+NOT_AUDITED = "NOT AUDITED"
+"""The one word for a node that could not be collected: banner, matrix, legend, node table."""
 
 # Status -> (label shown in the cell, css class). Text carries the meaning; colour only helps.
 CELL_LABELS = {
@@ -32,7 +54,7 @@ CELL_LABELS = {
     "pass": ("ok", "st-pass"),
     "skip": ("n/a", "st-skip"),
     NOT_RUN: ("-", "st-none"),
-    UNREACHABLE: ("NOT AUDITED", "st-unreachable"),
+    UNREACHABLE: (NOT_AUDITED, "st-unreachable"),
 }
 
 SEVERITY_COLOURS = {
@@ -43,6 +65,41 @@ SEVERITY_COLOURS = {
     "info": "#607d8b",
 }
 
+MATRIX_MAX_NODE_COLUMNS = 16
+"""Up to this many nodes the matrix has a column per node and is shown open; above, a row per
+node (quiet nodes folded into one line) inside a collapsed block."""
+FINDINGS_SHOWN_PER_CHECK = 20
+"""Findings of one check drawn open; the rest of that check's findings are in a collapsed block
+(a check failing on 4,000 site servers must not bury the next check)."""
+NODES_TABLE_OPEN_UP_TO = 50
+"""The node table is collapsed above this many nodes."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the page, in :data:`SECTIONS` order, drawn by ``sections/<id>.html.j2``."""
+
+    id: str
+    nav: str  # the link text in the page's navigation
+    shown: Callable[[dict[str, Any]], bool] = lambda ctx: True
+
+    @property
+    def template(self) -> str:
+        return f"sections/{self.id}.html.j2"
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("failing", "What to fix"),
+    Section("since", "Since last run", lambda c: c["since"] is not None),
+    Section("trend", "Trend", lambda c: c["trend_svg"] is not None),
+    Section("unreachable", "Not audited", lambda c: bool(c["unreachable"])),
+    Section("matrix", "Node \u00d7 check matrix"),
+    Section("waived", "Waived"),
+    Section("passing", "Passes"),
+    Section("nodes", "Nodes"),
+    Section("checks", "Checks"),
+    Section("run", "Run details"),
+)
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -65,34 +122,53 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["value"] = format_value
+    env.filters["text"] = text_of
     return env
 
 
 def _finding_view(f: Finding, report: AuditReport) -> dict[str, Any]:
-    check = report.check(f.check_id)
     return {
         "f": f,
-        "title": check.title if check else f.check_id,
-        "rationale": check.rationale if check else "",
-        "remediation": check.remediation if check else "",
-        "expected": format_value(f.expected),
-        "actual": format_value(f.actual),
-        "has_evidence": f.expected is not None or f.actual is not None,
-        "fix_command": fix_command(f, report) if f.fixable else "",
         "node": f.node or CLUSTER_ROW,
+        "subject": f.subject if f.subject not in (f.node, "cluster") else "",
+        "evidence": evidence_view(f.expected, f.actual, f.details),
+        "fix_command": fix_command(f, report) if f.fixable else "",
     }
 
 
-MATRIX_MAX_NODE_COLUMNS = 16
-_QUIET_CELLS = {"ok", "n/a", "-"}
+def _check_groups(report: AuditReport) -> list[dict[str, Any]]:
+    """Failing findings grouped by check, worst severity first: the rationale, remediation and
+    the one command that fixes the whole check are shown once per check."""
+    by_check: dict[str, list[Finding]] = {}
+    for f in report.failing_findings:  # worst severity first already
+        by_check.setdefault(f.check_id, []).append(f)
+    inventory = shlex.quote(fix_inventory(report))
+    groups = []
+    for check_id, findings in by_check.items():
+        meta = report.check(check_id)
+        fixable = [f for f in findings if f.fixable and f.status == Status.FAIL]
+        views = [_finding_view(f, report) for f in findings]
+        groups.append({
+            "id": check_id,
+            "title": meta.title if meta else check_id,
+            "rationale": meta.rationale if meta else "",
+            "remediation": meta.remediation if meta else "",
+            "severity": findings[0].severity.value,
+            "count": len(findings),
+            "nodes": len({f.node for f in findings}),
+            "fixable": len(fixable),
+            "fix_command": f"auditor fix --inventory {inventory} --check {check_id}" if fixable else "",
+            "shown": views[:FINDINGS_SHOWN_PER_CHECK],
+            "more": views[FINDINGS_SHOWN_PER_CHECK:],
+        })
+    return groups
 
 
 def _matrix_view(report: AuditReport) -> dict[str, Any]:
-    """Small clusters: checks as rows, nodes as columns (check titles fit as row headers).
-    Large clusters (more than MATRIX_MAX_NODE_COLUMNS nodes): nodes as rows and checks as
-    columns, and nodes whose every cell is ok / n/a are folded into one line, so 500 site
-    servers do not bury the three that need attention."""
+    """Small clusters: checks as rows, nodes as columns (check titles fit as row headers), shown
+    open. Large clusters (more than MATRIX_MAX_NODE_COLUMNS nodes): nodes as rows and checks as
+    columns, nodes whose every cell is ok / n/a folded into one line, so 500 site servers do not
+    bury the three that need attention, and the whole matrix starts collapsed."""
     matrix = status_matrix(report)
     nodes, check_ids = matrix.index.tolist(), matrix.columns.tolist()
     unreachable = {n.name for n in report.unreachable_nodes}
@@ -113,16 +189,18 @@ def _matrix_view(report: AuditReport) -> dict[str, Any]:
                        "severity": meta.severity.value if meta else ""})
     if len(nodes) <= MATRIX_MAX_NODE_COLUMNS:
         rows = [dict(c, cells=[cell(node, c["id"]) for node in nodes]) for c in checks]
-        return {"mode": "check-rows", "nodes": nodes, "unreachable": unreachable, "rows": rows, "checks": checks}
+        return {"mode": "check-rows", "nodes": nodes, "unreachable": unreachable, "rows": rows, "checks": checks,
+                "open": True}
+    quiet_labels = {CELL_LABELS["pass"][0], CELL_LABELS["skip"][0], CELL_LABELS[NOT_RUN][0]}
     node_rows, quiet = [], []
     for node in nodes:
         cells = [cell(node, c["id"]) for c in checks]
-        if node not in unreachable and all(c["label"] in _QUIET_CELLS for c in cells):
+        if node not in unreachable and all(c["label"] in quiet_labels for c in cells):
             quiet.append(node)
         else:
             node_rows.append({"node": node, "cells": cells})
     return {"mode": "node-rows", "nodes": nodes, "unreachable": unreachable, "rows": node_rows,
-            "checks": checks, "quiet_nodes": quiet}
+            "checks": checks, "quiet_nodes": quiet, "open": False}
 
 
 def trend_svg(trend: list[dict[str, Any]] | None) -> Markup | None:
@@ -160,43 +238,33 @@ def _since_view(since: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def render_html(report: AuditReport) -> str:
     env = _environment()
-    failing = report.failing_findings
-    # severity -> check -> findings: the rationale and remediation are shown once per check
-    groups = []
-    for sev in SEVERITIES_DESC:
-        at_sev = [f for f in failing if f.severity == sev]
-        if not at_sev:
-            continue
-        checks: dict[str, list[dict[str, Any]]] = {}
-        for f in at_sev:
-            checks.setdefault(f.check_id, []).append(_finding_view(f, report))
-        groups.append({
-            "severity": sev.value,
-            "count": len(at_sev),
-            "checks": [{"id": cid, "meta": report.check(cid), "title": views[0]["title"],
-                        "rationale": views[0]["rationale"], "remediation": views[0]["remediation"],
-                        "findings": views} for cid, views in checks.items()],
-        })
-    waived = [_finding_view(f, report) for f in report.waived_findings]
-    passing = sorted((f for f in report.findings if f.status == Status.PASS), key=finding_sort_key)
     summary = summary_counts(report)
-    return env.get_template(TEMPLATE).render(
-        report=report,
-        run=report.run,
-        summary=summary,
-        verdict=verdict(report, summary),
-        severities=[s.value for s in SEVERITIES_DESC],
-        severity_colours=SEVERITY_COLOURS,
-        unreachable=report.unreachable_nodes,
-        matrix=_matrix_view(report),
-        groups=groups,
-        waived=waived,
-        passing_count=len(passing),
-        since=_since_view(report.since_last_run),
-        trend_svg=trend_svg(report.trend),
-        trend=report.trend,
-        checks=report.checks,
-        fail_on=report.run.fail_on,
-        over_threshold=len(report.failing_at_or_above(report.run.fail_on)),
-        value=format_value,
-    )
+    groups = _check_groups(report)
+    fixable = sum(g["fixable"] for g in groups)
+    passes = status_by_check(report)
+    ctx: dict[str, Any] = {
+        "report": report,
+        "run": report.run,
+        "summary": summary,
+        "verdict": verdict(report, summary),
+        "severities": [s.value for s in SEVERITIES_DESC],
+        "severity_colours": SEVERITY_COLOURS,
+        "not_audited": NOT_AUDITED,
+        "unreachable": report.unreachable_nodes,
+        "groups": groups,
+        "fixable_total": fixable,
+        "fix_all": f"auditor fix --inventory {shlex.quote(fix_inventory(report))}" if fixable else "",
+        "from_snapshot": report.run.source_kind != "inventory",
+        "matrix": _matrix_view(report),
+        "waived": [_finding_view(f, report) for f in report.waived_findings],
+        "passes": [{"id": c.id, "title": c.title, **passes[c.id]} for c in report.checks if c.id in passes],
+        "nodes_open": len(report.nodes) <= NODES_TABLE_OPEN_UP_TO,
+        "since": _since_view(report.since_last_run),
+        "trend_svg": trend_svg(report.trend),
+        "trend": report.trend,
+        "checks": report.checks,
+        "fail_on": report.run.fail_on,
+        "over_threshold": len(report.failing_at_or_above(report.run.fail_on)),
+    }
+    ctx["sections"] = [s for s in SECTIONS if s.shown(ctx)]
+    return env.get_template(TEMPLATE).render(**ctx)

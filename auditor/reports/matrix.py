@@ -87,7 +87,8 @@ def status_matrix(report: AuditReport) -> pd.DataFrame:
     """Node x check matrix: index ``node``, columns ``check_id``.
 
     A cell holds the worst status among that node's subjects for the check, ``unreachable``
-    for a node that could not be audited (where it has no finding of its own), or ``-``.
+    for a node that could not be audited (where it has no finding of its own, or only the
+    ``skip`` every check gives a node it could not see: one word for one fact), or ``-``.
     """
     frame = findings_frame(report)
     nodes, checks = _row_and_column_order(report, frame)
@@ -99,7 +100,8 @@ def status_matrix(report: AuditReport) -> pd.DataFrame:
     ranks = worst.fillna(-1).to_numpy(dtype=np.int16) + 1
     cells = _CELL_LABELS[ranks]  # fancy indexing keeps the shape, empty matrices included
     unreachable = np.isin(np.array(nodes, dtype=object), [n.name for n in report.unreachable_nodes])
-    cells[unreachable[:, None] & (ranks == 0)] = UNREACHABLE
+    skipped = ranks == _STATUS_CODE[Status.SKIP] + 1
+    cells[unreachable[:, None] & ((ranks == 0) | skipped)] = UNREACHABLE
     return pd.DataFrame(cells, index=pd.Index(nodes, name="node", dtype=object),
                         columns=pd.Index(checks, name="check_id", dtype=object))
 
@@ -113,6 +115,18 @@ def severity_status_table(report: AuditReport) -> pd.DataFrame:
                            columns=[s.value for s in Status], fill_value=0).astype(int)
     table.index.name, table.columns.name = "severity", None
     return table
+
+
+def status_by_check(report: AuditReport) -> dict[str, dict[str, int]]:
+    """Finding counts per check id and status (every status present, zeros included): the
+    passes table of the HTML report."""
+    frame = findings_frame(report)
+    if not len(frame):
+        return {}
+    counts = (frame.groupby(["check_id", "status"], observed=True).size().unstack("status", fill_value=0)
+              .reindex(columns=[s.value for s in Status], fill_value=0))
+    return {str(cid): dict(zip(counts.columns, map(int, row), strict=True))
+            for cid, row in zip(counts.index, counts.to_numpy().tolist(), strict=True)}
 
 
 def summary_counts(report: AuditReport) -> dict[str, Any]:
@@ -160,5 +174,6 @@ __all__ = [
     "status_matrix",
     "summary_counts",
     "severity_status_table",
+    "status_by_check",
     "verdict",
 ]

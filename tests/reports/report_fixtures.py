@@ -91,3 +91,41 @@ TREND = [
      "failing": {"critical": i % 2, "high": 3 + (i % 4), "medium": 1, "low": 0, "info": 0}}
     for i in range(1, 15)
 ]
+
+
+def make_large_report(sites: int = 4998, unreachable: int = 3, failing_every: int = 50) -> AuditReport:
+    """A cluster of 2 Management + ``sites`` Site servers under every check of the catalogue:
+    mostly passes, a stale spoc.conf entry on every ``failing_every``-th site, and
+    ``unreachable`` sites that could not be collected (the 5,000-node browser test)."""
+    from auditor.audit import check_catalogue
+    from auditor.evidence import Mark, marks_detail
+
+    checks = check_catalogue()
+    names = ["MGMT1", "MGMT2", *(f"SITE{i:04d}" for i in range(1, sites + 1))]
+    nodes = [NodeInfo(name=n, roles=["management" if n.startswith("MGMT") else "site"],
+                      address=f"10.0.{i // 250}.{i % 250}") for i, n in enumerate(names)]
+    lost = {n.name for n in nodes[2:2 + unreachable]}
+    for n in nodes:
+        if n.name in lost:
+            n.status, n.reason = "timeout", "no answer within the 60 s deadline"
+    expected = [{"node": "MGMT1", "guid": "g1", "ip": "10.0.0.0", "port": "6010"},
+                {"node": "MGMT2", "guid": "g2", "ip": "10.0.0.1", "port": "6010"}]
+    findings = []
+    for i, n in enumerate(nodes):
+        for c in checks:
+            if n.name in lost:
+                findings.append(Finding(c.id, Status.SKIP, c.severity, n.name, n.name, "not evaluated: unreachable"))
+            elif c.id == "SPOC-MGMT-LIST" and i >= 2 and i % failing_every == 0:
+                actual = [dict(expected[0], index=1), dict(expected[1], index=2), {"index": 3, "guid": "g0",
+                                                                                    "ip": "10.9.9.9", "port": "6010"}]
+                findings.append(Finding(c.id, Status.FAIL, c.severity, n.name, n.name,
+                                        "entry 3: stale, GUID g0 / 10.9.9.9 matches no current Management server",
+                                        expected=expected, actual=actual, fixable=True,
+                                        details={"marks": marks_detail(actual={2: Mark.STALE}),
+                                                 "fix_args": ["--remove-stale"]}))
+            else:
+                findings.append(Finding(c.id, Status.PASS, c.severity, n.name, n.name, "ok"))
+    run = RunMeta(tool_version="0.1.0", started_at="2026-11-25T05:00:00Z", finished_at="2026-11-25T05:09:00Z",
+                  profile="dispatcher-paragon (default)", source_kind="inventory", source="big.yaml",
+                  command_line="auditor audit --inventory big.yaml", host="audit-host", fail_on="high")
+    return AuditReport(run=run, nodes=nodes, findings=findings, checks=checks)

@@ -203,9 +203,12 @@ def test_html_is_self_contained(full_report):
 
 def test_html_sections(full_report):
     html = render_html(full_report)
-    assert html.index('id="unreachable"') < html.index('id="summary"')  # unreachable first
-    for section in ("summary", "since", "trend", "matrix", "failing", "waived", "nodes", "checks", "run"):
-        assert f'id="{section}"' in html
+    # leads with what to do: verdict, failing findings, changes, unreachable nodes, matrix, the rest
+    order = ["summary", "failing", "since", "trend", "unreachable", "matrix", "waived", "passing", "nodes",
+             "checks", "run"]
+    positions = [html.index(f'id="{s}"') for s in order]
+    assert positions == sorted(positions), dict(zip(order, positions, strict=True))
+    assert html.index('href="#unreachable"') < html.index('id="failing"')  # the banner names them at once
     assert "<svg" in html
     assert "NOT AUDITED" in html and "FAIL" in html  # text, not colour only
     assert "auditor fix --inventory INVENTORY.yaml --check SPOC-MGMT-LIST --node SITE1" in html
@@ -265,9 +268,10 @@ def test_html_matrix_large_cluster_folds_quiet_nodes():
                           c.severity, n.name, n.name, "m") for n in r.nodes if n.audited for c in CHECKS]
     html = render_html(r)
     assert 'class="matrix wide"' in html
-    matrix = html[html.index('id="matrix"'):html.index('id="failing"')]
-    assert "<th>SITE007" in matrix and "<th>SITE005" in matrix  # failing and unreachable rows shown
-    assert "38 node(s) with every check ok" in matrix and "<th>SITE001" not in matrix
+    matrix = html[html.index('id="matrix"'):html.index('id="waived"')]
+    assert '<th scope="row">SITE007' in matrix and '<th scope="row">SITE005' in matrix  # failing and unreachable
+    assert "38 node(s) with every check ok" in matrix and '<th scope="row">SITE001' not in matrix
+    assert "<details>" in matrix  # collapsed: 40 nodes
 
 
 def test_fix_command_extra_args_and_quoting(report):
