@@ -346,6 +346,8 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
         cred_raw, cred_line = own_cred or default_cred or (None, None)
         credential = _credential(cred_raw, username, ctx, cred_line)
         if merged["transport"] == "kerberos":
+            if "username" not in raw and defaults.get("transport") != "kerberos":
+                username = ""  # the NTLM nodes' account, inherited from defaults: the ticket's user is used
             username_line = line_of(raw, "username") if "username" in raw else line_of(defaults_raw, "username")
             _check_kerberos_node(what, username, username_line or raw.line, own_cred, defaults, default_cred, ctx)
             credential = None  # a credential inherited for NTLM nodes is not used: the ticket is

@@ -184,6 +184,15 @@ def test_credential_inherited_by_a_kerberos_node_is_ignored(tmp_path):
     assert [n.credential for n in inv.nodes] == [EnvRef("PW"), None]
 
 
+def test_ntlm_account_inherited_by_a_kerberos_node_is_ignored(tmp_path):
+    """A mixed inventory: NTLM defaults, one Kerberos node. pywinrm would ask for a ticket of the
+    inherited CORP\\a; the node uses the ticket of whoever runs the auditor instead."""
+    p = write(tmp_path, "version: 1\ndefaults: {username: CORP\\a, credential: {env: PW}}\n"
+                        "nodes:\n  - {name: n1, roles: [site]}\n  - {name: n2, roles: [site], transport: kerberos}\n")
+    inv = load_inventory(p)
+    assert [n.username for n in inv.nodes] == ["CORP\\a", ""]
+
+
 def test_missing_file_and_folder(tmp_path):
     assert "not found" in str(error_of(tmp_path / "nope.yaml"))
     assert "folder" in str(error_of(tmp_path))
@@ -270,3 +279,13 @@ def test_concurrency_adaptive_unless_set_and_admin_cap(tmp_path):
     assert capped.max_concurrency == 64
     assert capped.with_overrides(concurrency=5).concurrency == 5
     assert capped.with_overrides(concurrency=5).max_concurrency == 64
+
+
+def test_the_shipped_example_inventory_loads():
+    """examples/inventory.yaml is what admins copy: it must stay valid (its ca_file is commented out)."""
+    inv = load_inventory(Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml")
+    kerberos = inv.node("SITE-OSTRAVA")
+    assert kerberos.transport == "kerberos"
+    assert kerberos.username == ""  # the NTLM account of the defaults is not this node's
+    assert kerberos.credential is None
+    assert kerberos.kerberos_hostname_override == "site-ova.corp.example"
