@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.jsonfile import read_json_file
 from auditor.nodefolder import atomic_write, load_node, safe_folder_name
 from auditor.nodestate import NodeState
 from auditor.vocab import NodeStatus
@@ -59,18 +60,9 @@ class ClusterManifest:
 def load_manifest(folder: Path) -> ClusterManifest:
     path = Path(folder) / "manifest.json"
     src = str(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError(
-            "manifest.json not found: not a scenario or snapshot folder", source=str(folder)
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", source=src, line=exc.lineno) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", source=src) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=src) from None
+    if not path.exists() and not path.is_symlink():
+        raise InputError("manifest.json not found: not a scenario or snapshot folder", source=str(folder))
+    data = read_json_file(path)
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise InputError(f"not a cluster manifest (format must be {MANIFEST_FORMAT!r})", source=src)
     if data.get("version") != MANIFEST_VERSION:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.jsonfile import read_json_file
 from auditor.nodestate import (
     NODE_FORMAT,
     NODE_FORMAT_VERSION,
@@ -72,18 +73,7 @@ def safe_folder_name(name: str) -> str:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("node.json not found", source=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", source=str(path)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", source=str(path), line=exc.lineno) from None
+    data = read_json_file(path, not_found="node.json not found")
     if not isinstance(data, dict):
         raise InputError("expected a JSON object", source=str(path), line=1)
     if data.get("format") != NODE_FORMAT:

@@ -28,6 +28,7 @@ import yaml
 
 from auditor.errors import InputError
 from auditor.findings import CheckMeta, Finding, Severity, Status
+from auditor.safetext import valid_text
 
 WAIVER_EXPIRED = "WAIVER-EXPIRED"
 WAIVER_UNUSED = "WAIVER-UNUSED"
@@ -167,7 +168,7 @@ def _line(node: yaml.Node) -> int:
 def _scalar(node: yaml.Node, source: str) -> str:
     if not isinstance(node, yaml.ScalarNode):
         raise InputError("expected a single value here, not a list or mapping", source, _line(node))
-    return str(node.value)
+    return valid_text(str(node.value))  # a "\\ud800" escape must not reach the reports
 
 
 def _waiver(node: yaml.Node, source: str) -> Waiver:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from auditor.errors import InputError
+from auditor.safetext import valid_text
 
 
 class LineMap(dict):
@@ -62,7 +63,14 @@ def _construct_sequence(loader: LineLoader, node: yaml.SequenceNode) -> LineList
     return out
 
 
+def _construct_text(loader: LineLoader, node: yaml.ScalarNode) -> str:
+    # a double-quoted "\\ud800" escape gives a lone surrogate, which no report, history
+    # database or console can write: made valid here, once, like text from a node
+    return valid_text(loader.construct_scalar(node))
+
+
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_text)
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 

@@ -16,13 +16,13 @@ Safety rules, because the target folder is given by a person and the data by rem
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.errors import InputError
+from auditor.jsonfile import read_json_file
 from auditor.manifest import MANIFEST_FORMAT, ClusterManifest, NodeEntry, save_manifest
 from auditor.nodefolder import safe_folder_name, save_node
 from auditor.nodestate import NodeState
@@ -40,8 +40,8 @@ def _previous_snapshot_folders(out: Path) -> list[str] | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):
+        data = read_json_file(path)
+    except InputError:
         return None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or data.get("kind") != "snapshot":
         return None

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import AuditorError
+from auditor.jsonfile import JsonError, parse_json
 from auditor.vocab import utc_now
 
 DEFAULT_STATE_DIR = Path("~/.paragon-auditor")
@@ -128,7 +129,7 @@ def read_journal(path: Path | str) -> list[dict[str, Any]]:
         if not line:
             continue
         try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
+            out.append(parse_json(line))
+        except JsonError:
             continue
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from auditor.parsers.keyvalue import Entry, KeyValueDocument
 from auditor.parsers.text import ParseError, line_body
+from auditor.safetext import valid_text
 
 _WS = " \t\f"
 _SIMPLE_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
@@ -42,7 +43,9 @@ def unescape(text: str, source: str = "<properties>", line: int | None = None) -
             continue
         out.append(_SIMPLE_ESCAPES.get(c, c))
         i += 1
-    return "".join(out)
+    # \uXXXX escapes are UTF-16 code units, as in Java: a pair is one character, a lone
+    # surrogate is no text any writer could encode
+    return valid_text("".join(out))
 
 
 def escape_key(key: str) -> str:

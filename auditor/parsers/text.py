@@ -38,7 +38,7 @@ class Decoded:
 
     def encode(self, text: str | None = None) -> bytes:
         body = self.text if text is None else text
-        return self.bom + body.encode(self.encoding, errors="surrogatepass")
+        return self.bom + body.encode(self.encoding)
 
 
 def _guess_bomless_utf16(data: bytes) -> str | None:
@@ -56,29 +56,36 @@ def _guess_bomless_utf16(data: bytes) -> str | None:
 
 
 def decode_bytes(data: bytes, source: str = "<bytes>") -> Decoded:
-    """Decode configuration bytes reversibly (see module docstring)."""
+    """Decode configuration bytes reversibly (see module docstring).
+
+    UTF-16 is decoded strictly: a lone surrogate (corrupt UTF-16) is a ParseError naming the
+    line, not text that no report, history or console could encode."""
     for bom, enc in _BOMS:
         if data.startswith(bom):
             body = data[len(bom):]
             try:
-                return Decoded(body.decode(enc, errors="surrogatepass"), enc, bom)
+                return Decoded(body.decode(enc), enc, bom)
             except UnicodeDecodeError as exc:
-                raise ParseError(f"invalid {enc} after byte-order mark: {exc.reason}", source=source,
-                                 line=_line_of_offset(body, exc.start)) from None
+                raise ParseError(f"invalid {_NAMES[enc]} after byte-order mark: {exc.reason}", source=source,
+                                 line=_line_of_offset(body, exc.start, enc)) from None
     guess = _guess_bomless_utf16(data)
     if guess:
         try:
-            return Decoded(data.decode(guess, errors="surrogatepass"), guess, b"")
-        except UnicodeDecodeError:
-            pass
+            return Decoded(data.decode(guess), guess, b"")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"invalid {_NAMES[guess]} (no byte-order mark): {exc.reason}", source=source,
+                             line=_line_of_offset(data, exc.start, guess)) from None
     try:
         return Decoded(data.decode("utf-8"), "utf-8", b"")
     except UnicodeDecodeError:
         return Decoded(data.decode("latin-1"), "latin-1", b"")
 
 
-def _line_of_offset(data: bytes, offset: int) -> int:
-    return data[:offset].count(b"\n") + 1
+_NAMES = {"utf-8": "UTF-8", "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE"}
+
+
+def _line_of_offset(data: bytes, offset: int, encoding: str) -> int:
+    return data[:offset].decode(encoding, errors="replace").count("\n") + 1
 
 
 def split_lines(text: str) -> list[str]:

@@ -387,7 +387,7 @@ def _execute(target: Target, request: dict[str, Any], secrets: dict[str, str]) -
         raise RemoteError("remote", f"executor on {target.name} failed with exit code {code}: "
                                     f"{text or '(no error text)'}"[:2000])
     try:
-        response = parse_output(stdout)
+        response = parse_output(stdout, max_bytes=target.max_output_bytes)
         validate_response(response, request)
     except ProtocolError as exc:
         raise RemoteError("protocol", f"{target.name}: {exc}") from None

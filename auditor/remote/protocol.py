@@ -32,6 +32,7 @@ import uuid
 from typing import Any
 
 from auditor.errors import InputError
+from auditor.jsonfile import JsonError, JsonLimits, parse_json
 from auditor.vocab import OpStatus
 from auditor.winpath import is_absolute
 
@@ -384,8 +385,11 @@ def encode_output(response: dict[str, Any]) -> str:
     return f"{OUTPUT_PREFIX}{b64}\r\n"
 
 
-def parse_output(stdout: bytes) -> dict[str, Any]:
-    """Find and decode the single protocol line; :class:`ProtocolError` says what is wrong."""
+def parse_output(stdout: bytes, max_bytes: int | None = None) -> dict[str, Any]:
+    """Find and decode the single protocol line; :class:`ProtocolError` says what is wrong.
+
+    The JSON is read by the bounded reader (:mod:`auditor.jsonfile`): nesting, number length
+    and, with ``max_bytes``, size are limited, and its text is valid Unicode."""
     text = stdout.decode("ascii", errors="replace")
     lines = [ln.strip() for ln in text.splitlines()]
     tagged = [ln for ln in lines if ln.startswith(OUTPUT_TAG + "/")]
@@ -406,10 +410,13 @@ def parse_output(stdout: bytes) -> dict[str, Any]:
     except (binascii.Error, ValueError):
         raise ProtocolError(f"response line is not valid base64 ({len(payload)} characters; truncated output?)") \
             from None
+    limits = JsonLimits() if max_bytes is None else JsonLimits(max_bytes=max_bytes)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"response is not valid JSON ({exc}); truncated output?") from None
+        data = parse_json(raw, limits)
+    except JsonError as exc:
+        if exc.message.startswith(("invalid JSON", "not UTF-8")):
+            raise ProtocolError(f"response is not valid JSON ({exc.message}); truncated output?") from None
+        raise ProtocolError(f"response refused: {exc.message}") from None
     if not isinstance(data, dict):
         raise ProtocolError("response: expected a JSON object")
     return data

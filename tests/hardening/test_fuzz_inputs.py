@@ -508,3 +508,92 @@ def test_binary_profile_is_one_line_error_in_every_command(tmp_path):
         assert result.exit_code == 2, (args, result.output, result.exception)
         assert isinstance(result.exception, SystemExit), (args, result.exception)
         assert str(prof) in result.output, (args, result.output)
+
+
+# ---- hostile text and shapes, end to end: reports written or one-line error -------------------
+#
+# Surrogates, control characters (C0, C1, ESC/CSI/OSC sequences, bidi overrides), nesting far
+# deeper than any real document and numbers far longer than any real one, in node folders and
+# in node answers, through the real CLI: either every report is written with every node in it
+# (exit 0, 1 or 3), or the run stops with exactly one "error:" line naming the file (exit 2).
+# Never a traceback.
+
+HOSTILE_CHARS = st.sampled_from(["\x00", "\x07", "\x1b", "\x1b[2J", "\x1b]0;owned\x07", "\x9b", "\x9d", "\x85",
+                                 "\u202e", "\u2066", "\u200f", "\r", "\n", "\t", "\x7f"]) | \
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.characters(codec="utf-8")
+HOSTILE_TEXT = st.lists(HOSTILE_CHARS, max_size=8).map("".join) | NASTY_TEXT
+DEEP_MARK, HUGE_MARK = "@@deep-nesting@@", "@@huge-number@@"
+HOSTILE_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | HOSTILE_TEXT
+    | st.sampled_from([DEEP_MARK, HUGE_MARK]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3), max_leaves=8)
+
+
+def _hostile_json(data: Any) -> bytes:
+    """JSON text of ``data`` with the markers spliced in raw: 100,000 nested brackets, a
+    number of 5,000 digits (neither can be built by json.dumps)."""
+    text = json.dumps(data)
+    text = text.replace(f'"{DEEP_MARK}"', "[" * 100_000 + "]" * 100_000)
+    return text.replace(f'"{HUGE_MARK}"', "9" * 5000).encode("utf-8")
+
+
+def _audit_is_reports_or_one_line_error(snap: Path, out: Path, history: Path) -> None:
+    from auditor.cli import main
+
+    result = CliRunner().invoke(main, ["audit", "--from", str(snap), "--out", str(out), "--history", str(history),
+                                       "--format", "html,json,junit,csv"])
+    assert isinstance(result.exception, SystemExit) or result.exception is None, result.exc_info
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        errors = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
+        assert len(errors) == 1, result.output
+        assert "node.json" in errors[0] or "manifest.json" in errors[0] or str(snap) in errors[0], errors
+        return
+    assert result.exit_code in (0, 1, 3), result.output
+    for name in ("report.html", "report.json", "junit.xml", "findings.csv"):
+        assert (out / name).is_file(), name
+    names = {n["name"] for n in json.loads((out / "report.json").read_text(encoding="utf-8"))["nodes"]}
+    assert names == {n["name"] for n in MANIFEST["nodes"]}
+
+
+@SLOW
+@given(mutated(NODE_JSON, HOSTILE_VALUES), st.binary(max_size=40) | HOSTILE_TEXT.map(
+    lambda t: t.encode("utf-16-le", "surrogatepass")))
+def test_hostile_node_folder_gives_reports_or_one_line_error(tmp_path_factory, facts, config_bytes):
+    snap = tmp_path_factory.mktemp("snap")
+    shutil.copytree(DRIFT, snap, dirs_exist_ok=True)
+    _write(snap / "mgmt1" / "node.json", _hostile_json(facts))
+    spoc = next((snap / "site1").rglob("spoc.conf"))
+    spoc.write_bytes(b"\xff\xfe" + spoc.read_bytes().decode().encode("utf-16-le") + config_bytes)
+    _audit_is_reports_or_one_line_error(snap, tmp_path_factory.mktemp("out"), snap / "history.sqlite")
+
+
+@SLOW
+@given(mutated(RESPONSE, HOSTILE_VALUES))
+def test_hostile_node_answer_gives_reports_with_every_node(tmp_path_factory, resp):
+    """A collect answer the way the client reads it (the output line, the bounded reader, the
+    decoder), stored as collect stores it: a refused answer is a ``protocol`` node."""
+    import base64
+
+    from auditor.manifest import load_manifest as lm
+    from auditor.manifest import save_manifest
+    from auditor.nodefolder import save_node
+    from auditor.remote.protocol import OUTPUT_PREFIX
+
+    line = OUTPUT_PREFIX.encode() + base64.b64encode(_hostile_json(resp))
+    snap = tmp_path_factory.mktemp("snap")
+    shutil.copytree(DRIFT, snap, dirs_exist_ok=True)
+    shutil.rmtree(snap / "mgmt1")
+    manifest = lm(snap)
+    entry = next(e for e in manifest.nodes if e.name == "MGMT1")
+    try:
+        state = node_state_from_response("MGMT1", parse_output(line))
+        save_node(state, snap / "mgmt1")
+    except ProtocolError as exc:
+        entry.status, entry.reason = "protocol", str(exc)
+    except RemoteError as exc:
+        entry.status, entry.reason = exc.kind, exc.message
+    except InputError as exc:  # a file path the snapshot writer refuses
+        entry.status, entry.reason = "protocol", exc.message
+    save_manifest(manifest, snap)
+    _audit_is_reports_or_one_line_error(snap, tmp_path_factory.mktemp("out"), snap / "history.sqlite")
