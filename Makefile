@@ -36,6 +36,7 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_collect.py
+	$(PY) bench/bench_fix_plan.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-report

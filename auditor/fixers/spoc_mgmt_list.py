@@ -20,7 +20,7 @@ Then the Spooler Controller is restarted (profile ``restart_after_change.spoc_co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auditor.cluster import Cluster, NodeView, normalize_guid
 from auditor.findings import Finding
@@ -35,6 +35,8 @@ from auditor.fixers._common import (
 )
 from auditor.fixers.plan import Blocked, CannotPlan, FileEdit, FixOptions, NodePlan
 from auditor.parsers import SpocConfDocument
+from auditor.parsers.keyvalue import LineEdits
+from auditor.parsers.spocconf import ServerLine
 
 CHECK_ID = "SPOC-MGMT-LIST"
 RESTART_NOTE = ("restarting {service} briefly interrupts job processing on that node; nodes are changed one "
@@ -83,12 +85,6 @@ def expected_servers(cluster: Cluster) -> list[MgmtServer]:
     return out
 
 
-def _key(cluster: Cluster, field: str, index: int) -> str:
-    base = cluster.profile.get(f"spoc_conf.{field}_key", {"guid": "serverGUID", "ip": "serverIP",
-                                                          "port": "serverPORT"}[field])
-    return base if index == 1 else f"{base}{index}"
-
-
 def _same_host(cluster: Cluster, view: NodeView, written: str | None, server: MgmtServer) -> bool:
     if written is None:
         return False
@@ -99,28 +95,125 @@ def _same_host(cluster: Cluster, view: NodeView, written: str | None, server: Mg
     return target is not None and cluster.resolve(written, from_node=None) is target
 
 
-def _normalize_keys(cluster: Cluster, doc: SpocConfDocument) -> list[str]:
-    """Make every server key canonical before matching: one line per key (the effective,
-    last value is kept, as the reader uses it) and standard suffixes (``serverGUID1`` ->
-    ``serverGUID``, ``serverIP02`` -> ``serverIP2``)."""
-    changes: list[str] = []
-    for entry in doc.servers():
-        for fieldname, key in entry.keys.items():
-            canonical = _key(cluster, fieldname, entry.index)
-            value = getattr(entry, fieldname)
-            if key != canonical:
-                if canonical in doc:
-                    doc.remove(key)
-                    doc.set(canonical, value)  # the value the reader used (last line wins)
-                    changes.append(f"merge {key} into {canonical}")
-                else:
-                    doc.rename(key, canonical)
-                    changes.append(f"rename {key} -> {canonical}")
-            elif len([e for e in doc.entries if e.key == key]) > 1:
-                doc.remove(key)
-                doc.set_server(entry.index, **{fieldname: value})
-                changes.append(f"keep one {key} line (was written more than once)")
-    return changes
+@dataclass
+class _Entry:
+    """One numbered entry as the fixer will write it: the line kept for each field (None:
+    not in the file yet) and the values to write."""
+
+    index: int  # as written (the suffix), before renumbering
+    lines: dict[str, ServerLine] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    server: MgmtServer | None = None  # None: stale (no Management server has it)
+    added: bool = False
+
+    def get(self, fieldname: str) -> str | None:
+        return self.values.get(fieldname)
+
+    @property
+    def anchor(self) -> ServerLine | None:
+        return max(self.lines.values(), key=lambda sl: sl.line) if self.lines else None
+
+
+@dataclass
+class _Edits:
+    delete: set[int] = field(default_factory=set)
+    changes: list[str] = field(default_factory=list)
+
+
+def _entries(doc: SpocConfDocument, edits: _Edits) -> list[_Entry]:
+    """The entries of the file, one line kept per field: the last one, which is the value the
+    reader uses; other lines of the same field (duplicates, ``serverGUID1`` next to
+    ``serverGUID``) are deleted, and a kept line with an odd key (``serverIP02``) is renamed
+    when the file is rewritten."""
+    groups: dict[tuple[int, str], list[ServerLine]] = {}
+    for sl in doc.server_lines():
+        groups.setdefault((sl.index, sl.field), []).append(sl)
+    entries: dict[int, _Entry] = {}
+    for (index, fieldname), lines in sorted(groups.items()):
+        kept = lines[-1]
+        entry = entries.setdefault(index, _Entry(index))
+        entry.lines[fieldname] = kept
+        entry.values[fieldname] = kept.value
+        canonical = doc.key_for(fieldname, index)
+        if len(lines) > 1:
+            edits.delete.update(sl.line for sl in lines[:-1])
+            others = sorted({sl.key for sl in lines if sl.key != canonical})
+            edits.changes.append(f"merge {', '.join(others)} into {canonical}" if others
+                                 else f"keep one {canonical} line (was written more than once)")
+        elif kept.key != canonical:
+            edits.changes.append(f"rename {kept.key} -> {canonical}")
+    return [entries[i] for i in sorted(entries)]
+
+
+def _match(cluster: Cluster, view: NodeView, doc: SpocConfDocument, entries: list[_Entry],
+           servers: Sequence[MgmtServer], edits: _Edits) -> None:
+    """Give each entry its Management server (by GUID, else by address) and the corrections
+    it needs; an entry no server claims stays stale (``server`` None)."""
+    wanted = {normalize_guid(s.guid): s for s in servers}
+    listed = {normalize_guid(e.get("guid") or "") for e in entries if e.get("guid")}
+    seen: set[str] = set()
+    for entry in entries:
+        guid = entry.get("guid")
+        server = wanted.get(normalize_guid(guid)) if guid else None
+        if server is None:
+            # no or unknown GUID, but the address is a current server this file does not list by
+            # GUID: the same machine under a wrong/missing GUID (e.g. reinstalled), so the GUID
+            # is corrected in place rather than the entry treated as stale
+            server = next((s for s in servers if _same_host(cluster, view, entry.get("ip"), s)
+                           and normalize_guid(s.guid) not in listed), None)
+        if server is None or normalize_guid(server.guid) in seen:
+            continue
+        seen.add(normalize_guid(server.guid))
+        entry.server = server
+        fix: dict[str, str] = {}
+        if guid is None or normalize_guid(guid) != normalize_guid(server.guid):
+            fix["guid"] = server.guid
+            listed.add(normalize_guid(server.guid))
+        if not _same_host(cluster, view, entry.get("ip"), server):
+            fix["ip"] = server.ip
+        if (entry.get("port") or "").strip() != server.port:
+            fix["port"] = server.port
+        if fix:
+            entry.values.update(fix)
+            edits.changes.append(f"correct entry {entry.index} ({server.name}): "
+                                 + ", ".join(f"{doc.key_for(k, entry.index)} -> {v}" for k, v in fix.items()))
+
+
+def _describe(entry: _Entry) -> str:
+    return (f"entry {entry.index} ({entry.get('guid') or 'no GUID'}, {entry.get('ip') or '?'}:"
+            f"{entry.get('port') or '?'})")
+
+
+def _rewrite(doc: SpocConfDocument, entries: list[_Entry], edits: _Edits, remove_stale: bool) -> dict[int, int]:
+    """Apply every edit to ``doc`` in one pass: stale entries out (with ``remove_stale``),
+    the rest numbered 1, 2, 3 ... in their order, each line rewritten only when its key or
+    value changes, missing fields after their entry's last line, new entries after the last
+    server line. Returns the final number of each entry (by ``id``)."""
+    numbered = [e for e in entries if e.server is not None or e.added or not remove_stale]
+    final = {id(e): n for n, e in enumerate(numbered, start=1)}
+    replace: dict[int, tuple[str, str]] = {}
+    insert: dict[int | None, list[tuple[str, str]]] = {}
+    existing = [e for e in entries if not e.added]
+    last_line = max((sl.line for e in existing for sl in e.lines.values()), default=None)
+    for e in existing:
+        if id(e) not in final:
+            edits.delete.update(sl.line for sl in e.lines.values())
+            continue
+        n = final[id(e)]
+        for fieldname in ("guid", "ip", "port"):
+            value = e.values.get(fieldname)
+            sl = e.lines.get(fieldname)
+            if sl is not None:
+                if (sl.key, sl.value) != (doc.key_for(fieldname, n), value):
+                    replace[sl.line] = (doc.key_for(fieldname, n), value or "")
+            elif value is not None:  # a field the entry lacked: after its other lines
+                insert.setdefault(e.anchor.line if e.anchor else None, []).append((doc.key_for(fieldname, n), value))
+    for e in entries:
+        if e.added:
+            insert.setdefault(last_line, []).extend(
+                (doc.key_for(f, final[id(e)]), e.values[f]) for f in ("guid", "ip", "port"))
+    doc.apply_edits(LineEdits(replace=replace, delete=frozenset(edits.delete), insert_after=insert))
+    return final
 
 
 def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], options: FixOptions,
@@ -138,71 +231,46 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], o
         return blocked_plan(view, CHECK_ID, "the Spooler Controller service was not found, so a change "
                                             "could not be picked up")
     doc = SpocConfDocument.from_profile(old, spoc.conf.path, cluster.profile)
-    wanted = {normalize_guid(s.guid): s for s in servers}
-    changes: list[str] = _normalize_keys(cluster, doc)
-    notes: list[str] = []
-    stale: list[int] = []
+    edits = _Edits()
+    entries = _entries(doc, edits)
+    _match(cluster, view, doc, entries, servers, edits)
+    stale = [e for e in entries if e.server is None]
+    # missing servers go after the last server line, numbered after the highest entry
+    claimed = {normalize_guid(e.server.guid) for e in entries if e.server is not None}
+    next_index = max((e.index for e in entries), default=0) + 1
+    added = []
+    for n, server in enumerate((s for s in servers if normalize_guid(s.guid) not in claimed), start=next_index):
+        added.append(_Entry(n, values={"guid": server.guid, "ip": server.ip, "port": server.port},
+                            server=server, added=True))
+    entries += added
+    final = _rewrite(doc, entries, edits, options.remove_stale)
     kept: list[str] = []
-    seen: set[str] = set()
-    for entry in doc.servers():
-        g = normalize_guid(entry.guid) if entry.guid else None
-        server = wanted.get(g) if g else None
-        if server is None:
-            # no or unknown GUID, but the address is a current server this file does not list by
-            # GUID: the same machine under a wrong/missing GUID (e.g. reinstalled), so the GUID
-            # is corrected in place rather than the entry treated as stale
-            listed = {normalize_guid(e.guid) for e in doc.servers() if e.guid}
-            server = next((s for s in servers if _same_host(cluster, view, entry.ip, s)
-                           and normalize_guid(s.guid) not in listed), None)
-        if server is None or normalize_guid(server.guid) in seen:
-            stale.append(entry.index)
-            continue
-        seen.add(normalize_guid(server.guid))
-        fix: dict[str, str] = {}
-        if entry.guid is None or normalize_guid(entry.guid) != normalize_guid(server.guid):
-            fix["guid"] = server.guid
-        if not _same_host(cluster, view, entry.ip, server):
-            fix["ip"] = server.ip
-        if (entry.port or "").strip() != server.port:
-            fix["port"] = server.port
-        if fix:
-            doc.set_server(entry.index, **fix)
-            changes.append(f"correct entry {entry.index} ({server.name}): "
-                           + ", ".join(f"{_key(cluster, k, entry.index)} -> {v}" for k, v in fix.items()))
-    by_index = {e.index: e for e in doc.servers()}
-    described = [f"entry {i} ({by_index[i].guid or 'no GUID'}, {by_index[i].ip or '?'}:{by_index[i].port or '?'})"
-                 for i in stale]
-    # missing servers go in first, right after the last server line (while one exists to copy
-    # the style from), then stale entries go and everything is renumbered without gaps
-    added = [s for s in servers if normalize_guid(s.guid) not in seen]
-    for server in added:
-        doc.append_server(server.guid, server.ip, server.port)
+    described = "; ".join(_describe(e) for e in stale)
     if stale and options.remove_stale:
-        for i in sorted(stale, reverse=True):
-            doc.remove_server(i, renumber=True)
-        changes.append("remove stale " + "; ".join(described) + " and renumber the rest")
+        edits.changes.append("remove stale " + described + " and renumber the rest")
     elif stale:
-        kept.append("kept stale " + "; ".join(described)
+        kept.append("kept stale " + described
                     + " (no Management server has that GUID); rerun with --remove-stale to remove")
-    # a numbering gap (entries 1, 2, 4) is closed too
-    for pos, entry in enumerate(doc.servers(), start=1):
-        if entry.index != pos:
-            for fieldname, key in entry.keys.items():
-                doc.rename(key, _key(cluster, fieldname, pos))
-            if normalize_guid(entry.guid or "") not in {normalize_guid(a.guid) for a in added}:
-                changes.append(f"renumber entry {entry.index} -> {pos}")
-    final = {normalize_guid(e.guid): e.index for e in doc.servers() if e.guid}
-    for server in added:
-        changes.append(f"add {server.name} ({server.guid}, {server.ip}:{server.port}) as entry "
-                       f"{final.get(normalize_guid(server.guid), '?')}")
+    removed_before = 0
+    for e in entries:  # a numbering gap (entries 1, 2, 4) is closed too
+        if e.added:
+            continue
+        if id(e) not in final:
+            removed_before += 1
+        elif final[id(e)] != e.index - removed_before:
+            edits.changes.append(f"renumber entry {e.index - removed_before} -> {final[id(e)]}")
+    for e in added:
+        assert e.server is not None
+        edits.changes.append(f"add {e.server.name} ({e.server.guid}, {e.server.ip}:{e.server.port}) as entry "
+                             f"{final[id(e)]}")
     new = doc.render()
-    plan = NodePlan(node=view.name, notes=notes, addresses=addresses(findings, view.name))
+    plan = NodePlan(node=view.name, addresses=addresses(findings, view.name))
     if kept:
         plan.blocked.append(Blocked(CHECK_ID, [view.name], "; ".join(kept)))
         plan.partial = list(plan.addresses)
     if new != old:
         plan.edits.append(FileEdit(node=view.name, path=spoc.conf.path, old=old, new=new, check_id=CHECK_ID,
-                                   reason="; ".join(changes), restart=service))
+                                   reason="; ".join(edits.changes), restart=service))
         plan.notes.append(RESTART_NOTE.format(service=service))
     elif not kept:
         plan.blocked.append(nothing_to_change(view, CHECK_ID, findings))

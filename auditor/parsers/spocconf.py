@@ -42,6 +42,17 @@ class ServerEntry:
         return min(self.lines.values()) if self.lines else None
 
 
+@dataclass(frozen=True)
+class ServerLine:
+    """One physical server line: ``serverIP2=10.0.0.2`` is field ``ip`` of entry 2."""
+
+    line: int  # 0-based index into ``document.lines`` (an entry's first line)
+    field: str  # "guid", "ip" or "port"
+    index: int
+    key: str
+    value: str
+
+
 class SpocConfDocument(KeyValueDocument):
     """An editable spoc.conf with the Management-server list exposed as :class:`ServerEntry`."""
 
@@ -98,6 +109,20 @@ class SpocConfDocument(KeyValueDocument):
     def _key(self, fieldname: str, index: int) -> str:
         base = {"guid": self.guid_key, "ip": self.ip_key, "port": self.port_key}[fieldname]
         return base if index == 1 else f"{base}{index}"
+
+    def server_lines(self) -> list[ServerLine]:
+        """Every server line in file order, duplicates and odd suffixes included (one pass)."""
+        out = []
+        for e in self.entries:
+            m = self._server_re.match(e.key)
+            if m:
+                out.append(ServerLine(e.line, self._field_of(m.group(1)), int(m.group(2)) if m.group(2) else 1,
+                                      e.key, e.value))
+        return out
+
+    def key_for(self, fieldname: str, index: int) -> str:
+        """The canonical key of ``fieldname`` ("guid", "ip", "port") of entry ``index``."""
+        return self._key(fieldname, index)
 
     def servers(self) -> list[ServerEntry]:
         """Numbered server entries sorted by index (the effective, last value of each key)."""

@@ -5,7 +5,8 @@
 * model + checks + reports do work proportional to the number of nodes (Python function
   calls counted at two cluster sizes: a quadratic loop shows up as a ratio near 16, not 4);
 * nothing compares cluster nodes by value (that made VERSION-CONSISTENT quadratic);
-* the fast report paths give exactly what the straightforward ones gave.
+* the fast report paths give exactly what the straightforward ones gave;
+* the fix planner does work proportional to the size of spoc.conf.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from pathlib import Path
 import pytest
 
 from auditor.audit import bulk_gc, run_audit, write_reports
+from auditor.checks import run_checks
 from auditor.cluster import Cluster, NodeView
 from auditor.findings import Finding, Severity, Status
+from auditor.fixers import FixOptions, build_plan
 from auditor.lab.scenario_builder import build_healthy
 from auditor.manifest import load_cluster_folder
+from auditor.nodestate import FileEntry, path_key
 from auditor.profile import load_profile
 from auditor.reports.json_report import render_json
 from auditor.reports.model import finding_to_dict, fix_command, jsonable
@@ -356,3 +360,44 @@ def test_request_validated_and_packed_once_for_all_nodes(monkeypatch, profile):
     assert first is not second
     with pytest.raises(ProtocolError):
         client_mod._shell_env({**request, "kind": "nonsense"}, {})
+
+
+# ---- fix planning ---------------------------------------------------------------------------
+
+DRIFT = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios" / "drift"
+SPOC = "C:\\DispatcherParagon\\SPOC\\conf\\modules\\spoc.conf"
+
+
+def _states_with_stale(stale: int):
+    states = load_cluster_folder(DRIFT)[1]
+    site1 = next(s for s in states if s.name == "SITE1")
+    text = site1.file(SPOC).content.decode("utf-8")
+    extra = "".join(f"serverGUID{i}=dead{i:06d}\r\nserverIP{i}=10.9.{i // 256}.{i % 256}\r\nserverPORT{i}=6010\r\n"
+                    for i in range(4, 4 + stale))
+    new = text.replace("serverPORT3=6010\r\n", "serverPORT3=6010\r\n" + extra).encode("utf-8")
+    site1.files[path_key(SPOC)] = FileEntry(path=SPOC, content=new, mtime="2026-10-01T08:00:00Z")
+    return states
+
+
+@pytest.mark.parametrize("remove_stale", [True, False])
+def test_fix_plan_work_is_linear_in_spoc_conf_entries(remove_stale):
+    """The planner used to re-parse the whole spoc.conf for every key it removed or renamed
+    (1,000 stale entries: 16 s; 10,000: never finished). Linear work grows about 4x for 4x
+    the entries, the old planner about 16x. The time for 10,000 entries is measured by
+    ``make bench`` (bench/bench_fix_plan.py)."""
+    profile = load_profile(None)
+    counts = {}
+    for n in (100, 400):
+        cluster = Cluster.build(_states_with_stale(n), profile)
+        findings = run_checks(cluster, only={"SPOC-MGMT-LIST"})
+
+        def plan(cluster=cluster, findings=findings):
+            p = build_plan(cluster, findings, FixOptions(remove_stale=remove_stale))
+            for node in p.nodes:
+                for e in node.edits:
+                    assert e.diff
+
+        plan()  # warm caches
+        counts[n] = _count_calls(plan)
+    ratio = counts[400] / counts[100]
+    assert ratio < 4.5, f"planning work grew {ratio:.2f}x for 4x the entries: {counts}"
