@@ -41,6 +41,7 @@ from auditor.parsers.xmlconf import parse_xml
 from auditor.profile import load_profile
 from auditor.remote import RemoteError, node_state_from_response
 from auditor.remote.protocol import ProtocolError, encode_output, parse_output
+from auditor.vocab import NodeStatus
 from auditor.waivers import parse_waivers
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
@@ -590,10 +591,10 @@ def test_hostile_node_answer_gives_reports_with_every_node(tmp_path_factory, res
         state = node_state_from_response("MGMT1", parse_output(line))
         save_node(state, snap / "mgmt1")
     except ProtocolError as exc:
-        entry.status, entry.reason = "protocol", str(exc)
+        entry.status, entry.reason = NodeStatus.PROTOCOL, str(exc)
     except RemoteError as exc:
-        entry.status, entry.reason = exc.kind, exc.message
+        entry.status, entry.reason = NodeStatus(exc.kind), exc.message
     except InputError as exc:  # a file path the snapshot writer refuses
-        entry.status, entry.reason = "protocol", exc.message
+        entry.status, entry.reason = NodeStatus.PROTOCOL, exc.message
     save_manifest(manifest, snap)
     _audit_is_reports_or_one_line_error(snap, tmp_path_factory.mktemp("out"), snap / "history.sqlite")
