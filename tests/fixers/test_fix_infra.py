@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from lock_support import fake_msvcrt
 
 from auditor.fixers.journal import Journal, read_journal
 from auditor.fixers.lock import ClusterLock, LockHeld
@@ -146,6 +147,7 @@ def test_windows_liveness_probe_never_signals_the_holder(tmp_path, monkeypatch):
         raise AssertionError(f"os.kill({pid}, {sig}) would terminate the holder on Windows")
 
     asked: list[int] = []
+    monkeypatch.setitem(sys.modules, "msvcrt", fake_msvcrt())
     monkeypatch.setattr(lock_module, "_WINDOWS", True)
     monkeypatch.setattr(lock_module.os, "kill", no_kill)
     monkeypatch.setattr(lock_module, "_windows_process_running", lambda pid: asked.append(pid) or True)
