@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from auditor import __version__
+from auditor.declared import Declarations
 from auditor.errors import AuditorError, InputError
 from auditor.findings import CheckMeta, Finding, Severity
 from auditor.nodestate import NodeState
@@ -142,10 +143,10 @@ def parse_formats(text: str | Iterable[str] | None) -> list[str]:
 
 
 # ---- stages ---------------------------------------------------------------------------------
-def build_cluster(nodes: Sequence[NodeState], profile: Any) -> Any:
+def build_cluster(nodes: Sequence[NodeState], profile: Any, declared: Declarations | None = None) -> Any:
     from auditor.cluster import Cluster
 
-    return Cluster.build(list(nodes), profile)
+    return Cluster.build(list(nodes), profile, declared)
 
 
 def run_check_stage(cluster: Any, only_checks: Sequence[str] | None, only_nodes: Sequence[str] | None) -> list[Finding]:
@@ -241,6 +242,7 @@ def run_audit(
     history: HistoryHook | None = None,
     today: date | None = None,
     catalogue: Sequence[CheckMeta] | None = None,
+    declared: Declarations | None = None,
 ) -> AuditReport:
     """Audit already-collected node states and return the report (nothing is written).
 
@@ -248,13 +250,14 @@ def run_audit(
     audit, because cross-node checks (is every management server listed on this SPOC?)
     need the whole cluster; ``only_nodes`` only filters which findings are reported.
     ``started_at`` is when collection started (live audits), so the run covers it.
+    ``declared``: what the inventory (or the snapshot's manifest) declares (auditor.declared).
     """
     started = started_at or utc_now()
     catalogue = list(catalogue) if catalogue is not None else check_catalogue()
     checks = select_checks(only_checks, catalogue)
     node_names = select_nodes(only_nodes, [n.name for n in nodes])
     with bulk_gc():
-        cluster = build_cluster(nodes, profile)
+        cluster = build_cluster(nodes, profile, declared)
         findings = run_check_stage(cluster, checks, node_names)
         findings = apply_waiver_stage(findings, waivers, today)
         report = assemble_report(

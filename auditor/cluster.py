@@ -18,22 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from auditor.addresses import is_ip, is_loopback, split_host_port
+from auditor.declared import Declarations, normalize_guid
+from auditor.expectations import ExpectationSource, Expected
 from auditor.nodestate import FileEntry, NodeState, Service
 from auditor.parsers import ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
 from auditor.vocab import FileStatus
 from auditor.winpath import install_dir, join, normalize, path_key
 
 T = TypeVar("T")
-
-
-# ---------------------------------------------------------------------------------------
-# helpers
-def normalize_guid(guid: str) -> str:
-    """GUIDs are opaque strings to the product, but braces and case are presentation only."""
-    g = guid.strip()
-    if g.startswith("{") and g.endswith("}"):
-        g = g[1:-1].strip()
-    return g.lower()
 
 
 # ---------------------------------------------------------------------------------------
@@ -133,10 +125,21 @@ class ManagementView:
     repository_path: str | None = None
     repository_line: int | None = None
     ims_service: Service | None = None
+    # guid / used_ip / cml_port -> (key, file, line) where the value was read
+    identity_source: dict[str, tuple[str, str, int]] = field(default_factory=dict)
 
     @property
     def ims_account(self) -> str | None:
         return self.ims_service.account if self.ims_service else None
+
+    def collected(self, attr: str) -> Expected | None:
+        """``guid``, ``used_ip`` or ``cml_port`` as read from this server's configuration, as an
+        expectation of source ``collected`` naming the file, line and key; None when not read."""
+        value, where = getattr(self, attr), self.identity_source.get(attr)
+        if value is None or where is None:
+            return None
+        key, path, line = where
+        return Expected(value, ExpectationSource.COLLECTED, f"{path} line {line}: {key}")
 
     def conf_value(self, key: str) -> tuple[str, str, int] | None:
         """(value, file path, line) of ``key`` from the first conf file that has it."""
@@ -231,14 +234,19 @@ class _ClusterIndex:
 # ---------------------------------------------------------------------------------------
 @dataclass
 class Cluster:
+    """Every node's view plus what the admin declared (``declared``: the inventory's
+    ``guid``/``cml_port``/``bound_ip`` per Management server and the cluster-wide
+    declarations, see :mod:`auditor.declared`)."""
+
     nodes: list[NodeView]
     profile: Any
+    declared: Declarations = field(default_factory=Declarations)
 
     # ---- construction -----------------------------------------------------------------
     @classmethod
-    def build(cls, nodes: list[NodeState], profile) -> Cluster:
+    def build(cls, nodes: list[NodeState], profile, declared: Declarations | None = None) -> Cluster:
         views = [_build_node(n, profile) for n in nodes]
-        return cls(nodes=views, profile=profile)
+        return cls(nodes=views, profile=profile, declared=declared or Declarations())
 
     # ---- lookups ------------------------------------------------------------------------
     def _index(self) -> _ClusterIndex:
@@ -435,6 +443,8 @@ def _build_management(view: NodeView, state: NodeState, profile) -> ManagementVi
                      ("cml_port", "management_conf.port_key")):
         v = val(kp)
         setattr(mv, attr, v[0] if v else None)
+        if v:
+            mv.identity_source[attr] = (str(profile.get(kp)), v[1], v[2])
     for attr, kp in (("db_class", "class_key"), ("host", "host_key"), ("port", "port_key"),
                      ("embedded", "embedded_key")):
         v = val(f"management_conf.db.{kp}")

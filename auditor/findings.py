@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from auditor.expectations import Expected
+
 
 class Severity(str, Enum):
     """Ordered severities; ``--fail-on`` compares with :meth:`rank`."""
@@ -57,7 +59,8 @@ class CheckMeta:
 class Finding:
     """One result of one check for one subject (a node, or a node + item, or the cluster).
 
-    ``expected``/``actual`` carry evidence as short strings or small JSON-able values.
+    ``expected``/``actual`` carry evidence as short strings or small JSON-able values;
+    ``expected_sources`` says where each expected value came from.
     ``severity`` may differ from the check's default (e.g. embedded DB: critical on a
     multi-node cluster, medium on one node).
     """
@@ -75,6 +78,9 @@ class Finding:
     line: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
     waiver: dict[str, Any] | None = None  # reason/owner/expiry when status is WAIVED
+    # what was expected, and from where (declared, collected, etcd, consensus, profile default),
+    # keyed by what it is about, e.g. {"MGMT2 GUID": Expected(...)}; see auditor.expectations
+    expected_sources: dict[str, Expected] = field(default_factory=dict)
 
     @property
     def failing(self) -> bool:
@@ -88,6 +94,7 @@ class Finding:
         d = asdict(self)
         d["status"] = self.status.value
         d["severity"] = self.severity.value
+        d["expected_sources"] = sources_to_dict(self.expected_sources)
         return d
 
     @classmethod
@@ -95,4 +102,15 @@ class Finding:
         d = dict(d)
         d["status"] = Status(d["status"])
         d["severity"] = Severity(d["severity"])
+        d["expected_sources"] = sources_from_dict(d.get("expected_sources"))
         return cls(**d)
+
+
+def sources_to_dict(sources: dict[str, Expected]) -> dict[str, dict[str, Any]]:
+    """``expected_sources`` as JSON: what -> {value, source, detail}."""
+    return {what: e.to_dict() for what, e in sources.items()}
+
+
+def sources_from_dict(data: dict[str, Any] | None) -> dict[str, Expected]:
+    """Inverse of :func:`sources_to_dict` (None or missing: no sources, as in older reports)."""
+    return {what: Expected.from_dict(e) for what, e in (data or {}).items()}

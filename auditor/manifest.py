@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.declared import Declarations
 from auditor.errors import InputError
 from auditor.jsonfile import read_json_file
 from auditor.nodefolder import atomic_write, load_node, safe_folder_name
@@ -47,6 +48,8 @@ class ClusterManifest:
     # scenario only: the problems planted on purpose, as [{"check_id":..., "node":...}]
     planted: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # what the inventory declared (auditor.declared), so an offline audit judges against it too
+    declared: Declarations = field(default_factory=Declarations)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION}
@@ -54,6 +57,9 @@ class ClusterManifest:
         for n in d["nodes"]:
             if not n["lab"]:
                 del n["lab"]
+        d["declared"] = self.declared.to_dict()
+        if not d["declared"]:
+            del d["declared"]
         return d
 
 
@@ -92,6 +98,10 @@ def load_manifest(folder: Path) -> ClusterManifest:
             raise InputError(f"{key}: expected a text", source=src)
     if not isinstance(data.get("planted") or [], list):
         raise InputError("planted: expected a list", source=src)
+    try:
+        declared = Declarations.from_dict(data.get("declared"))
+    except ValueError as exc:
+        raise InputError(str(exc), source=src) from None
     known = set(ClusterManifest.__dataclass_fields__)
     # ``to_dict`` writes ``extra`` as its own key; unknown top-level keys are kept there too.
     extra = dict(data["extra"]) if isinstance(data.get("extra"), dict) else {}
@@ -106,6 +116,7 @@ def load_manifest(folder: Path) -> ClusterManifest:
         nodes=nodes,
         planted=list(data.get("planted") or []),
         extra=extra,
+        declared=declared,
     )
 
 

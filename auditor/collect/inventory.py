@@ -9,12 +9,13 @@ a literal password anywhere is refused: the file holds credential *references* o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from auditor.addresses import is_ip
 from auditor.collect.credentials import CredentialRef, EnvRef, KeyringRef, PromptRef
+from auditor.declared import CLUSTER_KEYS, NODE_KEYS, Declarations, NodeDeclarations, declared_value
 from auditor.errors import InputError
 from auditor.manifest import VALID_ROLES
 from auditor.yamlfile import LineList, LineMap, line_of, load_yaml
@@ -43,8 +44,8 @@ _DEFAULTS: dict[str, Any] = {
     "check_hostname": True,
     "kerberos_hostname_override": None,  # Kerberos: the host name of the node's SPN (HTTP/<name>)
 }
-_NODE_ONLY = ("name", "address", "roles", "hostname")
-_TOP_KEYS = ("version", "cluster", "defaults", "nodes")
+_NODE_ONLY = ("name", "address", "roles", "hostname") + NODE_KEYS
+_TOP_KEYS = ("version", "cluster", "defaults", "nodes") + CLUSTER_KEYS
 _DEFAULT_KEYS = tuple(_DEFAULTS)
 _RUN_WIDE = ("concurrency", "max_concurrency")
 _NODE_KEYS = _NODE_ONLY + tuple(k for k in _DEFAULTS if k not in _RUN_WIDE)
@@ -104,6 +105,7 @@ class Inventory:
     concurrency: int | None = None  # None: adaptive, up to the safe ceiling
     path: Path | None = None
     max_concurrency: int | None = None  # the admin's cap on the adaptive limit (None: the default cap)
+    declared: Declarations = field(default_factory=Declarations)  # what the admin states (docs/inventory.md)
 
     def node(self, name: str) -> NodeTarget:
         for n in self.nodes:
@@ -114,7 +116,8 @@ class Inventory:
     def with_overrides(self, *, concurrency: int | None = None, deadline: float | None = None) -> Inventory:
         """A copy with command-line overrides applied (``--concurrency``, ``--deadline``)."""
         nodes = [replace(n, deadline=float(deadline)) for n in self.nodes] if deadline else list(self.nodes)
-        return Inventory(self.cluster, nodes, concurrency or self.concurrency, self.path, self.max_concurrency)
+        return Inventory(self.cluster, nodes, concurrency or self.concurrency, self.path, self.max_concurrency,
+                         self.declared)
 
 
 def looks_like_hostname(text: str) -> bool:
@@ -292,6 +295,9 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
     if not isinstance(nodes_raw, LineList) or not nodes_raw:
         raise ctx.err("nodes: expected a non-empty list of nodes", line_of(data, "nodes") or data.line or 1)
 
+    decl_lines: dict[str, int] = {}
+    cluster_declared = _cluster_declarations(data, ctx, decl_lines)
+    node_declared: dict[str, NodeDeclarations] = {}
     base = base_dir or Path(".")
     nodes: list[NodeTarget] = []
     seen: dict[str, int | None] = {}
@@ -328,6 +334,7 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
             raise ctx.err(f"{what}: roles: unknown role(s) {bad}; valid roles are: {', '.join(VALID_ROLES)}",
                           line_of(raw, "roles"))
         own, own_cred = _parse_settings(raw, _NODE_KEYS, ctx)
+        node_declared[name] = _node_declarations(raw, roles_raw, name, ctx, decl_lines)
         hostname = _setting("hostname", raw["hostname"], ctx, line_of(raw, "hostname")) if "hostname" in raw else None
         merged = dict(_DEFAULTS)
         merged.update(defaults)
@@ -381,8 +388,52 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
             kerberos_hostname_override=merged["kerberos_hostname_override"],
             line=nline,
         ))
+    declared = Declarations(source=source, nodes={n: d for n, d in node_declared.items() if not d.empty},
+                            lines=decl_lines, **cluster_declared)
+    clash = declared.clash()
+    if clash:
+        raise ctx.err(clash[0], decl_lines.get(clash[1]))
     return Inventory(cluster=cluster, nodes=nodes, concurrency=defaults.get("concurrency"), path=None,
-                     max_concurrency=defaults.get("max_concurrency"))
+                     max_concurrency=defaults.get("max_concurrency"), declared=declared)
+
+
+def _cluster_declarations(data: LineMap, ctx: _Ctx, lines: dict[str, int]) -> dict[str, Any]:
+    """The top-level declarations (database, ims_repository, ...), validated; see auditor.declared."""
+    out: dict[str, Any] = {}
+    for key in CLUSTER_KEYS:
+        if key not in data or data[key] is None:
+            continue
+        line = line_of(data, key)
+        try:
+            out[key] = declared_value(key, data[key])
+        except ValueError as exc:
+            # a database sub-key's error points at that sub-key's line
+            sub = data[key] if isinstance(data[key], LineMap) else LineMap()
+            bad = next((k for k in sub if str(exc).startswith((f"{key}.{k}:", f"{key}: unknown key {k!r}"))), None)
+            raise ctx.err(str(exc), line_of(sub, bad) if bad is not None else line) from None
+        if line:
+            lines[key] = line
+    return out
+
+
+def _node_declarations(raw: LineMap, roles: list[str], name: str, ctx: _Ctx, lines: dict[str, int]
+                       ) -> NodeDeclarations:
+    """``guid``/``cml_port``/``bound_ip`` of one node: only a Management server has them."""
+    values: dict[str, Any] = {}
+    for key in NODE_KEYS:
+        if key not in raw or raw[key] is None:
+            continue
+        line = line_of(raw, key)
+        if "management" not in roles:
+            raise ctx.err(f"node {name!r}: {key} describes a Management server, and this node's roles are "
+                          f"{list(roles)}", line)
+        try:
+            values[key] = declared_value(key, raw[key])
+        except ValueError as exc:
+            raise ctx.err(f"node {name!r}: {exc}", line) from None
+        if line:
+            lines[f"nodes.{name.lower()}.{key}"] = line
+    return NodeDeclarations(**values)
 
 
 def load_inventory(path: str | Path) -> Inventory:

@@ -140,6 +140,7 @@ def write_snapshot(result: CollectionResult, inventory: Inventory, profile: Prof
             "inventory": str(inventory.path) if inventory.path else "",
             "nodes": per_node,
         }},
+        declared=inventory.declared,
     )
     save_manifest(manifest, out)
     return manifest

@@ -125,6 +125,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             if not states:
                 raise InputError("the manifest lists no nodes", source=str(from_dir / "manifest.json"))
             cluster_name, source_kind, source = manifest.name or from_dir.name, "snapshot", str(from_dir)
+            declared = manifest.declared
         else:
             from auditor.collect.runner import collect_cluster
 
@@ -140,6 +141,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                 raise
             states, started_at = result.nodes, result.started_at
             cluster_name, source_kind, source = inv.cluster, "inventory", str(inventory)
+            declared = inv.declared
         if extras.history is not None:
             extras.history.cluster = cluster_name
         report = run_audit(
@@ -147,7 +149,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             only_checks=only_checks, only_nodes=nodes or None,
             source_label=source, source_kind=source_kind, command_line=command_line,
             fail_on=fail_on, started_at=started_at, catalogue=catalogue,
-            waivers=extras.waivers, history=extras.history, today=extras.today,
+            waivers=extras.waivers, history=extras.history, today=extras.today, declared=declared,
         )
     except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
         raise AuditorError(f"cannot read input: {exc}") from None

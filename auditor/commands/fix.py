@@ -20,6 +20,7 @@ from auditor.checks import run_checks
 from auditor.cluster import Cluster
 from auditor.collect.cli_options import collection_options, terminal_events
 from auditor.collect.credentials import EnvRef, KeyringRef, PromptRef, Secret, resolve_reference
+from auditor.declared import Declarations
 from auditor.errors import AuditorError, InputError
 from auditor.findings import Status
 from auditor.fixers import FixOptions, FixPlan, build_plan
@@ -289,7 +290,7 @@ def _waiver_stage(path: Path | None, tz: str | None) -> Any:
     return lambda findings: apply_waivers(findings, waivers, today)[0]
 
 
-def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState], Any, str]:
+def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState], Any, str, Declarations]:
     from auditor.manifest import load_cluster_folder
     from auditor.profile import load_profile
 
@@ -297,7 +298,7 @@ def _load_snapshot(folder: Path, profile: Path | None) -> tuple[list[NodeState],
     manifest, states = load_cluster_folder(folder)
     if not states:
         raise InputError("the manifest lists no nodes", source=str(folder / "manifest.json"))
-    return states, prof, manifest.name or folder.name
+    return states, prof, manifest.name or folder.name, manifest.declared
 
 
 # ---- the command ----------------------------------------------------------------------------
@@ -370,9 +371,9 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     state_root = state_dir or DEFAULT_STATE_DIR
 
     if from_dir is not None:
-        states, prof, cluster_name = _load_snapshot(from_dir, profile)
+        states, prof, cluster_name, declared = _load_snapshot(from_dir, profile)
         select_nodes(nodes, [s.name for s in states])
-        _plan_and_report(ctx, states, prof, cluster_name, only, catalogue, options, waive=waive,
+        _plan_and_report(ctx, states, prof, cluster_name, only, catalogue, options, declared, waive=waive,
                          plan_json=plan_json)
         return
 
@@ -394,7 +395,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         creds = resolve_credentials(inv)
         events = terminal_events(progress=not collect_opts.get("no_progress"))
         result = collect_cluster(inv, prof, security=security, events=events, credentials=creds)
-        plan = _plan_and_report(ctx, result.nodes, prof, inv.cluster, only, catalogue, options,
+        plan = _plan_and_report(ctx, result.nodes, prof, inv.cluster, only, catalogue, options, inv.declared,
                                 applying=do_apply, exit_when_dry=not do_apply, waive=waive, plan_json=plan_json)
         assert plan is not None
         if not plan.has_changes:
@@ -432,7 +433,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
                                 "inventory": str(inventory), "confirmed": "--yes" if yes else "prompt"})
         click.echo(f"\nApplying (journal: {journal.path})")
         engine = ApplyEngine(RemoteNodeOps(inv, prof, creds, security, warn=events.warning), prof, result.nodes,
-                             journal,
+                             journal, declared=inv.declared,
                              password=password, echo=click.echo)
         with _stop_signals_as_interrupt():
             outcome = engine.run(plan)
@@ -452,10 +453,10 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
 
 
 def _plan_and_report(ctx: click.Context, states: list[NodeState], prof: Any, cluster_name: str,
-                     only: list[str] | None, catalogue: list, options: FixOptions, *, applying: bool = False,
-                     exit_when_dry: bool = True, waive: Any = None, plan_json: Path | None = None
-                     ) -> FixPlan | None:
-    cluster = Cluster.build(states, prof)
+                     only: list[str] | None, catalogue: list, options: FixOptions, declared: Declarations, *,
+                     applying: bool = False, exit_when_dry: bool = True, waive: Any = None,
+                     plan_json: Path | None = None) -> FixPlan | None:
+    cluster = Cluster.build(states, prof, declared)
     findings = run_checks(cluster, only=set(only) if only else None)
     if waive is not None:
         findings = waive(findings)

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from auditor.checks import run_checks
 from auditor.cluster import Cluster
+from auditor.declared import Declarations
 from auditor.findings import Finding
 from auditor.fixers.journal import Journal, JournalError
 from auditor.fixers.plan import RESTART, SET_ACCOUNT, FileEdit, FixPlan, NodePlan, ServiceAction
@@ -167,9 +168,10 @@ class ApplyEngine:
 
     def __init__(self, ops: NodeOps, profile: Any, states: Sequence[NodeState], journal: Journal, *,
                  password: Any = None, echo: Callable[[str], None] = lambda _s: None,
-                 restart_timeout_s: int = 120):
+                 restart_timeout_s: int = 120, declared: Declarations | None = None):
         self.ops = ops
         self.profile = profile
+        self.declared = declared  # the inventory's declarations: re-checks judge as the plan did
         self.states = {s.name.lower(): s for s in copy.deepcopy(list(states))}
         self.order = [s.name for s in states]
         self.journal = journal
@@ -196,7 +198,7 @@ class ApplyEngine:
                 states.append(self.pending[key])
             else:
                 states.append(self.states[key])
-        return run_checks(Cluster.build(states, self.profile), nodes={node})
+        return run_checks(Cluster.build(states, self.profile, self.declared), nodes={node})
 
     def _say(self, outcome: NodeOutcome, text: str) -> None:
         text = self.journal.scrub(text)

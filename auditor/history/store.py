@@ -31,7 +31,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.errors import AuditorError, InputError
-from auditor.findings import Finding, Severity, Status
+from auditor.findings import Finding, Severity, Status, sources_from_dict, sources_to_dict
 from auditor.vocab import MASK, NodeStatus, iso_utc, utc_now
 
 ENV_HISTORY = "PARAGON_AUDITOR_HISTORY"
@@ -261,6 +261,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "findings: where each expected value came from (expected_sources)",
+        """
+        ALTER TABLE findings ADD COLUMN expected_sources_json TEXT;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -463,12 +470,13 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
         db.executemany("INSERT INTO run_nodes(run_id, name, status, reason) VALUES (?, ?, ?, ?)", node_rows)
         db.executemany(
             "INSERT INTO findings(run_id, seq, check_id, subject, node, status, severity, message, expected_json,"
-            " actual_json, fixable, file, line, details_json, waiver_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " actual_json, fixable, file, line, details_json, waiver_json, expected_sources_json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (run_id, i, f.check_id, f.subject, f.node, _value(Status, f.status), _value(Severity, f.severity),
                  f.message or "", _json(f.expected), _json(f.actual), int(bool(f.fixable)), f.file, f.line,
-                 _json(f.details or None), _json(f.waiver))
+                 _json(f.details or None), _json(f.waiver),
+                 _json(sources_to_dict(f.expected_sources)) if f.expected_sources else None)
                 for i, f in enumerate(run.findings)
             ],
         )
@@ -616,6 +624,7 @@ def load_findings(db: sqlite3.Connection, run_id: int, keys_table: str | None = 
             line=r["line"],
             details=_loads(r["details_json"]) or {},
             waiver=_loads(r["waiver_json"]),
+            expected_sources=sources_from_dict(_loads(r["expected_sources_json"])),
         )
         for r in rows
     ]

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from auditor.declared import CLUSTER_KEYS, NODE_KEYS
 from auditor.errors import AuditorError, InputError
 from auditor.lab.kdc import KdcUnavailable, LabKdc
 from auditor.lab.sources import SERVED_COPY
@@ -290,9 +291,12 @@ class LabCluster:
         defaults.update({"connect_timeout": 5, "read_timeout": 30, "deadline": deadline})
         if concurrency is not None:
             defaults["concurrency"] = concurrency
-        nodes = [{"name": n.name, "address": HOST, "port": n.port, "roles": list(n.entry.roles)}
-                 for n in self.nodes]
-        return {"version": 1, "cluster": self.name, "defaults": defaults, "nodes": nodes}
+        # the scenario's declarations (manifest ``declared``) are what its admin would declare
+        declared = self.manifest.declared.to_dict(with_lines=False)
+        node_declared = declared.pop("nodes", {})
+        nodes = [{"name": n.name, "address": HOST, "port": n.port, "roles": list(n.entry.roles),
+                  **node_declared.get(n.name, {})} for n in self.nodes]
+        return {"version": 1, "cluster": self.name, **declared, "defaults": defaults, "nodes": nodes}
 
     def write_inventory(self, path: Path | str, password_env: str = "PARAGON_LAB_PASSWORD", *,
                         deadline: float = 60, concurrency: int | None = 16) -> Path:
@@ -314,6 +318,7 @@ class LabCluster:
              else f"# The password is in ${password_env}; it is never written here."),
             f"version: {data['version']}",
             f"cluster: {_yaml_scalar(data['cluster'])}",
+            *(f"{k}: {_yaml_scalar(data[k])}" for k in CLUSTER_KEYS if k in data),
             "defaults:",
         ]
         for k, v in data["defaults"].items():
@@ -324,8 +329,9 @@ class LabCluster:
         lines.append("nodes:")
         for n in data["nodes"]:
             roles = ", ".join(n["roles"])
+            declared_here = "".join(f", {k}: {_yaml_scalar(n[k])}" for k in NODE_KEYS if k in n)
             lines.append(f"  - {{name: {_yaml_scalar(n['name'])}, address: {n['address']}, port: {n['port']}, "
-                         f"roles: [{roles}]}}")
+                         f"roles: [{roles}]{declared_here}}}")
         text = "\n".join(lines) + "\n"
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")

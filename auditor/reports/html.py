@@ -132,6 +132,9 @@ def _finding_view(f: Finding, report: AuditReport) -> dict[str, Any]:
         "node": f.node or CLUSTER_ROW,
         "subject": f.subject if f.subject not in (f.node, "cluster") else "",
         "evidence": evidence_view(f.expected, f.actual, f.details),
+        # (what, value, "declared: cluster.yaml line 14") for each expectation's source
+        "sources": [(what, text_of(e.value), e.source.label + (f": {e.detail}" if e.detail else ""))
+                    for what, e in f.expected_sources.items()],
         "fix_command": fix_command(f, report) if f.fixable else "",
     }
 

@@ -18,7 +18,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from auditor.findings import CheckMeta, Finding, Severity, Status
+from auditor.findings import CheckMeta, Finding, Severity, Status, sources_to_dict
 from auditor.vocab import NodeStatus
 
 REPORT_SCHEMA_VERSION = 1
@@ -210,6 +210,7 @@ def finding_to_dict(f: Finding, report: AuditReport | None = None) -> dict[str, 
         "line": f.line,
         "details": _plain(f.details),
         "waiver": _plain(f.waiver),
+        "expected_sources": sources_to_dict(f.expected_sources),
         "fix_command": fix_command(f, report) if f.fixable else None,
     }
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from auditor.checks import run_checks
 from auditor.cluster import Cluster
+from auditor.declared import Declarations
 from auditor.findings import Finding, Status
 from auditor.lab.scenario_builder import MgmtSpec, NodeSpec, build_node, healthy_specs
 from auditor.nodestate import FileEntry, NodeState, path_key
@@ -45,11 +46,11 @@ class Lab:
             fn(by_name)
         return out
 
-    def cluster(self, profile=None) -> Cluster:
-        return Cluster.build(self.states(), profile or PROFILE)
+    def cluster(self, profile=None, declared: Declarations | None = None) -> Cluster:
+        return Cluster.build(self.states(), profile or PROFILE, declared)
 
-    def run(self, check_id: str, profile=None) -> dict[str, Finding]:
-        findings = run_checks(self.cluster(profile), only={check_id})
+    def run(self, check_id: str, profile=None, declared: Declarations | None = None) -> dict[str, Finding]:
+        findings = run_checks(self.cluster(profile, declared), only={check_id})
         out = {}
         for f in findings:
             assert f.node not in out, f"two findings for {f.node}"
@@ -88,3 +89,6 @@ def rewrite(st: NodeState, path: str, fn: Callable[[str], str], encoding: str = 
     text = get_file(st, path).decode("utf-8-sig")
     entry = st.file(path)
     set_file(st, entry.path, bom + fn(text).encode(encoding), mtime=entry.mtime)
+
+
+MGMT_CONF = "C:\\DispatcherParagon\\Management\\conf\\management.properties"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from auditor.expectations import ExpectationSource, Expected
 from auditor.findings import Finding, Severity, Status
 from auditor.history import ConfigValue, NodeRecord, RunRecord
 
@@ -19,7 +22,8 @@ def f(check: str, subject: str, status: str, severity: str = "high", node: str |
 def run1_findings() -> list[Finding]:
     """Run 1: the 'drift' scenario: a SPOC missing a management server, config differs."""
     return [
-        f("SPOC-MGMT-LIST", "SITE1", "fail", "high", actual=["MGMT1"], expected=["MGMT1", "MGMT2"]),
+        replace(f("SPOC-MGMT-LIST", "SITE1", "fail", "high", actual=["MGMT1"], expected=["MGMT1", "MGMT2"]),
+                expected_sources={"MGMT2 GUID": Expected("g2", ExpectationSource.DECLARED, "cluster.yaml line 9")}),
         f("MGMT-CONFIG-CONSISTENT", "MGMT2:dbHost", "fail", "medium", actual="db2", expected="db1"),
         f("SERVICE-RUNNING", "MGMT1:YSoftSQ-LDAP", "pass", "high"),
         f("SERVICE-RUNNING", "MGMT2:YSoftSQ-LDAP", "pass", "high"),

@@ -53,6 +53,25 @@ def test_runs_are_recorded_with_counts_and_metadata(three_runs):
         db.close()
 
 
+def test_history_written_before_expected_sources_is_upgraded(history_path):
+    from auditor.history.store import MIGRATIONS
+
+    history_path.parent.mkdir(parents=True)
+    old = sqlite3.connect(history_path)
+    old.executescript(MIGRATIONS[0][2] + "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                      "description TEXT NOT NULL, applied_at TEXT NOT NULL);"
+                      "INSERT INTO schema_migrations VALUES (1, 'v1', '2026-01-01T00:00:00Z');"
+                      "INSERT INTO runs(id, recorded_at) VALUES (1, '2026-01-01T00:00:00Z');"
+                      "INSERT INTO findings(run_id, seq, check_id, subject, status, severity) "
+                      "VALUES (1, 0, 'SPOC-MGMT-LIST', 'SITE1', 'fail', 'high');")
+    old.close()
+    db = connect(history_path)
+    try:
+        assert [x.expected_sources for x in load_findings(db, 1)] == [{}]
+    finally:
+        db.close()
+
+
 def test_secret_values_are_never_stored(three_runs):
     path, _ = three_runs
     raw = path.read_bytes() + (path.with_name(path.name + "-wal").read_bytes()

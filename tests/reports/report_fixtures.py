@@ -3,6 +3,7 @@ on the checks. (Not named conftest: test folders share one import namespace.)"""
 
 from __future__ import annotations
 
+from auditor.expectations import ExpectationSource, Expected
 from auditor.findings import CheckMeta, Finding, Severity, Status
 from auditor.nodestate import NodeState
 from auditor.reports.model import AuditReport, NodeInfo, RunMeta
@@ -45,7 +46,12 @@ def make_findings(hostile: bool = False) -> list[Finding]:
                 fixable=True, file=r"C:\DispatcherParagon\SPOC\conf\modules\spoc.conf", line=12),
         Finding("SPOC-MGMT-LIST", Status.FAIL, Severity.HIGH, "SITE2", "SITE2",
                 "MGMT2 missing from the server list", expected="MGMT1, MGMT2", actual="MGMT1" + "x" * 300,
-                fixable=True, file=r"C:\DispatcherParagon\SPOC\conf\modules\spoc.conf", line=4),
+                fixable=True, file=r"C:\DispatcherParagon\SPOC\conf\modules\spoc.conf", line=4,
+                expected_sources={
+                    "MGMT2 GUID": Expected("6f1c2a02-3b7e-4c1d-9a55-000000000002", ExpectationSource.CONSENSUS,
+                                           "inferred from 37 of 40 Spooler Controllers"),
+                    "MGMT2 CML port": Expected(6010, ExpectationSource.PROFILE_DEFAULT,
+                                               HOSTILE if hostile else "spoc_conf.default_port (assumed)")}),
         Finding("IMS-SERVICE-ACCOUNT", Status.FAIL, Severity.MEDIUM, "MGMT2", "MGMT2",
                 "Infrastructure Service runs as LocalSystem", expected="domain account", actual="LocalSystem",
                 fixable=True),

@@ -15,6 +15,7 @@ from report_fixtures import CHECKS, HOSTILE, SINCE, TREND, make_report
 
 from auditor.audit import exit_code_for, parse_formats, write_reports
 from auditor.errors import InputError
+from auditor.expectations import ExpectationSource
 from auditor.findings import Finding, Severity, Status
 from auditor.reports import RENDERERS, render_csv, render_html, render_json, render_junit
 from auditor.reports.console import render_console
@@ -108,6 +109,26 @@ def test_json_validates_and_round_trips(full_report):
     assert json.loads(render_json(again)) == data
 
 
+def test_json_finding_says_where_each_expected_value_came_from(report):
+    data = json.loads(render_json(report))
+    f = next(x for x in data["findings"] if x["subject"] == "SITE2")
+    assert f["expected_sources"]["MGMT2 GUID"] == {"value": "6f1c2a02-3b7e-4c1d-9a55-000000000002",
+                                                   "source": "consensus",
+                                                   "detail": "inferred from 37 of 40 Spooler Controllers"}
+
+
+def test_expected_sources_round_trip_as_typed_values(report):
+    again = AuditReport.from_dict(json.loads(render_json(report)))
+    f = next(x for x in again.findings if x.subject == "SITE2")
+    assert f.expected_sources["MGMT2 CML port"].source == ExpectationSource.PROFILE_DEFAULT
+
+
+def test_schema_refuses_an_unknown_expectation_source(report):
+    data = json.loads(render_json(report))
+    next(x for x in data["findings"] if x["subject"] == "SITE2")["expected_sources"]["MGMT2 GUID"]["source"] = "guess"
+    assert any("guess" in e for e in validate(data, SCHEMA))
+
+
 def test_schema_validator_catches_problems(report):
     data = json.loads(render_json(report))
     data["findings"][0]["severity"] = "urgent"
@@ -191,6 +212,16 @@ def test_html_escapes_hostile_values(full_report):
     assert "<script" not in html.lower()
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", html)
     assert "\\x00\\x07" in html  # control characters shown, not swallowed
+
+
+def test_html_shows_where_expected_values_came_from(report):
+    html = render_html(report)
+    assert "consensus: inferred from 37 of 40 Spooler Controllers" in html
+
+
+def test_html_escapes_expectation_details(full_report):
+    html = render_html(full_report)
+    assert "profile default: &lt;script&gt;" in html
 
 
 def test_html_is_self_contained(full_report):
