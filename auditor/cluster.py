@@ -21,7 +21,7 @@ from auditor.addresses import is_ip, is_loopback, split_host_port
 from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
 from auditor.nodestate import FileEntry, NodeState, Service
-from auditor.parsers import ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
+from auditor.parsers import Entry, ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
 from auditor.vocab import FileStatus
 from auditor.winpath import install_dir, join, normalize, path_key
 
@@ -122,8 +122,9 @@ class ManagementView:
     used_ip: str | None = None
     cml_port: str | None = None
     db: DbSettings = field(default_factory=DbSettings)
-    repository_path: str | None = None
+    repository_path: str | None = None  # as the Infrastructure Service reads it (Java escapes applied)
     repository_line: int | None = None
+    repository_entry: Entry | None = None  # the line(s) as written, for evidence and fixes
     ims_service: Service | None = None
     # guid / used_ip / cml_port -> (key, file, line) where the value was read
     identity_source: dict[str, tuple[str, str, int]] = field(default_factory=dict)
@@ -454,7 +455,7 @@ def _build_management(view: NodeView, state: NodeState, profile) -> ManagementVi
     if ims.ok:
         e = ims.doc.entry(profile.get("management_ims.repository_key", "repository.path"))
         if e is not None:
-            mv.repository_path, mv.repository_line = e.value, e.lineno
+            mv.repository_path, mv.repository_line, mv.repository_entry = e.value, e.lineno, e
     mv.ims_service = view.subsystem_service("infrastructure")
     return mv
 

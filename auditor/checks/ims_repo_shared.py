@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from auditor import winpath
 from auditor.checks._common import file_error, majority, make, per_node
 from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
+from auditor.parsers import Entry
+from auditor.parsers.properties import java_line
+from auditor.parsers.text import line_body, split_lines
 
 META = CheckMeta(
     id="IMS-REPO-SHARED",
@@ -21,7 +25,10 @@ META = CheckMeta(
         "normalised (case, forward slashes, doubled and trailing separators, the \\\\?\\UNC\\ "
         "prefix), so //server/share is \\\\server\\share. A drive-letter "
         "path is local to one node even if the folder exists. The node itself must be able to "
-        "reach the share (probe collected from the node); without a probe the finding is error."
+        "reach the share (probe collected from the node); without a probe the finding is error. "
+        "The file is read with java.util.Properties rules: a UNC path written with single "
+        "backslashes (\\\\fs01\\imsrepo) reaches the service as \\fs01imsrepo; the finding then "
+        "shows the line as written, the value the service reads and the corrected line."
     ),
     remediation=(
         "Put the repository on one UNC share (\\\\server\\share\\folder) reachable by the "
@@ -52,6 +59,45 @@ def is_shared(path: str) -> bool:
     return winpath.is_unc(path.strip())
 
 
+@dataclass(frozen=True)
+class Misread:
+    """A repository.path the admin plainly wrote as a UNC path that the service reads as
+    something else, because java.util.Properties takes each single backslash as an escape."""
+
+    raw_line: str  # the line(s) as written
+    read: str  # what the Infrastructure Service reads
+    intended: str  # the UNC path as written, normalised
+    corrected_line: str  # the same key with the path escaped (backslashes doubled)
+    corrected_line_slashes: str  # the same key with the path in forward slashes (no escapes needed)
+
+
+def misread(entry: Entry | None) -> Misread | None:
+    """The :class:`Misread` of a repository.path entry, None when the service reads what is written
+    (or what is written is no UNC path either)."""
+    if entry is None or entry.raw_value is None:
+        return None
+    written = entry.raw_value.strip()
+    if is_shared(entry.value) or not is_shared(written):
+        return None
+    intended = winpath.normalize(written)
+    raw_line = "\n".join(line_body(x) for x in split_lines(entry.raw))
+    return Misread(raw_line=raw_line, read=entry.value, intended=intended,
+                   corrected_line=java_line(entry.key, intended, entry.sep, entry.indent),
+                   corrected_line_slashes=java_line(entry.key, intended.replace("\\", "/"), entry.sep, entry.indent))
+
+
+def intended_path(node: NodeView) -> str | None:
+    """The shared path a Management server means: what its service reads when that is a UNC
+    path, else the UNC path its admin plainly wrote (see :func:`misread`), else None."""
+    mv = node.management
+    if not (node.reachable and mv and mv.ims.ok and mv.repository_path):
+        return None
+    if is_shared(mv.repository_path):
+        return mv.repository_path.strip()
+    wrong = misread(mv.repository_entry)
+    return wrong.intended if wrong else None
+
+
 def run(cluster: Cluster) -> Iterator[Finding]:
     key = cluster.profile.get("management_ims.repository_key", "repository.path")
     values: dict[str, str] = {}
@@ -71,6 +117,17 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         if raw is None or not raw.strip():
             yield make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected="a UNC path",
                        **kw)
+            return
+        wrong = misread(mv.repository_entry)
+        if wrong is not None:
+            yield make(META, Status.FAIL, node.name, node.name,
+                       f"{key} is written {wrong.intended} but the Infrastructure Service reads {wrong.read!r} "
+                       f"(java.util.Properties takes a single backslash as an escape); write "
+                       f"{wrong.corrected_line} or {wrong.corrected_line_slashes}",
+                       expected=wrong.intended,
+                       details={"raw_line": wrong.raw_line, "read_value": wrong.read,
+                                "corrected_line": wrong.corrected_line,
+                                "corrected_line_slashes": wrong.corrected_line_slashes}, **kw)
             return
         problems = []
         if not is_shared(raw):

@@ -6,12 +6,14 @@ Which path is right is a decision, so it is taken conservatively:
   is local to one node by definition);
 - otherwise the UNC value that a strict majority of the Management servers *that use a UNC
   path* agree on (the same rule the check uses as its reference), written exactly as the
-  first such node spells it;
+  first such node spells it. A node whose admin plainly wrote a UNC path with single
+  backslashes (read by Java as something else) counts with the path it means;
 - otherwise nothing: two different shares, or no share at all, means the admin must choose
   (and probably copy content), so the fixer refuses and says why.
 
-Only ``repository.path`` changes (value escaped as Java .properties require, so
-``\\\\fs01\\paragon`` is written ``\\\\\\\\fs01\\\\paragon``); then the Infrastructure Service is
+Only ``repository.path`` changes (value escaped as Java .properties require, by the one rule
+:func:`auditor.parsers.properties.escape_value`: ``\\\\fs01\\paragon`` is written
+``\\\\\\\\fs01\\\\paragon``); then the Infrastructure Service is
 restarted (profile ``restart_after_change.management_ims_properties``). The repository's
 *content* is not copied: the plan says so, because a node switched to an empty share serves
 nothing until the content is there.
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.checks._common import majority
-from auditor.checks.ims_repo_shared import is_shared, repository_key
+from auditor.checks.ims_repo_shared import intended_path, is_shared, repository_key
 from auditor.cluster import Cluster
 from auditor.errors import InputError
 from auditor.findings import Finding
@@ -42,9 +44,9 @@ def shared_path(cluster: Cluster, options: FixOptions) -> str:
         return options.repository_path.strip()
     raw: dict[str, str] = {}
     for n in cluster.management_nodes:
-        m = n.management
-        if n.reachable and m and m.ims.ok and m.repository_path and is_shared(m.repository_path):
-            raw[n.name] = m.repository_path.strip()
+        meant = intended_path(n)
+        if meant is not None:
+            raw[n.name] = meant
     reference, strict = majority({k: repository_key(v) for k, v in raw.items()})
     if reference is None:
         raise CannotPlan("no Management server uses a UNC repository path, so there is no shared path to "

@@ -27,6 +27,7 @@ from auditor.nodestate import (
     Service,
     path_key,
 )
+from auditor.parsers.properties import java_line
 
 CONFIG_TIME = "2026-10-01T08:00:00Z"
 START_TIME = "2026-11-20T02:00:00Z"
@@ -58,6 +59,7 @@ class NodeSpec:
     # management-server knobs
     mgmt_guid: str = ""
     repository_path: str = SHARED_REPO
+    repository_escaped: bool = True  # False: written as an admin plainly would (Java reads it differently)
     ims_account: str = SERVICE_ACCOUNT
     db: dict[str, str] = field(default_factory=lambda: {
         "dbClass": "MSSQL", "dbHost": "sql01.corp.example", "dbPort": "1433", "embeddedDb": "0"})
@@ -76,11 +78,6 @@ def _display(branding: str, what: str) -> str:
 
 def _props(lines: list[str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
-
-
-def _escape_prop(value: str) -> str:
-    """Java .properties escaping for a value (backslashes doubled, leading space kept)."""
-    return value.replace("\\", "\\\\")
 
 
 def spoc_conf_text(own_guid: str, servers: list[MgmtSpec]) -> bytes:
@@ -149,7 +146,8 @@ def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
         put("Management\\ims\\application.properties", _props([
             "# Infrastructure Service",
             "server.port=5111",
-            f"repository.path={_escape_prop(spec.repository_path)}",
+            java_line("repository.path", spec.repository_path) if spec.repository_escaped
+            else f"repository.path={spec.repository_path}",
             "repository.retentionDays=30",
         ]))
         put("Management\\management-server-install.log", _props([

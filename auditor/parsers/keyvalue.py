@@ -21,7 +21,9 @@ class Entry:
     ``line``/``end`` are 0-based indexes into ``document.lines`` (``end`` exclusive; a
     .properties entry can span continuation lines). ``sep`` is the separator exactly as
     written (``=``, `` = ``, ``: `` ...) and ``indent`` the leading whitespace, so a
-    replacement line looks like its neighbours.
+    replacement line looks like its neighbours. ``value`` is what the product reads;
+    ``raw_value`` is the value as written in the file (for Java .properties: before escapes are
+    applied, continuation lines joined; for formats without escapes the same as ``value``).
     """
 
     key: str
@@ -31,6 +33,12 @@ class Entry:
     sep: str = "="
     indent: str = ""
     raw: str = ""  # the original physical line(s), endings included
+    raw_value: str | None = None  # None: the format has no escapes, the value is as written
+
+    @property
+    def written_value(self) -> str:
+        """The value exactly as written in the file."""
+        return self.value if self.raw_value is None else self.raw_value
 
     @property
     def lineno(self) -> int:

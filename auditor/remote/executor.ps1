@@ -233,7 +233,11 @@ function PA-UnescapeProp([string]$s) {
         if ($c -ne [char]'\') { [void]$sb.Append($c); $i++; continue }
         if ($i + 1 -ge $s.Length) { $i++; continue }
         $n = [string]$s[$i + 1]
-        if ($n -ceq 'u' -and $i + 6 -le $s.Length -and $s.Substring($i + 2, 4) -match '^[0-9A-Fa-f]{4}$') {
+        if ($n -ceq 'u') {
+            # Java refuses the whole file on a malformed \uxxxx (auditor/parsers/properties.py)
+            if (-not ($i + 6 -le $s.Length -and $s.Substring($i + 2, 4) -match '^[0-9A-Fa-f]{4}$')) {
+                throw 'malformed \uxxxx escape'
+            }
             [void]$sb.Append([char][Convert]::ToInt32($s.Substring($i + 2, 4), 16))
             $i += 6
             continue
@@ -269,7 +273,8 @@ function PA-SplitProp([string]$line) {
     return @((PA-UnescapeProp $key), (PA-UnescapeProp $line.Substring($j)))
 }
 
-# Java Properties.load rules; returns the value of $key (last occurrence wins) or $null.
+# Java Properties.load rules (auditor/parsers/properties.py); returns the value of $key (last
+# occurrence wins) or $null; throws on a malformed \uxxxx (Java cannot load such a file).
 function PA-ReadProperty([string]$text, [string]$key) {
     $value = $null
     $logical = ''

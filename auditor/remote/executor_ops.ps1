@@ -125,7 +125,9 @@ function PA-OpProbeProperty($op) {
     if ($null -eq $inst.install_dir) { return $d }
     $d.file = PA-Join $inst.install_dir ([string]$op.file)
     if (-not [System.IO.File]::Exists($d.file)) { return $d }
-    $value = PA-ReadProperty (PA-DecodeText ([System.IO.File]::ReadAllBytes($d.file))) ([string]$op.key)
+    $value = $null
+    try { $value = PA-ReadProperty (PA-DecodeText ([System.IO.File]::ReadAllBytes($d.file))) ([string]$op.key) }
+    catch { if ((PA-Msg $_) -ne 'malformed \uxxxx escape') { throw } }
     if ($null -eq $value) { return $d }
     $d.found = $true
     $d.value = $value

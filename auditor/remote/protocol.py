@@ -13,8 +13,8 @@ This module is the single source of truth for:
 * request validation (:func:`validate_request`), used by the client before sending and by the
   lab executor before running anything (so neither side ever guesses),
 * the shared semantics both executors must implement identically: wildcard matching
-  (:func:`wild_match`), Java ``.properties`` reading (:func:`read_java_property`), the
-  output line (:func:`encode_output` / :func:`parse_output`). The Windows path rules both
+  (:func:`wild_match`), Java ``.properties`` reading (:func:`read_java_property`, the rules of
+  :mod:`auditor.parsers.properties`), the output line (:func:`encode_output` / :func:`parse_output`). The Windows path rules both
   executors apply (install folder from a service ImagePath, joins, UNC and ``\\?\\``
   spellings) live in :mod:`auditor.winpath`.
 
@@ -33,6 +33,7 @@ from typing import Any
 
 from auditor.errors import InputError
 from auditor.jsonfile import JsonError, JsonLimits, parse_json
+from auditor.parsers.properties import read_java_property as java_property
 from auditor.vocab import OpStatus
 from auditor.winpath import is_absolute
 
@@ -80,82 +81,11 @@ def decode_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-_PROP_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
-
-
-def _unescape_prop(s: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c != "\\" or i + 1 >= len(s):
-            if c != "\\":
-                out.append(c)
-            i += 1
-            continue
-        n = s[i + 1]
-        if n == "u" and re.match(r"^[0-9A-Fa-f]{4}$", s[i + 2:i + 6]):
-            out.append(chr(int(s[i + 2:i + 6], 16)))
-            i += 6
-            continue
-        out.append(_PROP_ESCAPES.get(n, n))
-        i += 2
-    return "".join(out)
-
-
-def parse_java_properties(text: str) -> list[tuple[str, str]]:
-    """Java ``Properties.load`` rules: comments (# !), continuation lines (odd trailing
-    backslashes), key terminators (= : whitespace), escapes (\\t \\n \\r \\f \\uXXXX, \\x -> x)."""
-    pairs: list[tuple[str, str]] = []
-    logical = ""
-    continuing = False
-    for raw in re.split(r"\r\n|\r|\n", text):
-        line = raw.lstrip(" \t\f")
-        if not continuing and (line == "" or line[0] in "#!"):
-            continue
-        trailing = len(line) - len(line.rstrip("\\"))
-        if trailing % 2 == 1:
-            logical += line[:-1]
-            continuing = True
-            continue
-        logical += line
-        continuing = False
-        pairs.append(_split_prop(logical))
-        logical = ""
-    if continuing and logical:
-        pairs.append(_split_prop(logical))
-    return pairs
-
-
-def _split_prop(line: str) -> tuple[str, str]:
-    i = 0
-    n = len(line)
-    while i < n:
-        c = line[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c in "=: \t\f":
-            break
-        i += 1
-    key = line[:i]
-    j = i
-    while j < n and line[j] in " \t\f":
-        j += 1
-    if j < n and line[j] in "=:":
-        j += 1
-        while j < n and line[j] in " \t\f":
-            j += 1
-    return _unescape_prop(key), _unescape_prop(line[j:])
-
-
 def read_java_property(data: bytes, key: str) -> str | None:
-    """Value of ``key`` (last occurrence wins, as in Java) or None."""
-    value = None
-    for k, v in parse_java_properties(decode_text(data)):
-        if k == key:
-            value = v
-    return value
+    """Value of ``key`` in a .properties file as the Java service reads it (last occurrence wins),
+    None when absent or when the file cannot be loaded (malformed ``\\uXXXX``). The rules are
+    :mod:`auditor.parsers.properties`'; executor.ps1 mirrors them (PA-ReadProperty)."""
+    return java_property(decode_text(data), key)
 
 
 # ---------------------------------------------------------------------------------------------

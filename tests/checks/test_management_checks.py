@@ -6,6 +6,7 @@ import codecs
 
 from checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, set_file, statuses
 
+from auditor.findings import Status
 from auditor.nodestate import ListeningPort, PathProbe, Service, path_key
 
 SHARE = "\\\\fs01.corp.example\\paragon\\ims-repository"
@@ -75,6 +76,30 @@ def test_repo_utf16_file_with_bom():
                                        bom=codecs.BOM_UTF16_LE))
     assert Lab().cluster().node("MGMT1").management.repository_path == SHARE
     assert lab.run("IMS-REPO-SHARED")["MGMT1"].status.value == "pass"
+
+
+def test_repo_single_backslashes_show_line_read_value_and_correction():
+    """An admin writes the UNC path plainly; java.util.Properties reads \\fs01imsrepo."""
+    lab = Lab()
+    lab.spec("MGMT2").repository_path = "\\\\fs01\\imsrepo"
+    lab.spec("MGMT2").repository_escaped = False
+    f = lab.run("IMS-REPO-SHARED")["MGMT2"]
+    assert f.status == Status.FAIL
+    assert f.details["raw_line"] == "repository.path=\\\\fs01\\imsrepo"
+    assert f.details["read_value"] == "\\fs01imsrepo"
+    assert f.details["corrected_line"] == "repository.path=\\\\\\\\fs01\\\\imsrepo"
+    assert f.details["corrected_line_slashes"] == "repository.path=//fs01/imsrepo"
+    assert f.line == 3
+    assert f.fixable
+    assert "reads '\\\\fs01imsrepo'" in f.message
+
+
+def test_repo_escaped_and_forward_slash_spellings_are_not_misread():
+    lab = Lab(managements=3)
+    lab.spec("MGMT2").repository_path = SHARE.replace("\\", "/")
+    lab.spec("MGMT2").repository_escaped = False
+    found = lab.run("IMS-REPO-SHARED")
+    assert failing(found) == set()
 
 
 # ---- IMS-SERVICE-ACCOUNT -------------------------------------------------------------------

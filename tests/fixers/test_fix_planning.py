@@ -236,6 +236,26 @@ def test_no_unc_at_all_is_blocked(profile, tmp_path):
     assert not plan.has_changes and "no Management server uses a UNC" in plan.blocked[0].reason
 
 
+def test_repository_written_with_single_backslashes_is_rewritten_as_java_reads_it(profile, tmp_path):
+    """Every admin wrote \\\\fs01\\imsrepo plainly (Java reads \\fs01imsrepo): no node has a UNC
+    value as read, yet the path they mean is clear; the fix writes it escaped, and after the fix
+    the service reads exactly that path."""
+    mgmts = mgmt_specs(3)
+    specs = [NodeSpec(name=m.name, ip=m.ip, roles=["management"], mgmt_guid=m.guid, spoc_guid=f"spoc-{m.name}",
+                      repository_path="\\\\fs01\\imsrepo", repository_escaped=False)
+             for m in mgmts]
+    write_cluster(tmp_path / "c", "misread", "3 mgmt", mgmts, specs)
+    nodes = load_cluster_folder(tmp_path / "c")[1]
+    _, plan = plan_for(nodes, profile, only={"IMS-REPO-SHARED"})
+    assert [n.node for n in plan.nodes] == ["MGMT1", "MGMT2", "MGMT3"]
+    e = edit(plan, "MGMT2", MGMT_IMS)
+    assert b"repository.path=\\\\\\\\fs01\\\\imsrepo\r\n" in e.new
+    assert e.old.replace(b"repository.path=\\\\fs01\\imsrepo", b"repository.path=\\\\\\\\fs01\\\\imsrepo") == e.new
+    after = Cluster.build(applied(nodes, plan), profile)
+    assert {n.name: n.management.repository_path for n in after.management_nodes} == \
+        {"MGMT1": "\\\\fs01\\imsrepo", "MGMT2": "\\\\fs01\\imsrepo", "MGMT3": "\\\\fs01\\imsrepo"}
+
+
 # ---- IMS-SERVICE-ACCOUNT ----------------------------------------------------------------------
 
 

@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.parsers import ParseError, PropertiesDocument
+from auditor.parsers.properties import java_line, read_java_property
+from auditor.remote.protocol import read_java_property as proto_read
 
 
 def doc(text: str | bytes) -> PropertiesDocument:
@@ -138,3 +140,61 @@ def test_set_values_read_back(values):
         d.set(k, v)
     again = PropertiesDocument(d.render(), "x")
     assert again.as_dict() == values
+
+
+# ---- what the admin wrote and what the Java service reads -----------------------------------
+
+def test_entry_keeps_the_line_as_written_and_the_value_java_reads():
+    d = doc("# IMS\nrepository.path = \\\\fs01\\imsrepo\r\nok=\\\\\\\\fs01\\\\imsrepo\nsplit=a\\\n   b\\\\c\n")
+    plain = d.entry("repository.path")
+    assert plain.raw == "repository.path = \\\\fs01\\imsrepo\r\n"
+    assert plain.raw_value == "\\\\fs01\\imsrepo"
+    assert plain.value == "\\fs01imsrepo"
+    assert d.entry("ok").value == "\\\\fs01\\imsrepo"
+    split = d.entry("split")
+    assert split.raw == "split=a\\\n   b\\\\c\n"
+    assert split.raw_value == "ab\\\\c"
+    assert split.value == "ab\\c"
+
+
+def test_form_feed_escape_hidden_in_a_path():
+    assert doc("p=\\\\fs01\\files\n").get("p") == "\\fs01\x0ciles"
+
+
+def test_java_line_is_what_fixers_write():
+    assert java_line("repository.path", "\\\\fs01\\imsrepo") == "repository.path=\\\\\\\\fs01\\\\imsrepo"
+    assert java_line("k", " x", " : ", "  ") == "  k : \\ x"
+
+
+def test_the_executor_reader_is_the_parser():
+    """One rule: the probe_property reader (protocol) reads what the parser reads, and refuses
+    (None) a file Java cannot load, where the parser raises."""
+    text = "a=1\nrepository.path=\\\\fs01\\imsrepo\nu=\\u00e9\n"
+    assert read_java_property(text, "repository.path") == doc(text).get("repository.path")
+    assert read_java_property(text, "u") == "é"
+    assert read_java_property("a=1\nbad=\\u12G4\n", "a") is None
+    assert proto_read(b"\xef\xbb\xbfk=\\\\\\\\s\\\\x\n", "k") == "\\\\s\\x"
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=_text.filter(bool), value=_text, sep=st.sampled_from(["=", " = ", ":", " "]),
+       indent=st.sampled_from(["", "  ", "\t"]))
+def test_written_values_read_back_exactly(key, value, sep, indent):
+    """parse(write(v)) == v for any key and value: the one escaping rule round-trips."""
+    line = java_line(key, value, sep, indent)
+    got = doc(f"# before\n{line}\nafter=1\n")
+    assert got.get(key) == value
+    assert got.get("after") == "1"
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_text, encoding=st.sampled_from(["utf-8", "latin-1", "utf-16"]))
+def test_set_round_trips_in_the_files_encoding(value, encoding):
+    d = PropertiesDocument("a=1\r\nrepository.path=x\r\n".encode(encoding), "x")
+    d.set("repository.path", value)
+    again = PropertiesDocument(d.render(), "x")
+    assert again.get("repository.path") == value
+    assert again.get("a") == "1"

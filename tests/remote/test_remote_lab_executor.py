@@ -103,6 +103,19 @@ def test_site_node_and_missing_subsystems(drift, collect_req):
     assert wps["files"] == []
 
 
+def test_probe_property_reads_and_probes_what_java_reads(drift, collect_req):
+    """Single backslashes are escapes for Java: the value reported (and probed) is what the
+    service reads, not the share declared reachable; a file Java cannot load is not found."""
+    ims = drift / "mgmt1/files/c/DispatcherParagon/Management/ims/application.properties"
+    ims.write_bytes(b"repository.path=\\\\fs01.corp.example\\paragon\\ims-repository\r\n")
+    prop = result(respond(drift, "MGMT1", collect_req), "probe_property:management:repository.path")["data"]
+    assert prop["value"] == "\\fs01.corp.exampleparagonims-repository"
+    assert prop["probe"] is None
+    ims.write_bytes(b"repository.path=\\\\\\\\fs01\\\\r\r\nbroken=\\u12G4\r\n")
+    prop = result(respond(drift, "MGMT1", collect_req), "probe_property:management:repository.path")["data"]
+    assert prop["found"] is False
+
+
 def test_missing_file_and_drive_d_node(tmp_path, collect_req):
     healthy = copy_scenario(tmp_path, "healthy")
     (healthy / "site2/files/d/SafeQ6/SPOC/conf/remoteConfImg.xml").unlink()
