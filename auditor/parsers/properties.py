@@ -94,8 +94,8 @@ def escape_value(value: str) -> str:
             out.append("\\t")
         elif c == "\f":
             out.append("\\f")
-        elif c == " " and i == 0:
-            out.append("\\ ")  # a leading space would otherwise be eaten as separator
+        elif c in " =:" and i == 0:
+            out.append("\\" + c)  # would otherwise be taken as (part of) the separator
         else:
             out.append(c)
     return "".join(out)
