@@ -10,7 +10,8 @@ at :data:`START` and, every :data:`WINDOW` seconds, raises the limit while
 * the client is not CPU-bound (its CPU seconds per second stay under :data:`CPU_BUSY`:
   CPython runs Python code on about one core at a time, whatever the machine has),
 * throughput still grows (once a raise has had time to show, i.e. about one node's time,
-  a raise that did not bring :data:`GROWTH` more nodes per second ends the growth),
+  a doubling that did not bring :data:`GOOD_GROWTH` more nodes per second ends the growth,
+  and one that brought less than :data:`GROWTH` is undone: more threads than help cost CPU),
 
 up to the safe ceiling (:func:`safe_ceiling`: open-file limit, memory, the admin's
 ``max_concurrency``). It halves the limit when timeouts or dropped connections pile up
@@ -46,6 +47,10 @@ MEMORY_SHARE = 0.25
 WINDOW = 0.5
 CPU_BUSY = 0.85
 GROWTH = 1.10
+"""A doubling that brought less than this much more throughput is undone: the extra threads
+only cost CPU (GIL hand-offs, more connections to serve at once)."""
+GOOD_GROWTH = 1.30
+"""A doubling that brought less than this (but more than :data:`GROWTH`) is kept, and ends the growth."""
 BACKOFF_FAILURES = 3
 """Transient failures (timeouts, dropped connections) in one window that mean overload, when
 they are also at least :data:`BACKOFF_SHARE` of what ended in that window."""
@@ -142,7 +147,9 @@ class AdaptiveLimit:
         self._t, self._c = clock(), cpu()
         self._done = self._failed = 0
         self._raised_at: float | None = None  # when the last raise happened
+        self._done_at_raise = 0
         self._rate_before: float = 0.0  # throughput in the window before that raise
+        self._before_raise = self.limit
         self._growing = True
         self._hold_until = 0.0
 
@@ -171,13 +178,18 @@ class AdaptiveLimit:
             return self.limit
         settle = max(WINDOW, node_seconds)
         if self._raised_at is not None and now - self._raised_at >= settle:
-            if rate < self._rate_before * GROWTH and self._rate_before > 0:
-                self._growing = False  # the last raise brought nothing: the limit is found
+            since = (done - self._done_at_raise) / (now - self._raised_at)  # steadier than one window
+            if self._rate_before > 0 and since < self._rate_before * GOOD_GROWTH:
+                self._growing = False  # the limit is found
+                if since < self._rate_before * GROWTH:
+                    self.limit = self._before_raise  # that raise brought nothing: undo it
             self._raised_at = None
         if not self._growing or self._raised_at is not None:
             return self.limit
         self._rate_before = rate
         self._raised_at = now
+        self._done_at_raise = done
+        self._before_raise = self.limit
         self.limit = min(self.ceiling, self.limit * 2)
         self.peak = max(self.peak, self.limit)
         return self.limit

@@ -80,8 +80,20 @@ def test_stops_growing_when_throughput_does_not_grow():
         clock.step(WINDOW, 0.3)
         done += 20  # 40 nodes/s whatever the limit: something else is the bottleneck
         limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
-    assert limit.limit < 512
+    assert limit.peak < 512
+    assert limit.limit < limit.peak  # the doubling that brought nothing was undone
+
+
+def test_keeps_a_doubling_that_helped_a_little_and_stops():
+    limit, clock = limiter()
+    done, rate = 0, 40.0
+    for _ in range(40):
+        clock.step(WINDOW, 0.3)
+        done += int(rate * WINDOW)
+        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+        rate = min(rate * 1.2, 60.0) if limit.limit > 16 else rate  # one doubling: +20 %, then flat
     assert limit.limit == limit.peak
+    assert limit.limit == 32
 
 
 def test_backs_off_when_timeouts_pile_up():
