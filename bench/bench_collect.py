@@ -398,7 +398,8 @@ def report(results: dict[str, Any]) -> None:
         print(f"\nRun history, {hist['nodes']}-node `audit --from` (interleaved, medians of "
               f"{len(hist['runs']['with'])}): without {hist['median_wall']['without']:.2f} s wall "
               f"({hist['median_cpu']['without']:.2f} s CPU), with {hist['median_wall']['with']:.2f} s "
-              f"({hist['median_cpu']['with']:.2f} s CPU): {hist['ratio']:.2f}x; `auditor drift` between the "
+              f"({hist['median_cpu']['with']:.2f} s CPU): {hist['ratio']:.2f}x wall, "
+              f"{hist['median_cpu']['with'] / hist['median_cpu']['without']:.2f}x CPU; `auditor drift` between the "
               f"last two runs {hist['drift']['wall']:.2f} s (exit {hist['drift']['exit_code']}); history file "
               f"{hist['history_mb']} MB")
 

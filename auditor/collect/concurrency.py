@@ -40,8 +40,8 @@ FILE_RESERVE = 128
 """Descriptors kept free for reports, the history database, logs and the interpreter."""
 MEMORY_PER_NODE = 2 * 1024 * 1024
 """Bytes of memory assumed per node in flight: its thread, its connection's buffers and NTLM
-state, and its answer while it is decoded (0.1-1 MB on a real node). The benchmark measures
-~0.3 MB (peak RSS against nodes in flight); the assumption leaves room for larger answers."""
+state, and its answer while it is decoded (0.1-1 MB on a real node). Deliberately generous:
+peak RSS grows ~65-90 KB per node collected (docs/performance.md)."""
 MEMORY_SHARE = 0.25
 """Share of the memory available at the start that nodes in flight may take."""
 WINDOW = 0.5
