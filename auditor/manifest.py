@@ -17,6 +17,7 @@ from auditor.declared import Declarations
 from auditor.errors import InputError
 from auditor.jsonfile import read_json_file
 from auditor.nodefolder import atomic_write, load_node, safe_folder_name
+from auditor.nodenames import look_alike_message, skeleton
 from auditor.nodestate import NodeState
 from auditor.vocab import NodeStatus
 
@@ -74,7 +75,7 @@ def load_manifest(folder: Path) -> ClusterManifest:
     if data.get("version") != MANIFEST_VERSION:
         raise InputError(f"unsupported manifest version {data.get('version')!r}", source=src)
     nodes = []
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # skeleton -> the name that had it first
     for i, raw in enumerate(data.get("nodes") or []):
         if not isinstance(raw, dict) or not raw.get("name"):
             raise InputError(f"nodes[{i}]: needs at least a name", source=src)
@@ -83,9 +84,12 @@ def load_manifest(folder: Path) -> ClusterManifest:
             raise InputError(f"nodes[{i}]: unknown field(s) {sorted(unknown)}", source=src)
         _check_entry_types(raw, f"nodes[{i}]", src)
         entry = NodeEntry(**dict(raw, status=NodeStatus(raw.get("status", NodeStatus.OK))))
-        if entry.name.lower() in seen:
+        first = seen.get(skeleton(entry.name))
+        if first is not None and first.lower() == entry.name.lower():
             raise InputError(f"nodes[{i}]: duplicate node name {entry.name!r}", source=src)
-        seen.add(entry.name.lower())
+        if first is not None:
+            raise InputError(f"nodes[{i}]: {look_alike_message(first, entry.name)}", source=src)
+        seen[skeleton(entry.name)] = entry.name
         bad_roles = [r for r in entry.roles if r not in VALID_ROLES]
         if bad_roles:
             raise InputError(f"nodes[{i}] ({entry.name}): unknown role(s) {bad_roles}", source=src)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ from auditor.collect.inventory import DEFAULT_PORTS, Inventory, NodeTarget
 from auditor.collect.runner import SILENT, CollectionEvents, SecurityOptions, collect_cluster
 from auditor.errors import AuditorError
 from auditor.nodestate import NodeState, path_key
+from auditor.safetext import one_line
 from auditor.vocab import ExitStatus, NodeStatus
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -233,7 +235,18 @@ def discover(seed: NodeTarget, profile: Profile, *, credentials: Credentials,
 
 
 def _scalar(value: object) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+    """``value`` as one line of YAML: text with a line break or control character is written
+    double-quoted with escapes (never as a multi-line scalar), and never wrapped."""
+    style = '"' if isinstance(value, str) and not value.isprintable() else None
+    return yaml.safe_dump(value, default_flow_style=True, default_style=style,
+                          width=sys.maxsize).strip().removesuffix("...").strip()
+
+
+def _comment(text: str) -> str:
+    """One comment line. Remote text (a host name, a spoc.conf value, a parse error quoting the
+    file) with a line break (LF, CR, NEL, LS, PS) would end the comment and write YAML of its
+    own: every such character is written as a visible escape."""
+    return "# " + one_line(text)
 
 
 def _credential_yaml(ref: CredentialRef | None) -> str | None:
@@ -256,20 +269,23 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
                      generated_at: str = "") -> str:
     """The proposed inventory as commented YAML (valid for ``load_inventory`` as written)."""
     seed, state = disc.seed, disc.state
-    seed_name = state.hostname or seed.name
+    # a host name with a control character is remote data no admin would type: not proposed
+    seed_name = state.hostname if state.hostname and state.hostname.isprintable() else seed.name
     lines = [
         "# Inventory proposed by `auditor discover` -- review before use.",
-        f"# Seed: {seed.address} (answered as {state.fqdn or state.hostname or 'unknown'})"
-        + (f", {generated_at}" if generated_at else ""),
+        _comment(f"Seed: {seed.address} (answered as {state.fqdn or state.hostname or 'unknown'})"
+                 + (f", {generated_at}" if generated_at else "")),
     ]
+    if state.hostname and seed_name != state.hostname:
+        lines.append(_comment(f"the seed's host name {state.hostname} has control characters: "
+                              f"named {seed.name} instead"))
     if disc.spoc_conf_path:
-        lines.append(f"# Management servers learned from {disc.spoc_conf_path} on the seed.")
+        lines.append(_comment(f"Management servers learned from {disc.spoc_conf_path} on the seed."))
     lines += [
         "# Site servers CANNOT be learned from spoc.conf (it lists Management servers only, and the",
         "# Management server keeps its Spooler Controllers in its database): add them under nodes.",
     ]
-    for note in disc.notes:
-        lines.append(f"# note: {note}")
+    lines += [_comment(f"note: {note}") for note in disc.notes]
     if seed.transport == "kerberos":
         lines += ["# Kerberos: each node is reached by the host name its SPN is registered under (HTTP/<name>):",
                   "# give the servers named by IP address below their host name as address, or set",
@@ -295,14 +311,16 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
     for srv in disc.servers:
         detail = f"spoc.conf entry {srv.index}: GUID {srv.guid or '?'}, port {srv.port or '?'}"
         if srv.is_seed and not seed_written:
-            lines.append(f"  - name: {_scalar(seed_name)}   # the seed; {detail}")
+            lines.append(f"  - name: {_scalar(seed_name)}   {_comment(f'the seed; {detail}')}")
             lines.append(f"    address: {_scalar(seed.address)}")
             lines += _seed_override(seed)
             lines.append(f"    roles: [{disc.seed_role}]")
             seed_written = True
             continue
         name = srv.ip if srv.ip and is_ip(srv.ip) else (srv.ip or f"mgmt-{srv.index}")
-        lines.append(f"  - name: {_scalar(name)}   # {detail}; rename to its host name")
+        if not name.isprintable():  # spoc.conf is remote data
+            name = f"mgmt-{srv.index}"
+        lines.append(f"  - name: {_scalar(name)}   {_comment(f'{detail}; rename to its host name')}")
         lines.append(f"    address: {_scalar(srv.ip)}")
         lines.append("    roles: [management]")
     if not seed_written:

@@ -18,6 +18,8 @@ from auditor.collect.credentials import CredentialRef, EnvRef, KeyringRef, Promp
 from auditor.declared import CLUSTER_KEYS, NODE_KEYS, Declarations, NodeDeclarations, declared_value
 from auditor.errors import InputError
 from auditor.manifest import VALID_ROLES
+from auditor.nodenames import look_alike_message, skeleton
+from auditor.safetext import one_line
 from auditor.yamlfile import LineList, LineMap, line_of, load_yaml
 
 INVENTORY_VERSION = 1
@@ -300,7 +302,7 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
     node_declared: dict[str, NodeDeclarations] = {}
     base = base_dir or Path(".")
     nodes: list[NodeTarget] = []
-    seen: dict[str, int | None] = {}
+    seen: dict[str, tuple[str, int | None, str]] = {}  # skeleton -> (lower-case name, line, name)
     for i, raw in enumerate(nodes_raw):
         nline = nodes_raw.item_lines[i]
         if not isinstance(raw, LineMap):
@@ -315,11 +317,14 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
         name = raw["name"].strip() if isinstance(raw["name"], str) else ""
         if not name:
             raise ctx.err(f"{what}: name: expected a non-empty text", line_of(raw, "name"))
-        what = f"node {name!r}"
-        if name.lower() in seen:
-            raise ctx.err(f"{what}: duplicate node name (first declared on line {seen[name.lower()]})",
+        what = f"node {one_line(name)!r}"
+        first = seen.get(skeleton(name))
+        if first is not None:
+            if first[0] == name.lower():
+                raise ctx.err(f"{what}: duplicate node name (first declared on line {first[1]})", line_of(raw, "name"))
+            raise ctx.err(look_alike_message(first[2], name, f" (first declared on line {first[1]})"),
                           line_of(raw, "name"))
-        seen[name.lower()] = line_of(raw, "name")
+        seen[skeleton(name)] = (name.lower(), line_of(raw, "name"), name)
         address = _setting("address", raw["address"], ctx, line_of(raw, "address")) if "address" in raw else name
         if not is_ip(address) and (re.search(r"[\s/@:\\]", address) or address.startswith("-")):
             raise ctx.err(f"{what}: address {address!r} is not a host name or IP address "
