@@ -42,6 +42,18 @@ def _resolve_for_write(node: LabNode, windows_path: str) -> Path:
     return real_dir / name
 
 
+def _refuse_unwritable(node: LabNode, target: Path, windows_path: str) -> None:
+    """Refuse to replace a file as Windows would: one another program holds open (fault
+    ``locked_files``: a sharing violation), or one with the read-only attribute (``File.Replace``
+    refuses it even to an administrator; here: no write permission bit at all)."""
+    locked = {path_key(p) for p in node.faults.get("locked_files") or []}
+    if path_key(windows_path) in locked:
+        raise OpFailed(f"The process cannot access the file '{windows_path}' because it is being used by "
+                       "another process.")
+    if target.is_file() and not target.stat().st_mode & 0o222:
+        raise OpFailed(f"Access to the path '{windows_path}' is denied.")
+
+
 def _set_time(node: LabNode, data, windows_path: str, mtime: str | None) -> None:
     times = data.setdefault("file_times", {})
     key, _ = node.lookup(times, windows_path)
@@ -85,6 +97,7 @@ def op_write_file(node: LabNode, op: Op, data: Data, env: Env) -> Data:
             real_bdir.mkdir(parents=True, exist_ok=True)
         atomic_write(real_bdir / backup.rpartition("\\")[2], target.read_bytes())
         _set_time(node, data, backup, node.lookup(data.get("file_times"), path)[1])
+    _refuse_unwritable(node, target, path)  # after the backup copy, as executor.ps1 fails in File.Replace
     atomic_write(target, content)
     mtime = iso_utc(now())
     _set_time(node, data, path, mtime)
@@ -105,6 +118,7 @@ def op_restore_file(node: LabNode, op: Op, data: Data, env: Env) -> Data:
             raise OpFailed(f"refusing to restore {path}: it changed since it was written "
                            f"(sha256 {cur}, expected {op['expect_sha256']})")
     content = real_backup.read_bytes()
+    _refuse_unwritable(node, target, path)
     atomic_write(target, content)
     mtime = node.lookup(data.get("file_times"), backup)[1] or iso_utc(now())
     _set_time(node, data, path, mtime)

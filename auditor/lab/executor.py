@@ -161,6 +161,10 @@ class LabExecutor:
                 except OpFailed as exc:
                     r["status"], r["error"] = OpStatus.FAILED, str(exc)
                     stop = kind == "apply"
+                except OSError as exc:  # the node's file system said no (permissions, a full disk):
+                    # on Windows an exception inside an op is that op's failure, with its message
+                    r["status"], r["error"] = OpStatus.FAILED, exc.strerror or str(exc)
+                    stop = kind == "apply"
             results.append(r)
         return {"protocol": 1, "kind": kind, "request_id": request["request_id"],
                 "hostname": self.node.hostname(data), "started": started, "finished": iso_utc(now()),

@@ -32,6 +32,7 @@ FAULTS = {
     "service_start_fail": "list of service names that stay Stopped when restarted (the op fails)",
     "installer_running": "true or a process name: an installer process is running",
     "op_errors": "{op name: error text}: that op fails on this node (e.g. access denied)",
+    "locked_files": "list of Windows paths another program holds open: writing or restoring them fails",
 }
 """Executor-level faults understood in ``NodeEntry.lab["faults"]``; other keys belong to the
 server layer and are ignored here."""
