@@ -22,6 +22,7 @@ from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
 from auditor.nodestate import FileEntry, NodeState, Service
 from auditor.parsers import Entry, ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
+from auditor.profile import Profile
 from auditor.vocab import FileStatus
 from auditor.winpath import install_dir, join, normalize, path_key
 
@@ -240,12 +241,12 @@ class Cluster:
     declarations, see :mod:`auditor.declared`)."""
 
     nodes: list[NodeView]
-    profile: Any
+    profile: Profile
     declared: Declarations = field(default_factory=Declarations)
 
     # ---- construction -----------------------------------------------------------------
     @classmethod
-    def build(cls, nodes: list[NodeState], profile, declared: Declarations | None = None) -> Cluster:
+    def build(cls, nodes: list[NodeState], profile: Profile, declared: Declarations | None = None) -> Cluster:
         views = [_build_node(n, profile) for n in nodes]
         return cls(nodes=views, profile=profile, declared=declared or Declarations())
 
@@ -287,7 +288,7 @@ class Cluster:
         h = host.strip().strip("[]").rstrip(".").lower()
         if not h:
             return None
-        local = [x.lower() for x in self.profile.get("embedded_db.local_hosts", ["localhost", "127.0.0.1", "::1"])]
+        local = [x.lower() for x in self.profile.embedded_db.local_hosts]
         if h in local or h.startswith("127."):
             return from_node
         if is_ip(h):
@@ -316,7 +317,7 @@ class Cluster:
 
 
 # ---------------------------------------------------------------------------------------
-def _find_services(node: NodeState, profile) -> dict[str, list[Service]]:
+def _find_services(node: NodeState, profile: Profile) -> dict[str, list[Service]]:
     out: dict[str, list[Service]] = {}
     for key, sub in profile.subsystems.items():
         found = []
@@ -362,14 +363,14 @@ def collected_files_of(node: NodeState, folder: str, patterns: list[str]) -> lis
     return list(out.values())
 
 
-def _build_node(state: NodeState, profile) -> NodeView:
+def _build_node(state: NodeState, profile: Profile) -> NodeView:
     view = NodeView(state=state)
     if not state.reachable:
         return view
     view.services = _find_services(state, profile)
     # spoc.conf's relative path is specific enough to locate SPOC when its service is
     # missing; ims\application.properties is not (it exists under SPOC and Management).
-    markers = {"spooler_controller": profile.get("spoc_conf.file")}
+    markers = {"spooler_controller": profile.spoc_conf.file}
     for key, sub in profile.subsystems.items():
         view.install_dirs[key] = _install_dir(state, sub, view.services.get(key, []), markers.get(key))
 
@@ -394,24 +395,24 @@ def _all_results(view: NodeView) -> list[FileResult]:
     return out
 
 
-def _build_spoc(state: NodeState, profile, spoc_dir: str | None) -> SpocView:
+def _build_spoc(state: NodeState, profile: Profile, spoc_dir: str | None) -> SpocView:
     def rel(p: str | None) -> str | None:
         return join(spoc_dir, p) if spoc_dir and p else None
 
-    conf = _load(state, rel(profile.get("spoc_conf.file")),
+    conf = _load(state, rel(profile.spoc_conf.file),
                  lambda b, s: SpocConfDocument.from_profile(b, s, profile))
-    ims = _load(state, rel(profile.get("spoc_ims.file")), PropertiesDocument)
+    ims = _load(state, rel(profile.spoc_ims.file), PropertiesDocument)
     remote = _load(state, rel("conf\\remoteConfImg.xml"), remote_conf_properties)
     view = SpocView(install_dir=spoc_dir, conf=conf, ims=ims, remote_conf=remote)
     if conf.ok:
-        view.own_guid = conf.doc.get(profile.get("spoc_conf.own_guid_key", "localGUID"))
+        view.own_guid = conf.doc.get(profile.spoc_conf.own_guid_key)
     if ims.ok:
-        key = profile.get("spoc_ims.addresses_key", "infrastructureServiceAddresses")
+        key = profile.spoc_ims.addresses_key
         entry = ims.doc.entry(key)
         if entry is not None:
             view.ims_addresses_present = True
             view.ims_addresses_line = entry.lineno
-            seps = profile.get("spoc_ims.separators", [",", ";", " "])
+            seps = profile.spoc_ims.separators
             raw = entry.value
             for s in seps:
                 raw = raw.replace(s, "\n")
@@ -422,58 +423,57 @@ def _build_spoc(state: NodeState, profile, spoc_dir: str | None) -> SpocView:
     return view
 
 
-def _build_management(view: NodeView, state: NodeState, profile) -> ManagementView:
+def _build_management(view: NodeView, state: NodeState, profile: Profile) -> ManagementView:
     mdir = view.install_dirs.get("management")
     conf_files: dict[str, FileResult] = {}
     if mdir:
-        pattern = profile.get("management_conf.files", "conf\\*.properties")
+        pattern = profile.management_conf.files
         for f in _glob_files(state, mdir, pattern):
             name = f.path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
             conf_files[name] = _load(state, f.path, PropertiesDocument)
-    ims_rel = profile.get("management_ims.file", "ims\\application.properties")
-    ims_dir = view.install_dirs.get(profile.get("management_ims.subsystem", "management") or "management")
+    ims_rel = profile.management_ims.file
+    ims_dir = view.install_dirs.get(profile.management_ims.subsystem)
     ims = _load(state, join(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
                 "Management Service not found")
     mv = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
 
-    def val(key_path: str) -> tuple[str, str, int] | None:
-        key = profile.get(key_path)
+    def val(key: str) -> tuple[str, str, int] | None:
         return mv.conf_value(key) if key else None
 
-    for attr, kp in (("guid", "management_conf.guid_key"), ("used_ip", "management_conf.ip_key"),
-                     ("cml_port", "management_conf.port_key")):
-        v = val(kp)
+    conf = profile.management_conf
+    for attr, key in (("guid", conf.guid_key), ("used_ip", conf.ip_key), ("cml_port", conf.port_key)):
+        v = val(key)
         setattr(mv, attr, v[0] if v else None)
         if v:
-            mv.identity_source[attr] = (str(profile.get(kp)), v[1], v[2])
-    for attr, kp in (("db_class", "class_key"), ("host", "host_key"), ("port", "port_key"),
-                     ("embedded", "embedded_key")):
-        v = val(f"management_conf.db.{kp}")
+            mv.identity_source[attr] = (key, v[1], v[2])
+    for attr, key in (("db_class", conf.db.class_key), ("host", conf.db.host_key), ("port", conf.db.port_key),
+                      ("embedded", conf.db.embedded_key)):
+        v = val(key)
         if v:
             setattr(mv.db, attr, v[0])
             mv.db.source[attr] = (v[1], v[2])
     if ims.ok:
-        e = ims.doc.entry(profile.get("management_ims.repository_key", "repository.path"))
+        e = ims.doc.entry(profile.management_ims.repository_key)
         if e is not None:
             mv.repository_path, mv.repository_line, mv.repository_entry = e.value, e.lineno, e
     mv.ims_service = view.subsystem_service("infrastructure")
     return mv
 
 
-def _version(state: NodeState, profile, mgmt_dir: str | None) -> tuple[str | None, str | None]:
-    for src in profile.get("version.registry", []) or []:
-        values = next((v for k, v in state.registry.items() if k.lower() == str(src.get("key", "")).lower()), None)
+def _version(state: NodeState, profile: Profile, mgmt_dir: str | None) -> tuple[str | None, str | None]:
+    for src in profile.version.registry:
+        values = next((v for k, v in state.registry.items() if k.lower() == src.key.lower()), None)
         if values:
-            name = str(src.get("value", "Version")).lower()
+            name = src.value.lower()
             got = next((v for k, v in values.items() if k.lower() == name), None)
             if got:
-                return str(got).strip(), f"registry {src['key']}\\{src.get('value')}"
-    log = profile.get("version.install_log")
-    if log and mgmt_dir:
-        entry = state.file(join(mgmt_dir, log.get("file", "")))
+                return str(got).strip(), f"registry {src.key}\\{src.value}"
+    log = profile.version.install_log
+    if mgmt_dir:
+        entry = state.file(join(mgmt_dir, log.file))
         if entry is not None and entry.content:
             text = entry.content.decode("utf-8", errors="replace")
-            m = re.search(log.get("pattern", r"version\s+([0-9.]+)"), text, re.IGNORECASE)
+            m = re.search(log.pattern, text, re.IGNORECASE)
             if m:
                 return m.group(1), entry.path
     return None, None

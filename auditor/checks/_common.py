@@ -89,7 +89,7 @@ def product_services(cluster, node: NodeView) -> list:
     """Services of the product (profile service_patterns), legacy SafeQ 5 ones excluded."""
     import fnmatch
 
-    patterns = [p.lower() for p in cluster.profile.get("service_patterns", ["YSoft*"])]
-    legacy = {s.lower() for s in cluster.profile.get("legacy_services", [])}
+    patterns = [p.lower() for p in cluster.profile.service_patterns]
+    legacy = {s.lower() for s in cluster.profile.legacy_services}
     return [s for s in node.state.services
             if any(fnmatch.fnmatchcase(s.name.lower(), p) for p in patterns) and s.name.lower() not in legacy]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from auditor.checks._common import make, per_node
 from auditor.cluster import Cluster, NodeView, collected_files_of
 from auditor.findings import CheckMeta, Finding, Severity, Status
 from auditor.nodestate import FileEntry
+from auditor.profile import Profile
 from auditor.winpath import join, path_key
 
 META = CheckMeta(
@@ -39,10 +40,10 @@ RELIES_ON = (
 )
 
 # logical file name in restart_after_change -> (subsystem whose folder it is in, profile key of its path)
-_LOGICAL = {
-    "spoc_conf": ("spooler_controller", "spoc_conf.file"),
-    "spoc_ims_properties": ("spooler_controller", "spoc_ims.file"),
-    "management_ims_properties": ("management", "management_ims.file"),
+_LOGICAL: dict[str, tuple[str, Callable[[Profile], str]]] = {
+    "spoc_conf": ("spooler_controller", lambda p: p.spoc_conf.file),
+    "spoc_ims_properties": ("spooler_controller", lambda p: p.spoc_ims.file),
+    "management_ims_properties": ("management", lambda p: p.management_ims.file),
 }
 
 
@@ -70,11 +71,11 @@ def file_service_map(cluster: Cluster, node: NodeView) -> dict[str, tuple[FileEn
         for f in collected_files_of(node.state, folder, [fs.path for fs in sub.files]):
             if f.exists and not f.path.lower().endswith(".log"):
                 out[path_key(f.path)] = (f, svc.name)
-    for logical, service in (prof.get("restart_after_change") or {}).items():
+    for logical, service in prof.restart_after_change.items():
         if logical not in _LOGICAL:
             continue
-        sub_key, path_prop = _LOGICAL[logical]
-        folder, rel = node.install_dirs.get(sub_key), prof.get(path_prop)
+        sub_key, path_of = _LOGICAL[logical]
+        folder, rel = node.install_dirs.get(sub_key), path_of(prof)
         if not folder or not rel:
             continue
         entry = node.state.file(join(folder, rel))

@@ -47,14 +47,14 @@ RELIES_ON = (
 def _hosting_signals(cluster: Cluster, node: NodeView) -> list[str]:
     """Signals that this node runs (or keeps) an embedded PostgreSQL."""
     out = []
-    port = int(cluster.profile.get("embedded_db.port", 5433))
+    port = cluster.profile.embedded_db.port
     names = [s.name for s in node.services.get("embedded_db", [])]
-    svc_name = cluster.profile.get("embedded_db.service", "YSoftPGSQL")
+    svc_name = cluster.profile.embedded_db.service
     svc = node.state.service(svc_name, *names)
     if svc is not None:
         out.append(f"service {svc.name} {svc.state.lower()} ({svc.start_mode})")
     mdir = node.install_dirs.get("management")
-    data_dir = cluster.profile.get("embedded_db.data_dir", "PGSQL-data")
+    data_dir = cluster.profile.embedded_db.data_dir
     if mdir:
         full = winpath.join(mdir, data_dir)
         probe = node.state.probe(full)
@@ -69,15 +69,15 @@ def _hosting_signals(cluster: Cluster, node: NodeView) -> list[str]:
 
 
 def _running_embedded(cluster: Cluster, node: NodeView) -> bool:
-    svc = node.state.service(cluster.profile.get("embedded_db.service", "YSoftPGSQL"))
-    port = int(cluster.profile.get("embedded_db.port", 5433))
+    svc = node.state.service(cluster.profile.embedded_db.service)
+    port = cluster.profile.embedded_db.port
     return (svc is not None and svc.running) or any(p.port == port for p in node.state.listening_ports)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
     multi = len(cluster.management_nodes) > 1
     sev = Severity.CRITICAL if multi else Severity.MEDIUM
-    port = str(cluster.profile.get("embedded_db.port", 5433))
+    port = str(cluster.profile.embedded_db.port)
 
     def check_node(node: NodeView) -> Iterator[Finding]:
         db = node.management.db

@@ -43,8 +43,8 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             mgmt.setdefault(normalize_guid(n.management.guid), []).append(n.name)
         if n.spoc and n.spoc.own_guid:
             spoc.setdefault(normalize_guid(n.spoc.own_guid), []).append(n.name)
-    own_key = cluster.profile.get("spoc_conf.own_guid_key", "localGUID")
-    guid_key = cluster.profile.get("management_conf.guid_key", "localGUID")
+    own_key = cluster.profile.spoc_conf.own_guid_key
+    guid_key = cluster.profile.management_conf.guid_key
 
     def check_node(node: NodeView) -> Iterator[Finding]:
         if node.management is None and node.spoc is None:

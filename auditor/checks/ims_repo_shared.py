@@ -99,7 +99,7 @@ def intended_path(node: NodeView) -> str | None:
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    key = cluster.profile.get("management_ims.repository_key", "repository.path")
+    key = cluster.profile.management_ims.repository_key
     values: dict[str, str] = {}
     for node in cluster.management_nodes:
         mv = node.management

@@ -44,7 +44,7 @@ def normalize_account(account: str) -> str:
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    builtin = {normalize_account(a) for a in cluster.profile.get("builtin_accounts", [])}
+    builtin = {normalize_account(a) for a in cluster.profile.builtin_accounts}
     accounts: dict[str, str] = {}
     for node in cluster.management_nodes:
         acc = node.management.ims_account if node.reachable and node.management else None

@@ -34,7 +34,7 @@ RELIES_ON = (
 
 
 def installers(cluster: Cluster, node: NodeView) -> list[str]:
-    pats = [p.lower() for p in cluster.profile.get("installer_processes", [])]
+    pats = [p.lower() for p in cluster.profile.installer_processes]
     return [f"{p.name} (pid {p.pid})" for p in node.state.processes
             if any(fnmatch.fnmatchcase(p.name.lower(), pat) for pat in pats)]
 

@@ -28,7 +28,7 @@ RELIES_ON = (
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    legacy = {s.lower() for s in cluster.profile.get("legacy_services", [])}
+    legacy = {s.lower() for s in cluster.profile.legacy_services}
 
     def check_node(node: NodeView) -> Iterator[Finding]:
         found = [f"{s.name} ({s.state}, {s.start_mode})" for s in node.state.services if s.name.lower() in legacy]

@@ -58,9 +58,9 @@ def _normalized_map(cluster: Cluster, node: NodeView, skip: set[str], db_host_ke
 
 def run(cluster: Cluster) -> Iterator[Finding]:
     prof = cluster.profile
-    skip = {k.lower() for k in prof.get("management_conf.node_specific_keys", [])}
-    secrets = [re.compile(p) for p in prof.get("management_conf.secret_key_patterns", [])]
-    db_host_key = prof.get("management_conf.db.host_key", "dbHost")
+    skip = {k.lower() for k in prof.management_conf.node_specific_keys}
+    secrets = [re.compile(p) for p in prof.management_conf.secret_key_patterns]
+    db_host_key = prof.management_conf.db.host_key
 
     def secret(k: str) -> bool:
         key = k.split(":", 1)[1]

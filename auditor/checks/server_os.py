@@ -30,8 +30,8 @@ RELIES_ON = (
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
-    min_build = int(cluster.profile.get("server_os.min_build", 0) or 0)
-    min_net = int(cluster.profile.get("server_os.min_dotnet_release", 0) or 0)
+    min_build = cluster.profile.server_os.min_build
+    min_net = cluster.profile.server_os.min_dotnet_release
 
     def check_node(node: NodeView) -> Iterator[Finding]:
         os_ = node.state.os

@@ -39,7 +39,7 @@ RELIES_ON = (
 
 def evaluate(cluster: Cluster, node: NodeView) -> Finding:
     spoc = node.spoc
-    key = cluster.profile.get("spoc_ims.addresses_key", "infrastructureServiceAddresses")
+    key = cluster.profile.spoc_ims.addresses_key
     path = spoc.ims.path
     expected = [m.primary_ip() or m.name for m in cluster.management_nodes]
     if not spoc.ims_addresses_present:

@@ -49,7 +49,7 @@ RELIES_ON = (
 def _expected_port(cluster: Cluster, m: NodeView) -> str:
     if m.management and m.management.cml_port:
         return m.management.cml_port.strip()
-    return str(cluster.profile.get("spoc_conf.default_port", ""))
+    return str(cluster.profile.spoc_conf.default_port)
 
 
 def _label(m: NodeView) -> str:

@@ -107,10 +107,10 @@ def _servers_of(data: bytes, source: str, profile: Profile, notes: list[str]) ->
             notes.append(f"spoc.conf does not parse cleanly ({exc}); entries read leniently: check the file")
     return parse_spoc_servers(
         _decode(data),
-        guid_key=str(profile.get("spoc_conf.guid_key", "serverGUID")),
-        ip_key=str(profile.get("spoc_conf.ip_key", "serverIP")),
-        port_key=str(profile.get("spoc_conf.port_key", "serverPORT")),
-        comment_prefixes=tuple(profile.get("spoc_conf.comment_prefixes", ["#", ";", "!"])),
+        guid_key=profile.spoc_conf.guid_key,
+        ip_key=profile.spoc_conf.ip_key,
+        port_key=profile.spoc_conf.port_key,
+        comment_prefixes=profile.spoc_conf.comment_prefixes,
     )
 
 
@@ -138,13 +138,12 @@ def _decode(content: bytes | None) -> str:
 
 def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Discovery:
     """Read the seed's collected data into a Discovery (no network)."""
-    spoc_rel = str(profile.get("spoc_conf.file", "conf\\modules\\spoc.conf"))
+    spoc_rel = profile.spoc_conf.file
     suffix = "\\" + path_key("x:\\" + spoc_rel)[3:]
     spoc_files = sorted((f for f in state.files.values() if f.exists and f.content is not None
                          and path_key(f.path).endswith(suffix)), key=lambda f: f.path.lower())
     disc = Discovery(seed=seed, state=state, spoc_conf_path=spoc_files[0].path if spoc_files else None)
-    mgmt_services = [str(sv["name"]) for sv in profile.get("subsystems.management.services") or []
-                     if isinstance(sv, dict) and sv.get("name")]
+    mgmt_services = profile.subsystem("management").service_names
     if state.services and mgmt_services and state.service(*mgmt_services) is None:
         # A Site server's spoc.conf lists the Management servers too, so discovery still works
         # from it; but proposing the seed itself as a Management server would be wrong.
@@ -161,8 +160,8 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
     # What identifies the seed in its own list: its IPs, its address, its Management GUID.
     seed_ips = {ip for ip in state.ipv4_addresses()} | {seed.address}
     seed_guids: set[str] = set()
-    guid_key = str(profile.get("management_conf.guid_key", "localGUID"))
-    ip_key = str(profile.get("management_conf.ip_key", "usedLocalIp"))
+    guid_key = profile.management_conf.guid_key
+    ip_key = profile.management_conf.ip_key
     for f in state.files.values():
         if f.content is not None and "\\management\\conf\\" in path_key(f.path) and f.path.lower().endswith(
                 ".properties"):

@@ -403,7 +403,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             if plan.blocked:
                 click.echo(f"Exit code 1: {len(plan.blocked)} blocked item(s) above still need your input.")
             ctx.exit(ExitStatus.PENDING if plan.blocked else ExitStatus.OK)
-        busy = installers_running(result.nodes, [str(p) for p in prof.get("installer_processes", [])])
+        busy = installers_running(result.nodes, [str(p) for p in prof.installer_processes])
         if busy:
             raise Refused("an installer is running, refusing to change the cluster: "
                           + "; ".join(f"{n}: {', '.join(p)}" for n, p in busy.items()))

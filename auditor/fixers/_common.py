@@ -33,7 +33,7 @@ def restart_name(cluster: Cluster, view: NodeView, profile_key: str, subsystem: 
     The profile's ``restart_after_change`` says which service reads the file; the node's own
     service of that subsystem wins when found (it may be spelled differently).
     """
-    wanted = cluster.profile.get(f"restart_after_change.{profile_key}")
+    wanted = cluster.profile.restart_after_change.get(profile_key)
     svc = view.state.service(wanted) if wanted else None
     if svc is None:
         svc = view.subsystem_service(subsystem)

@@ -254,7 +254,7 @@ class ApplyEngine:
         configuration change during it is what the check exists to prevent; asking every
         site server before every node would be quadratic on large clusters.
         """
-        patterns = [str(p) for p in self.profile.get("installer_processes", [])]
+        patterns = [str(p) for p in self.profile.installer_processes]
         for name in dict.fromkeys([node, *self.management]):
             try:
                 r = self._apply(name, [check_installers_op(patterns)])[0]
@@ -440,7 +440,7 @@ class ApplyEngine:
                 self._say(out, f"restored {e.path} from {backup}")
         if unknown_writes:
             manual.extend(self._undo_unknown_writes(out, node, unknown_writes))
-        builtin = {a.lower() for a in self.profile.get("builtin_accounts", [])}
+        builtin = {a.lower() for a in self.profile.builtin_accounts}
         for a in reversed(accounts):
             prev = a.previous_account or ""
             if prev.lower() not in builtin:

@@ -64,7 +64,7 @@ def plan(cluster: Cluster, findings: Sequence[Finding], options: FixOptions) -> 
     if not any(f.failing for f in findings) and not options.repository_path:
         return []
     target = shared_path(cluster, options)
-    key = cluster.profile.get("management_ims.repository_key", "repository.path")
+    key = cluster.profile.management_ims.repository_key
     plans: list[NodePlan] = []
     for view in cluster.management_nodes:
         if not options.targets(view.name):

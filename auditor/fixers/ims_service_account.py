@@ -30,7 +30,7 @@ CHECK_ID = "IMS-SERVICE-ACCOUNT"
 
 
 def is_builtin(cluster: Cluster, account: str) -> bool:
-    return normalize_account(account) in {normalize_account(a) for a in cluster.profile.get("builtin_accounts", [])}
+    return normalize_account(account) in {normalize_account(a) for a in cluster.profile.builtin_accounts}
 
 
 def target_account(cluster: Cluster, options: FixOptions) -> str:

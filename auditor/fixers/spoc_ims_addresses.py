@@ -89,8 +89,8 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
     if service is None:
         return blocked_plan(view, CHECK_ID, "the Infrastructure Service Proxy service was not found, so a "
                                             "change could not be picked up")
-    key = cluster.profile.get("spoc_ims.addresses_key", "infrastructureServiceAddresses")
-    separators = cluster.profile.get("spoc_ims.separators", [",", ";", " "])
+    key = cluster.profile.spoc_ims.addresses_key
+    separators = cluster.profile.spoc_ims.separators
     doc = PropertiesDocument(old, ims.path)
     value = doc.get(key) or ""
     kept: list[str] = []

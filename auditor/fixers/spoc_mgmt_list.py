@@ -58,7 +58,7 @@ def expected_servers(cluster: Cluster) -> list[MgmtServer]:
     Refuses (CannotPlan) when any Management server's identity is unknown: writing a list
     with a server missing would be exactly the drift this fixer exists to remove.
     """
-    default_port = cluster.profile.get("spoc_conf.default_port")
+    default_port = cluster.profile.spoc_conf.default_port
     out: list[MgmtServer] = []
     unknown: list[str] = []
     for n in cluster.management_nodes:

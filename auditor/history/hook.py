@@ -17,6 +17,7 @@ from auditor.history.config_values import config_values_from_nodes
 from auditor.history.drift import drift_for_report
 from auditor.history.store import NodeRecord, RunRecord, connect, record_run
 from auditor.history.trend import trend
+from auditor.profile import Profile
 
 
 def run_record_from_report(report: Any, *, nodes: Sequence[Any] = (), exit_code: int | None = None,
@@ -67,7 +68,7 @@ class HistoryRecorder:
 
     path: Path | str
     cluster: str = ""
-    profile: Any = None
+    profile: Profile | None = None
     trend_limit: int = 30
     keep_config: bool = True
     run_id: int | None = field(default=None, init=False)
@@ -81,8 +82,8 @@ class HistoryRecorder:
         record = run_record_from_report(report, nodes=nodes, exit_code=exit_code, cluster=self.cluster,
                                         profile=self.profile, keep_config=self.keep_config)
         patterns: list[str] = []
-        if self.profile is not None and hasattr(self.profile, "get"):
-            patterns = list(self.profile.get("management_conf.secret_key_patterns", []) or [])
+        if self.profile is not None:
+            patterns = list(self.profile.management_conf.secret_key_patterns)
         db = connect(self.path)
         try:
             self.run_id = record_run(db, record, secret_patterns=patterns)

@@ -70,10 +70,10 @@ class SpocConfDocument(KeyValueDocument):
     @classmethod
     def from_profile(cls, data: bytes, source: str, profile) -> SpocConfDocument:
         return cls(data, source,
-                   comment_prefixes=profile.get("spoc_conf.comment_prefixes", ["#", ";", "!"]),
-                   guid_key=profile.get("spoc_conf.guid_key", "serverGUID"),
-                   ip_key=profile.get("spoc_conf.ip_key", "serverIP"),
-                   port_key=profile.get("spoc_conf.port_key", "serverPORT"))
+                   comment_prefixes=profile.spoc_conf.comment_prefixes,
+                   guid_key=profile.spoc_conf.guid_key,
+                   ip_key=profile.spoc_conf.ip_key,
+                   port_key=profile.spoc_conf.port_key)
 
     # ---- parsing --------------------------------------------------------------------
     def _parse(self) -> list[Entry]:

@@ -2,17 +2,22 @@
 
 A check that relies on product facts names them (``RELIES_ON``, dotted profile keys) so
 ``auditor checks ID`` can show the admin how sure each one is before trusting a finding.
-The default profile records a fact's certainty either as a ``certainty`` key next to it
-(``certainty: {name: confirmed}``) or in the comment on its line, or above its section
-(``port: 5433  # confirmed (S3-S7)``); this module is the one place that reads both forms.
+The profile records a fact's certainty as data (a section's ``certainty:`` map, read by the
+loader into ``Profile.certainties``), and the default profile says more in comments: on the
+fact's line or above its section (``port: 5433  # confirmed (S3-S7)``). This module is the one
+place that reads the comments: the data wins, the comment is the note shown with it and the
+fallback for a fact no ``certainty:`` map names.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from auditor.profile.view import Profile
 from auditor.yamlfile import line_of, load_yaml
 
 CERTAINTIES = ("confirmed", "inferred", "assumed", "unknown")
@@ -95,16 +100,22 @@ def _from_certainty_key(value: Any) -> str | None:
 def _as_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_as_text(v) for v in value)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return "{" + ", ".join(f"{k}: {_as_text(v)}" for k, v in value.items() if k != "certainty") + "}"
+    if dataclasses.is_dataclass(value):
+        return "{" + ", ".join(f"{f.name}: {_as_text(getattr(value, f.name))}" for f in dataclasses.fields(value)
+                               if f.name != "key") + "}"
     return "" if value is None else str(value)
 
 
-def fact(profile: Any, key: str, default_text: str | None = None) -> Fact:
-    """The fact ``key`` with its value from ``profile`` and its certainty from the default
-    profile (from the key's own line, else the comment above it, else its enclosing sections)."""
+def fact(profile: Profile, key: str, default_text: str | None = None) -> Fact:
+    """The fact ``key`` (KeyError when the profile has no such fact) with its value from
+    ``profile``, its certainty from ``profile.certainties`` or else the default profile's
+    comments (the key's own line, the comment above it, its enclosing sections), and the
+    default profile's note about it."""
     from auditor.profile import _default_text
 
+    value = profile.value_of(key)
     text = default_text if default_text is not None else _default_text()
     lines = text.splitlines()
     path = _walk(load_yaml(text, "default profile"), key.split("."))
@@ -118,4 +129,5 @@ def fact(profile: Any, key: str, default_text: str | None = None) -> Fact:
         if certainty:
             note = note or own or above
             break
-    return Fact(key=key, value=_as_text(profile.get(key)), certainty=certainty or NOT_STATED, note=note)
+    marked = profile.certainty(key)
+    return Fact(key=key, value=_as_text(value), certainty=marked or certainty or NOT_STATED, note=note)

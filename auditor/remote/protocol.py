@@ -34,6 +34,7 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.jsonfile import JsonError, JsonLimits, parse_json
 from auditor.parsers.properties import read_java_property as java_property
+from auditor.profile import Profile
 from auditor.vocab import OpStatus
 from auditor.winpath import is_absolute
 
@@ -92,7 +93,7 @@ def read_java_property(data: bytes, key: str) -> str | None:
 # Request builders
 # ---------------------------------------------------------------------------------------------
 
-def _install_spec(profile, subsystem_key: str) -> dict[str, Any]:
+def _install_spec(profile: Profile, subsystem_key: str) -> dict[str, Any]:
     sub = profile.subsystem(subsystem_key)
     if not sub.service_names:
         raise InputError(f"profile {profile.source}: subsystems.{subsystem_key} lists files or probes but no "
@@ -100,22 +101,13 @@ def _install_spec(profile, subsystem_key: str) -> dict[str, Any]:
     return {"services": list(sub.service_names), "strip": list(sub.install_dir_strip)}
 
 
-def _profile_strings(profile, key: str) -> list[str]:
-    value = profile.get(key, [])
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-        raise InputError(f"profile {profile.source}: {key} must be a list of strings")
-    return list(value)
-
-
-def _byte_limit(profile, value: Any, what: str) -> int:
+def _byte_limit(profile: Profile, value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InputError(f"profile {profile.source}: {what} must be a whole number of bytes >= 0, not {value!r}")
     return value
 
 
-def build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
+def build_collect_request(profile: Profile, request_id: str | None = None) -> dict[str, Any]:
     """The collection request for one node, generated from the product profile.
 
     Every subsystem with files gets a ``files`` op, every subsystem with ``probe_dirs`` a
@@ -130,18 +122,18 @@ def build_collect_request(profile, request_id: str | None = None) -> dict[str, A
         return _build_collect_request(profile, request_id)
     except (ProtocolError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"the product profile does not give a valid collect request: {exc}"[:300],
-                         source=str(getattr(profile, "source", "profile"))) from None
+                         source=profile.source) from None
 
 
-def _build_collect_request(profile, request_id: str | None = None) -> dict[str, Any]:
+def _build_collect_request(profile: Profile, request_id: str | None = None) -> dict[str, Any]:
     """See :func:`build_collect_request` (known bad values get their own precise message)."""
-    max_bytes = _byte_limit(profile, profile.get("max_file_bytes", 1048576), "max_file_bytes")
+    max_bytes = _byte_limit(profile, profile.max_file_bytes, "max_file_bytes")
     ops: list[dict[str, Any]] = [
-        {"op": "facts", "id": "facts", "env": _profile_strings(profile, "environment_variables")},
-        {"op": "services", "id": "services", "patterns": _profile_strings(profile, "service_patterns")},
-        {"op": "processes", "id": "processes", "patterns": _profile_strings(profile, "installer_processes")},
+        {"op": "facts", "id": "facts", "env": list(profile.environment_variables)},
+        {"op": "services", "id": "services", "patterns": list(profile.service_patterns)},
+        {"op": "processes", "id": "processes", "patterns": list(profile.installer_processes)},
         {"op": "ports", "id": "ports"},
-        {"op": "registry", "id": "registry", "keys": _profile_strings(profile, "registry_keys")},
+        {"op": "registry", "id": "registry", "keys": list(profile.registry_keys)},
     ]
     for key, sub in profile.subsystems.items():
         if sub.files:
@@ -156,14 +148,11 @@ def _build_collect_request(profile, request_id: str | None = None) -> dict[str, 
         if sub.probe_dirs:
             ops.append({"op": "probe", "id": f"probe:{key}", "subsystem": key,
                         "install": _install_spec(profile, key), "paths": list(sub.probe_dirs)})
-    ims = profile.get("management_ims") or {}
-    if not isinstance(ims, dict):
-        raise InputError(f"profile {profile.source}: management_ims must be a mapping")
-    if ims.get("repository_key") and ims.get("file"):
-        sub_key = str(ims.get("subsystem", "management"))
-        ops.append({"op": "probe_property", "id": f"probe_property:{sub_key}:{ims['repository_key']}",
-                    "subsystem": sub_key, "install": _install_spec(profile, sub_key),
-                    "file": str(ims["file"]), "key": str(ims["repository_key"])})
+    ims = profile.management_ims
+    if ims.repository_key and ims.file:
+        ops.append({"op": "probe_property", "id": f"probe_property:{ims.subsystem}:{ims.repository_key}",
+                    "subsystem": ims.subsystem, "install": _install_spec(profile, ims.subsystem),
+                    "file": ims.file, "key": ims.repository_key})
     req = {"protocol": PROTOCOL_VERSION, "kind": "collect", "request_id": request_id or str(uuid.uuid4()),
            "ops": ops}
     try:

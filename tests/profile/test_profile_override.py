@@ -61,9 +61,9 @@ def test_new_subsystem_and_free_form_maps_are_allowed(tmp_path):
           default_port: 6011
         """)
     prof = load_profile(path)
-    assert prof.get("spoc_conf.default_port") == 6011
+    assert prof.spoc_conf.default_port == 6011
     assert "print_gateway" in prof.subsystems
-    assert prof.get("spoc_conf.guid_key") == "serverGUID"  # the rest stays the default
+    assert prof.spoc_conf.guid_key == "serverGUID"  # the rest stays the default
 
 
 def test_cli_shows_one_line_with_file_and_line(tmp_path):
@@ -78,5 +78,5 @@ def test_shipped_example_override_loads():
     from pathlib import Path
 
     prof = load_profile(Path(__file__).resolve().parents[2] / "examples" / "profile-override.yaml")
-    assert prof.get("server_os.min_build") == 17763
-    assert prof.get("spoc_conf.comment_prefixes") == ["#"]
+    assert prof.server_os.min_build == 17763
+    assert prof.spoc_conf.comment_prefixes == ("#",)

@@ -273,7 +273,7 @@ def test_apply_faults_service_start_fail_installer_and_missing_password(drift):
     spoc = next(s for s in data["services"] if s["name"] == "YSoftSQ-SPOC")
     assert spoc["state"] == "Stopped" and spoc["pid"] is None and spoc["start_time"] is None
 
-    resp = respond(drift, "SITE1", build_apply_request([check_installers_op(load_profile().get("installer_processes")),
+    resp = respond(drift, "SITE1", build_apply_request([check_installers_op(list(load_profile().installer_processes)),
                                                         restart_service_op("YSoftImsProxy")]), faults=faults)
     assert [r["status"] for r in resp["results"]] == ["failed", "skipped"]
     assert resp["results"][0]["error"].startswith("installer running: ysq-management-server-install-6.0.113.exe (pid 4242)")
