@@ -163,7 +163,7 @@ def judge(values: Mapping[str, Any], *, what: str, declared: Expected | None = N
         if problems[n] is None:
             groups.setdefault(key(values[n]), []).append(n)
     ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0].lower()))
-    unheard = f" ({_names(absent)} not collected: did not vote)" if absent else ""
+    unheard = f" ({_names(absent)}: no value collected, did not vote)" if absent else ""
 
     if declared is not None and declared.value not in (None, ""):
         ref_key, reference = key(declared.value), declared.value

@@ -187,7 +187,7 @@ def test_absent_node_is_never_judged():
 
 def test_absent_node_is_named_in_the_note():
     j = judge({"M1": "A", "M2": "A"}, what="account", absent=["M3"])
-    assert j.of("M1").note == "M3 not collected: did not vote"
+    assert j.of("M1").note == "M3: no value collected, did not vote"
 
 
 def test_absent_node_does_not_turn_a_majority_into_a_tie():
