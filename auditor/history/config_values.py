@@ -1,9 +1,14 @@
-"""Configuration values per node, taken from the collected files, for config drift.
+"""Configuration values per node, taken from the collected files and services, for config drift.
 
 Why here and not in the cluster model: history wants *every* key of every collected
 config file (to say "cmlPort changed on MGMT1 last night"), while the cluster model only
 interprets the keys checks need. The same parsers are used, so values match what checks
 see. A file that does not parse is skipped: the checks already report it with its line.
+
+A service's log-on account, start mode and state are configuration too (an account changed
+by ``auditor fix`` or by hand is drift an admin must see): each collected service is recorded
+as the pseudo-file ``service <name>`` with the keys ``StartName``, ``StartMode`` and ``State``
+(Win32_Service's names, as ``sc qc`` and ``Get-CimInstance`` show them).
 """
 
 from __future__ import annotations
@@ -33,9 +38,24 @@ def _values_of(path: str, data: bytes, profile: Any = None) -> dict[str, str]:
     return {}
 
 
+SERVICE_FILE = "service {name}"
+"""How a service reads in the file column of config drift."""
+
+
+def service_values(node: NodeState) -> list[ConfigValue]:
+    """The configuration of every collected service of ``node`` as config values."""
+    out: list[ConfigValue] = []
+    for svc in sorted(node.services, key=lambda s: s.name.lower()):
+        file = SERVICE_FILE.format(name=svc.name)
+        out += [ConfigValue(node.name, file, "StartName", svc.account),
+                ConfigValue(node.name, file, "StartMode", svc.start_mode),
+                ConfigValue(node.name, file, "State", svc.state)]
+    return out
+
+
 def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None) -> list[ConfigValue]:
-    """(node, file, key, value) for every key of every parseable config file of every
-    reachable node. Secrets are masked later, by :func:`auditor.history.store.record_run`.
+    """(node, file, key, value) for every key of every parseable config file and every service
+    of every reachable node. Secrets are masked later, by :func:`auditor.history.store.record_run`.
 
     Files are parsed once per distinct (file name, content): most files of a cluster's nodes
     are byte-for-byte the same (two thirds of them in a 5,000-node cluster)."""
@@ -57,4 +77,5 @@ def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None) ->
             if values is None:
                 continue
             out.extend(ConfigValue(node.name, entry.path, k, v) for k, v in values.items())
+        out.extend(service_values(node))
     return out

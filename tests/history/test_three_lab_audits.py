@@ -5,7 +5,8 @@ the test edits the served node folders the way drift happens on real servers:
 
 * run 1: healthy -> clean, recorded;
 * before run 2: SITE1's spoc.conf loses MGMT2 (serverGUID2/IP2/PORT2) and MGMT2's
-  Infrastructure Service is switched to LocalSystem;
+  Infrastructure Service is switched to LocalSystem (a service's log-on account is
+  configuration too: it shows as ``service YSoftIms`` ``StartName``);
 * before run 3: SITE1's spoc.conf is put back; MGMT1's sessionTimeoutMinutes goes 30 -> 45.
 
 `auditor drift` (CLI, JSON) and the HTML report's "Since last run" section must show exactly
@@ -132,6 +133,7 @@ def test_three_audits_show_exactly_what_changed(lab, tmp_path):
         ("SITE1", SPOC_FILE, "serverGUID2", "removed", None),
         ("SITE1", SPOC_FILE, "serverIP2", "removed", None),
         ("SITE1", SPOC_FILE, "serverPORT2", "removed", None),
+        ("MGMT2", "service YSoftIms", "StartName", "changed", "LocalSystem"),
     }
 
     # drift between run 2 and run 3
@@ -160,7 +162,8 @@ def test_three_audits_show_exactly_what_changed(lab, tmp_path):
     d13 = drift("1", "3")
     assert {(f["check_id"], f["node"]) for f in d13["new"]} == new23 | {("IMS-SERVICE-ACCOUNT", "MGMT2")}
     assert d13["resolved"] == []
-    assert {(c["node"], c["key"]) for c in d13["config_changes"]} == {("MGMT1", "sessionTimeoutMinutes")}
+    assert {(c["node"], c["key"]) for c in d13["config_changes"]} == {("MGMT1", "sessionTimeoutMinutes"),
+                                                                      ("MGMT2", "StartName")}
 
     # the reports say the same: JSON since_last_run, and the HTML "Since last run" tables
     report3 = json.loads((tmp_path / "run3" / "report.json").read_text())
