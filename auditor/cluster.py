@@ -435,29 +435,29 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
     ims_dir = view.install_dirs.get(profile.management_ims.subsystem)
     ims = _load(state, join(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
                 "Management Service not found")
-    mv = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
+    mgmt = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
 
     def val(key: str) -> tuple[str, str, int] | None:
-        return mv.conf_value(key) if key else None
+        return mgmt.conf_value(key) if key else None
 
     conf = profile.management_conf
     for attr, key in (("guid", conf.guid_key), ("used_ip", conf.ip_key), ("cml_port", conf.port_key)):
         v = val(key)
-        setattr(mv, attr, v[0] if v else None)
+        setattr(mgmt, attr, v[0] if v else None)
         if v:
-            mv.identity_source[attr] = (key, v[1], v[2])
+            mgmt.identity_source[attr] = (key, v[1], v[2])
     for attr, key in (("db_class", conf.db.class_key), ("host", conf.db.host_key), ("port", conf.db.port_key),
                       ("embedded", conf.db.embedded_key)):
         v = val(key)
         if v:
-            setattr(mv.db, attr, v[0])
-            mv.db.source[attr] = (v[1], v[2])
+            setattr(mgmt.db, attr, v[0])
+            mgmt.db.source[attr] = (v[1], v[2])
     if ims.ok:
         e = ims.doc.entry(profile.management_ims.repository_key)
         if e is not None:
-            mv.repository_path, mv.repository_line, mv.repository_entry = e.value, e.lineno, e
-    mv.ims_service = view.subsystem_service("infrastructure")
-    return mv
+            mgmt.repository_path, mgmt.repository_line, mgmt.repository_entry = e.value, e.lineno, e
+    mgmt.ims_service = view.subsystem_service("infrastructure")
+    return mgmt
 
 
 def _version(state: NodeState, profile: Profile, mgmt_dir: str | None) -> tuple[str | None, str | None]:

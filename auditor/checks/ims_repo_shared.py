@@ -89,12 +89,12 @@ def misread(entry: Entry | None) -> Misread | None:
 def intended_path(node: NodeView) -> str | None:
     """The shared path a Management server means: what its service reads when that is a UNC
     path, else the UNC path its admin plainly wrote (see :func:`misread`), else None."""
-    mv = node.management
-    if not (node.reachable and mv and mv.ims.ok and mv.repository_path):
+    mgmt = node.management
+    if not (node.reachable and mgmt and mgmt.ims.ok and mgmt.repository_path):
         return None
-    if is_shared(mv.repository_path):
-        return mv.repository_path.strip()
-    wrong = misread(mv.repository_entry)
+    if is_shared(mgmt.repository_path):
+        return mgmt.repository_path.strip()
+    wrong = misread(mgmt.repository_entry)
     return wrong.intended if wrong else None
 
 
@@ -102,23 +102,23 @@ def run(cluster: Cluster) -> Iterator[Finding]:
     key = cluster.profile.management_ims.repository_key
     values: dict[str, str] = {}
     for node in cluster.management_nodes:
-        mv = node.management
-        if node.reachable and mv and mv.ims.ok and mv.repository_path and is_shared(mv.repository_path):
-            values[node.name] = repository_key(mv.repository_path)
+        mgmt = node.management
+        if node.reachable and mgmt and mgmt.ims.ok and mgmt.repository_path and is_shared(mgmt.repository_path):
+            values[node.name] = repository_key(mgmt.repository_path)
     reference, strict = majority(values)
 
     def check_node(node: NodeView) -> Iterator[Finding]:
-        mv = node.management
-        if not mv.ims.ok:
-            yield file_error(META, node, node.name, mv.ims)
+        mgmt = node.management
+        if not mgmt.ims.ok:
+            yield file_error(META, node, node.name, mgmt.ims)
             return
-        raw = mv.repository_path
-        kw = {"file": mv.ims.path, "line": mv.repository_line, "actual": raw}
+        raw = mgmt.repository_path
+        kw = {"file": mgmt.ims.path, "line": mgmt.repository_line, "actual": raw}
         if raw is None or not raw.strip():
             yield make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected="a UNC path",
                        **kw)
             return
-        wrong = misread(mv.repository_entry)
+        wrong = misread(mgmt.repository_entry)
         if wrong is not None:
             yield make(META, Status.FAIL, node.name, node.name,
                        f"{key} is written {wrong.intended} but the Infrastructure Service reads {wrong.read!r} "

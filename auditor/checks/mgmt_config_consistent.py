@@ -68,8 +68,8 @@ def run(cluster: Cluster) -> Iterator[Finding]:
 
     maps: dict[str, dict[str, tuple[str, str]]] = {}
     for node in cluster.management_nodes:
-        mv = node.management
-        if node.reachable and mv and mv.conf_files and not mv.conf_errors():
+        mgmt = node.management
+        if node.reachable and mgmt and mgmt.conf_files and not mgmt.conf_errors():
             maps[node.name] = _normalized_map(cluster, node, skip, db_host_key)
     all_keys = sorted({k for m in maps.values() for k in m})
     bad: dict[str, list[dict]] = {n: [] for n in maps}
@@ -93,15 +93,15 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                 bad[n].append(entry)
 
     def check_node(node: NodeView) -> Iterator[Finding]:
-        mv = node.management
-        errors = mv.conf_errors()
+        mgmt = node.management
+        errors = mgmt.conf_errors()
         if errors:
             yield file_error(META, node, node.name, errors[0])
             return
-        if not mv.conf_files:
+        if not mgmt.conf_files:
             yield make(META, Status.ERROR, node.name, node.name,
                        "cannot evaluate: no Management conf\\*.properties collected"
-                       + ("" if mv.install_dir else " (Management Service not found)"))
+                       + ("" if mgmt.install_dir else " (Management Service not found)"))
             return
         if len(maps) < 2:
             yield make(META, Status.SKIP, node.name, node.name,

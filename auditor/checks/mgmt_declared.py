@@ -54,7 +54,7 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
     if decl.empty:
         return make(META, Status.SKIP, node.name, node.name,
                     "not applicable: the inventory declares nothing for this Management server")
-    mv = node.management
+    mgmt = node.management
     problems: list[str] = []
     notes: list[str] = []
     sources: dict[str, Expected] = {}
@@ -67,7 +67,7 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
             continue
         sources[f"{node.name} {label}"] = want
         expected[key] = want.value
-        got = mv.collected(attr) if mv else None
+        got = mgmt.collected(attr) if mgmt else None
         if got is None:
             notes.append(f"{label}: nothing collected to compare with; the declared {want.value} is the expectation")
             continue

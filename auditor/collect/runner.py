@@ -38,6 +38,7 @@ from auditor.addresses import is_ip
 from auditor.collect.concurrency import AdaptiveLimit, Ceiling, safe_ceiling
 from auditor.collect.credentials import Credentials, PromptFn, click_prompt, resolve_credentials
 from auditor.collect.inventory import Inventory, NodeTarget, looks_like_hostname
+from auditor.collect.targets import remote_target
 from auditor.errors import InputError
 from auditor.nodestate import NodeState
 from auditor.vocab import MASK, NodeStatus, utc_now
@@ -305,7 +306,7 @@ def _failed_state(node: NodeTarget, status: NodeStatus, reason: str) -> NodeStat
 def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
                   execute: Callable[..., dict], sleep: Callable[[float], None] = time.sleep) -> None:
     """Worker: collect one node with retries inside its deadline, then ``job.finish``."""
-    from auditor.remote import RemoteError, Target, node_state_from_response
+    from auditor.remote import RemoteError, node_state_from_response
 
     node = job.node
     job.started = time.monotonic()
@@ -322,15 +323,8 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
                 status, reason, kind = NodeStatus.TIMEOUT, f"deadline of {node.deadline:g}s passed before the first attempt", "deadline"
             break
         connect, read, operation = _remote_timeouts(node, remaining)
-        target = Target(
-            name=node.name, host=node.address, port=node.port, scheme=node.scheme,
-            transport=node.transport, username=creds.username, password=secret,
-            ca_file=str(node.ca_file) if node.ca_file else None, verify=node.verify,
-            connect_timeout=connect, read_timeout=read, operation_timeout=operation,
-            deadline=max(1.0, deadline_at - time.monotonic()),
-            max_output_bytes=node.max_output_bytes,
-            kerberos_hostname_override=node.kerberos_hostname_override,
-        )
+        target = remote_target(node, creds, connect_timeout=connect, read_timeout=read,
+                               operation_timeout=operation, deadline=max(1.0, deadline_at - time.monotonic()))
         stats.attempts += 1
         job.attempts = stats.attempts
         try:

@@ -202,6 +202,13 @@ class NodePlan:
     def account_changes(self) -> list[ServiceAction]:
         return [a for a in self.actions if a.kind == SET_ACCOUNT]
 
+    def steps(self) -> list[str]:
+        """One line per planned step, in apply order (for the confirmation prompt and reports)."""
+        lines = [f"write {e.path}" for e in self.edits if e.changes]
+        lines += [a.describe() for a in self.account_changes]
+        lines += [a.describe() for a in self.restarts]
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return {"node": self.node, "edits": [e.to_dict() for e in self.edits if e.changes],
                 "actions": [a.to_dict() for a in self.actions], "notes": list(self.notes),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from typing import Any
 
 from auditor.errors import InputError
@@ -31,60 +30,16 @@ from auditor.nodestate import (
     path_key,
 )
 from auditor.remote.client import RemoteError
+from auditor.remote.fields import BadField as _Bad
+from auditor.remote.fields import array as _l
+from auditor.remote.fields import boolean as _b
+from auditor.remote.fields import integer as _i
+from auditor.remote.fields import obj as _obj
+from auditor.remote.fields import string as _s
+from auditor.remote.fields import utc_time as _t
 from auditor.remote.protocol import ProtocolError, validate_response
 from auditor.vocab import NodeStatus, OpStatus
 from auditor.winpath import is_absolute
-
-_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
-
-
-class _Bad(Exception):
-    pass
-
-
-def _obj(v: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(v, dict):
-        raise _Bad(f"{where}: expected an object, got {type(v).__name__}")
-    missing = [k for k in keys if k not in v]
-    extra = [k for k in v if k not in keys]
-    if missing or extra:
-        raise _Bad(f"{where}: fields must be {list(keys)} (missing {missing}, unexpected {extra})")
-    return v
-
-
-def _s(v: Any, where: str, null: bool = False) -> str | None:
-    if v is None and null:
-        return None
-    if not isinstance(v, str):
-        raise _Bad(f"{where}: expected string{' or null' if null else ''}, got {type(v).__name__}")
-    return v
-
-
-def _i(v: Any, where: str, null: bool = False) -> int | None:
-    if v is None and null:
-        return None
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise _Bad(f"{where}: expected integer{' or null' if null else ''}, got {type(v).__name__}")
-    return v
-
-
-def _b(v: Any, where: str) -> bool:
-    if not isinstance(v, bool):
-        raise _Bad(f"{where}: expected true/false, got {type(v).__name__}")
-    return v
-
-
-def _t(v: Any, where: str) -> str | None:
-    s = _s(v, where, null=True)
-    if s is not None and not _ISO_RE.match(s):
-        raise _Bad(f"{where}: expected an ISO 8601 UTC time, got {s[:40]!r}")
-    return s
-
-
-def _l(v: Any, where: str) -> list[Any]:
-    if not isinstance(v, list):
-        raise _Bad(f"{where}: expected a list, got {type(v).__name__}")
-    return v
 
 
 def _facts(d: Any, w: str, st: NodeState) -> None:

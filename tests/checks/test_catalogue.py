@@ -41,6 +41,14 @@ def test_fixable_flags_match_the_brief():
     assert "DB-EXTERNAL" not in fixable
 
 
+def test_a_check_is_fixable_exactly_when_a_fixer_is_registered_for_it():
+    """CheckMeta.fixable (what reports promise) and FIXERS (what `auditor fix` plans) are
+    declared apart; they must name the same checks."""
+    from auditor.fixers import FIXERS
+
+    assert {m.META.id for m in all_checks() if m.META.fixable} == set(FIXERS)
+
+
 def test_checks_command_lists_table():
     res = CliRunner().invoke(main, ["checks"])
     assert res.exit_code == 0, res.output
