@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from auditor.addresses import is_ip, is_loopback, split_host_port
 from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
+from auditor.identity import Identities, identify
 from auditor.nodestate import FileEntry, NodeState, Service
 from auditor.parsers import Entry, ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
 from auditor.profile import Profile
@@ -127,8 +128,8 @@ class ManagementView:
     repository_line: int | None = None
     repository_entry: Entry | None = None  # the line(s) as written, for evidence and fixes
     ims_service: Service | None = None
-    # guid / used_ip / cml_port -> (key, file, line) where the value was read
-    identity_source: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    # guid / used_ip / cml_port -> (key, file, line, the profile's certainty of the key) where read
+    identity_source: dict[str, tuple[str, str, int, str]] = field(default_factory=dict)
 
     @property
     def ims_account(self) -> str | None:
@@ -140,8 +141,8 @@ class ManagementView:
         value, where = getattr(self, attr), self.identity_source.get(attr)
         if value is None or where is None:
             return None
-        key, path, line = where
-        return Expected(value, ExpectationSource.COLLECTED, f"{path} line {line}: {key}")
+        key, path, line, certainty = where
+        return Expected(value, ExpectationSource.COLLECTED, f"{path} line {line}: {key} ({certainty} key)")
 
     def conf_value(self, key: str) -> tuple[str, str, int] | None:
         """(value, file path, line) of ``key`` from the first conf file that has it."""
@@ -187,14 +188,17 @@ class NodeView:
         return list(self.state.roles)
 
     def ips(self) -> list[str]:
-        """The node's own IPv4 addresses; the inventory address counts only when the node
-        reported no interfaces, or when it is one of them (a lab or tunnel endpoint such as
-        127.0.0.1 is how we reach the node, not the address other nodes use)."""
+        """The node's own IPv4 addresses; the inventory address (or, for a host name, the
+        addresses it resolved to on the admin host when collected) counts only when the node
+        reported no interfaces, e.g. because it could not be collected (a lab or tunnel endpoint
+        such as 127.0.0.1 is how we reach the node, not the address other nodes use)."""
         ips = [ip for ip in self.state.ipv4_addresses() if not is_loopback(ip)]
+        if ips:
+            return ips
         addr = self.state.address
-        if addr and is_ip(addr) and addr not in ips and not is_loopback(addr) and not ips:
-            ips.append(addr)
-        return ips
+        if addr and is_ip(addr) and not is_loopback(addr):
+            return [addr]
+        return [ip for ip in self.state.resolved_addresses if not is_loopback(ip)]
 
     def primary_ip(self) -> str | None:
         ips = self.ips()
@@ -310,6 +314,16 @@ class Cluster:
     def is_local_to(self, host: str, node: NodeView) -> bool:
         return self.resolve(host, from_node=node, candidates=[node]) is node
 
+    def identities(self) -> Identities:
+        """Every Management server's identity (GUID, CML port, bound address, addresses, each with
+        its source; :mod:`auditor.identity`), built once per node list like the index."""
+        cached = self.__dict__.get("_identities")
+        key = (id(self.nodes), len(self.nodes))
+        if cached is None or cached[0] != key:
+            cached = (key, identify(self))
+            self.__dict__["_identities"] = cached
+        return cached[1]
+
     def management_by_guid(self, guid: str) -> list[NodeView]:
         g = normalize_guid(guid)
         return [n for n in self.management_nodes
@@ -423,6 +437,9 @@ def _build_spoc(state: NodeState, profile: Profile, spoc_dir: str | None) -> Spo
     return view
 
 
+_IDENTITY_KEYS = {"guid": "guid_key", "used_ip": "ip_key", "cml_port": "port_key"}  # attribute -> profile key
+
+
 def _build_management(view: NodeView, state: NodeState, profile: Profile) -> ManagementView:
     mdir = view.install_dirs.get("management")
     conf_files: dict[str, FileResult] = {}
@@ -445,7 +462,8 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
         v = val(key)
         setattr(mgmt, attr, v[0] if v else None)
         if v:
-            mgmt.identity_source[attr] = (key, v[1], v[2])
+            fact = f"management_conf.{_IDENTITY_KEYS[attr]}"
+            mgmt.identity_source[attr] = (key, v[1], v[2], str(profile.certainty(fact) or "certainty not stated"))
     for attr, key in (("db_class", conf.db.class_key), ("host", conf.db.host_key), ("port", conf.db.port_key),
                       ("embedded", conf.db.embedded_key)):
         v = val(key)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.addresses import is_ip
 from auditor.declared import Declarations
 from auditor.errors import InputError
 from auditor.jsonfile import read_json_file
@@ -35,6 +36,8 @@ class NodeEntry:
     status: NodeStatus = NodeStatus.OK
     reason: str = ""
     lab: dict[str, Any] = field(default_factory=dict)  # lab only: faults, see docs/lab.md
+    # the IPv4 addresses ``address`` (a host name) resolved to on the admin host when collected
+    resolved: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,8 +59,9 @@ class ClusterManifest:
         d = {"format": MANIFEST_FORMAT, "version": MANIFEST_VERSION}
         d.update(asdict(self))
         for n in d["nodes"]:
-            if not n["lab"]:
-                del n["lab"]
+            for optional in ("lab", "resolved"):
+                if not n[optional]:
+                    del n[optional]
         d["declared"] = self.declared.to_dict()
         if not d["declared"]:
             del d["declared"]
@@ -137,6 +141,9 @@ def _check_entry_types(raw: dict[str, Any], what: str, src: str) -> None:
         raise InputError(f"{what}.status: expected one of {', '.join(NodeStatus)}", source=src)
     if not isinstance(raw.get("lab", {}), dict):
         raise InputError(f"{what}.lab: expected an object", source=src)
+    resolved = raw.get("resolved", [])
+    if not isinstance(resolved, list) or not all(isinstance(a, str) and is_ip(a) for a in resolved):
+        raise InputError(f"{what}.resolved: expected a list of IP addresses", source=src)
 
 
 def save_manifest(manifest: ClusterManifest, folder: Path) -> None:
@@ -155,6 +162,7 @@ def node_state_for(entry: NodeEntry, folder: Path) -> NodeState:
     state.address = entry.address
     state.status = entry.status
     state.reason = entry.reason
+    state.resolved_addresses = list(entry.resolved)
     return state
 
 

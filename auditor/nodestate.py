@@ -113,6 +113,9 @@ class NodeState:
     address: str = ""
     status: NodeStatus = NodeStatus.OK
     reason: str = ""
+    # IPv4 addresses the inventory ``address`` (a host name) resolved to on the admin host at
+    # collection time: how a node that could not be collected is still recognised by address
+    resolved_addresses: list[str] = field(default_factory=list)
     os: OsInfo = field(default_factory=OsInfo)
     dotnet_release: int | None = None
     interfaces: list[Interface] = field(default_factory=list)

@@ -5,8 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.checks._common import make, per_node, spoc_blocker
+from auditor.checks._identity import (
+    Judged,
+    Verdict,
+    best_address,
+    judge_address,
+    judge_unclaimed,
+    possible_owners,
+    unverified_match,
+)
 from auditor.cluster import Cluster, NodeView
-from auditor.evidence import MARKS_KEY, Mark, marks_detail
+from auditor.evidence import Mark, marks_detail
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -18,7 +27,18 @@ META = CheckMeta(
         "Service proxy which Management servers run the Infrastructure Service. A missing server "
         "is never used (no failover to it); a stale or unknown address costs timeouts. Entries "
         "may be host, host:port or URLs, separated by commas, semicolons or spaces (profile); "
-        "host names are resolved against the audited cluster."
+        "host names are resolved against the audited cluster. How it decides: an address names a "
+        "Management server when it is one of the server's addresses (its own interfaces; for a server "
+        "that was not collected its inventory address, what its inventory host name resolved to on "
+        "the admin host, the address most Spooler Controllers list for it, or its declared bound_ip). "
+        "The services bind to one interface (the installer's used local IP): an entry naming "
+        "another interface of the same server fails, against the bound address declared in the "
+        "inventory, else read from the Management configuration (usedLocalIp), else the one most "
+        "Spooler Controllers list; only when none is known is any address of the server accepted, "
+        "with a note. A server that was not collected never makes a node fail: an entry that is "
+        "its by address, or that matches nothing while such a server is not listed otherwise, is "
+        "not verifiable (error, naming the server), and the server is not called missing while an "
+        "entry may be its own. Every expectation names its source (expected_sources)."
     ),
     remediation=(
         "Set infrastructureServiceAddresses on the node to every current Management server "
@@ -41,35 +61,40 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
     spoc = node.spoc
     key = cluster.profile.spoc_ims.addresses_key
     path = spoc.ims.path
-    expected = [m.primary_ip() or m.name for m in cluster.management_nodes]
+    ids = cluster.identities()
+    expected = [best_address(s) if s.addresses else s.name for s in ids.servers]
     if not spoc.ims_addresses_present:
         return make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected=expected,
                     actual=None, file=path)
-    problems, seen = [], {}
-    stale: dict[int, Mark] = {}  # position in the actual list -> mark
+    judged = Judged()
+    seen: dict[str, str] = {}
+    marks: dict[int, Mark] = {}  # position in the actual list -> mark
+    unclaimed: list[tuple[str, int | None]] = []
+    unclaimed_pos: list[int] = []
+    line = spoc.ims_addresses_line
     for pos, a in enumerate(spoc.ims_addresses):
-        target = cluster.resolve(a.host)
-        if target is None:
-            problems.append(f"stale or unknown address {a.raw} (no current Management server)")
-            stale[pos] = Mark.STALE
-        elif target.name in seen:
-            problems.append(f"{a.raw} duplicates {seen[target.name]} ({target.name})")
-            stale[pos] = Mark.STALE
-        else:
-            seen[target.name] = a.raw
-    missing: dict[int, Mark] = {}
-    for i, m in enumerate(cluster.management_nodes):
-        if m.name not in seen:
-            problems.append(f"missing Management server {m.name} ({m.primary_ip() or '?'})")
-            missing[i] = Mark.MISSING
-    actual = [a.raw for a in spoc.ims_addresses]
-    if problems:
-        return make(META, Status.FAIL, node.name, node.name, "; ".join(problems), expected=expected,
-                    actual=actual, file=path, line=spoc.ims_addresses_line,
-                    details={"problems": problems, MARKS_KEY: marks_detail(missing, stale)})
-    return make(META, Status.PASS, node.name, node.name,
-                f"{key} lists all {len(expected)} Management server(s)", expected=expected, actual=actual,
-                file=path, line=spoc.ims_addresses_line)
+        named = ids.by_host(a.host)
+        if len(named) != 1:
+            unclaimed.append((a.raw, line))
+            unclaimed_pos.append(pos)
+            continue
+        target = named[0]
+        if target.name in seen:
+            judged.add(Verdict.FAIL, f"{a.raw} duplicates {seen[target.name]} ({target.name})", line)
+            marks[pos] = Mark.STALE
+            continue
+        seen[target.name] = a.raw
+        before = len(judged.unverifiable)
+        if judge_address(ids, judged, target, a.host, a.raw, line, note_names=False) == Verdict.FAIL:
+            marks[pos] = Mark.WRONG
+        unverified_match(judged, target, a.raw, "its address", (("address", target.bound_ip),), before)
+    owners = possible_owners(ids.could_own("bound_ip"), set(seen))
+    if judge_unclaimed(judged, owners, unclaimed, "stale or unknown address {entry} (no current Management server)"):
+        marks.update({pos: Mark.STALE for pos in unclaimed_pos})
+    missing = judged.missing(ids, set(seen), owners, bool(unclaimed))
+    return judged.finding(META, node.name, f"{key} lists all {len(expected)} Management server(s)",
+                          marks_detail(missing, marks), details={}, expected=expected,
+                          actual=[a.raw for a in spoc.ims_addresses], file=path, line=line)
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:

@@ -38,6 +38,7 @@ from auditor.addresses import is_ip
 from auditor.collect.concurrency import AdaptiveLimit, Ceiling, safe_ceiling
 from auditor.collect.credentials import Credentials, PromptFn, click_prompt, resolve_credentials
 from auditor.collect.inventory import Inventory, NodeTarget, looks_like_hostname
+from auditor.collect.resolve import resolve_ipv4
 from auditor.collect.targets import remote_target
 from auditor.errors import InputError
 from auditor.nodestate import NodeState
@@ -274,6 +275,7 @@ class _Job:
     final: tuple[NodeState, NodeStats] | None = None
     abandoned: bool = False  # the monitor recorded a deadline timeout while the worker ran
     lock: threading.Lock = field(default_factory=threading.Lock)
+    resolved: list[str] = field(default_factory=list)  # the inventory host name's IPv4 addresses, from here
 
     def finish(self, state: NodeState, stats: NodeStats, *, by_monitor: bool = False) -> bool:
         """Record the outcome once; later outcomes (a late thread after a deadline) are dropped."""
@@ -298,9 +300,9 @@ def _remote_timeouts(node: NodeTarget, remaining: float) -> tuple[float, float, 
     return connect, read, operation
 
 
-def _failed_state(node: NodeTarget, status: NodeStatus, reason: str) -> NodeState:
+def _failed_state(node: NodeTarget, status: NodeStatus, reason: str, resolved: list[str]) -> NodeState:
     return NodeState(name=node.name, roles=list(node.roles), address=node.address, status=status,
-                     reason=reason)
+                     reason=reason, resolved_addresses=list(resolved))
 
 
 def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
@@ -311,6 +313,9 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
     node = job.node
     job.started = time.monotonic()
     deadline_at = job.started + node.deadline
+    # before connecting (the connection resolves the same name), and for a node that then fails
+    # too: its address is how its entries in other nodes' configuration are recognised
+    job.resolved = resolve_ipv4(node.address)
     secret = creds.password.reveal() if creds.password is not None else None
     stats = NodeStats(name=node.name)
     status, reason, kind = NodeStatus.ERROR, "not attempted", None
@@ -362,10 +367,11 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
 
     stats.seconds = round(time.monotonic() - job.started, 3)
     if state is None:
-        state = _failed_state(node, status, reason)
+        state = _failed_state(node, status, reason, job.resolved)
     else:
         state.roles = list(node.roles)
         state.address = node.address
+        state.resolved_addresses = list(job.resolved)
         if not state.collected_at:
             state.collected_at = utc_now()
         mismatch = hostname_mismatch(node, state)
@@ -478,7 +484,8 @@ class _Pool:
                 c = self.creds.get(job.node.name) or Credentials(job.node.username, None)
                 _collect_node(job, self.request, c, self.run)
             except BaseException as exc:  # noqa: BLE001 - last resort: _collect_node catches everything
-                job.finish(_failed_state(job.node, NodeStatus.ERROR, f"collector crashed: {type(exc).__name__}"),
+                job.finish(_failed_state(job.node, NodeStatus.ERROR, f"collector crashed: {type(exc).__name__}",
+                                         job.resolved),
                            NodeStats(job.node.name, NodeStatus.ERROR, job.attempts, 0.0, "error"))
             finally:
                 self.done.put(job)
@@ -544,7 +551,8 @@ def collect_cluster(
                     job = jobs[i]
                     if job.final is None and job.started is not None and now - job.started > job.node.deadline:
                         state = _failed_state(job.node, NodeStatus.TIMEOUT,
-                                              f"no complete answer within the {job.node.deadline:g}s deadline")
+                                              f"no complete answer within the {job.node.deadline:g}s deadline",
+                                              job.resolved)
                         if job.finish(state, NodeStats(job.node.name, NodeStatus.TIMEOUT, max(1, job.attempts),
                                                        round(now - job.started, 3), "deadline"), by_monitor=True):
                             pool.replace_abandoned()

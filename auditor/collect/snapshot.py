@@ -120,7 +120,8 @@ def write_snapshot(result: CollectionResult, inventory: Inventory, profile: Prof
                 shutil.rmtree(out / folder, ignore_errors=True)
                 status, reason = NodeStatus.PROTOCOL, f"unsafe data from the node, not saved: {exc.message}"
         entries.append(NodeEntry(name=state.name, folder=folder, address=state.address,
-                                 roles=list(state.roles), status=status, reason=reason))
+                                 roles=list(state.roles), status=status, reason=reason,
+                                 resolved=list(state.resolved_addresses)))
         s = stats.get(state.name)
         if s is not None:
             per_node[state.name] = {"attempts": s.attempts, "seconds": s.seconds, "error_kind": s.error_kind}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from auditor.addresses import is_ip
 from auditor.cluster import Cluster, NodeView
+from auditor.expectations import ExpectationSource
 from auditor.findings import Finding
 from auditor.fixers.plan import Blocked, FixOptions, NodePlan
+from auditor.identity import ServerIdentity
 
 
 def target_nodes(cluster: Cluster, findings: Iterable[Finding], options: FixOptions) -> list[NodeView]:
@@ -72,3 +75,62 @@ def server_ip(view: NodeView) -> str | None:
     if _usable_ip(view.state.address):
         return view.state.address
     return m.used_ip if m and _usable_ip(m.used_ip) else None
+
+
+@dataclass(frozen=True)
+class WritableServer:
+    """A Management server as a fixer may write it into another node's configuration.
+
+    Only values from a trusted source are written: the server's own configuration or the
+    inventory for a collected server (its port may be the profile default, as the checks
+    expect), only the inventory for one that was not collected, and never a GUID that is just
+    the Spooler Controllers' consensus (writing a guess would spread it). ``unknown`` says what
+    is missing and why, for the plan's blocked line.
+    """
+
+    name: str
+    guid: str | None
+    ip: str | None
+    port: str | None
+    addresses: tuple[str, ...]  # addresses that name the server (any of them, when not bound_known)
+    bound_known: bool  # ``ip`` is the address its services bind to
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown
+
+    def names_address(self, ip: str) -> bool:
+        """Is ``ip`` (an address written in a list) right for this server: its bound address, or
+        any of its addresses while the bound one is unknown."""
+        return ip == self.ip or (not self.bound_known and ip in self.addresses)
+
+
+def writable_server(server: ServerIdentity) -> WritableServer:
+    """``server``'s identity as a fixer may write it (see :class:`WritableServer`)."""
+    unknown: list[str] = []
+    guid = server.guid
+    if guid is None or not server.trusted(guid) or guid.source == ExpectationSource.CONSENSUS:
+        unknown.append("its GUID" + (f" (only inferred: {guid.describe()})" if guid is not None else ""))
+        guid = None
+    bound = server.bound_ip if server.bound_ip is not None and server.trusted(server.bound_ip) else None
+    ip = str(bound.value) if bound is not None else (server_ip(server.node) if server.collected else None)
+    if ip is None:
+        unknown.append("the address its services bind to")
+    port = server.cml_port if server.cml_port is not None and server.trusted(server.cml_port) else None
+    if port is None:
+        unknown.append("its CML port")
+    return WritableServer(
+        name=server.name, guid=str(guid.value) if guid is not None else None, ip=ip,
+        port=str(port.value).strip() if port is not None else None,
+        addresses=tuple(server.own_interfaces() or server.addresses), bound_known=bound is not None,
+        unknown=tuple(unknown))
+
+
+def unknown_reason(server: WritableServer, identity: ServerIdentity) -> str:
+    """Why a fixer cannot write ``server``, and what the admin can do about it."""
+    what = ", ".join(server.unknown)
+    if not identity.collected:
+        return (f"{identity.why_unverifiable()}: {what} not known from the server or the inventory; declare "
+                f"guid, bound_ip and cml_port for it in the inventory, or fix once it can be collected")
+    return f"{server.name}: {what} not known; declare it in the inventory (guid, bound_ip, cml_port)"

@@ -27,8 +27,9 @@ from auditor.fixers._common import (
     current_bytes,
     nothing_to_change,
     restart_name,
-    server_ip,
     target_nodes,
+    unknown_reason,
+    writable_server,
 )
 from auditor.fixers.plan import Blocked, FileEdit, FixOptions, NodePlan
 from auditor.parsers import PropertiesDocument
@@ -93,21 +94,43 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
     separators = cluster.profile.spoc_ims.separators
     doc = PropertiesDocument(old, ims.path)
     value = doc.get(key) or ""
-    kept: list[str] = []
+    ids = cluster.identities()
     covered: set[str] = set()
     stale: list[str] = []
-    for entry in spoc.ims_addresses:
-        target = cluster.resolve(entry.host)  # as the check does: "localhost" is no server address
-        if target is None or target.name.lower() in covered:
-            stale.append(entry.raw)
-            if not options.remove_stale:
-                kept.append(entry.raw)
-            continue
-        covered.add(target.name.lower())
-        kept.append(entry.raw)
-    missing = [m for m in cluster.management_nodes if m.name.lower() not in covered]
+    unclaimed: list[str] = []
     changes: list[str] = []
     notes: list[str] = []
+    written: list[tuple[str, str]] = []  # (entry as it will be written, or "" for stale; the entry as found)
+    for entry in spoc.ims_addresses:
+        named = ids.by_host(entry.host)  # as the check does: "localhost" is no server address
+        target = named[0] if len(named) == 1 else None
+        if target is None:
+            unclaimed.append(entry.raw)
+            written.append(("?", entry.raw))
+            continue
+        if target.name.lower() in covered:
+            stale.append(entry.raw)
+            written.append(("", entry.raw))
+            continue
+        covered.add(target.name.lower())
+        w = writable_server(target)
+        if is_ip(entry.host) and w.bound_known and not w.names_address(entry.host.strip()):
+            fixed = _format_like(entry, target.node, w.ip or "")
+            changes.append(f"point {entry.raw} at {fixed} (the address {target.name}'s services bind to)")
+            written.append((fixed, entry.raw))
+        else:
+            written.append((entry.raw, entry.raw))
+    owners = [s for s in ids.could_own("bound_ip") if s.name.lower() not in covered]
+    if unclaimed and owners:
+        # may be a server that was not collected: never removed, and that server is not "missing"
+        notes.append(f"kept {', '.join(unclaimed)}: may be {', '.join(s.name for s in owners)} "
+                     f"({'; '.join(s.why_unverifiable() for s in owners)})")
+        written = [(raw if new == "?" else new, raw) for new, raw in written]
+    else:
+        stale += unclaimed
+    kept = [new if new not in ("", "?") else raw for new, raw in written
+            if new not in ("", "?") or not options.remove_stale]
+    missing = [s for s in ids.servers if s.name.lower() not in covered and not (unclaimed and s in owners)]
     kept_stale = ""
     added: list[str] = []
     if missing:
@@ -116,10 +139,10 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
             return blocked_plan(view, CHECK_ID, f"no SPOC in the cluster has an {key} entry to copy the "
                                                 "address format (scheme, port) from; add one by hand")
         for m in missing:
-            ip = server_ip(m)
-            if not ip:
-                return blocked_plan(view, CHECK_ID, f"the address of Management server {m.name} is unknown")
-            added.append(_format_like(template, m, ip))
+            w = writable_server(m)
+            if not w.ip:
+                return blocked_plan(view, CHECK_ID, f"cannot add Management server {m.name}: {unknown_reason(w, m)}")
+            added.append(_format_like(template, m.node, w.ip))
         changes.append("add " + ", ".join(f"{m.name} ({a})" for m, a in zip(missing, added, strict=True)))
     if stale:
         if options.remove_stale:

@@ -22,16 +22,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from auditor.addresses import is_ip
 from auditor.cluster import Cluster, NodeView, normalize_guid
 from auditor.findings import Finding
 from auditor.fixers._common import (
+    WritableServer,
     addresses,
     blocked_plan,
     current_bytes,
     nothing_to_change,
     restart_name,
-    server_ip,
     target_nodes,
+    unknown_reason,
+    writable_server,
 )
 from auditor.fixers.plan import Blocked, CannotPlan, FileEdit, FixOptions, NodePlan
 from auditor.parsers import SpocConfDocument
@@ -44,39 +47,25 @@ RESTART_NOTE = ("restarting {service} briefly interrupts job processing on that 
                 "vendor's 'How and When to Restart a Standalone SPOC and SPOC Group')")
 
 
-@dataclass
-class MgmtServer:
-    name: str
-    guid: str
-    ip: str
-    port: str
-
-
-def expected_servers(cluster: Cluster) -> list[MgmtServer]:
+def expected_servers(cluster: Cluster) -> list[WritableServer]:
     """The Management servers every SPOC must list, in inventory order.
 
-    Refuses (CannotPlan) when any Management server's identity is unknown: writing a list
-    with a server missing would be exactly the drift this fixer exists to remove.
+    Refuses (CannotPlan) when any Management server's identity (GUID, bound address, CML port)
+    is not known from a trusted source (:func:`writable_server`): writing a list with a server
+    missing or guessed would be exactly the drift this fixer exists to remove, and nothing is
+    planned that depends on a server that was not collected, unless the inventory declares it.
     """
-    default_port = cluster.profile.spoc_conf.default_port
-    out: list[MgmtServer] = []
-    unknown: list[str] = []
-    for n in cluster.management_nodes:
-        m = n.management
-        ip = server_ip(n)
-        port = (m.cml_port if m else None) or default_port
-        if not n.reachable or m is None or not m.guid or not ip or port is None:
-            unknown.append(n.name)
-            continue
-        out.append(MgmtServer(n.name, m.guid, ip, str(port)))
+    ids = cluster.identities()
+    out = [writable_server(s) for s in ids.servers]
+    unknown = [(w, s) for w, s in zip(out, ids.servers, strict=True) if not w.complete]
     if unknown:
-        raise CannotPlan("the identity (GUID, IP, port) of Management server(s) " + ", ".join(unknown)
-                         + " is unknown, so the complete list cannot be written", unknown)
+        raise CannotPlan("the complete list cannot be written: "
+                         + "; ".join(unknown_reason(w, s) for w, s in unknown), [w.name for w, _ in unknown])
     if not out:
         raise CannotPlan("the inventory has no Management server")
     by_guid: dict[str, list[str]] = {}
     for s in out:
-        by_guid.setdefault(normalize_guid(s.guid), []).append(s.name)
+        by_guid.setdefault(normalize_guid(s.guid or ""), []).append(s.name)
     clash = [names for names in by_guid.values() if len(names) > 1]
     if clash:
         raise CannotPlan("Management servers share a GUID (" + "; ".join(", ".join(c) for c in clash)
@@ -85,14 +74,15 @@ def expected_servers(cluster: Cluster) -> list[MgmtServer]:
     return out
 
 
-def _same_host(cluster: Cluster, view: NodeView, written: str | None, server: MgmtServer) -> bool:
+def _same_host(cluster: Cluster, view: NodeView, written: str | None, server: WritableServer) -> bool:
     if written is None:
         return False
-    if written.strip() == server.ip:
-        return True
+    w = written.strip()
+    if is_ip(w):  # the address the services bind to (any of the server's, while that is unknown)
+        return server.names_address(w)
     target = cluster.node(server.name)
-    # resolved as the check does: "localhost" in a SPOC's list is not a Management server
-    return target is not None and cluster.resolve(written, from_node=None) is target
+    # a host name, resolved as the check does: "localhost" in a SPOC's list is not a Management server
+    return target is not None and cluster.resolve(w, from_node=None) is target
 
 
 @dataclass
@@ -103,7 +93,7 @@ class _Entry:
     index: int  # as written (the suffix), before renumbering
     lines: dict[str, ServerLine] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
-    server: MgmtServer | None = None  # None: stale (no Management server has it)
+    server: WritableServer | None = None  # None: stale (no Management server has it)
     added: bool = False
 
     def get(self, fieldname: str) -> str | None:
@@ -146,7 +136,7 @@ def _entries(doc: SpocConfDocument, edits: _Edits) -> list[_Entry]:
 
 
 def _match(cluster: Cluster, view: NodeView, doc: SpocConfDocument, entries: list[_Entry],
-           servers: Sequence[MgmtServer], edits: _Edits) -> None:
+           servers: Sequence[WritableServer], edits: _Edits) -> None:
     """Give each entry its Management server (by GUID, else by address) and the corrections
     it needs; an entry no server claims stays stale (``server`` None)."""
     wanted = {normalize_guid(s.guid): s for s in servers}
@@ -216,7 +206,7 @@ def _rewrite(doc: SpocConfDocument, entries: list[_Entry], edits: _Edits, remove
     return final
 
 
-def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[MgmtServer], options: FixOptions,
+def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[WritableServer], options: FixOptions,
               findings: Sequence[Finding]) -> NodePlan:
     spoc = view.spoc
     if spoc is None:

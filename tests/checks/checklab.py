@@ -15,6 +15,7 @@ from auditor.findings import Finding, Status
 from auditor.lab.scenario_builder import MgmtSpec, NodeSpec, build_node, healthy_specs
 from auditor.nodestate import FileEntry, NodeState, path_key
 from auditor.profile import load_profile
+from auditor.vocab import NodeStatus
 
 PROFILE = load_profile()
 
@@ -33,6 +34,18 @@ class Lab:
         """Register a change applied to the built node states (by name)."""
         self._edits.append(fn)
         return self
+
+    def down(self, name: str, *, address: str | None = None, resolved: tuple[str, ...] = (),
+             reason: str = "the user name or password was rejected") -> Lab:
+        """``name`` could not be collected (as the collector records it: no data, a status and a
+        reason); ``address`` replaces its inventory address, ``resolved`` is what that host name
+        resolved to on the admin host."""
+        def fail(by: dict[str, NodeState]) -> None:
+            st = by[name]
+            failed = NodeState(name=st.name, roles=list(st.roles), address=address or st.address,
+                               status=NodeStatus.AUTH, reason=reason, resolved_addresses=list(resolved))
+            st.__dict__.update(failed.__dict__)
+        return self.edit(fail)
 
     def states(self) -> list[NodeState]:
         out = []
@@ -92,3 +105,8 @@ def rewrite(st: NodeState, path: str, fn: Callable[[str], str], encoding: str = 
 
 
 MGMT_CONF = "C:\\DispatcherParagon\\Management\\conf\\management.properties"
+
+
+def spoc_conf_of(st: NodeState) -> str:
+    """The path of ``st``'s spoc.conf (SITE2 of the lab is installed on D:)."""
+    return next(f.path for f in st.files.values() if f.path.lower().endswith("\\spoc\\conf\\modules\\spoc.conf"))

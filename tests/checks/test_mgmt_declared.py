@@ -26,7 +26,7 @@ def test_disagreeing_guid_fails_naming_both_values():
     f = Lab().run("MGMT-DECLARED", declared=declare(guid="mgmt-one"))["MGMT1"]
     assert f.status == Status.FAIL
     assert "declares mgmt-one (cluster.yaml line 20)" in f.message
-    assert f"says {G1} (C:\\DispatcherParagon\\Management\\conf\\management.properties line 2: localGUID)" in f.message
+    assert f"says {G1} (C:\\DispatcherParagon\\Management\\conf\\management.properties line 2: localGUID (assumed key))" in f.message
 
 
 def test_disagreeing_port_fails():

@@ -55,14 +55,14 @@ def test_wrong_ip_for_guid_fails():
     lab = Lab().edit(lambda s: rewrite(s["SITE1"], SPOC_CONF,
                                        lambda t: t.replace("serverIP2=10.0.10.12", "serverIP2=10.0.10.77")))
     f = lab.run("SPOC-MGMT-LIST")["SITE1"]
-    assert f.status.value == "fail" and "10.0.10.77 is not its address (expected 10.0.10.12)" in f.message and f.line == 10
+    assert f.status.value == "fail" and "10.0.10.77 is not an address of MGMT2 (expected 10.0.10.12)" in f.message and f.line == 10
 
 
 def test_swapped_guid_for_ip_fails():
     lab = Lab().edit(lambda s: rewrite(s["SITE1"], SPOC_CONF,
                                        lambda t: t.replace(f"serverGUID2={G2}", "serverGUID2=someone-else")))
     f = lab.run("SPOC-MGMT-LIST")["SITE1"]
-    assert f.status.value == "fail" and "is not its GUID" in f.message
+    assert f.status.value == "fail" and "GUID someone-else for MGMT2 (10.0.10.12), expected " in f.message
 
 
 def test_wrong_port_fails():
@@ -107,8 +107,8 @@ def test_unreachable_nodes_skip_and_unknown_guid_matched_by_ip():
         s["MGMT2"].status, s["MGMT2"].reason = "timeout", "no answer in 30 s"
         s["SITE2"].status, s["SITE2"].reason = "refused", "connection refused"
     found = Lab().edit(down).run("SPOC-MGMT-LIST")
-    assert statuses(found) == {"MGMT1": "pass", "MGMT2": "skip", "SITE1": "pass", "SITE2": "skip"}
-    assert "GUID not verified" in found["SITE1"].message
+    assert statuses(found) == {"MGMT1": "error", "MGMT2": "skip", "SITE1": "error", "SITE2": "skip"}
+    assert "MGMT2 was not collected (no answer in 30 s)" in found["SITE1"].message
     assert "connection refused" in found["SITE2"].message
 
 
