@@ -126,7 +126,7 @@ def judge_address(ids: Identities, judged: Judged, server: ServerIdentity, host:
             judged.sources[f"{server.name} bound address"] = bound
             if h in own:
                 return judged.add(Verdict.FAIL, f"{where}: {h} is another interface of {server.name}; its services "
-                                                f"bind to {bound.describe()} only", line)
+                                                f"bind only to {bound.describe()}", line)
             return judged.compare(server, "bound address", bound, h, f"{where}: {h} for {server.name}", line)
         if bound is None and len(own) > 1:
             return judged.add(Verdict.NOTE, f"{where}: the address {server.name}'s services bind to is unknown, so "
@@ -152,6 +152,8 @@ def unverified_match(judged: Judged, server: ServerIdentity, where: str, how: st
     """An entry that agrees with what is known of a server that was not collected is not proof:
     unless every value it was judged by is declared, it is not verifiable (said once per entry:
     not when judging it already said so, ``before`` being the count of not-verifiable items then)."""
+    if server.collected:
+        return
     guessed = [what for what, value in values if not server.trusted(value)]
     if guessed and len(judged.unverifiable) == before:
         judged.add(Verdict.UNVERIFIABLE, f"{where} is {server.name}'s by {how}; its {', '.join(guessed)} cannot be "
