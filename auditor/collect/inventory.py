@@ -297,109 +297,118 @@ def parse_inventory(text: str, source: str = "<inventory>", base_dir: Path | Non
     if not isinstance(nodes_raw, LineList) or not nodes_raw:
         raise ctx.err("nodes: expected a non-empty list of nodes", line_of(data, "nodes") or data.line or 1)
 
-    decl_lines: dict[str, int] = {}
-    cluster_declared = _cluster_declarations(data, ctx, decl_lines)
-    node_declared: dict[str, NodeDeclarations] = {}
-    base = base_dir or Path(".")
-    nodes: list[NodeTarget] = []
-    seen: dict[str, tuple[str, int | None, str]] = {}  # skeleton -> (lower-case name, line, name)
-    for i, raw in enumerate(nodes_raw):
-        nline = nodes_raw.item_lines[i]
-        if not isinstance(raw, LineMap):
-            raise ctx.err(f"nodes[{i}]: expected a mapping with name, address, roles", nline)
-        what = f"nodes[{i}]"
-        for key in _RUN_WIDE:
-            if key in raw:
-                raise ctx.err(f"{what}: {key} applies to the whole run; set it under defaults", line_of(raw, key))
-        _check_keys(raw, _NODE_KEYS, ctx, what)
-        if "name" not in raw:
-            raise ctx.err(f"{what}: name is required", raw.line)
-        name = raw["name"].strip() if isinstance(raw["name"], str) else ""
-        if not name:
-            raise ctx.err(f"{what}: name: expected a non-empty text", line_of(raw, "name"))
-        what = f"node {one_line(name)!r}"
-        first = seen.get(skeleton(name))
-        if first is not None:
-            if first[0] == name.lower():
-                raise ctx.err(f"{what}: duplicate node name (first declared on line {first[1]})", line_of(raw, "name"))
-            raise ctx.err(look_alike_message(first[2], name, f" (first declared on line {first[1]})"),
-                          line_of(raw, "name"))
-        seen[skeleton(name)] = (name.lower(), line_of(raw, "name"), name)
-        address = _setting("address", raw["address"], ctx, line_of(raw, "address")) if "address" in raw else name
-        if not is_ip(address) and (re.search(r"[\s/@:\\]", address) or address.startswith("-")):
-            raise ctx.err(f"{what}: address {address!r} is not a host name or IP address "
-                          "(no scheme, path or port here: use scheme: and port:)",
-                          line_of(raw, "address") or raw.line)
-        roles_raw = raw.get("roles")
-        if not isinstance(roles_raw, list) or not roles_raw:
-            raise ctx.err(f"{what}: roles: expected a list such as [management] or [site]",
-                          line_of(raw, "roles") or raw.line)
-        bad = [r for r in roles_raw if r not in VALID_ROLES]
-        if bad:
-            raise ctx.err(f"{what}: roles: unknown role(s) {bad}; valid roles are: {', '.join(VALID_ROLES)}",
-                          line_of(raw, "roles"))
-        own, own_cred = _parse_settings(raw, _NODE_KEYS, ctx)
-        node_declared[name] = _node_declarations(raw, roles_raw, name, ctx, decl_lines)
-        hostname = _setting("hostname", raw["hostname"], ctx, line_of(raw, "hostname")) if "hostname" in raw else None
-        merged = dict(_DEFAULTS)
-        merged.update(defaults)
-        merged.update(own)
-        scheme = merged["scheme"]
-        port = merged["port"] or DEFAULT_PORTS[scheme]
-        ca_file = None
-        if merged["ca_file"]:
-            ca_file = Path(merged["ca_file"]).expanduser()
-            if not ca_file.is_absolute():
-                ca_file = (base / ca_file).resolve()
-            if not ca_file.is_file():
-                where = line_of(raw, "ca_file") if "ca_file" in own else line_of(defaults_raw, "ca_file")
-                raise ctx.err(f"{what}: ca_file {str(ca_file)!r} does not exist", where)
-        username = merged["username"]
-        cred_raw, cred_line = own_cred or default_cred or (None, None)
-        credential = _credential(cred_raw, username, ctx, cred_line)
-        if merged["transport"] == "kerberos":
-            if "username" not in raw and defaults.get("transport") != "kerberos":
-                username = ""  # the NTLM nodes' account, inherited from defaults: the ticket's user is used
-            username_line = line_of(raw, "username") if "username" in raw else line_of(defaults_raw, "username")
-            _check_kerberos_node(what, username, username_line or raw.line, own_cred, defaults, default_cred, ctx)
-            credential = None  # a credential inherited for NTLM nodes is not used: the ticket is
-        else:
-            if not username:
-                raise ctx.err(f"{what}: username is required for transport {merged['transport']} "
-                              "(set it under defaults or on the node)", raw.line)
-            if credential is None:
-                raise ctx.err(f"{what}: credential is required for transport {merged['transport']}; "
-                              + _CREDENTIAL_HELP, raw.line)
-        if merged["read_timeout"] <= 1:
-            raise ctx.err(f"{what}: read_timeout must be more than 1 second", raw.line)
-        nodes.append(NodeTarget(
-            name=name,
-            address=address,
-            roles=tuple(dict.fromkeys(roles_raw)),
-            transport=merged["transport"],
-            scheme=scheme,
-            port=port,
-            ca_file=ca_file,
-            verify=merged["verify"],
-            connect_timeout=merged["connect_timeout"],
-            read_timeout=merged["read_timeout"],
-            deadline=merged["deadline"],
-            max_output_mb=merged["max_output_mb"],
-            retries=merged["retries"],
-            username=username,
-            credential=credential,
-            hostname=hostname,
-            check_hostname=merged["check_hostname"],
-            kerberos_hostname_override=merged["kerberos_hostname_override"],
-            line=nline,
-        ))
-    declared = Declarations(source=source, nodes={n: d for n, d in node_declared.items() if not d.empty},
-                            lines=decl_lines, **cluster_declared)
+    top = _Top(ctx=ctx, defaults=defaults, defaults_raw=defaults_raw, default_cred=default_cred,
+               base=base_dir or Path("."))
+    cluster_declared = _cluster_declarations(data, ctx, top.decl_lines)
+    nodes = [_parse_node(top, i, raw, nodes_raw.item_lines[i]) for i, raw in enumerate(nodes_raw)]
+    declared = Declarations(source=source, nodes={n: d for n, d in top.node_declared.items() if not d.empty},
+                            lines=top.decl_lines, **cluster_declared)
     clash = declared.clash()
     if clash:
-        raise ctx.err(clash[0], decl_lines.get(clash[1]))
+        raise ctx.err(clash[0], top.decl_lines.get(clash[1]))
     return Inventory(cluster=cluster, nodes=nodes, concurrency=defaults.get("concurrency"), path=None,
                      max_concurrency=defaults.get("max_concurrency"), declared=declared)
+
+
+@dataclass
+class _Top:
+    """What every node entry is read against: the defaults, and what earlier nodes declared."""
+
+    ctx: _Ctx
+    defaults: dict[str, Any]
+    defaults_raw: LineMap
+    default_cred: Any
+    base: Path
+    seen: dict[str, tuple[str, int | None, str]] = field(default_factory=dict)  # skeleton -> (lower, line, name)
+    node_declared: dict[str, NodeDeclarations] = field(default_factory=dict)
+    decl_lines: dict[str, int] = field(default_factory=dict)
+
+
+def _node_identity(top: _Top, i: int, raw: Any, nline: int) -> tuple[str, str, str, list[Any]]:
+    """(name, how errors name the node, address, roles) of ``nodes[i]``."""
+    ctx = top.ctx
+    if not isinstance(raw, LineMap):
+        raise ctx.err(f"nodes[{i}]: expected a mapping with name, address, roles", nline)
+    what = f"nodes[{i}]"
+    for key in _RUN_WIDE:
+        if key in raw:
+            raise ctx.err(f"{what}: {key} applies to the whole run; set it under defaults", line_of(raw, key))
+    _check_keys(raw, _NODE_KEYS, ctx, what)
+    if "name" not in raw:
+        raise ctx.err(f"{what}: name is required", raw.line)
+    name = raw["name"].strip() if isinstance(raw["name"], str) else ""
+    if not name:
+        raise ctx.err(f"{what}: name: expected a non-empty text", line_of(raw, "name"))
+    what = f"node {one_line(name)!r}"
+    first = top.seen.get(skeleton(name))
+    if first is not None:
+        if first[0] == name.lower():
+            raise ctx.err(f"{what}: duplicate node name (first declared on line {first[1]})", line_of(raw, "name"))
+        raise ctx.err(look_alike_message(first[2], name, f" (first declared on line {first[1]})"),
+                      line_of(raw, "name"))
+    top.seen[skeleton(name)] = (name.lower(), line_of(raw, "name"), name)
+    address = _setting("address", raw["address"], ctx, line_of(raw, "address")) if "address" in raw else name
+    if not is_ip(address) and (re.search(r"[\s/@:\\]", address) or address.startswith("-")):
+        raise ctx.err(f"{what}: address {address!r} is not a host name or IP address "
+                      "(no scheme, path or port here: use scheme: and port:)",
+                      line_of(raw, "address") or raw.line)
+    roles_raw = raw.get("roles")
+    if not isinstance(roles_raw, list) or not roles_raw:
+        raise ctx.err(f"{what}: roles: expected a list such as [management] or [site]",
+                      line_of(raw, "roles") or raw.line)
+    bad = [r for r in roles_raw if r not in VALID_ROLES]
+    if bad:
+        raise ctx.err(f"{what}: roles: unknown role(s) {bad}; valid roles are: {', '.join(VALID_ROLES)}",
+                      line_of(raw, "roles"))
+    return name, what, address, roles_raw
+
+
+def _parse_node(top: _Top, i: int, raw: Any, nline: int) -> NodeTarget:
+    """``nodes[i]`` with the defaults applied, every setting and credential validated."""
+    ctx, defaults, defaults_raw = top.ctx, top.defaults, top.defaults_raw
+    name, what, address, roles_raw = _node_identity(top, i, raw, nline)
+    own, own_cred = _parse_settings(raw, _NODE_KEYS, ctx)
+    top.node_declared[name] = _node_declarations(raw, roles_raw, name, ctx, top.decl_lines)
+    hostname = _setting("hostname", raw["hostname"], ctx, line_of(raw, "hostname")) if "hostname" in raw else None
+    merged = dict(_DEFAULTS)
+    merged.update(defaults)
+    merged.update(own)
+    scheme = merged["scheme"]
+    port = merged["port"] or DEFAULT_PORTS[scheme]
+    ca_file = None
+    if merged["ca_file"]:
+        ca_file = Path(merged["ca_file"]).expanduser()
+        if not ca_file.is_absolute():
+            ca_file = (top.base / ca_file).resolve()
+        if not ca_file.is_file():
+            where = line_of(raw, "ca_file") if "ca_file" in own else line_of(defaults_raw, "ca_file")
+            raise ctx.err(f"{what}: ca_file {str(ca_file)!r} does not exist", where)
+    username = merged["username"]
+    cred_raw, cred_line = own_cred or top.default_cred or (None, None)
+    credential = _credential(cred_raw, username, ctx, cred_line)
+    if merged["transport"] == "kerberos":
+        if "username" not in raw and defaults.get("transport") != "kerberos":
+            username = ""  # the NTLM nodes' account, inherited from defaults: the ticket's user is used
+        username_line = line_of(raw, "username") if "username" in raw else line_of(defaults_raw, "username")
+        _check_kerberos_node(what, username, username_line or raw.line, own_cred, defaults, top.default_cred, ctx)
+        credential = None  # a credential inherited for NTLM nodes is not used: the ticket is
+    else:
+        if not username:
+            raise ctx.err(f"{what}: username is required for transport {merged['transport']} "
+                          "(set it under defaults or on the node)", raw.line)
+        if credential is None:
+            raise ctx.err(f"{what}: credential is required for transport {merged['transport']}; "
+                          + _CREDENTIAL_HELP, raw.line)
+    if merged["read_timeout"] <= 1:
+        raise ctx.err(f"{what}: read_timeout must be more than 1 second", raw.line)
+    return NodeTarget(
+        name=name, address=address, roles=tuple(dict.fromkeys(roles_raw)), transport=merged["transport"],
+        scheme=scheme, port=port, ca_file=ca_file, verify=merged["verify"],
+        connect_timeout=merged["connect_timeout"], read_timeout=merged["read_timeout"], deadline=merged["deadline"],
+        max_output_mb=merged["max_output_mb"], retries=merged["retries"], username=username, credential=credential,
+        hostname=hostname, check_hostname=merged["check_hostname"],
+        kerberos_hostname_override=merged["kerberos_hostname_override"], line=nline,
+    )
 
 
 def _cluster_declarations(data: LineMap, ctx: _Ctx, lines: dict[str, int]) -> dict[str, Any]:

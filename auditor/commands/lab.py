@@ -92,7 +92,6 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
     generated = password is None
     if generated:
         password = secrets.token_urlsafe(15)
-    own_workdir = source.workdir is None
 
     stop = threading.Event()
 
@@ -112,41 +111,8 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
     old_term = signal.signal(signal.SIGTERM, _on_signal)
     try:
         cluster.start()
-        wd = cluster.workdir
-        inv = cluster.write_inventory(inventory_out or wd / sources.INVENTORY, password_env=PASSWORD_ENV)
-        rows = []
-        for n in cluster.nodes:
-            fault_text = ", ".join(f"{k}={v}" for k, v in (n.entry.lab.get("faults") or {}).items())
-            rows.append([n.name, ",".join(n.entry.roles), f"{scheme}://127.0.0.1:{n.port}/wsman",
-                         "refused (closed port)" if n.server is None else "up", fault_text])
-        click.echo(f"Lab cluster {cluster.name!r}: {len(cluster.nodes)} node(s), {scheme}, auth {auth}")
-        click.echo(tabulate(rows, headers=["NODE", "ROLES", "ENDPOINT", "STATE", "FAULTS"]))
-        click.echo("")
-        click.echo(f"Inventory: {inv}")
-        if cluster.ca_file is not None:
-            click.echo(f"CA:        {inv.parent / 'lab-ca.pem'}")
-        kept = " (temporary)" if own_workdir else (
-            " (served in place: changes are kept)" if source.resumed else f" (kept: serve it again with `auditor lab serve {wd}`)")
-        click.echo(f"Work dir:  {wd}{kept}")
-        if kdc is not None:
-            click.echo(f"Kerberos:  realm {kdc.realm}, KDC 127.0.0.1:{kdc.port}, service principal "
-                       f"{kdc.service_principal(kdc.service_hosts[0])}, ticket for {kdc.user_principal} in "
-                       f"{kdc.workdir / 'ccache'}")
-        elif kdc_note:
-            click.echo(f"note: {kdc_note}")
-        click.echo("")
-        click.echo("In another shell:")
-        if kdc is not None:
-            for key, value in kdc.client_env(kdc.workdir / "ccache").items():
-                click.echo(f"  export {key}={value}")
-        if cluster.transport != "kerberos":  # with Kerberos the ticket above is the credential
-            if generated:
-                # Lab only: a throwaway password for 127.0.0.1 listeners, shown once so it can be used.
-                click.echo(f"  export {PASSWORD_ENV}={password}")
-            else:
-                click.echo(f"  (the lab uses the password already in ${PASSWORD_ENV})")
-        click.echo(f"  auditor audit --inventory {inv}")
-        click.echo("")
+        inv = cluster.write_inventory(inventory_out or cluster.workdir / sources.INVENTORY, password_env=PASSWORD_ENV)
+        _announce(cluster, inv, source, kdc, kdc_note, password if generated else None)
         click.echo("Press Ctrl-C to stop.", nl=True)
         sys.stdout.flush()
         while not stop.wait(0.2):
@@ -159,6 +125,47 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     click.echo("lab cluster stopped")
+
+
+def _announce(cluster: Any, inv: Path, source: Any, kdc: Any, kdc_note: str | None,
+              generated_password: str | None) -> None:
+    """What is served where, and what to type in another shell (the password only when the
+    lab generated it: then it is shown once)."""
+    wd = cluster.workdir
+    scheme, auth = cluster.scheme, cluster.auth
+    rows = []
+    for n in cluster.nodes:
+        fault_text = ", ".join(f"{k}={v}" for k, v in (n.entry.lab.get("faults") or {}).items())
+        rows.append([n.name, ",".join(n.entry.roles), f"{scheme}://127.0.0.1:{n.port}/wsman",
+                     "refused (closed port)" if n.server is None else "up", fault_text])
+    click.echo(f"Lab cluster {cluster.name!r}: {len(cluster.nodes)} node(s), {scheme}, auth {auth}")
+    click.echo(tabulate(rows, headers=["NODE", "ROLES", "ENDPOINT", "STATE", "FAULTS"]))
+    click.echo("")
+    click.echo(f"Inventory: {inv}")
+    if cluster.ca_file is not None:
+        click.echo(f"CA:        {inv.parent / 'lab-ca.pem'}")
+    kept = " (temporary)" if source.workdir is None else (
+        " (served in place: changes are kept)" if source.resumed else f" (kept: serve it again with `auditor lab serve {wd}`)")
+    click.echo(f"Work dir:  {wd}{kept}")
+    if kdc is not None:
+        click.echo(f"Kerberos:  realm {kdc.realm}, KDC 127.0.0.1:{kdc.port}, service principal "
+                   f"{kdc.service_principal(kdc.service_hosts[0])}, ticket for {kdc.user_principal} in "
+                   f"{kdc.workdir / 'ccache'}")
+    elif kdc_note:
+        click.echo(f"note: {kdc_note}")
+    click.echo("")
+    click.echo("In another shell:")
+    if kdc is not None:
+        for key, value in kdc.client_env(kdc.workdir / "ccache").items():
+            click.echo(f"  export {key}={value}")
+    if cluster.transport != "kerberos":  # with Kerberos the ticket above is the credential
+        if generated_password is not None:
+            # Lab only: a throwaway password for 127.0.0.1 listeners, shown once so it can be used.
+            click.echo(f"  export {PASSWORD_ENV}={generated_password}")
+        else:
+            click.echo(f"  (the lab uses the password already in ${PASSWORD_ENV})")
+    click.echo(f"  auditor audit --inventory {inv}")
+    click.echo("")
 
 
 @command.command("generate")

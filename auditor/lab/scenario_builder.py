@@ -99,45 +99,50 @@ def spoc_conf_text(own_guid: str, servers: list[MgmtSpec]) -> bytes:
     return _props(lines)
 
 
-def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
-    root = spec.root
-    b = spec.branding
-    st = NodeState(
-        name=spec.name,
-        hostname=spec.name.upper(),
-        fqdn=f"{spec.name.lower()}.corp.example",
-        os=OsInfo(caption="Microsoft Windows Server 2022 Standard", product_type=3, version="10.0.20348",
-                  build="20348"),
-        dotnet_release=528449,
-        interfaces=[Interface(name="Ethernet0", ipv4=[spec.ip])]
-        + ([Interface(name="Ethernet1", ipv4=list(spec.extra_ips))] if spec.extra_ips else []),
-        environment={},
-        collected_at=None,
-    )
+class _NodeBuilder:
+    """Services and files of one simulated node, added the way an installer lays them out."""
 
-    def svc(name: str, what: str, image: str, account: str = "LocalSystem", start_mode: str = "Auto",
+    def __init__(self, spec: NodeSpec):
+        self.spec = spec
+        self.state = NodeState(
+            name=spec.name,
+            hostname=spec.name.upper(),
+            fqdn=f"{spec.name.lower()}.corp.example",
+            os=OsInfo(caption="Microsoft Windows Server 2022 Standard", product_type=3, version="10.0.20348",
+                      build="20348"),
+            dotnet_release=528449,
+            interfaces=[Interface(name="Ethernet0", ipv4=[spec.ip])]
+            + ([Interface(name="Ethernet1", ipv4=list(spec.extra_ips))] if spec.extra_ips else []),
+            environment={},
+            collected_at=None,
+        )
+
+    def svc(self, name: str, what: str, image: str, account: str = "LocalSystem", start_mode: str = "Auto",
             running: bool = True) -> None:
-        if name in spec.stopped_services:
+        st = self.state
+        if name in self.spec.stopped_services:
             running = False
         st.services.append(Service(
-            name=name, display_name=_display(b, what), state="Running" if running else "Stopped",
+            name=name, display_name=_display(self.spec.branding, what), state="Running" if running else "Stopped",
             start_mode=start_mode, account=account, image_path=image,
             start_time=START_TIME if running else None, pid=(1000 + len(st.services) * 4) if running else None))
 
-    def put(rel: str, content: bytes, mtime: str = CONFIG_TIME) -> None:
-        path = f"{root}\\{rel}"
-        st.files[path_key(path)] = FileEntry(path=path, content=content, mtime=mtime)
+    def put(self, rel: str, content: bytes, mtime: str = CONFIG_TIME) -> None:
+        path = f"{self.spec.root}\\{rel}"
+        self.state.files[path_key(path)] = FileEntry(path=path, content=content, mtime=mtime)
 
-    by_name = {m.name: m for m in mgmts}
-    if "management" in spec.roles:
+    def management(self, mgmts: list[MgmtSpec]) -> None:
+        """The Management server's services, configuration, install log, registry and probes."""
+        spec, st, root = self.spec, self.state, self.spec.root
+        by_name = {m.name: m for m in mgmts}
         mg = f"{root}\\Management"
         st.environment["SAFEQ_HOME"] = mg
-        svc("YSoftSQ-Management", "Management Service", f'"{mg}\\tomcat\\bin\\tomcat9.exe" //RS//YSoftSQ-Management')
-        svc("YSoftIms", "Infrastructure Service", f'"{mg}\\ims\\bin\\ims-service.exe"', account=spec.ims_account)
-        svc("YSoftEtcd", "etcd", f'"{mg}\\etcd\\prunsrv.exe" //RS//YSoftEtcd')
-        svc("YSoftSQ-LDAP", "LDAP Replicator", f'"{mg}\\ldapreplicator\\bin\\prunsrv.exe" //RS//YSoftSQ-LDAP')
-        svc("YSoftSQ-WPS", "Workflow Processing System", f'"{root}\\WPS\\WpsService.exe"')
-        svc("YSoftSQ-FSP", "FlexiSpooler", f'"{root}\\FSP\\Service\\FlexiSpooler.exe"')
+        self.svc("YSoftSQ-Management", "Management Service", f'"{mg}\\tomcat\\bin\\tomcat9.exe" //RS//YSoftSQ-Management')
+        self.svc("YSoftIms", "Infrastructure Service", f'"{mg}\\ims\\bin\\ims-service.exe"', account=spec.ims_account)
+        self.svc("YSoftEtcd", "etcd", f'"{mg}\\etcd\\prunsrv.exe" //RS//YSoftEtcd')
+        self.svc("YSoftSQ-LDAP", "LDAP Replicator", f'"{mg}\\ldapreplicator\\bin\\prunsrv.exe" //RS//YSoftSQ-LDAP')
+        self.svc("YSoftSQ-WPS", "Workflow Processing System", f'"{root}\\WPS\\WpsService.exe"')
+        self.svc("YSoftSQ-FSP", "FlexiSpooler", f'"{root}\\FSP\\Service\\FlexiSpooler.exe"')
         conf = [
             "# Management Service node configuration",
             f"localGUID={spec.mgmt_guid}",
@@ -147,24 +152,22 @@ def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
         ]
         conf += [f"{k}={v}" for k, v in spec.db.items()]
         conf += ["dbName=SQDB6", "dbUser=sqdb6user", "sessionTimeoutMinutes=30", "webPort=443"]
-        put("Management\\conf\\management.properties", _props(conf))
-        put("Management\\ims\\application.properties", _props([
+        self.put("Management\\conf\\management.properties", _props(conf))
+        self.put("Management\\ims\\application.properties", _props([
             "# Infrastructure Service",
             "server.port=5111",
             java_line("repository.path", spec.repository_path) if spec.repository_escaped
             else f"repository.path={spec.repository_path}",
             "repository.retentionDays=30",
         ]))
-        put("Management\\management-server-install.log", _props([
+        self.put("Management\\management-server-install.log", _props([
             f"Installation of YSoft SafeQ Management Server version {spec.version} started",
             "Extracting files...",
             f"Installation of YSoft SafeQ Management Server version {spec.version} finished",
         ]))
-        st.registry["HKLM\\SOFTWARE\\WOW6432Node\\Y Soft Corporation\\YSoft SafeQ 6"] = {
-            "Version": spec.version, "InstallDir": root}
         if spec.embedded_db_host:
-            svc("YSoftPGSQL", "PostgreSQL", f'"{mg}\\PGSQL\\bin\\pg_ctl.exe" runservice -N YSoftPGSQL')
-            put("Management\\PGSQL-data\\postgresql.conf", _props(["port = 5433", "listen_addresses = '*'"]))
+            self.svc("YSoftPGSQL", "PostgreSQL", f'"{mg}\\PGSQL\\bin\\pg_ctl.exe" runservice -N YSoftPGSQL')
+            self.put("Management\\PGSQL-data\\postgresql.conf", _props(["port = 5433", "listen_addresses = '*'"]))
             st.listening_ports.append(ListeningPort(address="0.0.0.0", port=5433, pid=1200))
         st.listening_ports.append(ListeningPort(address="0.0.0.0", port=443, pid=1000))
         repo = spec.repository_path
@@ -173,38 +176,51 @@ def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
             # the cluster's file share is on the network for every Management server, even one
             # not configured to use it (so a fix that points it there can be verified)
             st.probes[path_key(SHARED_REPO)] = PathProbe(path=SHARED_REPO, exists=True, is_dir=True)
-    else:
-        st.registry["HKLM\\SOFTWARE\\WOW6432Node\\Y Soft Corporation\\YSoft SafeQ 6"] = {
-            "Version": spec.version, "InstallDir": root}
 
-    # Every management and site server runs a Spooler Controller and the IMS proxy.
-    sp = f"{root}\\SPOC"
-    svc("YSoftSQ-SPOC", "Spooler Controller", f'"{sp}\\bin\\wrapper.exe" -s "{sp}\\conf\\wrapper.conf"')
-    svc("YSoftSQ-SPOCGS", "Spooler Controller Group Service", f'"{sp}\\bin\\spocgs.exe"', start_mode="Manual",
-        running=False)
-    svc("YSoftImsProxy", "Infrastructure Service Proxy", f'"{sp}\\ims\\bin\\ims-proxy.exe"')
-    svc("YSoftSQ-TS", "Terminal Server", f'"{sp}\\terminalserver\\TerminalServer.exe"')
-    listed = [replace(m, ip=spec.spoc_ips.get(m.name, m.ip)) for m in mgmts
-              if spec.spoc_lists is None or m.name in spec.spoc_lists]
-    put("SPOC\\conf\\modules\\spoc.conf", spoc_conf_text(spec.spoc_guid, listed + spec.spoc_stale))
-    ims_listed = [m for m in mgmts if spec.ims_lists is None or m.name in spec.ims_lists]
-    put("SPOC\\ims\\application.properties", _props([
-        "# Infrastructure Service Proxy",
-        "infrastructureServiceAddresses=" + ",".join(f"{spec.ims_ips.get(m.name, m.ip)}:{IMS_PORT}"
-                                                     for m in ims_listed),
-        "proxy.cacheSeconds=60",
-    ]))
-    put("SPOC\\conf\\remoteConfImg.xml", (
-        b'<?xml version="1.0" encoding="UTF-8"?>\r\n<configuration>\r\n'
-        b'  <property key="orsFailoverLockManager" value="true"/>\r\n'
-        b'  <property key="spocGroupName" value="default"/>\r\n</configuration>\r\n'))
-    if "management" in spec.roles:
-        put("WPS\\WpsService.exe.config", (
+    def spooler(self, mgmts: list[MgmtSpec]) -> None:
+        """The Spooler Controller and IMS proxy every management and site server runs."""
+        spec = self.spec
+        sp = f"{spec.root}\\SPOC"
+        self.svc("YSoftSQ-SPOC", "Spooler Controller", f'"{sp}\\bin\\wrapper.exe" -s "{sp}\\conf\\wrapper.conf"')
+        self.svc("YSoftSQ-SPOCGS", "Spooler Controller Group Service", f'"{sp}\\bin\\spocgs.exe"', start_mode="Manual",
+                 running=False)
+        self.svc("YSoftImsProxy", "Infrastructure Service Proxy", f'"{sp}\\ims\\bin\\ims-proxy.exe"')
+        self.svc("YSoftSQ-TS", "Terminal Server", f'"{sp}\\terminalserver\\TerminalServer.exe"')
+        listed = [replace(m, ip=spec.spoc_ips.get(m.name, m.ip)) for m in mgmts
+                  if spec.spoc_lists is None or m.name in spec.spoc_lists]
+        self.put("SPOC\\conf\\modules\\spoc.conf", spoc_conf_text(spec.spoc_guid, listed + spec.spoc_stale))
+        ims_listed = [m for m in mgmts if spec.ims_lists is None or m.name in spec.ims_lists]
+        self.put("SPOC\\ims\\application.properties", _props([
+            "# Infrastructure Service Proxy",
+            "infrastructureServiceAddresses=" + ",".join(f"{spec.ims_ips.get(m.name, m.ip)}:{IMS_PORT}"
+                                                         for m in ims_listed),
+            "proxy.cacheSeconds=60",
+        ]))
+        self.put("SPOC\\conf\\remoteConfImg.xml", (
+            b'<?xml version="1.0" encoding="UTF-8"?>\r\n<configuration>\r\n'
+            b'  <property key="orsFailoverLockManager" value="true"/>\r\n'
+            b'  <property key="spocGroupName" value="default"/>\r\n</configuration>\r\n'))
+
+    def management_extras(self) -> None:
+        self.put("WPS\\WpsService.exe.config", (
             b'<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <appSettings>\r\n'
             b'    <add key="ManagementServiceUrl" value="https://localhost/" />\r\n'
             b'  </appSettings>\r\n</configuration>\r\n'))
-        put("FSP\\Service\\spooler.config", _props(["ServerDiscoveryEnabled=true"]))
-    return st
+        self.put("FSP\\Service\\spooler.config", _props(["ServerDiscoveryEnabled=true"]))
+
+
+def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
+    """One node as its spec describes it (services, files, registry, ports, probes)."""
+    node = _NodeBuilder(spec)
+    is_management = "management" in spec.roles
+    if is_management:
+        node.management(mgmts)
+    node.state.registry["HKLM\\SOFTWARE\\WOW6432Node\\Y Soft Corporation\\YSoft SafeQ 6"] = {
+        "Version": spec.version, "InstallDir": spec.root}
+    node.spooler(mgmts)
+    if is_management:
+        node.management_extras()
+    return node.state
 
 
 def mgmt_specs(count: int = 2) -> list[MgmtSpec]:
