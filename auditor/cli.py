@@ -23,6 +23,7 @@ import click
 from auditor import __version__
 from auditor.commands._help import FullHelpGroup
 from auditor.errors import AuditorError
+from auditor.terminal import safe_output
 from auditor.vocab import ExitStatus
 
 HELP_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -73,6 +74,10 @@ class _AuditorGroup(FullHelpGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         _tolerant_std_streams()  # before parsing: usage errors echo the admin's input too
+        with safe_output():  # every line any command prints: control characters made visible
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+
+    def _main(self, args, prog_name, complete_var, standalone_mode, **extra):  # type: ignore[no-untyped-def]
         if not standalone_mode:  # an embedding caller (the demo) handles errors itself
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:

@@ -92,3 +92,8 @@ def one_line(value: Any) -> str:
         return text
     text = _CONTROLS_ONE_LINE.sub(_escape, text)
     return _SURROGATE.sub(_escape, text) if _SURROGATE.search(text) else text
+
+
+def one_line_cells(rows: Any) -> list[list[Any]]:
+    """Table rows with every text cell made :func:`one_line` (numbers left as they are)."""
+    return [[one_line(c) if isinstance(c, str) else c for c in row] for row in rows]

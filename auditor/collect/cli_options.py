@@ -30,6 +30,7 @@ from auditor.collect.inventory import Inventory, load_inventory
 from auditor.collect.runner import CollectionEvents, SecurityOptions
 from auditor.errors import InputError
 from auditor.profile import Profile, load_profile
+from auditor.terminal import status_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,7 +99,7 @@ def terminal_events(*, progress: bool) -> CollectionEvents:
 
     def on_progress(done: int, total: int, failed: int) -> None:
         if show:
-            click.echo(f"\rcollected {done}/{total} ({failed} failed)", err=True, nl=False)
+            status_line(f"collected {done}/{total} ({failed} failed)")
 
     def on_finished() -> None:
         if show:

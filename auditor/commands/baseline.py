@@ -15,6 +15,7 @@ from auditor.commands._help import FullHelpGroup
 from auditor.errors import InputError
 from auditor.history.options import history_option, json_option, open_history
 from auditor.history.store import clear_baseline, get_run, list_baselines, resolve_run_ref, set_baseline
+from auditor.safetext import one_line_cells
 
 
 @click.group("baseline", cls=FullHelpGroup)
@@ -61,8 +62,8 @@ def show_cmd(history_path: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no baseline pinned: drift compares each run with the previous one")
         return
-    click.echo(tabulate([[r["cluster"], r["run_id"], r["finished_at"], r["failing"], r["pinned_at"], r["note"]]
-                         for r in rows],
+    click.echo(tabulate(one_line_cells([r["cluster"], r["run_id"], r["finished_at"], r["failing"], r["pinned_at"],
+                                        r["note"]] for r in rows),
                         headers=["cluster", "run", "run finished (UTC)", "failing", "pinned at (UTC)", "note"]))
 
 

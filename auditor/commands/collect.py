@@ -15,6 +15,7 @@ from auditor.collect.cli_options import collection_options, setup_from_options, 
 from auditor.collect.runner import CollectionResult, collect_cluster
 from auditor.collect.snapshot import prepare_out_dir, write_snapshot
 from auditor.outdir import folder_for_run
+from auditor.safetext import one_line
 from auditor.vocab import ExitStatus, NodeStatus
 
 
@@ -23,12 +24,6 @@ def _natural(name: str) -> list:
 
 
 LIST_ALL_UP_TO = 40
-
-
-def _printable(text: str) -> str:
-    """Names come from the inventory and reasons quote what a node answered (its host name):
-    control characters (terminal escape sequences) never reach the terminal."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def print_summary(result: CollectionResult) -> None:
@@ -43,13 +38,13 @@ def print_summary(result: CollectionResult) -> None:
     if len(rows) > LIST_ALL_UP_TO:
         hidden = sum(1 for n in rows if n.status == NodeStatus.OK)
         rows = [n for n in rows if n.status != NodeStatus.OK]
-    width = max([len(n.name) for n in rows] + [4])
+    width = max([len(one_line(n.name)) for n in rows] + [4])
     for n in rows:
         s = stats.get(n.name)
         extra = f"{s.seconds:6.2f}s  {s.attempts} attempt(s)" if s else ""
-        line = f"{_printable(n.name):<{width}}  {n.status:<8} {extra}"
+        line = f"{one_line(n.name):<{width}}  {n.status:<8} {extra}"
         if n.reason:
-            line += f"  {_printable(n.reason)}"
+            line += f"  {one_line(n.reason)}"
         click.echo(line)
     if hidden:
         click.echo(f"({hidden} node(s) collected ok, not listed; see manifest.json)")

@@ -17,17 +17,19 @@ from auditor.errors import InputError
 from auditor.history.drift import Drift, compare_runs, default_drift
 from auditor.history.options import history_option, json_option, open_history
 from auditor.history.store import latest_run_id, resolve_run_ref
+from auditor.safetext import one_line, one_line_cells
 from auditor.vocab import ExitStatus
 
 
 def tabulate(rows: list[list[Any]], headers: list[str]) -> str:
-    # Values are shown as text: "0080" or "45" must not be reformatted or right-aligned.
-    return _tabulate(rows, headers=headers, disable_numparse=True)
+    # Values are shown as text: "0080" or "45" must not be reformatted or right-aligned; each
+    # cell is one line (a node name or key from the data cannot break the table).
+    return _tabulate(one_line_cells(rows), headers=headers, disable_numparse=True)
 
 
 def _short(value: Any, width: int = 60) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    text = one_line(text)  # a value is one cell: no line break, no control character
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from auditor.history.options import history_option, json_option, open_history
 from auditor.history.store import SEVERITIES, get_baseline, list_runs, prune_runs
+from auditor.safetext import one_line_cells
 
 
 @click.command("history")
@@ -64,6 +65,6 @@ def command(history_path: str | None, limit: int, cluster: str | None, prune_kee
         ])
     headers = ["run", "finished (UTC)", "cluster", "source", "nodes ok",
                *sev_cols, "waived", "exit", "version"]
-    click.echo(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
+    click.echo(tabulate(one_line_cells(rows), headers=headers, tablefmt="simple", disable_numparse=True))
     if any(r[0].endswith("*") for r in rows):
         click.echo("* pinned baseline")

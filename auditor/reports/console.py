@@ -18,6 +18,7 @@ from tabulate import tabulate
 from auditor.findings import Status
 from auditor.reports.matrix import summary_counts, verdict
 from auditor.reports.model import CLUSTER_ROW, fix_inventory, format_value
+from auditor.safetext import one_line
 
 if TYPE_CHECKING:
     from auditor.reports.model import AuditReport
@@ -27,10 +28,10 @@ MIN_WRAP = 24  # narrowest column a wrapped message gets, however narrow the ter
 
 
 def _clean(value: object) -> str:
-    """One line of printable text: newlines and tabs folded, control characters dropped (a
-    name carrying terminal escape sequences cannot repaint or retitle the admin's terminal)."""
-    text = " ".join(format_value(value).split())
-    return "".join(ch for ch in text if ch.isprintable())
+    """One line of text: newlines and tabs folded, control characters shown as escapes (a
+    name carrying terminal escape sequences cannot repaint or retitle the admin's terminal,
+    and the admin sees that it carries them)."""
+    return one_line(" ".join(format_value(value).split()))
 
 
 def _table(rows: list[list[str]], headers: list[str], width: int | None, wrap: int) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -524,6 +525,7 @@ HOSTILE_CHARS = st.sampled_from(["\x00", "\x07", "\x1b", "\x1b[2J", "\x1b]0;owne
     st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF) | st.characters(codec="utf-8")
 HOSTILE_TEXT = st.lists(HOSTILE_CHARS, max_size=8).map("".join) | NASTY_TEXT
 DEEP_MARK, HUGE_MARK = "@@deep-nesting@@", "@@huge-number@@"
+TERMINAL_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 HOSTILE_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | HOSTILE_TEXT
     | st.sampled_from([DEEP_MARK, HUGE_MARK]),
@@ -545,6 +547,7 @@ def _audit_is_reports_or_one_line_error(snap: Path, out: Path, history: Path) ->
                                        "--format", "html,json,junit,csv"])
     assert isinstance(result.exception, SystemExit) or result.exception is None, result.exc_info
     assert "Traceback" not in result.output
+    assert not TERMINAL_CONTROLS.search(result.output), result.output  # the output layer (auditor/terminal.py)
     if result.exit_code == 2:
         errors = [ln for ln in result.output.splitlines() if ln.startswith("error:")]
         assert len(errors) == 1, result.output
