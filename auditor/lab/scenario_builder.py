@@ -18,6 +18,8 @@ from auditor import __version__
 from auditor.manifest import ClusterManifest, NodeEntry, save_manifest
 from auditor.nodefolder import save_node
 from auditor.nodestate import (
+    EtcdFacts,
+    EtcdMember,
     FileEntry,
     Interface,
     ListeningPort,
@@ -64,6 +66,13 @@ class NodeSpec:
     db: dict[str, str] = field(default_factory=lambda: {
         "dbClass": "MSSQL", "dbHost": "sql01.corp.example", "dbPort": "1433", "embeddedDb": "0"})
     embedded_db_host: bool = False  # runs YSoftPGSQL + PGSQL-data + listens on 5433
+    db_in_properties: bool = True  # False: conf\*.properties without database keys (only etcd has them)
+    # Management etcd: what the node-local etcd answers (keys at the root, as on SafeQ 6)
+    etcd_answers: bool = True  # False: no etcd object in node.json (nothing answers on 127.0.0.1:2379)
+    etcd_db: dict[str, str] | None = None  # etcd's database keys; None: the same as ``db``
+    etcd_members: list[str] | None = None  # Management servers in the member list (None: all)
+    etcd_stale_members: list[MgmtSpec] = field(default_factory=list)  # members that are no Management server
+    etcd_secrets: dict[str, str] = field(default_factory=dict)  # encrypted* keys held by etcd (never collected)
     version: str = VERSION
     # SPOC knobs: which management servers this SPOC lists (None = all), extra stale entries
     spoc_lists: list[str] | None = None
@@ -97,6 +106,25 @@ def spoc_conf_text(own_guid: str, servers: list[MgmtSpec]) -> bytes:
         lines += [f"serverGUID{suffix}={s.guid}", f"serverIP{suffix}={s.ip}", f"serverPORT{suffix}={s.port}"]
     lines += ["", "# spooling", "spoolCacheDir=SpoolCache", "maxJobSizeMB=2048"]
     return _props(lines)
+
+
+ETCD_ENDPOINT = "http://127.0.0.1:2379"
+ETCD_SECRET_KEYS = ("encryptedClusterGuestPassword", "encryptedClusterPassword", "encryptedUserPassword")
+
+
+def etcd_facts(spec: NodeSpec, mgmts: list[MgmtSpec]) -> EtcdFacts:
+    """The Management etcd of a node: the database keys rebuildEtcd.ps1 recreates (values from
+    the node's ``db`` knobs), one member per Management server (peer port 2380), and the
+    encrypted password keys by name (their values only when ``etcd_secrets`` plants some)."""
+    db = spec.etcd_db if spec.etcd_db is not None else spec.db
+    values = {"dbClass": db.get("dbClass", ""), "dbDbName": "SQDB6", "dbHost": db.get("dbHost", ""),
+              "dbPort": db.get("dbPort", ""), "dbDbUsername": "sqdb6user", "embeddedDb": db.get("embeddedDb", "0")}
+    values.update(spec.etcd_secrets)
+    listed = [m for m in mgmts if spec.etcd_members is None or m.name in spec.etcd_members]
+    members = [EtcdMember(name=m.name, peer_urls=(f"http://{m.ip}:2380",), client_urls=(f"http://{m.ip}:2379",))
+               for m in listed + spec.etcd_stale_members]
+    return EtcdFacts(endpoint=ETCD_ENDPOINT, healthy=True, values=values, members=sorted(members, key=lambda m: m.name),
+                     key_names=sorted(set(values) | set(ETCD_SECRET_KEYS)))
 
 
 def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
@@ -145,7 +173,8 @@ def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
             f"cmlPort={by_name[spec.name].port if spec.name in by_name else MGMT_PORT}",
             "cmlJmxServerPort=19898",
         ]
-        conf += [f"{k}={v}" for k, v in spec.db.items()]
+        if spec.db_in_properties:
+            conf += [f"{k}={v}" for k, v in spec.db.items()]
         conf += ["dbName=SQDB6", "dbUser=sqdb6user", "sessionTimeoutMinutes=30", "webPort=443"]
         put("Management\\conf\\management.properties", _props(conf))
         put("Management\\ims\\application.properties", _props([
@@ -162,6 +191,8 @@ def build_node(spec: NodeSpec, mgmts: list[MgmtSpec]) -> NodeState:
         ]))
         st.registry["HKLM\\SOFTWARE\\WOW6432Node\\Y Soft Corporation\\YSoft SafeQ 6"] = {
             "Version": spec.version, "InstallDir": root}
+        if spec.etcd_answers:
+            st.etcd = etcd_facts(spec, mgmts)
         if spec.embedded_db_host:
             svc("YSoftPGSQL", "PostgreSQL", f'"{mg}\\PGSQL\\bin\\pg_ctl.exe" runservice -N YSoftPGSQL')
             put("Management\\PGSQL-data\\postgresql.conf", _props(["port = 5433", "listen_addresses = '*'"]))
