@@ -128,7 +128,8 @@ def build_collect_request(profile: Profile, request_id: str | None = None) -> di
 
     Every subsystem with files gets a ``files`` op, every subsystem with ``probe_dirs`` a
     ``probe`` op; ``management_ims.repository_key`` becomes a ``probe_property`` op (the IMS
-    repository is tested *from the node*, in the same command).
+    repository is tested *from the node*, in the same command); the ``etcd`` section an
+    ``etcd`` op (read on nodes with the etcd service).
 
     A profile override that yields no valid request (wrong value types, an empty path ...) is
     the admin's input error: :class:`~auditor.errors.InputError` naming the profile, raised
@@ -169,6 +170,11 @@ def _build_collect_request(profile: Profile, request_id: str | None = None) -> d
         ops.append({"op": "probe_property", "id": f"probe_property:{ims.subsystem}:{ims.repository_key}",
                     "subsystem": ims.subsystem, "install": _install_spec(profile, ims.subsystem),
                     "file": ims.file, "key": ims.repository_key})
+    etcd_services = profile.subsystem("etcd").service_names if "etcd" in profile.subsystems else []
+    if etcd_services:
+        etcd = profile.etcd
+        ops.append(etcd_op(etcd_services, etcd.endpoint, etcd.keys, etcd.secret_key_patterns,
+                           etcd.collect_key_names, etcd.timeout_ms))
     req = {"protocol": PROTOCOL_VERSION, "kind": "collect", "request_id": request_id or str(uuid.uuid4()),
            "ops": ops}
     try:
