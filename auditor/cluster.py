@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from auditor.addresses import is_ip, is_loopback, split_host_port
+from auditor.addresses import db_server_host, is_ip, is_loopback, split_host_port
 from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
 from auditor.identity import Identities, identify
@@ -348,6 +348,13 @@ class Cluster:
         else:
             loose = [n for n in pool if any(x.split(".", 1)[0] == h for x in n.names())]
         return loose[0] if len(loose) == 1 else None
+
+    def db_host_key(self, host: str, from_node: NodeView | None = None) -> str:
+        """How two database host settings are compared: ``node:<name>`` when the host is a
+        Management server (``localhost`` on X is X, X's address or name is X), else the setting
+        in lower case."""
+        target = self.resolve(db_server_host(host), from_node=from_node)
+        return f"node:{target.name}" if target is not None else host.strip().lower()
 
     def is_local_to(self, host: str, node: NodeView) -> bool:
         return self.resolve(host, from_node=node, candidates=[node]) is node

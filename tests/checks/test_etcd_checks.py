@@ -1,9 +1,12 @@
-"""ETCD-MEMBERS: etcd answers on every Management server and lists exactly the Management servers."""
+"""ETCD-MEMBERS (etcd answers on every Management server and lists exactly the Management servers) and
+DB-SETTINGS-CONSISTENT (every Management server reports the same database)."""
 
 from __future__ import annotations
 
 from checklab import Lab, failing, statuses
 
+from auditor.declared import DatabaseDeclaration, Declarations
+from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.lab.scenario_builder import MgmtSpec
 from auditor.nodestate import EtcdMember
@@ -101,3 +104,88 @@ def test_missing_service_fails_and_missing_facts_are_an_error():
     assert found["MGMT1"].status == Status.FAIL
     assert "no etcd service" in found["MGMT1"].message
     assert found["MGMT2"].status == Status.ERROR
+
+
+# ---- DB-SETTINGS-CONSISTENT ------------------------------------------------------------------
+
+SQL02 = {"dbClass": "MSSQL", "dbHost": "sql02.corp.example", "dbPort": "1433", "embeddedDb": "0"}
+DECLARED = Declarations(source="cluster.yaml", database=DatabaseDeclaration("MSSQL", "sql01.corp.example", 1433),
+                        lines={"database": 4})
+
+
+def test_same_database_everywhere_passes_and_says_where_it_was_read():
+    found = Lab().run("DB-SETTINGS-CONSISTENT")
+    assert statuses(found) == {"MGMT1": "pass", "MGMT2": "pass", "SITE1": "skip", "SITE2": "skip"}
+    assert found["MGMT1"].message == "same database as MGMT2: MSSQL sql01.corp.example:1433 SQDB6, user sqdb6user " \
+                                     "(read from its etcd)"
+    assert found["MGMT1"].expected_sources["database host"].source == ExpectationSource.CONSENSUS
+
+
+def test_the_node_whose_etcd_disagrees_is_named():
+    lab = Lab(managements=3)
+    lab.spec("MGMT2").etcd_db = SQL02
+    found = lab.run("DB-SETTINGS-CONSISTENT")
+    assert failing(found) == {"MGMT2"}
+    assert found["MGMT2"].message.startswith("database host sql02.corp.example differs from sql01.corp.example, "
+                                             "the value of MGMT1, MGMT3 (2 of 3)")
+    assert found["MGMT2"].actual == {"host": "sql02.corp.example"}
+    assert "MGMT2 differs, see its finding" in found["MGMT1"].message
+
+
+def test_two_servers_that_disagree_without_a_declaration_are_a_tie():
+    lab = Lab()
+    lab.spec("MGMT2").etcd_db = SQL02
+    found = lab.run("DB-SETTINGS-CONSISTENT")
+    assert failing(found) == {"MGMT1", "MGMT2"}
+    assert "tie:" in found["MGMT1"].message
+    assert "(key database)" in found["MGMT1"].message
+
+
+def test_the_declared_database_decides():
+    lab = Lab()
+    lab.spec("MGMT2").etcd_db = SQL02
+    found = lab.run("DB-SETTINGS-CONSISTENT", declared=DECLARED)
+    assert failing(found) == {"MGMT2"}
+    assert "differs from the declared sql01.corp.example (cluster.yaml line 4)" in found["MGMT2"].message
+    assert found["MGMT2"].expected_sources["database host"].source == ExpectationSource.DECLARED
+
+
+def test_localhost_on_the_database_server_is_that_server():
+    lab = Lab(managements=3)
+    lab.spec("MGMT1").db = {"dbClass": "PGSQL", "dbHost": "localhost", "dbPort": "5433", "embeddedDb": "0"}
+    lab.spec("MGMT2").db = {"dbClass": "PGSQL", "dbHost": "10.0.10.11", "dbPort": "5433", "embeddedDb": "0"}
+    lab.spec("MGMT3").db = {"dbClass": "pgsql", "dbHost": "MGMT1.corp.example", "dbPort": "5433", "embeddedDb": "0"}
+    assert failing(lab.run("DB-SETTINGS-CONSISTENT")) == set()
+
+
+def test_a_server_not_collected_never_votes_and_is_never_blamed():
+    lab = Lab(managements=3)
+    lab.spec("MGMT2").etcd_db = SQL02  # what MGMT2 holds, but it is not collected
+
+    def down(states):
+        states["MGMT2"].status = NodeStatus.REFUSED
+    found = lab.edit(down).run("DB-SETTINGS-CONSISTENT")
+    assert found["MGMT2"].status == Status.SKIP
+    assert failing(found) == set()
+    assert found["MGMT1"].message.endswith("(read from its etcd); MGMT2 not collected: did not vote")
+
+
+def test_etcd_not_answering_falls_back_to_the_properties_and_says_so():
+    lab = Lab(managements=3).edit(lambda s: setattr(s["MGMT3"].etcd, "error", "GET x: refused"))
+    found = lab.run("DB-SETTINGS-CONSISTENT")
+    assert failing(found) == set()
+    assert "read from C:\\DispatcherParagon\\Management\\conf\\management.properties (assumed location: etcd " \
+           "did not answer: GET x: refused)" in found["MGMT3"].message
+    assert found["MGMT3"].details["source"] == "properties"
+
+
+def test_no_settings_anywhere_is_an_error_and_one_server_alone_is_skipped():
+    lab = Lab()
+    lab.spec("MGMT1").db_in_properties = False
+    found = lab.edit(lambda s: setattr(s["MGMT1"].etcd, "error", "GET x: refused")).run("DB-SETTINGS-CONSISTENT")
+    assert found["MGMT1"].status == Status.ERROR
+    assert found["MGMT2"].status == Status.SKIP
+    single = Lab(managements=1)
+    assert single.run("DB-SETTINGS-CONSISTENT")["MGMT1"].status == Status.SKIP
+    single.spec("MGMT1").etcd_db = SQL02
+    assert single.run("DB-SETTINGS-CONSISTENT", declared=DECLARED)["MGMT1"].status == Status.FAIL
