@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from auditor.checks._common import make, per_node
 from auditor.cluster import Cluster, DbOrigin, DbSettings, NodeView
 from auditor.deviation import Declare, Judgement, judge
-from auditor.expectations import Expected
+from auditor.expectations import ExpectationSource, Expected
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -72,8 +72,7 @@ def _declared(cluster: Cluster, attr: str) -> Expected | None:
     value = None if decl is None else {"db_class": decl.db_class, "host": decl.host, "port": decl.port}.get(attr)
     if value is None:
         return None
-    return Expected(_setting(cluster, attr, value, None), cluster.declared.expected("database").source,
-                    cluster.declared.where("database"))
+    return Expected(_setting(cluster, attr, value, None), ExpectationSource.DECLARED, cluster.declared.where("database"))
 
 
 def _source(db: DbSettings) -> str:
