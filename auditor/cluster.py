@@ -15,9 +15,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from auditor.addresses import is_ip, is_loopback, split_host_port
+from auditor.addresses import db_server_host, is_ip, is_loopback, split_host_port
 from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
 from auditor.identity import Identities, identify
@@ -104,13 +105,50 @@ class SpocView:
         return self.conf.doc.servers() if self.conf.ok else []
 
 
+class DbOrigin(StrEnum):
+    """Where a Management server's database settings were read."""
+
+    ETCD = "etcd"  # its Management etcd (the product's own store; confirmed)
+    PROPERTIES = "properties"  # Management\conf\*.properties (an assumed location; the fallback)
+
+
+DB_FIELDS = ("db_class", "name", "host", "port", "username", "embedded")
+
+
 @dataclass
 class DbSettings:
+    r"""A Management server's database settings, from the first source that has any of them:
+    its etcd (``etcd`` section of the profile), else ``Management\conf\*.properties``
+    (``management_conf.db``, assumed). ``origin`` says which (None: neither); ``etcd_note``
+    why etcd did not decide, when it did not."""
+
     db_class: str | None = None
     host: str | None = None
     port: str | None = None
+    name: str | None = None
+    username: str | None = None
     embedded: str | None = None
-    source: dict[str, tuple[str, int]] = field(default_factory=dict)  # field -> (file, line)
+    origin: DbOrigin | None = None
+    source: dict[str, tuple[str, int]] = field(default_factory=dict)  # properties: field -> (file, line)
+    etcd_keys: dict[str, str] = field(default_factory=dict)  # etcd: field -> key
+    etcd_note: str = ""
+
+    def where(self, attr: str) -> str:
+        """Where ``attr`` was read: ``etcd key dbHost`` or ``<file> line 7``."""
+        if attr in self.etcd_keys:
+            return f"etcd key {self.etcd_keys[attr]}"
+        if attr in self.source:
+            path, line = self.source[attr]
+            return f"{path} line {line}"
+        return "not found"
+
+    def expected(self, attr: str) -> Expected | None:
+        """``attr`` as an expectation naming where it was read (source ``etcd`` or ``collected``)."""
+        value = getattr(self, attr)
+        if value is None:
+            return None
+        source = ExpectationSource.ETCD if self.origin is DbOrigin.ETCD else ExpectationSource.COLLECTED
+        return Expected(value, source, self.where(attr))
 
 
 @dataclass
@@ -311,6 +349,13 @@ class Cluster:
             loose = [n for n in pool if any(x.split(".", 1)[0] == h for x in n.names())]
         return loose[0] if len(loose) == 1 else None
 
+    def db_host_key(self, host: str, from_node: NodeView | None = None) -> str:
+        """How two database host settings are compared: ``node:<name>`` when the host is a
+        Management server (``localhost`` on X is X, X's address or name is X), else the setting
+        in lower case."""
+        target = self.resolve(db_server_host(host), from_node=from_node)
+        return f"node:{target.name}" if target is not None else host.strip().lower()
+
     def is_local_to(self, host: str, node: NodeView) -> bool:
         return self.resolve(host, from_node=node, candidates=[node]) is node
 
@@ -464,18 +509,42 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
         if v:
             fact = f"management_conf.{_IDENTITY_KEYS[attr]}"
             mgmt.identity_source[attr] = (key, v[1], v[2], str(profile.certainty(fact) or "certainty not stated"))
-    for attr, key in (("db_class", conf.db.class_key), ("host", conf.db.host_key), ("port", conf.db.port_key),
-                      ("embedded", conf.db.embedded_key)):
-        v = val(key)
-        if v:
-            setattr(mgmt.db, attr, v[0])
-            mgmt.db.source[attr] = (v[1], v[2])
+    mgmt.db = _db_from_etcd(view, state, profile)
+    if mgmt.db.origin is None:
+        for attr, key in (("db_class", conf.db.class_key), ("host", conf.db.host_key), ("port", conf.db.port_key),
+                          ("embedded", conf.db.embedded_key)):
+            v = val(key)
+            if v:
+                setattr(mgmt.db, attr, v[0])
+                mgmt.db.source[attr] = (v[1], v[2])
+                mgmt.db.origin = DbOrigin.PROPERTIES
     if ims.ok:
         e = ims.doc.entry(profile.management_ims.repository_key)
         if e is not None:
             mgmt.repository_path, mgmt.repository_line, mgmt.repository_entry = e.value, e.lineno, e
     mgmt.ims_service = view.subsystem_service("infrastructure")
     return mgmt
+
+
+def _db_from_etcd(view: NodeView, state: NodeState, profile: Profile) -> DbSettings:
+    """The database settings the node's etcd holds, or an empty :class:`DbSettings` saying why not."""
+    etcd = state.etcd
+    if etcd is None:
+        why = "not asked: no etcd service" if view.subsystem_service("etcd") is None else "not collected"
+        return DbSettings(etcd_note=f"etcd {why}")
+    if etcd.error is not None:
+        return DbSettings(etcd_note=f"etcd did not answer: {etcd.error}")
+    keys = profile.etcd.db
+    db = DbSettings()
+    for attr, key in zip(DB_FIELDS, (keys.class_key, keys.name_key, keys.host_key, keys.port_key, keys.username_key,
+                                     keys.embedded_key), strict=True):
+        if key in etcd.values:
+            setattr(db, attr, etcd.values[key])
+            db.etcd_keys[attr] = key
+            db.origin = DbOrigin.ETCD
+    if db.origin is None:
+        db.etcd_note = "etcd holds none of the database keys"
+    return db
 
 
 def _version(state: NodeState, profile: Profile, mgmt_dir: str | None) -> tuple[str | None, str | None]:

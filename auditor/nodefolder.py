@@ -27,6 +27,7 @@ from auditor.nodestate import (
     PathProbe,
     Process,
     Service,
+    etcd_from_json,
     path_key,
 )
 
@@ -164,6 +165,11 @@ def state_from_facts(name: str, data: dict[str, Any], source: str = "node.json")
             error=_typed(probe.get("error"), "str | None", source, f"probes[{p!r}].error"))
     for p in _typed(lst("missing_files"), "list[str]", source, "missing_files"):
         state.files[path_key(p)] = FileEntry(path=p, content=None, exists=False)
+    if data.get("etcd") is not None:
+        try:
+            state.etcd = etcd_from_json(data["etcd"], complete=False)
+        except ValueError as exc:
+            raise InputError(f"etcd.{exc}", source=source) from None
     return state
 
 

@@ -96,6 +96,92 @@ class PathProbe:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class EtcdMember:
+    """One member of the Management etcd cluster, as ``/v2/members`` lists it."""
+
+    name: str
+    peer_urls: tuple[str, ...] = ()
+    client_urls: tuple[str, ...] = ()
+
+
+@dataclass
+class EtcdFacts:
+    """What the node-local Management etcd answered (read-only; see docs/node-format.md).
+
+    ``error`` is set when etcd did not answer (or stopped answering part-way: what was read
+    before stays). ``values`` holds only keys of the profile's allow-list; ``key_names`` the
+    names of every key at the root (their values are dropped on the node), None when not
+    listed. ``healthy`` is ``/health`` (None: not asked or not answered).
+    """
+
+    endpoint: str
+    error: str | None = None
+    healthy: bool | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    members: list[EtcdMember] = field(default_factory=list)
+    key_names: list[str] | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "error": self.error, "healthy": self.healthy, "values": dict(self.values),
+                "members": [{"name": m.name, "peer_urls": list(m.peer_urls), "client_urls": list(m.client_urls)}
+                            for m in self.members],
+                "key_names": None if self.key_names is None else list(self.key_names)}
+
+
+_ETCD_FIELDS = ("endpoint", "error", "healthy", "values", "members", "key_names")
+
+
+_ETCD_DEFAULTS: dict[str, Any] = {"error": None, "healthy": None, "values": {}, "members": [], "key_names": None}
+
+
+def etcd_from_json(raw: Any, complete: bool = True) -> EtcdFacts:
+    """The ``etcd`` object of a collect answer or of node.json as :class:`EtcdFacts`, or
+    ValueError naming the field. ``complete``: every field present (an answer); otherwise
+    (a hand-written scenario) missing fields take their defaults. Unknown fields are refused."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected an object, got {type(raw).__name__}")
+    missing = [k for k in _ETCD_FIELDS if k not in raw and (complete or k not in _ETCD_DEFAULTS)]
+    extra = [k for k in raw if k not in _ETCD_FIELDS]
+    if missing or extra:
+        raise ValueError(f"fields must be {list(_ETCD_FIELDS)} (missing {missing}, unexpected {extra})")
+    raw = {**_ETCD_DEFAULTS, **raw}
+
+    def text(v: Any, where: str, null: bool = False) -> str | None:
+        if (v is None and null) or isinstance(v, str):
+            return v
+        raise ValueError(f"{where}: expected text{' or null' if null else ''}, got {type(v).__name__}")
+
+    def texts(v: Any, where: str) -> list[str]:
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ValueError(f"{where}: expected a list of texts")
+        return list(v)
+
+    healthy = raw["healthy"]
+    if healthy is not None and not isinstance(healthy, bool):
+        raise ValueError(f"healthy: expected true, false or null, got {type(healthy).__name__}")
+    values = raw["values"]
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        raise ValueError("values: expected an object of texts")
+    members = []
+    if not isinstance(raw["members"], list):
+        raise ValueError("members: expected a list")
+    for i, m in enumerate(raw["members"]):
+        if not isinstance(m, dict) or set(m) != {"name", "peer_urls", "client_urls"}:
+            raise ValueError(f"members[{i}]: expected an object with name, peer_urls, client_urls")
+        members.append(EtcdMember(name=text(m["name"], f"members[{i}].name") or "",
+                                  peer_urls=tuple(texts(m["peer_urls"], f"members[{i}].peer_urls")),
+                                  client_urls=tuple(texts(m["client_urls"], f"members[{i}].client_urls"))))
+    names = raw["key_names"]
+    return EtcdFacts(endpoint=text(raw["endpoint"], "endpoint") or "", error=text(raw["error"], "error", null=True),
+                     healthy=healthy, values=dict(values), members=members,
+                     key_names=None if names is None else texts(names, "key_names"))
+
+
 @dataclass
 class NodeState:
     """Everything collected from one node.
@@ -129,6 +215,9 @@ class NodeState:
     # Paths tested from the node (folders such as PGSQL-data, UNC shares such as the IMS
     # repository). In a lab scenario, UNC paths reachable from the node are declared here.
     probes: dict[str, PathProbe] = field(default_factory=dict)  # path_key -> probe
+    # The Management etcd as the node itself reached it; None: not asked (no etcd service on
+    # the node, or a snapshot taken before etcd facts were collected).
+    etcd: EtcdFacts | None = None
     collected_at: str | None = None
 
     def __post_init__(self) -> None:
@@ -183,5 +272,6 @@ class NodeState:
             "missing_files": sorted(f.path for f in self.files.values() if not f.exists),
             "probes": {p.path: {"exists": p.exists, "is_dir": p.is_dir, "error": p.error}
                        for _, p in sorted(self.probes.items())},
+            **({"etcd": self.etcd.to_json()} if self.etcd is not None else {}),
             "collected_at": self.collected_at,
         }

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from auditor import winpath
 from auditor.addresses import db_server_host
 from auditor.checks._common import make, per_node
-from auditor.cluster import Cluster, NodeView
+from auditor.cluster import Cluster, DbOrigin, DbSettings, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(
@@ -21,8 +21,11 @@ META = CheckMeta(
         "the profile knows: the database host (localhost, the node's own address, or another "
         "Management server), the embedded port 5433, dbClass, the embeddedDb flag (never trusted "
         "alone, its meaning is unknown), the YSoftPGSQL service, the PGSQL-data folder and a "
-        "listener on 5433. The database host decides; without it, a running embedded database on "
-        "the node decides; otherwise the node cannot be evaluated (error)."
+        "listener on 5433. The database host decides: read from the node's Management etcd first "
+        "(dbHost, where the product keeps it: vendor support script rebuildEtcd.ps1), else from "
+        "Management\\conf\\*.properties (an assumed location, the fallback); without it, a running "
+        "embedded database on the node decides; otherwise the node cannot be evaluated (error). "
+        "Every finding says which source decided."
     ),
     remediation=(
         "Not fixable automatically. Migrate the database to an external, highly available SQL "
@@ -35,6 +38,8 @@ META = CheckMeta(
 )
 # Product facts (profile keys) this check relies on: ``auditor checks ID`` shows their certainty.
 RELIES_ON = (
+    "etcd.db.host_key",
+    "etcd.db.class_key",
     "management_conf.db.class_key",
     "management_conf.db.host_key",
     "management_conf.db.embedded_key",
@@ -74,6 +79,16 @@ def _running_embedded(cluster: Cluster, node: NodeView) -> bool:
     return (svc is not None and svc.running) or any(p.port == port for p in node.state.listening_ports)
 
 
+def _decided_by(db: DbSettings) -> tuple[str | None, str]:
+    """(``etcd`` | ``properties`` | None, the source in words) of a node's database host."""
+    if db.origin is DbOrigin.ETCD:
+        return DbOrigin.ETCD.value, f"this node's etcd, {db.where('host')}"
+    if db.origin is DbOrigin.PROPERTIES:
+        return DbOrigin.PROPERTIES.value, (f"{db.where('host')}, an assumed location, because "
+                                           f"{db.etcd_note or 'etcd has no database key'}")
+    return None, db.etcd_note or "no source"
+
+
 def run(cluster: Cluster) -> Iterator[Finding]:
     multi = len(cluster.management_nodes) > 1
     sev = Severity.CRITICAL if multi else Severity.MEDIUM
@@ -91,8 +106,11 @@ def run(cluster: Cluster) -> Iterator[Finding]:
         hosting = _hosting_signals(cluster, node)
         signals += [f"this node: {s}" for s in hosting]
         src = db.source.get("host")
+        decided_by, source = _decided_by(db)
         kw = {"file": src[0] if src else None, "line": src[1] if src else None,
-              "expected": "an external SQL server", "details": {"signals": signals}}
+              "expected": "an external SQL server",
+              "details": {"signals": signals, "decided_by": decided_by, "source": source}}
+        why = f" (decided by {source})"
         if db.host:
             target = cluster.resolve(db_server_host(db.host), from_node=node)
             signals.insert(0, f"dbHost={db.host}")
@@ -100,28 +118,30 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             kind = "embedded PostgreSQL" if pg_like else "not an external, highly available server"
             if target is node:
                 yield make(META, Status.FAIL, node.name, node.name,
-                           f"the database runs on this Management server (dbHost={db.host}): {kind}",
+                           f"the database runs on this Management server (dbHost={db.host}): {kind}{why}",
                            severity=sev,
                            actual=f"{db.host}:{db.port or '?'} (this node)", **kw)
             elif target is not None:
                 target_hosting = _hosting_signals(cluster, target) if target.reachable else []
                 signals += [f"{target.name}: {s}" for s in target_hosting]
                 yield make(META, Status.FAIL, node.name, node.name,
-                           f"the database runs on Management server {target.name} (dbHost={db.host}): {kind}",
+                           f"the database runs on Management server {target.name} (dbHost={db.host}): {kind}{why}",
                            severity=sev, actual=f"{db.host}:{db.port or '?'} ({target.name})", **kw)
             else:
-                msg = f"database on {db.host}" + (f":{db.port}" if db.port else "") + ", external"
+                msg = f"database on {db.host}" + (f":{db.port}" if db.port else "") + ", external" + why
                 if hosting:
                     msg += "; note: embedded PostgreSQL leftovers on this node (" + ", ".join(hosting) + ")"
                 yield make(META, Status.PASS, node.name, node.name, msg, actual=db.host, **kw)
         elif _running_embedded(cluster, node):
+            kw["details"].update(decided_by="services, ports and folders", source="this node's services and ports")
             yield make(META, Status.FAIL, node.name, node.name,
-                       "database host not found in configuration, but an embedded PostgreSQL runs on this node",
+                       "database host found neither in etcd nor in the configuration, but an embedded PostgreSQL "
+                       f"runs on this node (decided by its services and ports; {db.etcd_note or 'etcd: no dbHost'})",
                        severity=sev, actual="embedded (inferred)", **kw)
         else:
             yield make(META, Status.ERROR, node.name, node.name,
-                       "cannot evaluate: database host not found in the Management configuration "
-                       "(profile management_conf.db.host_key) and no embedded PostgreSQL running",
-                       actual=None, **kw)
+                       f"cannot evaluate: database host found neither in etcd ({db.etcd_note or 'no dbHost key'}) "
+                       "nor in the Management configuration (profile management_conf.db.host_key, an assumed "
+                       "location), and no embedded PostgreSQL running", actual=None, **kw)
 
     yield from per_node(META, cluster, check_node, management_only=True)

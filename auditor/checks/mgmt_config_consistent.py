@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from auditor.addresses import db_server_host
 from auditor.checks._common import file_error, majority, make, per_node
 from auditor.cluster import Cluster, NodeView
 from auditor.findings import CheckMeta, Finding, Severity, Status
@@ -50,8 +49,7 @@ def _normalized_map(cluster: Cluster, node: NodeView, skip: set[str], db_host_ke
             value = res.doc.get(key) or ""
             cmp = value.strip()
             if key == db_host_key and cmp:
-                target = cluster.resolve(db_server_host(cmp), from_node=node)
-                cmp = f"node:{target.name}" if target is not None else cmp.lower()
+                cmp = cluster.db_host_key(cmp, from_node=node)
             out[f"{fname}:{key}"] = (cmp, value)
     return out
 

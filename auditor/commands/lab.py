@@ -74,7 +74,7 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
 
     \b
     SCENARIO is one of:
-      a shipped scenario name   healthy, drift, two-interfaces
+      a shipped scenario name   healthy, drift, two-interfaces, etcd-drift
       a scenario folder         manifest.json + node folders (copied, never changed)
       a lab work folder         an earlier --workdir, or the demo's OUT/lab: served in
                                 place, so what fixes changed is kept, and its

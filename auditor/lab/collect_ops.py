@@ -14,9 +14,9 @@ from dataclasses import asdict
 from typing import Any
 
 from auditor import winpath
-from auditor.lab.node_data import LabNode
+from auditor.lab.node_data import LabNode, OpFailed
 from auditor.nodestate import OsInfo
-from auditor.remote.protocol import read_java_property, wild_match, wild_regex
+from auditor.remote.protocol import etcd_secret_pattern, read_java_property, wild_match, wild_regex
 
 Op = dict[str, Any]
 Data = dict[str, Any]
@@ -133,5 +133,42 @@ def op_probe_property(node: LabNode, op: Op, data: Data, env: Env) -> Data:
     return d
 
 
+ETCD_REFUSED = ("Unable to connect to the remote server (No connection could be made because the target "
+                "machine actively refused it)")
+"""What .NET says when nothing listens on the etcd port: the lab's answer for a node whose
+node.json has no ``etcd`` object although it has the etcd service."""
+
+
+def op_etcd(node: LabNode, op: Op, data: Data, env: Env) -> Data:
+    """The node-local etcd as node.json's ``etcd`` object describes it (docs/node-format.md):
+    only allow-listed keys are answered, every other key only by name, and a key matching a
+    secret pattern is refused before anything is read, as executor.ps1 does."""
+    for key in op["keys"]:
+        pattern = etcd_secret_pattern(key, op["secret_patterns"])
+        if pattern is not None:
+            raise OpFailed(f"refusing to read etcd key {key}: it matches the secret pattern {pattern}")
+    service = next((s["name"] for name in op["services"] if (s := node.find_service(data, name)) is not None), None)
+    out: Data = {"service": service, "endpoint": op["endpoint"], "error": None, "healthy": None, "values": {},
+                 "members": [], "key_names": None}
+    if service is None:
+        return out
+    etcd = data.get("etcd")
+    if not isinstance(etcd, dict):
+        out["error"] = f"GET {op['endpoint']}/v2/members: {ETCD_REFUSED}"
+        return out
+    if etcd.get("error"):
+        out["error"] = str(etcd["error"])
+        return out
+    out["members"] = [{"name": str(m.get("name") or ""), "peer_urls": list(m.get("peer_urls") or []),
+                       "client_urls": list(m.get("client_urls") or [])} for m in etcd.get("members") or []]
+    out["healthy"] = etcd.get("healthy")
+    stored = etcd.get("values") or {}
+    out["values"] = {k: str(stored[k]) for k in op["keys"] if k in stored}
+    if op["list_names"]:
+        out["key_names"] = sorted(set(stored) | set(etcd.get("key_names") or []))
+    return out
+
+
 COLLECT_OPS = {"facts": op_facts, "services": op_services, "processes": op_processes, "ports": op_ports,
-               "registry": op_registry, "files": op_files, "probe": op_probe, "probe_property": op_probe_property}
+               "registry": op_registry, "files": op_files, "probe": op_probe, "probe_property": op_probe_property,
+               "etcd": op_etcd}

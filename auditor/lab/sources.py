@@ -22,7 +22,7 @@ INVENTORY = "inventory.yaml"
 
 
 def shipped_scenarios_dir() -> Path:
-    """The scenarios installed with the package (``healthy``, ``drift``)."""
+    """The scenarios installed with the package (``healthy``, ``drift``, ``two-interfaces``, ``etcd-drift``)."""
     return Path(str(resources.files("auditor.lab").joinpath("scenarios")))
 
 

@@ -32,11 +32,14 @@ from importlib import resources
 from pathlib import Path
 
 from auditor.errors import InputError
+from auditor.profile.etcd import check_etcd
 from auditor.profile.loader import build_facts, check_override_kinds, deep_merge, parse_yaml
 from auditor.profile.view import (
     Certainty,
     DbKeys,
     EmbeddedDb,
+    Etcd,
+    EtcdDbKeys,
     FileSpec,
     InstallLog,
     ManagementConf,
@@ -50,6 +53,7 @@ from auditor.profile.view import (
     Subsystem,
     VersionSources,
 )
+from auditor.yamlfile import line_of
 
 PROFILE_VERSION = 1
 
@@ -82,11 +86,15 @@ def load_profile(path: str | Path | None = None) -> Profile:
             f"unsupported profile_version {data.get('profile_version')!r} (expected {PROFILE_VERSION})",
             source=source,
         )
-    return build_facts(data, source, digest.hexdigest())
+    profile = build_facts(data, source, digest.hexdigest())
+    # what may be read from the Management etcd is decided now, before any node is contacted
+    etcd_override = override.get("etcd") if path is not None else None
+    check_etcd(profile.etcd, source, line_of(etcd_override, "keys") if isinstance(etcd_override, dict) else None)
+    return profile
 
 
 __all__ = [
-    "PROFILE_VERSION", "Certainty", "DbKeys", "EmbeddedDb", "FileSpec", "InstallLog", "ManagementConf",
+    "PROFILE_VERSION", "Certainty", "DbKeys", "EmbeddedDb", "Etcd", "EtcdDbKeys", "FileSpec", "InstallLog", "ManagementConf",
     "ManagementIms", "Profile", "RegistryVersion", "ServerOs", "ServiceName", "SpocConf", "SpocIms", "Subsystem",
     "VersionSources", "load_profile",
 ]

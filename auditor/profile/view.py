@@ -146,6 +146,33 @@ class ServerOs:
     min_dotnet_release: int
 
 
+@dataclass(frozen=True)
+class EtcdDbKeys:
+    """Which etcd key holds each database setting (the keys rebuildEtcd.ps1 recreates)."""
+
+    class_key: str
+    name_key: str
+    host_key: str
+    port_key: str
+    username_key: str
+    embedded_key: str
+
+
+@dataclass(frozen=True)
+class Etcd:
+    """The Management etcd: what collection asks it (read-only) and how ETCD-MEMBERS reads it.
+    Checked when the profile is loaded (:func:`auditor.profile.etcd.check_etcd`): loopback
+    endpoint, plain key names, no key matching a secret pattern."""
+
+    endpoint: str  # http://127.0.0.1:PORT
+    timeout_ms: int  # per HTTP request
+    keys: tuple[str, ...]  # the allow-list: nothing else is read
+    secret_key_patterns: tuple[str, ...]  # wildcards; a floor of its own is always added
+    collect_key_names: bool  # list the names of the keys at the root (values dropped on the node)
+    db: EtcdDbKeys
+    members_are_management_servers: bool  # ETCD-MEMBERS compares the members with the servers
+
+
 # ---- the whole profile -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
@@ -164,6 +191,7 @@ class Profile:
     spoc_ims: SpocIms
     management_ims: ManagementIms
     management_conf: ManagementConf
+    etcd: Etcd
     embedded_db: EmbeddedDb
     version: VersionSources
     builtin_accounts: tuple[str, ...]

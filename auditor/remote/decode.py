@@ -27,6 +27,7 @@ from auditor.nodestate import (
     PathProbe,
     Process,
     Service,
+    etcd_from_json,
     path_key,
 )
 from auditor.remote.client import RemoteError
@@ -37,7 +38,7 @@ from auditor.remote.fields import integer as _i
 from auditor.remote.fields import obj as _obj
 from auditor.remote.fields import string as _s
 from auditor.remote.fields import utc_time as _t
-from auditor.remote.protocol import ProtocolError, validate_response
+from auditor.remote.protocol import ETCD_KEY_RE, ProtocolError, etcd_secret_pattern, validate_response
 from auditor.vocab import NodeStatus, OpStatus
 from auditor.winpath import is_absolute
 
@@ -179,8 +180,29 @@ def _probe_property(d: Any, w: str, st: NodeState) -> None:
         st.probes[path_key(pr.path)] = pr
 
 
+def _etcd(d: Any, w: str, st: NodeState) -> None:
+    """No etcd service on the node: nothing was asked (``etcd`` stays None). A value of a key
+    that looks secret is a protocol failure: the executor must never send one."""
+    if not isinstance(d, dict) or "service" not in d:
+        raise _Bad(f"{w}: expected an object with a service field")
+    service = _s(d["service"], f"{w}.service", null=True)
+    try:
+        facts = etcd_from_json({k: v for k, v in d.items() if k != "service"})
+    except ValueError as exc:
+        raise _Bad(f"{w}.{exc}") from None
+    for key in facts.values:
+        if not ETCD_KEY_RE.match(key) or etcd_secret_pattern(key) is not None:
+            raise _Bad(f"{w}.values: the node sent the value of etcd key {key[:60]!r}, which may hold a secret")
+    if service is None:
+        if facts.values or facts.members or facts.error or facts.key_names is not None:
+            raise _Bad(f"{w}: etcd data without an etcd service")
+        return
+    st.etcd = facts
+
+
 _DECODERS = {"facts": _facts, "services": _services, "processes": _processes, "ports": _ports,
-             "registry": _registry, "files": _files, "probe": _probe, "probe_property": _probe_property}
+             "registry": _registry, "files": _files, "probe": _probe, "probe_property": _probe_property,
+             "etcd": _etcd}
 
 
 def node_state_from_response(name: str, response: dict[str, Any], expect_hostname: str | None = None) -> NodeState:

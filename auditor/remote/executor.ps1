@@ -397,6 +397,59 @@ function PA-Replace([string]$source, [string]$path, [bool]$copy) {
     }
 }
 
+# ------------------------------------------------------------------ etcd (read-only, loopback)
+# Never read, whatever the request says (auditor/remote/protocol.py ETCD_SECRET_FLOOR).
+$script:PAEtcdSecretFloor = @('encrypted*', '*pass*', '*pwd*', '*secret*')
+
+# One GET with a short timeout and no proxy; an HTTP error status is an answer, not a failure.
+function PA-EtcdGet([string]$url, [int]$timeoutMs) {
+    $req = [System.Net.WebRequest]::Create($url)
+    $req.Method = 'GET'
+    $req.Proxy = $null
+    $req.Timeout = $timeoutMs
+    $req.ReadWriteTimeout = $timeoutMs
+    $req.AllowAutoRedirect = $false
+    $req.KeepAlive = $false
+    $resp = $null
+    try { $resp = $req.GetResponse() }
+    catch {
+        $ex = PA-Inner $_.Exception
+        if (-not ($ex -is [System.Net.WebException]) -or $null -eq $ex.Response) { throw }
+        $resp = $ex.Response
+    }
+    try {
+        $sr = New-Object System.IO.StreamReader -ArgumentList @($resp.GetResponseStream(), [System.Text.Encoding]::UTF8)
+        $buf = New-Object char[] 65536
+        $sb = New-Object System.Text.StringBuilder
+        while ($true) {
+            $n = $sr.Read($buf, 0, $buf.Length)
+            if ($n -le 0) { break }
+            [void]$sb.Append($buf, 0, $n)
+            if ($sb.Length -gt 1048576) { throw 'answer larger than 1 MB' }
+        }
+        return [ordered]@{ status = [int]$resp.StatusCode; body = $sb.ToString() }
+    } finally { $resp.Close() }
+}
+
+# The JSON of an answer with status 200 (or one of $also); anything else throws with etcd's message.
+function PA-EtcdJson($r, $also) {
+    if ($r.status -ne 200 -and @($also) -notcontains $r.status) {
+        $text = "HTTP $($r.status)"
+        try { $m = [string](ConvertFrom-Json -InputObject $r.body).message; if ($m) { $text += ': ' + $m } } catch { }
+        throw $text
+    }
+    return (ConvertFrom-Json -InputObject $r.body)
+}
+
+function PA-EtcdMsg($err) {
+    $ex = $err
+    if ($err -is [System.Management.Automation.ErrorRecord]) { $ex = $err.Exception }
+    $ex = PA-Inner $ex
+    $msg = ([string]$ex.Message).Trim()
+    if ($null -ne $ex.InnerException) { $msg += ' (' + ([string]$ex.InnerException.Message).Trim() + ')' }
+    return $msg
+}
+
 $script:ChangeCodes = @('Success', 'Not Supported', 'Access Denied', 'Dependent Services Running',
     'Invalid Service Control', 'Service Cannot Accept Control', 'Service Not Active', 'Service Request Timeout',
     'Unknown Failure', 'Path Not Found', 'Service Already Running', 'Service Database Locked',

@@ -135,6 +135,63 @@ function PA-OpProbeProperty($op) {
     return $d
 }
 
+# Read-only: the allow-listed keys, the member list and /health of the node-local etcd v2.
+# The root listing (list_names) answers every key WITH its value: only the names leave here.
+function PA-OpEtcd($op) {
+    $d = [ordered]@{ service = $null; endpoint = [string]$op.endpoint; error = $null; healthy = $null
+                     values = [ordered]@{}; members = (PA-List); key_names = $null }
+    $endpoint = [string]$op.endpoint
+    if (-not ($endpoint -cmatch '^http://(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}\z')) {
+        throw "refusing etcd endpoint ${endpoint}: only http on the loopback interface"
+    }
+    $secret = @($script:PAEtcdSecretFloor) + @($op.secret_patterns)
+    foreach ($k in @($op.keys)) {
+        $k = [string]$k
+        if (-not ($k -cmatch '^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\z')) { throw "refusing etcd key ${k}: not a plain key name" }
+        foreach ($p in $secret) {
+            if ((PA-WildRegex ([string]$p)).IsMatch($k)) { throw "refusing to read etcd key ${k}: it matches the secret pattern $p" }
+        }
+    }
+    foreach ($n in @($op.services)) {
+        foreach ($s in (PA-Services)) {
+            if ($null -eq $d.service -and [string]::Equals([string]$s.Name, [string]$n, [StringComparison]::OrdinalIgnoreCase)) {
+                $d.service = [string]$s.Name
+            }
+        }
+    }
+    if ($null -eq $d.service) { return $d }
+    $t = [int]$op.timeout_ms
+    $url = $endpoint + '/v2/members'
+    try {
+        foreach ($m in @((PA-EtcdJson (PA-EtcdGet $url $t) @()).members)) {
+            if ($null -eq $m) { continue }
+            $d.members.Add([ordered]@{ name = [string]$m.name
+                                       peer_urls = [string[]]@(@($m.peerURLs) | Where-Object { $null -ne $_ })
+                                       client_urls = [string[]]@(@($m.clientURLs) | Where-Object { $null -ne $_ }) })
+        }
+        $url = $endpoint + '/health'
+        $r = PA-EtcdGet $url $t
+        if ($r.status -eq 200 -or $r.status -eq 503) { $d.healthy = ([string](PA-EtcdJson $r @(503)).health -eq 'true') }
+        foreach ($k in @($op.keys)) {
+            $url = $endpoint + '/v2/keys/' + [string]$k
+            $r = PA-EtcdGet $url $t
+            if ($r.status -eq 404) { continue }
+            $node = (PA-EtcdJson $r @()).node
+            if ($null -ne $node -and -not $node.dir -and $null -ne $node.value) { $d.values[[string]$k] = [string]$node.value }
+        }
+        if ($op.list_names) {
+            $url = $endpoint + '/v2/keys/'
+            $names = New-Object 'System.Collections.Generic.List[string]'
+            foreach ($n in @((PA-EtcdJson (PA-EtcdGet $url $t) @()).node.nodes)) {
+                if ($null -ne $n) { $names.Add(([string]$n.key).TrimStart([char]'/')) }
+            }
+            $names.Sort([StringComparer]::Ordinal)
+            $d.key_names = $names.ToArray()
+        }
+    } catch { $d.error = 'GET ' + $url + ': ' + (PA-EtcdMsg $_) }
+    return $d
+}
+
 # ------------------------------------------------------------------ apply ops
 function PA-OpWriteFile($op) {
     $path = [string]$op.path
@@ -259,6 +316,7 @@ function PA-RunOp($op) {
         'files' { return (PA-OpFiles $op) }
         'probe' { return (PA-OpProbe $op) }
         'probe_property' { return (PA-OpProbeProperty $op) }
+        'etcd' { return (PA-OpEtcd $op) }
         'write_file' { return (PA-OpWriteFile $op) }
         'restore_file' { return (PA-OpRestoreFile $op) }
         'restart_service' { return (PA-OpRestartService $op) }
@@ -276,7 +334,7 @@ function PA-Main([string]$json) {
     try { $req = ConvertFrom-Json -InputObject $json }
     catch { PA-Fatal ('request is not valid JSON: ' + (PA-Msg $_)); return }
     if ($req.protocol -ne 1) { PA-Fatal "unsupported protocol version $($req.protocol) (this executor speaks 1)"; return }
-    $allowed = @{ collect = @('facts', 'services', 'processes', 'ports', 'registry', 'files', 'probe', 'probe_property')
+    $allowed = @{ collect = @('facts', 'services', 'processes', 'ports', 'registry', 'files', 'probe', 'probe_property', 'etcd')
                   apply = @('write_file', 'restore_file', 'restart_service', 'set_service_account', 'check_installers') }
     $kind = [string]$req.kind
     if (-not $allowed.ContainsKey($kind)) { PA-Fatal "unknown request kind $kind"; return }

@@ -29,6 +29,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from auditor.errors import InputError
@@ -42,13 +43,22 @@ PROTOCOL_VERSION = 1
 OUTPUT_TAG = "PARAGON-AUDITOR"
 OUTPUT_PREFIX = f"{OUTPUT_TAG}/{PROTOCOL_VERSION} "
 
-COLLECT_OPS = ("facts", "services", "processes", "ports", "registry", "files", "probe", "probe_property")
+COLLECT_OPS = ("facts", "services", "processes", "ports", "registry", "files", "probe", "probe_property", "etcd")
 APPLY_OPS = ("write_file", "restore_file", "restart_service", "set_service_account", "check_installers")
 KINDS = {"collect": COLLECT_OPS, "apply": APPLY_OPS}
 
 SECRET_ENV_RE = re.compile(r"^PA_S_[A-Z0-9_]{1,40}\Z")
 """Names allowed for shell variables that carry secrets (passwords) to ``set_service_account``."""
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+
+ETCD_SECRET_FLOOR = ("encrypted*", "*pass*", "*pwd*", "*secret*")
+"""etcd key patterns refused whatever the profile says (executor.ps1 has the same list,
+``$script:PAEtcdSecretFloor``): the Management etcd keeps passwords in ``encrypted*`` keys."""
+ETCD_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}\Z")
+"""An etcd key the auditor may name: a plain name at the root (no ``/``, no ``..``)."""
+ETCD_ENDPOINT_RE = re.compile(r"^http://(?:127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}\Z")
+"""The etcd client endpoint: plain HTTP on the loopback interface of the node, nothing else."""
+ETCD_TIMEOUT_MS = (100, 30000)
 
 
 class ProtocolError(ValueError):
@@ -69,6 +79,12 @@ def wild_regex(pattern: str) -> re.Pattern[str]:
 
 def wild_match(pattern: str, text: str) -> bool:
     return wild_regex(pattern).match(text) is not None
+
+
+def etcd_secret_pattern(key: str, patterns: Sequence[str] = ()) -> str | None:
+    """The secret pattern (:data:`ETCD_SECRET_FLOOR` first, then ``patterns``) that the etcd key
+    ``key`` matches, None when it may be read. Wildcards as :func:`wild_match`."""
+    return next((p for p in (*ETCD_SECRET_FLOOR, *patterns) if wild_match(p, key)), None)
 
 
 def decode_text(data: bytes) -> str:
@@ -112,7 +128,8 @@ def build_collect_request(profile: Profile, request_id: str | None = None) -> di
 
     Every subsystem with files gets a ``files`` op, every subsystem with ``probe_dirs`` a
     ``probe`` op; ``management_ims.repository_key`` becomes a ``probe_property`` op (the IMS
-    repository is tested *from the node*, in the same command).
+    repository is tested *from the node*, in the same command); the ``etcd`` section an
+    ``etcd`` op (read on nodes with the etcd service).
 
     A profile override that yields no valid request (wrong value types, an empty path ...) is
     the admin's input error: :class:`~auditor.errors.InputError` naming the profile, raised
@@ -153,6 +170,11 @@ def _build_collect_request(profile: Profile, request_id: str | None = None) -> d
         ops.append({"op": "probe_property", "id": f"probe_property:{ims.subsystem}:{ims.repository_key}",
                     "subsystem": ims.subsystem, "install": _install_spec(profile, ims.subsystem),
                     "file": ims.file, "key": ims.repository_key})
+    etcd_services = profile.subsystem("etcd").service_names if "etcd" in profile.subsystems else []
+    if etcd_services:
+        etcd = profile.etcd
+        ops.append(etcd_op(etcd_services, etcd.endpoint, etcd.keys, etcd.secret_key_patterns,
+                           etcd.collect_key_names, etcd.timeout_ms))
     req = {"protocol": PROTOCOL_VERSION, "kind": "collect", "request_id": request_id or str(uuid.uuid4()),
            "ops": ops}
     try:
@@ -163,6 +185,17 @@ def _build_collect_request(profile: Profile, request_id: str | None = None) -> d
     if len(set(ids)) != len(ids):  # pragma: no cover - subsystem keys are unique mapping keys
         raise InputError(f"profile {profile.source}: duplicate op ids in the collect request")
     return req
+
+
+def etcd_op(services: Sequence[str], endpoint: str, keys: Sequence[str], secret_patterns: Sequence[str],
+            list_names: bool, timeout_ms: int) -> dict[str, Any]:
+    """Read the node-local Management etcd (v2 HTTP API): ``keys`` (an allow-list), the member
+    list, ``/health`` and, with ``list_names``, the names of the keys at the root (their values
+    are dropped on the node). Only on a node that has one of ``services``; ``secret_patterns``
+    always include :data:`ETCD_SECRET_FLOOR`."""
+    return {"op": "etcd", "id": "etcd", "services": list(services), "endpoint": endpoint, "keys": list(keys),
+            "secret_patterns": list(dict.fromkeys((*ETCD_SECRET_FLOOR, *secret_patterns))),
+            "list_names": bool(list_names), "timeout_ms": int(timeout_ms)}
 
 
 def sha256_hex(data: bytes) -> str:
@@ -256,6 +289,13 @@ _OP_FIELDS: dict[str, dict[str, Any]] = {
     "set_service_account": {"name": lambda v: _str(v) and bool(v), "account": lambda v: _str(v) and bool(v),
                             "password_env": lambda v: v is None or (_str(v) and bool(SECRET_ENV_RE.match(v)))},
     "check_installers": {"patterns": _str_list},
+    "etcd": {"services": lambda v: _str_list(v) and bool(v),
+             "endpoint": lambda v: _str(v) and bool(ETCD_ENDPOINT_RE.match(v)),
+             "keys": lambda v: _str_list(v) and all(ETCD_KEY_RE.match(k) for k in v),
+             "secret_patterns": lambda v: _str_list(v) and set(ETCD_SECRET_FLOOR) <= set(v),
+             "list_names": lambda v: isinstance(v, bool),
+             "timeout_ms": lambda v: isinstance(v, int) and not isinstance(v, bool)
+             and ETCD_TIMEOUT_MS[0] <= v <= ETCD_TIMEOUT_MS[1]},
 }
 
 
@@ -282,6 +322,11 @@ def validate_request(req: Any) -> None:
         for fname, check in fields.items():
             _need(fname in op, f"ops[{i}] ({name}): missing field {fname!r}")
             _need(bool(check(op[fname])), f"ops[{i}] ({name}): invalid value for {fname!r}")
+        if name == "etcd":
+            for key in op["keys"]:
+                pattern = etcd_secret_pattern(key, op["secret_patterns"])
+                _need(pattern is None, f"ops[{i}] (etcd): refusing to read etcd key {key!r}: it matches the secret "
+                                       f"pattern {pattern!r}")
         if name == "write_file":
             try:
                 base64.b64decode(op["content_b64"], validate=True)

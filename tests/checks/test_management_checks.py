@@ -151,7 +151,45 @@ def test_db_embedded_multi_node_is_critical_with_signals():
     sig = found["MGMT1"].details["signals"]
     assert any("dbHost=localhost" in s for s in sig) and any("YSoftPGSQL" in s for s in sig)
     assert any("PGSQL-data" in s for s in sig) and any("listening on port 5433" in s for s in sig)
-    assert found["MGMT1"].line == 7 and found["MGMT1"].file == MGMT_CONF
+    assert found["MGMT1"].details["decided_by"] == "etcd"
+    assert found["MGMT1"].message.endswith("(decided by this node's etcd, etcd key dbHost)")
+    assert found["MGMT1"].file is None
+
+
+def test_db_settings_only_in_etcd_are_judged():
+    """On a real node the database keys are in etcd, not in conf\\*.properties."""
+    lab = embedded(Lab())
+    for spec in lab.specs:
+        spec.db_in_properties = False
+    found = lab.run("DB-EXTERNAL")
+    assert failing(found) == {"MGMT1", "MGMT2"}
+    assert found["MGMT2"].details["decided_by"] == "etcd"
+    healthy = Lab()
+    for spec in healthy.specs:
+        spec.db_in_properties = False
+    found = healthy.run("DB-EXTERNAL")
+    assert found["MGMT1"].status == Status.PASS
+    assert found["MGMT1"].message == "database on sql01.corp.example:1433, external (decided by this node's etcd, " \
+                                     "etcd key dbHost)"
+
+
+def test_db_etcd_decides_over_stale_properties():
+    lab = Lab()
+    lab.spec("MGMT1").db = {"dbClass": "PGSQL", "dbHost": "localhost", "dbPort": "5433", "embeddedDb": "1"}
+    lab.spec("MGMT1").etcd_db = {"dbClass": "MSSQL", "dbHost": "sql01.corp.example", "dbPort": "1433",
+                                 "embeddedDb": "0"}
+    assert lab.run("DB-EXTERNAL")["MGMT1"].status == Status.PASS
+
+
+def test_db_falls_back_to_properties_when_etcd_does_not_answer():
+    lab = embedded(Lab()).edit(lambda s: setattr(s["MGMT1"].etcd, "error", "GET http://127.0.0.1:2379/v2/members: "
+                                                                        "Unable to connect to the remote server"))
+    f = lab.run("DB-EXTERNAL")["MGMT1"]
+    assert f.status == Status.FAIL
+    assert f.details["decided_by"] == "properties"
+    assert f.line == 7
+    assert f.file == MGMT_CONF
+    assert "an assumed location, because etcd did not answer: GET http://127.0.0.1:2379/v2/members" in f.message
 
 
 def test_db_host_name_of_other_management_node():
@@ -176,7 +214,10 @@ def test_db_embedded_flag_alone_is_not_trusted():
 def test_db_host_unknown_running_pg_fails_else_error():
     def no_host(s):
         rewrite(s["MGMT1"], MGMT_CONF, lambda t: t.replace("dbHost=", "#dbHost="))
-    assert Lab().edit(no_host).run("DB-EXTERNAL")["MGMT1"].status.value == "error"
+        s["MGMT1"].etcd.values.pop("dbHost")
+    f = Lab().edit(no_host).run("DB-EXTERNAL")["MGMT1"]
+    assert f.status == Status.ERROR
+    assert f.message.startswith("cannot evaluate: database host found neither in etcd")
 
     def no_host_pg(s):
         no_host(s)

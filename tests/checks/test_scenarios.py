@@ -44,7 +44,7 @@ def test_drift_evidence_is_specific():
     assert not by[("DB-EXTERNAL", "MGMT1")].fixable
 
 
-@pytest.mark.parametrize("name", ["healthy", "drift"])
+@pytest.mark.parametrize("name", ["healthy", "drift", "etcd-drift"])
 def test_every_check_reports_every_node(name):
     manifest, findings = audit(name)
     nodes = {n.name for n in manifest.nodes}
