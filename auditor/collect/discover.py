@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from auditor.addresses import is_ip
 from auditor.collect.credentials import CredentialRef, Credentials, EnvRef, KeyringRef, PromptRef
 from auditor.collect.inventory import DEFAULT_PORTS, Inventory, NodeTarget
 from auditor.collect.runner import SILENT, CollectionEvents, SecurityOptions, collect_cluster
+from auditor.declared import declared_value
 from auditor.errors import AuditorError
 from auditor.nodestate import NodeState, path_key
 from auditor.safetext import one_line
@@ -58,6 +59,24 @@ class LearnedServer:
     port: str | None = None
     is_seed: bool = False
 
+    def proposals(self) -> list[Proposal]:
+        """Its guid / bound_ip / cml_port as the seed's spoc.conf lists them (to be checked)."""
+        where = f"the seed's spoc.conf entry {self.index}"
+        return _valid([Proposal("guid", self.guid, where), Proposal("bound_ip", self.ip, where),
+                       Proposal("cml_port", int(self.port) if self.port and self.port.strip().isdigit() else None,
+                                where)])
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A declaration (docs/inventory.md) proposed from what the seed holds, written commented
+    out for the admin to review: ``key`` (``guid``, ``database`` ...), the value, and where it
+    was read."""
+
+    key: str
+    value: object
+    source: str
+
 
 @dataclass
 class Discovery:
@@ -68,6 +87,8 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
     seed_role: str = "management"
     """The seed's role in the proposed inventory: "site" when it runs no Management Service."""
+    proposed: list[Proposal] = field(default_factory=list)  # cluster declarations
+    seed_proposed: list[Proposal] = field(default_factory=list)  # the seed's own guid / bound_ip / cml_port
 
 
 def parse_spoc_servers(text: str, *, guid_key: str = "serverGUID", ip_key: str = "serverIP",
@@ -136,6 +157,54 @@ def _decode(content: bytes | None) -> str:
         return content.decode("latin-1")
 
 
+def _valid(proposals: list[Proposal]) -> list[Proposal]:
+    """Only what the inventory would accept (auditor.declared): a proposal an admin uncomments
+    must load, so a value of the wrong form is left out instead of written."""
+    out = []
+    for p in proposals:
+        if p.value is None:
+            continue
+        try:
+            declared_value(p.key, p.value)
+        except ValueError:
+            continue
+        out.append(p)
+    return out
+
+
+def _proposals(state: NodeState, profile: Profile, role: str) -> tuple[list[Proposal], list[Proposal]]:
+    """(cluster declarations, the seed's own) from the seed's collected configuration, read by
+    the cluster model the checks use."""
+    from auditor.cluster import Cluster
+
+    view = Cluster.build([replace(state, roles=[role])], profile).nodes[0]
+    mv = view.management
+    if mv is None:
+        return [], []
+    own = []
+    for key, attr in (("guid", "guid"), ("bound_ip", "used_ip"), ("cml_port", "cml_port")):
+        got = mv.collected(attr)
+        if got is not None:
+            value = int(got.value) if key == "cml_port" and str(got.value).strip().isdigit() else got.value
+            own.append(Proposal(key, value, got.detail))
+    cluster: list[Proposal] = []
+    db = {k: v for k, v in (("class", mv.db.db_class), ("host", mv.db.host),
+                            ("port", int(mv.db.port) if mv.db.port and mv.db.port.strip().isdigit() else None))
+          if v is not None}
+    if db:
+        cluster.append(Proposal("database", db, "the seed's Management configuration"
+                                + (f" ({next(iter(mv.db.source.values()))[0]})" if mv.db.source else "")))
+    if mv.repository_path:
+        cluster.append(Proposal("ims_repository", mv.repository_path,
+                                f"{mv.ims.path} line {mv.repository_line}, as the Infrastructure Service reads it"))
+    if view.version:
+        cluster.append(Proposal("expected_version", view.version, f"the seed's version ({view.version_source})"))
+    if mv.ims_account:
+        cluster.append(Proposal("ims_service_account", mv.ims_account,
+                                f"the account the seed's {mv.ims_service.name} service runs as"))
+    return _valid(cluster), _valid(own)
+
+
 def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Discovery:
     """Read the seed's collected data into a Discovery (no network)."""
     spoc_rel = profile.spoc_conf.file
@@ -153,6 +222,7 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
     if not spoc_files:
         disc.notes.append(f"no {spoc_rel} found on the seed: is it a Management server with a Spooler "
                           "Controller? Only the seed is listed.")
+        disc.proposed, disc.seed_proposed = _proposals(state, profile, disc.seed_role)
         return disc
     if len(spoc_files) > 1:
         disc.notes.append(f"several spoc.conf files on the seed; used {spoc_files[0].path}")
@@ -181,6 +251,7 @@ def learn_from_state(seed: NodeTarget, state: NodeState, profile: Profile) -> Di
             continue
         seen_ips.add(srv.ip.lower())
         disc.servers.append(srv)
+    disc.proposed, disc.seed_proposed = _proposals(state, profile, disc.seed_role)
     if disc.seed_role == "management" and not any(s.is_seed for s in disc.servers):
         disc.notes.append("the seed does not appear in its own spoc.conf list (checked its IP addresses and "
                           "Management GUID)")
@@ -248,6 +319,20 @@ def _comment(text: str) -> str:
     return "# " + one_line(text)
 
 
+def _proposed_lines(proposals: list[Proposal], indent: str) -> list[str]:
+    """Commented ``key: value   # where it was read`` lines: uncommenting one gives a valid
+    declaration; remote text stays inside the one comment line (:func:`_comment`)."""
+    out = []
+    for p in proposals:
+        value = _flow(p.value) if isinstance(p.value, dict) else _scalar(p.value)
+        out.append(indent + _comment(f"{p.key}: {value}   # from {p.source}"))
+    return out
+
+
+def _flow(mapping: dict) -> str:
+    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in mapping.items()) + "}"
+
+
 def _credential_yaml(ref: CredentialRef | None) -> str | None:
     if isinstance(ref, EnvRef):
         return f"{{env: {ref.var}}}"
@@ -289,8 +374,13 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
         lines += ["# Kerberos: each node is reached by the host name its SPN is registered under (HTTP/<name>):",
                   "# give the servers named by IP address below their host name as address, or set",
                   "# kerberos_hostname_override on them. No password is stored: the run uses your ticket."]
-    lines += ["version: 1", f"cluster: {_scalar(cluster)}", "defaults:", f"  transport: {seed.transport}",
-              f"  scheme: {seed.scheme}"]
+    lines += ["version: 1", f"cluster: {_scalar(cluster)}"]
+    if disc.proposed or disc.seed_proposed or disc.servers:
+        lines += ["# Declarations (docs/inventory.md): what the auditor will expect instead of guessing. Proposed",
+                  "# from what the seed holds: check each value (a GUID in the Management interface >",
+                  "# Dashboard > System info of that server), then uncomment it."]
+    lines += _proposed_lines(disc.proposed, "")
+    lines += ["defaults:", f"  transport: {seed.transport}", f"  scheme: {seed.scheme}"]
     if seed.port != DEFAULT_PORTS[seed.scheme]:
         lines.append(f"  port: {seed.port}")
     if seed.ca_file:
@@ -314,6 +404,9 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
             lines.append(f"    address: {_scalar(seed.address)}")
             lines += _seed_override(seed)
             lines.append(f"    roles: [{disc.seed_role}]")
+            if disc.seed_role == "management":
+                own = {p.key for p in disc.seed_proposed}
+                lines += _proposed_lines(disc.seed_proposed + [p for p in srv.proposals() if p.key not in own], "    ")
             seed_written = True
             continue
         name = srv.ip if srv.ip and is_ip(srv.ip) else (srv.ip or f"mgmt-{srv.index}")
@@ -322,11 +415,14 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
         lines.append(f"  - name: {_scalar(name)}   {_comment(f'{detail}; rename to its host name')}")
         lines.append(f"    address: {_scalar(srv.ip)}")
         lines.append("    roles: [management]")
+        lines += _proposed_lines(srv.proposals(), "    ")
     if not seed_written:
         lines.append(f"  - name: {_scalar(seed_name)}   # the seed")
         lines.append(f"    address: {_scalar(seed.address)}")
         lines += _seed_override(seed)
         lines.append(f"    roles: [{disc.seed_role}]")
+        if disc.seed_role == "management":
+            lines += _proposed_lines(disc.seed_proposed, "    ")
     lines += [
         "  # Site servers (not discoverable; one entry per site server):",
         "  # - name: SITE1",
