@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from auditor import winpath
-from auditor.checks._common import file_error, majority, make, per_node
+from auditor.checks._common import file_error, make, per_node
 from auditor.cluster import Cluster, NodeView
+from auditor.deviation import Declare, Judgement, judge
 from auditor.findings import CheckMeta, Finding, Severity, Status
 from auditor.parsers import Entry
 from auditor.parsers.properties import java_line
@@ -28,7 +29,13 @@ META = CheckMeta(
         "reach the share (probe collected from the node); without a probe the finding is error. "
         "The file is read with java.util.Properties rules: a UNC path written with single "
         "backslashes (\\\\fs01\\imsrepo) reaches the service as \\fs01imsrepo; the finding then "
-        "shows the line as written, the value the service reads and the corrected line."
+        "shows the line as written, the value the service reads and the corrected line. "
+        "Who is wrong when the servers differ: the inventory's ims_repository when declared, else "
+        "a path that is not shared (it cannot be the cluster's), else the path most servers use "
+        "(a server whose single-backslash line the service misreads counts with the path its "
+        "admin meant); only the deviating servers fail, the others pass naming them; two servers "
+        "on two different shares, nothing declared, is a tie and both fail until ims_repository "
+        "is declared."
     ),
     remediation=(
         "Put the repository on one UNC share (\\\\server\\share\\folder) reachable by the "
@@ -98,14 +105,43 @@ def intended_path(node: NodeView) -> str | None:
     return wrong.intended if wrong else None
 
 
-def run(cluster: Cluster) -> Iterator[Finding]:
-    key = cluster.profile.management_ims.repository_key
+WHAT = "repository.path"
+DECLARE = Declare("ims_repository", "add `ims_repository: \\\\server\\share\\folder` at the top level of the "
+                                    "inventory")
+
+
+def not_shared(path: str) -> str | None:
+    """Why a repository path cannot be the cluster's (None: it is a UNC path)."""
+    if is_shared(path):
+        return None
+    kind = "a local drive path" if _DRIVE.match(path.strip()) else "not a UNC path"
+    return f"{WHAT} {path.strip()} is {kind}, so the other Management servers cannot share it"
+
+
+def judgement(cluster: Cluster) -> Judgement:
+    """Which Management servers use the wrong repository (shared with the fixer). Each server
+    votes with the path it means (:func:`intended_path`, else what it has); servers whose
+    setting could not be read or is empty do not vote."""
     values: dict[str, str] = {}
+    silent: list[str] = []
     for node in cluster.management_nodes:
         mgmt = node.management
-        if node.reachable and mgmt and mgmt.ims.ok and mgmt.repository_path and is_shared(mgmt.repository_path):
-            values[node.name] = repository_key(mgmt.repository_path)
-    reference, strict = majority(values)
+        meant = intended_path(node)
+        if meant is None and node.reachable and mgmt and mgmt.ims.ok and (mgmt.repository_path or "").strip():
+            meant = mgmt.repository_path.strip()
+        if meant is None:
+            silent.append(node.name)
+        else:
+            values[node.name] = meant
+    return judge(values, what=WHAT, declared=cluster.declared.expected("ims_repository"), valid=not_shared,
+                 key=repository_key, absent=silent, declare=DECLARE)
+
+
+def run(cluster: Cluster) -> Iterator[Finding]:
+    key = cluster.profile.management_ims.repository_key
+    j = judgement(cluster)
+    reference = j.reference if j.reference is not None else "a UNC path shared by all Management servers"
+    sources = {WHAT: j.expected} if j.expected is not None else {}
 
     def check_node(node: NodeView) -> Iterator[Finding]:
         mgmt = node.management
@@ -113,37 +149,28 @@ def run(cluster: Cluster) -> Iterator[Finding]:
             yield file_error(META, node, node.name, mgmt.ims)
             return
         raw = mgmt.repository_path
-        kw = {"file": mgmt.ims.path, "line": mgmt.repository_line, "actual": raw}
+        kw = {"file": mgmt.ims.path, "line": mgmt.repository_line, "actual": raw, "expected_sources": sources}
         if raw is None or not raw.strip():
-            yield make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected="a UNC path",
-                       **kw)
+            yield make(META, Status.FAIL, node.name, node.name, f"{key} is not set", expected=reference, **kw)
             return
+        verdict = j.of(node.name)
         wrong = misread(mgmt.repository_entry)
         if wrong is not None:
+            also = f"; {verdict.reason}" if verdict is not None and verdict.fails else ""
             yield make(META, Status.FAIL, node.name, node.name,
                        f"{key} is written {wrong.intended} but the Infrastructure Service reads {wrong.read!r} "
                        f"(java.util.Properties takes a single backslash as an escape); write "
-                       f"{wrong.corrected_line} or {wrong.corrected_line_slashes}",
-                       expected=wrong.intended,
+                       f"{wrong.corrected_line} or {wrong.corrected_line_slashes}{also}",
+                       expected=wrong.intended if not also else reference,
                        details={"raw_line": wrong.raw_line, "read_value": wrong.read,
                                 "corrected_line": wrong.corrected_line,
                                 "corrected_line_slashes": wrong.corrected_line_slashes}, **kw)
             return
-        problems = []
-        if not is_shared(raw):
-            kind = "a local drive path" if _DRIVE.match(raw.strip()) else "not a UNC path"
-            problems.append(f"{key} {raw} is {kind}")
-        norm = repository_key(raw)
-        if reference is not None and norm != reference:
-            others = sorted(n for n, v in values.items() if v != norm)
-            problems.append(f"differs from {', '.join(others)} ({reference})")
-        elif reference is not None and not strict and len(set(values.values())) > 1:
-            problems.append("Management servers use different shared paths: " + ", ".join(
-                f"{n}={v}" for n, v in sorted(values.items())))
-        if problems:
-            yield make(META, Status.FAIL, node.name, node.name, "; ".join(problems),
-                       expected=reference or "a UNC path shared by all Management servers", **kw)
+        if verdict is not None and verdict.fails:
+            yield make(META, Status.FAIL, node.name, node.name, verdict.reason, expected=reference,
+                       details={"verdict": verdict.verdict.value}, **kw)
             return
+        note = f" ({verdict.note})" if verdict is not None and verdict.note else ""
         probe = node.state.probe(raw)
         if probe is None:
             yield make(META, Status.ERROR, node.name, node.name,
@@ -154,7 +181,7 @@ def run(cluster: Cluster) -> Iterator[Finding]:
                        f"{raw} is not reachable from the node" + (f" ({probe.error})" if probe.error else ""),
                        expected=reference, details={"probe_error": probe.error}, **kw)
         else:
-            yield make(META, Status.PASS, node.name, node.name, f"{raw} is shared and reachable",
+            yield make(META, Status.PASS, node.name, node.name, f"{raw} is shared and reachable{note}",
                        expected=reference, **kw)
 
     yield from per_node(META, cluster, check_node, management_only=True)

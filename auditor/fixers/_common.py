@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from auditor.addresses import is_ip
 from auditor.cluster import Cluster, NodeView
+from auditor.deviation import Judgement
 from auditor.expectations import ExpectationSource
 from auditor.findings import Finding
-from auditor.fixers.plan import Blocked, FixOptions, NodePlan
+from auditor.fixers.plan import Blocked, CannotPlan, FixOptions, NodePlan
 from auditor.identity import ServerIdentity
 
 
@@ -41,6 +43,20 @@ def restart_name(cluster: Cluster, view: NodeView, profile_key: str, subsystem: 
     if svc is None:
         svc = view.subsystem_service(subsystem)
     return svc.name if svc else None
+
+
+def decided_value(judgement: Judgement, cluster: Cluster, alternative: str) -> Any:
+    """The value a fixer writes: what the check's judgement (auditor.deviation) names.
+    :class:`CannotPlan` when nothing decides (a tie, no value that can work) or the declared
+    value itself cannot work; ``alternative`` says how the admin can name one instead."""
+    if judgement.reference is None:
+        raise CannotPlan(f"{judgement.undecided()}; {alternative}",
+                         list(judgement.deviating) or [n.name for n in cluster.management_nodes])
+    if judgement.declared_problem:
+        key = judgement.declare.key if judgement.declare else "declared value"
+        raise CannotPlan(f"the inventory's {key}: {judgement.declared_problem}; declare another, {alternative}",
+                         list(judgement.deviating))
+    return judgement.reference
 
 
 def blocked_plan(view: NodeView, check_id: str, reason: str) -> NodePlan:

@@ -4,12 +4,14 @@ Which path is right is a decision, so it is taken conservatively:
 
 - ``--repository-path`` when the admin gives one (it must be a UNC path: a drive-letter path
   is local to one node by definition);
-- otherwise the UNC value that a strict majority of the Management servers *that use a UNC
-  path* agree on (the same rule the check uses as its reference), written exactly as the
-  first such node spells it. A node whose admin plainly wrote a UNC path with single
-  backslashes (read by Java as something else) counts with the path it means;
-- otherwise nothing: two different shares, or no share at all, means the admin must choose
-  (and probably copy content), so the fixer refuses and says why.
+- otherwise the path the check's judgement names (auditor.deviation): the inventory's
+  ``ims_repository``, else the only UNC path in use, else the UNC path most Management servers
+  use, written exactly as the declaration or the first such node spells it. A node whose admin
+  plainly wrote a UNC path with single backslashes (read by Java as something else) counts
+  with the path it means;
+- otherwise nothing: two different shares (a tie), or no share at all, means the admin must
+  choose (and probably copy content), so the fixer refuses and says how (declare
+  ``ims_repository`` or give ``--repository-path``).
 
 Only ``repository.path`` changes (value escaped as Java .properties require, by the one rule
 :func:`auditor.parsers.properties.escape_value`: ``\\\\fs01\\paragon`` is written
@@ -23,13 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.checks._common import majority
-from auditor.checks.ims_repo_shared import intended_path, is_shared, repository_key
+from auditor.checks.ims_repo_shared import is_shared, judgement, repository_key
 from auditor.cluster import Cluster
 from auditor.errors import InputError
 from auditor.findings import Finding
-from auditor.fixers._common import addresses, blocked_plan, current_bytes, restart_name
-from auditor.fixers.plan import CannotPlan, FileEdit, FixOptions, NodePlan
+from auditor.fixers._common import addresses, blocked_plan, current_bytes, decided_value, restart_name
+from auditor.fixers.plan import FileEdit, FixOptions, NodePlan
 from auditor.parsers import PropertiesDocument
 
 CHECK_ID = "IMS-REPO-SHARED"
@@ -42,22 +43,8 @@ def shared_path(cluster: Cluster, options: FixOptions) -> str:
             raise InputError(f"--repository-path {options.repository_path!r} is not a UNC path "
                              "(\\\\server\\share\\folder); a local path cannot be shared")
         return options.repository_path.strip()
-    raw: dict[str, str] = {}
-    for n in cluster.management_nodes:
-        meant = intended_path(n)
-        if meant is not None:
-            raw[n.name] = meant
-    reference, strict = majority({k: repository_key(v) for k, v in raw.items()})
-    if reference is None:
-        raise CannotPlan("no Management server uses a UNC repository path, so there is no shared path to "
-                         "copy; choose one with --repository-path \\\\server\\share\\folder",
-                         [n.name for n in cluster.management_nodes])
-    if not strict:
-        raise CannotPlan("Management servers use different UNC repository paths ("
-                         + ", ".join(f"{k}={v}" for k, v in sorted(raw.items()))
-                         + ") and none has a majority; choose one with --repository-path",
-                         sorted(raw))
-    return next(v for k, v in raw.items() if repository_key(v) == reference)
+    return decided_value(judgement(cluster), cluster,
+                         "or choose one with --repository-path \\\\server\\share\\folder").strip()
 
 
 def plan(cluster: Cluster, findings: Sequence[Finding], options: FixOptions) -> list[NodePlan]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.accounts import classify
 from auditor.fixers.journal import Journal
 from auditor.fixers.node_ops import NodeOps, OpsError
 from auditor.fixers.outcome import NodeOutcome
@@ -132,10 +133,11 @@ class NodeSteps:
 
     def _reset_accounts(self, outcome: NodeOutcome, node: str, accounts: list[ServiceAction]) -> list[str]:
         manual = []
-        builtin = {a.lower() for a in self.profile.builtin_accounts}
         for action in reversed(accounts):
             previous = action.previous_account or ""
-            if previous.lower() not in builtin:
+            # an account whose password Windows manages (built-in, virtual, gMSA) is set back
+            # without one; any other needs a password the tool does not know
+            if not previous or classify(previous, self.profile.service_accounts).kind.needs_password:
                 manual.append(f"set the log-on account of {action.service} back to "
                               f"{previous or 'its previous account'} by hand (its password is not known to the tool)")
                 continue

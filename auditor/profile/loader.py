@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import enum
 import types
 import typing
 from collections.abc import Mapping
@@ -179,6 +180,12 @@ class _Builder:
             if not isinstance(raw, dict):
                 raise self.fail(where, f"expected a mapping, got {_kind(raw)}")
             return types.MappingProxyType({str(k): self.value(args[1], v, f"{where}.{k}") for k, v in raw.items()})
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            try:
+                return tp(raw)
+            except ValueError:
+                raise self.fail(where, f"expected one of {', '.join(str(m.value) for m in tp)}, got {raw!r}") \
+                    from None
         if tp is bool and isinstance(raw, bool):
             return raw
         if tp is int and isinstance(raw, int) and not isinstance(raw, bool):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from auditor.accounts import AccountKind
 from auditor.errors import InputError
 
 
@@ -173,6 +174,19 @@ class Etcd:
     members_are_management_servers: bool  # ETCD-MEMBERS compares the members with the servers
 
 
+@dataclass(frozen=True)
+class ServiceAccounts:
+    """How a service's log-on account is classified (auditor.accounts) and which kinds can
+    hold rights on the repository share."""
+
+    builtin_names: tuple[str, ...]  # LocalSystem ...: also as .\LocalSystem
+    builtin_domains: tuple[str, ...]  # NT AUTHORITY
+    virtual_domains: tuple[str, ...]  # NT SERVICE
+    local_domains: tuple[str, ...]  # "." (the server's own computer name counts too)
+    gmsa_suffix: str  # "$"
+    share_capable_kinds: tuple[AccountKind, ...]
+
+
 # ---- the whole profile -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
@@ -194,7 +208,7 @@ class Profile:
     etcd: Etcd
     embedded_db: EmbeddedDb
     version: VersionSources
-    builtin_accounts: tuple[str, ...]
+    service_accounts: ServiceAccounts
     installer_processes: tuple[str, ...]
     legacy_services: tuple[str, ...]
     service_patterns: tuple[str, ...]

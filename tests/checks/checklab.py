@@ -30,6 +30,12 @@ class Lab:
     def spec(self, name: str) -> NodeSpec:
         return next(s for s in self.specs if s.name == name)
 
+    def each(self, attr: str, values: dict[str, object]) -> Lab:
+        """Set one NodeSpec knob per node: ``each("ims_account", {"MGMT2": "LocalSystem"})``."""
+        for name, value in values.items():
+            setattr(self.spec(name), attr, value)
+        return self
+
     def edit(self, fn: Callable[[dict[str, NodeState]], None]) -> Lab:
         """Register a change applied to the built node states (by name)."""
         self._edits.append(fn)
@@ -69,6 +75,11 @@ class Lab:
             assert f.node not in out, f"two findings for {f.node}"
             out[f.node] = f
         return out
+
+
+def declaring(key: str, value: object, line: int = 5) -> Declarations:
+    """Declarations of one cluster-wide key, written on ``line`` of cluster.yaml."""
+    return Declarations(source="cluster.yaml", lines={key: line}, **{key: value})
 
 
 def set_file(st: NodeState, path: str, content: bytes | None, mtime: str | None = "2026-10-01T08:00:00Z",

@@ -233,7 +233,7 @@ def test_repository_without_majority_is_blocked_unless_given(profile, tmp_path):
 def test_no_unc_at_all_is_blocked(profile, tmp_path):
     nodes = three_mgmt(tmp_path, ["C:\\a", "C:\\a", "C:\\a"])
     _, plan = plan_for(nodes, profile, only={"IMS-REPO-SHARED"})
-    assert not plan.has_changes and "no Management server uses a UNC" in plan.blocked[0].reason
+    assert not plan.has_changes and "no node has a repository.path that can work" in plan.blocked[0].reason
 
 
 def test_repository_written_with_single_backslashes_is_rewritten_as_java_reads_it(profile, tmp_path):
