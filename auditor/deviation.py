@@ -145,7 +145,7 @@ def judge(values: Mapping[str, Any], *, what: str, declared: Expected | None = N
           valid: Callable[[Any], str | None] | None = None,
           key: Callable[[Any], Hashable] = lambda v: v,
           absent: Iterable[str] = (), declare: Declare | None = None,
-          show: Callable[[Any], str] = str) -> Judgement:
+          show: Callable[[Any], str] = str, plain: Callable[[Any], Any] = lambda v: v) -> Judgement:
     """Decide, for every node in ``values`` (node name -> its value), whether it agrees.
 
     ``declared``: the inventory's value (source ``declared``), compared through ``key``.
@@ -154,6 +154,7 @@ def judge(values: Mapping[str, Any], *, what: str, declared: Expected | None = N
     ``absent``: nodes that could not vote, named in the notes, never judged.
     ``declare``: the inventory key that settles a tie (named in the tie message).
     ``show(value)``: how a value reads in a message (a secret shows as ``<secret>``).
+    ``plain(value)``: the value as :class:`Expected` carries it into reports (JSON-able text).
     """
     valid = valid or (lambda _v: None)
     absent = tuple(_by_name(a for a in absent if a not in values))
@@ -188,7 +189,7 @@ def judge(values: Mapping[str, Any], *, what: str, declared: Expected | None = N
         else:
             basis = Basis.MAJORITY
             detail = f"{len(holders)} of {voters}: {_names(holders)}"
-        expected = Expected(reference, ExpectationSource.CONSENSUS if basis is not Basis.VALIDITY
+        expected = Expected(plain(reference), ExpectationSource.CONSENSUS if basis is not Basis.VALIDITY
                             else ExpectationSource.COLLECTED, detail + unheard)
         against = (f"{show(reference)}, the value of {_names(holders)}"
                    + (f" ({len(holders)} of {voters})" if basis is Basis.MAJORITY else "")

@@ -103,7 +103,7 @@ def judgement(cluster: Cluster) -> Judgement:
     """Who runs the Infrastructure Service under the wrong account (shared with the fixer)."""
     found, silent = accounts(cluster)
     return judge(found, what=WHAT, declared=cluster.declared.expected("ims_service_account"),
-                 valid=lambda a: cannot_work(cluster, a), key=account_key, show=account_shown, absent=silent,
+                 valid=lambda a: cannot_work(cluster, a), key=account_key, show=account_shown, plain=account_text, absent=silent,
                  declare=DECLARE)
 
 
