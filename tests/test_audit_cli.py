@@ -292,8 +292,9 @@ def test_history_hook_failure_becomes_a_warning(tmp_path):
     assert "history not recorded: database is locked" in html.read_text()
 
 
-REPO_MESSAGE = ("repository.path C:\\DispatcherParagon\\Management\\ims\\repository is a local drive path; "
-                "differs from MGMT1 (\\\\fs01.corp.example\\paragon\\ims-repository)")
+REPO_MESSAGE = ("repository.path C:\\DispatcherParagon\\Management\\ims\\repository is a local drive path, so the "
+                "other Management servers cannot share it; the cluster's is \\\\fs01.corp.example\\paragon\\ims-repository, "
+                "the value of MGMT1 (the only one that can work)")
 
 
 def test_console_wraps_to_the_terminal_width(tmp_path, monkeypatch):
