@@ -19,6 +19,7 @@ from auditor.jsonfile import read_json_file
 from auditor.nodestate import (
     NODE_FORMAT,
     NODE_FORMAT_VERSION,
+    ClockSample,
     FileEntry,
     Interface,
     ListeningPort,
@@ -30,6 +31,7 @@ from auditor.nodestate import (
     etcd_from_json,
     path_key,
 )
+from auditor.vocab import UTC_TIME_RE as _UTC_RE
 
 _DRIVE_RE = re.compile(r"^([A-Za-z]):\\(.*)$")
 _BAD_SEGMENTS = {"", ".", ".."}
@@ -129,6 +131,18 @@ def _build(cls, raw: Any, source: str, what: str):
         raise InputError(f"{what}: {exc}", source=source) from None
 
 
+def _clock(raw: Any, source: str) -> ClockSample | None:
+    """node.json ``clock`` (null or absent: not measured): four ISO 8601 UTC times."""
+    if raw is None:
+        return None
+    fields = ("node_started", "node_finished", "sent", "received")
+    if not isinstance(raw, dict) or set(raw) != set(fields) or not all(
+            isinstance(raw[k], str) and _UTC_RE.match(raw[k]) for k in fields):
+        raise InputError(f"clock: expected null or an object of four UTC times ({', '.join(fields)})",
+                         source=source)
+    return ClockSample.from_dict(raw)
+
+
 def state_from_facts(name: str, data: dict[str, Any], source: str = "node.json") -> NodeState:
     """Build a NodeState (without file contents) from a node.json dictionary."""
 
@@ -156,6 +170,7 @@ def state_from_facts(name: str, data: dict[str, Any], source: str = "node.json")
         environment={str(k): str(v) for k, v in environment.items()},
         registry={str(k): dict(v) for k, v in registry.items()},
         collected_at=_typed(data.get("collected_at"), "str | None", source, "collected_at"),
+        clock=_clock(data.get("clock"), source),
     )
     for p, probe in _mapping(data, "probes", source).items():
         if not isinstance(probe, dict):

@@ -13,6 +13,7 @@ compared case-insensitively, as NTFS does: ``files`` and ``probes`` are keyed by
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from auditor.vocab import NodeStatus
@@ -180,6 +181,38 @@ def etcd_from_json(raw: Any, complete: bool = True) -> EtcdFacts:
     return EtcdFacts(endpoint=text(raw["endpoint"], "endpoint") or "", error=text(raw["error"], "error", null=True),
                      healthy=healthy, values=dict(values), members=members,
                      key_names=None if names is None else texts(names, "key_names"))
+def _seconds(iso: str) -> float:
+    """POSIX seconds of an ISO 8601 UTC time (``...Z``, with or without fractions)."""
+    return datetime.fromisoformat(iso.strip().replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True)
+class ClockSample:
+    """The node's clock against the auditing host's, from one collection.
+
+    ``node_started``/``node_finished`` are the node's own times at the start and end of its
+    run (the answer's ``started``/``finished``: whole seconds, the protocol's time format);
+    ``sent``/``received`` are the auditing host's times (milliseconds) before the command was
+    sent and after the answer arrived. The node read its clock between the two, so the
+    offset node - auditing host lies in :meth:`offset_range` whatever the network and the
+    node's speed did; the range is as wide as the exchange took, plus the second the node's
+    times are rounded down to.
+    """
+
+    node_started: str
+    node_finished: str
+    sent: str
+    received: str
+
+    def offset_range(self) -> tuple[float, float]:
+        """(lowest, highest) possible offset of the node's clock, in seconds (node ahead: > 0)."""
+        low = _seconds(self.node_finished) - _seconds(self.received)
+        high = _seconds(self.node_started) + 1.0 - _seconds(self.sent)
+        return low, high
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClockSample:
+        return cls(**{k: str(data[k]) for k in ("node_started", "node_finished", "sent", "received")})
 
 
 @dataclass
@@ -219,6 +252,7 @@ class NodeState:
     # the node, or a snapshot taken before etcd facts were collected).
     etcd: EtcdFacts | None = None
     collected_at: str | None = None
+    clock: ClockSample | None = None  # the node's clock against the auditing host's (live collection)
 
     def __post_init__(self) -> None:
         self.status = NodeStatus(self.status)
@@ -251,8 +285,9 @@ class NodeState:
 
     # ---- serialisation of the facts part (files are stored separately) -----------
     def facts_dict(self) -> dict[str, Any]:
-        """The node.json content (see docs/node-format.md); files are written beside it."""
-        return {
+        """The node.json content (see docs/node-format.md); files are written beside it.
+        ``clock`` is written only when it was measured (a live collection)."""
+        facts = {
             "format": NODE_FORMAT,
             "version": NODE_FORMAT_VERSION,
             "hostname": self.hostname,
@@ -275,3 +310,6 @@ class NodeState:
             **({"etcd": self.etcd.to_json()} if self.etcd is not None else {}),
             "collected_at": self.collected_at,
         }
+        if self.clock is not None:
+            facts["clock"] = asdict(self.clock)
+        return facts

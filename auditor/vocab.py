@@ -15,6 +15,7 @@ manner of httpie's: ``sys.exit(ExitStatus.UNREACHABLE)`` exits with 3.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 
@@ -89,6 +90,10 @@ MASK = "********"
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 """The one timestamp spelling of reports, snapshots, the journal and the protocol."""
 
+UTC_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
+"""What a UTC time read from a node or a file must look like: :data:`UTC_FORMAT`, optionally
+with fractions of a second (the auditing host's own measurements carry milliseconds)."""
+
 
 def iso_utc(moment: datetime) -> str:
     """``moment`` in :data:`UTC_FORMAT` (converted to UTC when it carries a time zone)."""
@@ -102,5 +107,11 @@ def utc_now() -> str:
     return iso_utc(datetime.now(UTC))
 
 
-__all__ = ["MASK", "UTC_FORMAT", "ApplyOutcome", "ExitStatus", "FileStatus", "NodeStatus", "OpStatus", "iso_utc",
-           "utc_now"]
+def utc_now_ms() -> str:
+    """Now, in :data:`UTC_FORMAT` with milliseconds (for measuring, e.g. a node's clock)."""
+    moment = datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+__all__ = ["MASK", "UTC_FORMAT", "UTC_TIME_RE", "ApplyOutcome", "ExitStatus", "FileStatus", "NodeStatus",
+           "OpStatus", "iso_utc", "utc_now", "utc_now_ms"]

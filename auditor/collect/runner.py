@@ -42,7 +42,7 @@ from auditor.collect.resolve import resolve_ipv4
 from auditor.collect.targets import remote_target
 from auditor.errors import InputError
 from auditor.nodestate import NodeState
-from auditor.vocab import MASK, NodeStatus, utc_now
+from auditor.vocab import MASK, NodeStatus, utc_now, utc_now_ms
 
 if TYPE_CHECKING:  # pragma: no cover
     from auditor.profile import Profile
@@ -332,8 +332,10 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
                                operation_timeout=operation, deadline=max(1.0, deadline_at - time.monotonic()))
         stats.attempts += 1
         job.attempts = stats.attempts
+        sent = utc_now_ms()  # with the node's own times in the answer: its clock (NodeState.clock)
         try:
             response = execute(target, request)  # the password travels in Target, masked in messages
+            received = utc_now_ms()
         except RemoteError as exc:
             kind = exc.kind
             status = _node_status(exc.kind)
@@ -351,7 +353,7 @@ def _collect_node(job: _Job, request: dict[str, Any], creds: Credentials,
             status, reason = NodeStatus.ERROR, _redact(f"unexpected {type(exc).__name__}: {exc}", secret)
             break
         try:
-            state = node_state_from_response(node.name, response)
+            state = node_state_from_response(node.name, response, sent=sent, received=received)
         except RemoteError as exc:
             kind, status = exc.kind, NodeStatus.PROTOCOL
             reason = _redact(exc.message, secret)

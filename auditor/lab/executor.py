@@ -35,7 +35,7 @@ from typing import Any
 from auditor.lab.apply_ops import APPLY_OPS
 from auditor.lab.collect_ops import COLLECT_OPS
 from auditor.lab.naive import NAIVE_COMMANDS, run_naive
-from auditor.lab.node_data import FAULTS, LabNode, OpFailed, now
+from auditor.lab.node_data import FAULTS, LabNode, OpFailed
 from auditor.lab.winrm.handler import CommandHandler, CommandResult, ShellContext
 from auditor.manifest import NodeEntry
 from auditor.remote import bootstrap
@@ -143,7 +143,7 @@ class LabExecutor:
     def _execute(self, request: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
         """Every op in order, as executor.ps1 runs them: a failed op is reported; in an apply
         request the first failure skips the rest."""
-        started = iso_utc(now())
+        started = iso_utc(self.node.clock())
         data = self.node.load()
         results = []
         stop = False
@@ -167,7 +167,7 @@ class LabExecutor:
                     stop = kind == "apply"
             results.append(r)
         return {"protocol": 1, "kind": kind, "request_id": request["request_id"],
-                "hostname": self.node.hostname(data), "started": started, "finished": iso_utc(now()),
+                "hostname": self.node.hostname(data), "started": started, "finished": iso_utc(self.node.clock()),
                 "results": results}
 
 

@@ -33,6 +33,7 @@ FAULTS = {
     "installer_running": "true or a process name: an installer process is running",
     "op_errors": "{op name: error text}: that op fails on this node (e.g. access denied)",
     "locked_files": "list of Windows paths another program holds open: writing or restoring them fails",
+    "clock_skew": "seconds (may be negative or fractional) the node's clock is ahead of the real time",
 }
 """Executor-level faults understood in ``NodeEntry.lab["faults"]``; other keys belong to the
 server layer and are ignored here."""
@@ -86,6 +87,9 @@ def check_faults(node: str, raw: dict[str, Any]) -> dict[str, Any]:
         out["op_errors"] = {op.strip(): text.strip()}
     elif errs is not None and not isinstance(errs, dict):
         raise InputError(f"node {node}: op_errors must map op names to error texts")
+    skew = out.get("clock_skew")
+    if skew is not None and (isinstance(skew, bool) or not isinstance(skew, (int, float))):
+        raise InputError(f"node {node}: clock_skew must be a number of seconds")
     huge = out.get("huge_output")
     if huge is not None and not isinstance(huge, bool) and (not isinstance(huge, int) or huge < 0):
         raise InputError(f"node {node}: huge_output must be true or a byte count")
@@ -114,6 +118,10 @@ class LabNode:
     def save(self, data: dict[str, Any]) -> None:
         text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
         atomic_write(self.node_dir / "node.json", text.encode("ascii"))
+
+    def clock(self) -> datetime:
+        """What the node's clock reads now (the real time plus its ``clock_skew`` fault)."""
+        return now() + timedelta(seconds=float(self.faults.get("clock_skew") or 0))
 
     def hostname(self, data: dict[str, Any]) -> str:
         wrong = self.faults.get("wrong_hostname")

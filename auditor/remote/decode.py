@@ -19,6 +19,7 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.nodefolder import windows_to_relative
 from auditor.nodestate import (
+    ClockSample,
     FileEntry,
     Interface,
     ListeningPort,
@@ -205,11 +206,14 @@ _DECODERS = {"facts": _facts, "services": _services, "processes": _processes, "p
              "etcd": _etcd}
 
 
-def node_state_from_response(name: str, response: dict[str, Any], expect_hostname: str | None = None) -> NodeState:
+def node_state_from_response(name: str, response: dict[str, Any], expect_hostname: str | None = None, *,
+                             sent: str | None = None, received: str | None = None) -> NodeState:
     """The NodeState of a collect response (``name`` = inventory name).
 
     ``expect_hostname``: when given, a node answering as another host raises
     ``RemoteError("protocol", ...)`` (DNS pointing at the wrong server, a cloned VM ...).
+    ``sent``/``received``: the auditing host's UTC times around the exchange; with them the
+    answer's ``started``/``finished`` (the node's clock) become ``NodeState.clock``.
     """
     try:
         if not isinstance(response, dict):
@@ -219,6 +223,9 @@ def node_state_from_response(name: str, response: dict[str, Any], expect_hostnam
             raise ProtocolError(f"response kind is {response['kind']!r}, expected 'collect'")
         st = NodeState(name=name)
         st.collected_at = _t(response.get("finished"), "response.finished")
+        started = _t(response.get("started"), "response.started")
+        if sent and received and started and st.collected_at:
+            st.clock = ClockSample(node_started=started, node_finished=st.collected_at, sent=sent, received=received)
         failures = []
         for i, r in enumerate(response["results"]):
             op = r["op"]

@@ -8,10 +8,9 @@ Shared by the collect decoder (``auditor.remote.decode``) and the apply-result d
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\Z")
+from auditor.vocab import UTC_TIME_RE as _ISO_RE
 
 
 class BadField(Exception):

@@ -27,9 +27,11 @@ def run_cli(*args: str, input: str | None = None):
 
 
 def node_data(folder: Path) -> tuple[dict, dict[str, bytes]]:
-    """node.json minus collected_at, and every collected file's bytes by relative path."""
+    """node.json minus when it was collected (collected_at, clock), and every collected file's
+    bytes by relative path."""
     facts = json.loads((folder / "node.json").read_text())
     facts.pop("collected_at", None)
+    facts.pop("clock", None)
     files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted((folder / "files").rglob("*"))
              if p.is_file()}
     return facts, files
