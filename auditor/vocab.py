@@ -69,7 +69,7 @@ class ApplyOutcome(StrEnum):
 class ExitStatus(IntEnum):
     """Process exit codes of every command (docs/exit-codes.md, docs/fix.md).
 
-    ``auditor audit`` uses 0-3; ``auditor fix`` uses 0-6 and 130, where 1 means "changes
+    ``auditor audit`` uses 0-3; ``auditor fix`` uses 0-7 and 130, where 1 means "changes
     pending" (``PENDING`` is the same member as ``FINDINGS``: one code, two readings).
     """
 
@@ -81,6 +81,7 @@ class ExitStatus(IntEnum):
     ROLLED_BACK = 4  # fix: a node failed, its changes were rolled back, the rollout stopped
     ROLLBACK_FAILED = 5  # fix: the rollback is incomplete, manual action needed
     REFUSED = 6  # fix: refused before any change (lock held, installer running, no consent)
+    APPLIED_BLOCKED = 7  # fix: every planned change applied and verified, but blocked items remain
     INTERRUPTED = 130  # Ctrl-C, SIGTERM or SIGHUP
 
 

@@ -41,15 +41,25 @@ def test_manifest_status_is_typed_on_load(tmp_path):
     assert entry.status is NodeStatus.AUTH
 
 
-def _documented_codes(doc: str) -> set[int]:
+def _documented_codes(doc: str, section: str = "") -> set[int]:
     text = (DOCS / doc).read_text(encoding="utf-8")
+    if section:
+        text = text.split(f"\n## `{section}`\n", 1)[1]
     table = text.split("| code |", 1)[1].split("\n\n", 1)[0]
     return {int(c) for c in re.findall(r"^\| `(\d+)` \|", table, re.M)}
 
 
 def test_documented_audit_exit_codes_are_exit_statuses():
-    assert _documented_codes("exit-codes.md") == {ExitStatus.OK, ExitStatus.FINDINGS, ExitStatus.USAGE,
-                                                  ExitStatus.UNREACHABLE, ExitStatus.INTERRUPTED}
+    assert _documented_codes("exit-codes.md", "auditor audit") == {
+        ExitStatus.OK, ExitStatus.FINDINGS, ExitStatus.USAGE, ExitStatus.UNREACHABLE, ExitStatus.INTERRUPTED}
+
+
+def test_documented_fix_exit_codes_in_exit_codes_md_are_every_exit_status():
+    assert _documented_codes("exit-codes.md", "auditor fix") == {int(s) for s in ExitStatus}
+
+
+def test_applied_with_items_blocked_has_its_own_code():
+    assert ExitStatus.APPLIED_BLOCKED not in {ExitStatus.OK, ExitStatus.PENDING}
 
 
 def test_documented_fix_exit_codes_are_every_exit_status():

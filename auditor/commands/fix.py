@@ -41,13 +41,17 @@ Every change is logged in the journal (--journal). Passwords are never on the co
 Exit codes:
   0  nothing to do, or every planned change applied and verified
   1  dry run: changes are planned (or fixable failures need your input: see "blocked")
-  2  usage or input error
+  2  usage or input error, including an input --apply needs that is missing
+     (checked before collecting or printing: an unset --service-password-env, a
+     missing keyring entry, an account change without a password source or terminal)
   3  a node could not be collected: nothing applied (the plan would rest on partial facts)
   4  the rollout stopped at a node: its changes were rolled back (or it refused
      because an installer started); nodes before it stay fixed and verified
   5  apply failed and the rollback is incomplete: manual action needed (printed)
   6  refused before any change: another fix holds the lock, an installer is running,
      no terminal to confirm without --yes, or the confirmation was declined
+  7  applied: every planned change applied and verified, but blocked items remain
+     (they need your input: see "blocked")
   130  interrupted (Ctrl-C, SIGTERM, or SIGHUP when the session drops); while applying,
        the current node is rolled back first
 """
@@ -60,6 +64,19 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def _indent(text: str, prefix: str = "    ") -> str:
     return "".join(prefix + line + "\n" for line in text.rstrip("\n").split("\n"))
+
+
+PASSWORD_OPTIONS = "--service-password-env VAR or --service-password-keyring SERVICE:USER"
+
+
+def password_hint(source: str) -> str:
+    """Where the password of a planned account change comes from, and which option supplies it."""
+    if source.startswith("environment variable"):
+        return f"from {source} (--service-password-env)"
+    if source.startswith("keyring"):
+        return f"from the {source} (--service-password-keyring)"
+    return (f"asked for with a hidden prompt when applying (needs a terminal); for an unattended run give "
+            f"{PASSWORD_OPTIONS}")
 
 
 def render_plan(plan: FixPlan, *, cluster: str, applying: bool) -> str:
@@ -90,6 +107,9 @@ def render_plan(plan: FixPlan, *, cluster: str, applying: bool) -> str:
         out.append("\nNotes:\n")
         for n in plan.notes:
             out.append(f"  - {n}\n")
+    accounts = [a for n in todo for a in n.account_changes if a.password_ref]
+    if accounts:
+        out.append(f"\nPassword of {accounts[0].account}: {password_hint(accounts[0].password_ref or '')}\n")
     edits = sum(1 for n in todo for e in n.edits if e.changes)
     actions = sum(len(n.actions) for n in todo)
     if todo:

@@ -21,6 +21,7 @@ from auditor.fixers import (
     spoc_ims_addresses,
     spoc_mgmt_list,
 )
+from auditor.fixers.order import rollout_order
 from auditor.fixers.plan import (
     Advice,
     Blocked,
@@ -103,7 +104,7 @@ def build_plan(cluster, findings: Sequence, options: FixOptions | None = None,
             text = meta.remediation if meta else fs[0].message
             out.advice.append(Advice(check_id, nodes, text, list(meta.references) if meta else []))
     order = [n.name for n in cluster.nodes]
-    out.nodes = merge_node_plans(node_plans, order=order)
+    out.nodes = rollout_order(cluster, merge_node_plans(node_plans, order=order))
     for n in out.nodes:
         out.blocked.extend(n.blocked)
         out.notes.extend(x for x in n.notes if x not in out.notes)

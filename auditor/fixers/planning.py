@@ -28,6 +28,9 @@ PLAN_FORMAT = "paragon-auditor-fix-plan"
 PLAN_VERSION = 1
 
 Waive = Callable[[list[Finding]], list[Finding]]
+Review = Callable[[Cluster, FixPlan], None]
+"""A use case's last word on a plan (e.g. ``auditor precheck add-management --after``: block
+everything while the new server is not installed, add notes); it may change the plan in place."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,10 @@ def waiver_stage(path: Path | None, tz: str | None) -> Waive | None:
 
 
 def plan_fix(states: list[NodeState], profile: Profile, only: Sequence[str] | None, catalogue: Sequence[CheckMeta],
-             options: FixOptions, declared: Declarations, waive: Waive | None = None) -> PlannedFix:
+             options: FixOptions, declared: Declarations, waive: Waive | None = None,
+             review: Review | None = None) -> PlannedFix:
     """Run the checks on the whole cluster and plan repairs of what fails (waived findings
-    are left alone and said so in the plan's notes)."""
+    are left alone and said so in the plan's notes); ``review`` has the last word."""
     cluster = Cluster.build(states, profile, declared)
     findings = run_checks(cluster, only=set(only) if only else None)
     if waive is not None:
@@ -61,6 +65,8 @@ def plan_fix(states: list[NodeState], profile: Profile, only: Sequence[str] | No
             w = f.waiver or {}
             plan.notes.append(f"{f.check_id} on {f.node or 'the cluster'} is waived (owner {w.get('owner', '?')}, "
                               f"until {w.get('expires', '?')}): left alone")
+    if review is not None:
+        review(cluster, plan)
     return PlannedFix(plan, tuple(s for s in states if s.status != NodeStatus.OK))
 
 

@@ -39,6 +39,7 @@ from auditor.fixers.outcome import ApplyResult
 from auditor.fixers.plan import SET_ACCOUNT, FixOptions, FixPlan
 from auditor.fixers.planning import (
     PlannedFix,
+    Review,
     check_journal_folder,
     load_snapshot,
     plan_fix,
@@ -76,6 +77,7 @@ class FixRequest:
     waiver_tz: str | None = None
     progress: bool = True
     collect_options: Mapping[str, Any] = field(default_factory=dict)  # the shared collection options
+    review: Review | None = None  # a use case's last word on the plan (auditor precheck ... --after)
 
     @property
     def journal_path(self) -> Path:
@@ -105,10 +107,7 @@ def run_fix(request: FixRequest, console: FixConsole) -> ExitStatus:
     catalogue = check_catalogue()
     only = select_checks(request.checks, catalogue)
     waive = waiver_stage(request.waivers, request.waiver_tz)
-    ref = request.options.password_ref
-    if request.apply and isinstance(ref, EnvRef) and not os.environ.get(ref.var):
-        # fail before collecting and locking, not in the middle of a rollout
-        raise InputError(f"--service-password-env: environment variable {ref.var} is not set or empty")
+    password = _early_password(request)  # fail before collecting and locking, not in the middle of a rollout
     if request.apply and not request.yes and not console.has_terminal():
         raise Refused("refusing to apply without a terminal to confirm on; add --yes if this is intended")
     if request.plan_json is not None:
@@ -116,13 +115,25 @@ def run_fix(request: FixRequest, console: FixConsole) -> ExitStatus:
     if request.snapshot is not None:
         states, prof, cluster_name, declared = load_snapshot(request.snapshot, request.profile)
         select_nodes(request.nodes, [s.name for s in states])
-        planned = plan_fix(states, prof, only, catalogue, request.options, declared, waive)
+        planned = plan_fix(states, prof, only, catalogue, request.options, declared, waive, request.review)
         return _show_plan(request, console, planned, cluster_name) or _dry_run_code(planned.plan)
-    return _live(request, console, only, catalogue, waive)
+    return _live(request, console, only, catalogue, waive, password)
+
+
+def _early_password(request: FixRequest) -> Secret | None:
+    """With ``--apply``, the service-account password named by an option, read now: an unset
+    variable or a missing keyring entry is an input error (exit 2) before anything is
+    collected or locked. None without such an option (a prompt later, if the plan needs one)."""
+    ref = request.options.password_ref
+    if not request.apply or ref is None or isinstance(ref, PromptRef):
+        return None
+    if isinstance(ref, EnvRef) and not os.environ.get(ref.var):
+        raise InputError(f"--service-password-env: environment variable {ref.var} is not set or empty")
+    return resolve_reference(ref, used_by="the Infrastructure Service account (--service-password-keyring)")
 
 
 def _live(request: FixRequest, console: FixConsole, only: list[str] | None, catalogue: list,
-          waive: Any) -> ExitStatus:
+          waive: Any, password: Secret | None) -> ExitStatus:
     from auditor.collect.cli_options import setup_from_options
     from auditor.collect.credentials import resolve_credentials
     from auditor.collect.runner import collect_cluster
@@ -141,7 +152,10 @@ def _live(request: FixRequest, console: FixConsole, only: list[str] | None, cata
         creds = resolve_credentials(inv)
         events = console.events(progress=request.progress)
         result = collect_cluster(inv, prof, security=security, events=events, credentials=creds)
-        planned = plan_fix(result.nodes, prof, only, catalogue, request.options, inv.declared, waive)
+        planned = plan_fix(result.nodes, prof, only, catalogue, request.options, inv.declared, waive,
+                           request.review)
+        if request.apply:
+            _check_password_source(planned.plan, password, console)  # before the plan is printed
         stop = _show_plan(request, console, planned, inv.cluster)
         if stop is not None:
             return stop
@@ -151,7 +165,7 @@ def _live(request: FixRequest, console: FixConsole, only: list[str] | None, cata
                              Journal(request.journal_path, cluster=inv.cluster, run_id=uuid.uuid4().hex,
                                      secrets=[c.password.reveal() for c in creds.values() if c.password is not None]),
                              declared=inv.declared, echo=console.line)
-        return _apply(request, console, planned.plan, engine, result.nodes)
+        return _apply(request, console, planned.plan, engine, result.nodes, password)
     finally:
         if lock is not None:
             lock.release()
@@ -176,17 +190,17 @@ def _dry_run_code(plan: FixPlan) -> ExitStatus:
     return ExitStatus.PENDING if (plan.has_changes or plan.blocked) else ExitStatus.OK
 
 
-def _blocked_note(console: FixConsole, plan: FixPlan) -> None:
-    console.line(f"Exit code 1: {len(plan.blocked)} blocked item(s) above still need your input.")
+def _blocked_note(console: FixConsole, plan: FixPlan, code: ExitStatus) -> None:
+    console.line(f"Exit code {int(code)}: {len(plan.blocked)} blocked item(s) above still need your input.")
 
 
 def _apply(request: FixRequest, console: FixConsole, plan: FixPlan, engine: ApplyEngine,
-           states: list[NodeState]) -> ExitStatus:
+           states: list[NodeState], password: Secret | None) -> ExitStatus:
     """Steps 4-6 of the module docstring (the lock is held by the caller)."""
     if not plan.has_changes:
         console.line("Nothing to apply.")
         if plan.blocked:
-            _blocked_note(console, plan)
+            _blocked_note(console, plan, ExitStatus.PENDING)
         return ExitStatus.PENDING if plan.blocked else ExitStatus.OK
     busy = installers_running(states, list(engine.profile.installer_processes))
     if busy:
@@ -198,7 +212,9 @@ def _apply(request: FixRequest, console: FixConsole, plan: FixPlan, engine: Appl
         steps = sum(len(n.steps()) for n in plan.nodes if not n.empty)
         if not console.confirm(f"Apply these {steps} step(s), one node at a time?"):
             raise Refused("not confirmed: nothing was changed")
-    password = _resolve_password(plan, request.options, console)
+    password = password if _needs_password(plan) else None
+    if password is None:
+        password = _resolve_password(plan, request.options, console)
     if password is not None:
         journal.add_secret(password.reveal())
     engine.password = password
@@ -219,13 +235,30 @@ def _apply(request: FixRequest, console: FixConsole, plan: FixPlan, engine: Appl
                    strict=False, exit_code=outcome.exit_code, outcomes={o.node: o.status for o in outcome.outcomes})
     console.result(outcome)
     if outcome.exit_code == ExitStatus.OK and plan.blocked:
-        _blocked_note(console, plan)
-        return ExitStatus.PENDING
+        # applied and verified, yet not done: its own code, so a script can tell it from a dry
+        # run's 1 and from a clean 0 (docs/fix.md)
+        _blocked_note(console, plan, ExitStatus.APPLIED_BLOCKED)
+        return ExitStatus.APPLIED_BLOCKED
     return outcome.exit_code
 
 
+def _needs_password(plan: FixPlan) -> list:
+    """The planned account changes that need a password (a gMSA needs none)."""
+    return [a for n in plan.nodes for a in n.actions if a.kind == SET_ACCOUNT and a.password_ref]
+
+
+def _check_password_source(plan: FixPlan, password: Secret | None, console: FixConsole) -> None:
+    """Refuse, before the plan is printed, an apply that would stop at the password: the plan
+    changes a log-on account, no option supplies the password and nobody can be asked."""
+    needs = _needs_password(plan)
+    if needs and password is None and not console.has_terminal():
+        raise InputError(f"the plan sets the log-on account {needs[0].account} on {needs[0].service}, which needs "
+                         "its password, and there is no terminal to ask for it: give --service-password-env VAR "
+                         "or --service-password-keyring SERVICE:USER")
+
+
 def _resolve_password(plan: FixPlan, options: FixOptions, console: FixConsole) -> Secret | None:
-    needs = [a for n in plan.nodes for a in n.actions if a.kind == SET_ACCOUNT and a.password_ref]
+    needs = _needs_password(plan)
     if not needs:
         return None
     ref = options.password_ref or PromptRef(username=needs[0].account or "")

@@ -17,6 +17,7 @@ from auditor.collect.inventory import load_inventory
 from auditor.collect.runner import collect_cluster
 from auditor.fixers.journal import read_journal
 from auditor.profile import load_profile
+from auditor.vocab import ExitStatus
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -349,7 +350,7 @@ def test_utf16_lf_file_round_trips_through_the_real_protocol(fix_lab, tmp_path):
     assert ("SPOC-MGMT-LIST", "SITE2") not in failing(inv)
 
 
-def test_partial_fix_keeps_stale_entry_verifies_and_exits_1(fix_lab, tmp_path):
+def test_partial_fix_keeps_stale_entry_verifies_and_exits_7(fix_lab, tmp_path):
     def site1_lacks_mgmt2(src: Path) -> None:
         p = src / SITE1_SPOC
         text = p.read_bytes().decode()
@@ -361,9 +362,9 @@ def test_partial_fix_keeps_stale_entry_verifies_and_exits_1(fix_lab, tmp_path):
     lab, inv = fix_lab("drift", prepare=site1_lacks_mgmt2)
     journal = tmp_path / "j.jsonl"
     code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", journal=journal)
-    assert code == 1, out  # applied and verified, but the stale entry waits for --remove-stale
+    assert code == ExitStatus.APPLIED_BLOCKED, out  # applied and verified, but the stale entry waits
     assert "kept stale entry 2" in out and "verified" in out
-    assert "Exit code 1: 1 blocked item(s) above still need your input." in out  # why not 0
+    assert "Exit code 7: 1 blocked item(s) above still need your input." in out  # why not 0
     text = (lab.serve_dir / SITE1_SPOC).read_text()
     assert "serverGUID3=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text and "serverIP2=10.0.10.10" in text
     code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", "--remove-stale",

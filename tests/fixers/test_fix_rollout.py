@@ -107,3 +107,51 @@ def test_a_confirmed_apply_ends_with_every_node_verified(fix_lab, tmp_path):
     (result,) = console.results
     assert {o.status for o in result.outcomes} == {ApplyOutcome.VERIFIED}
     assert any(line.startswith("\nApplying (journal: ") for line in console.lines)
+
+
+# ---- every input --apply needs is checked before collecting or printing (issue 15 item 13) ----
+def test_an_unset_password_variable_fails_before_anything_is_read(tmp_path, monkeypatch):
+    from auditor.collect.credentials import EnvRef
+    from auditor.errors import InputError
+
+    monkeypatch.delenv("PARAGON_TEST_UNSET_PW", raising=False)
+    console = RecordingConsole(terminal=False)
+    request = FixRequest(options=FixOptions(password_ref=EnvRef("PARAGON_TEST_UNSET_PW")),
+                         state_dir=tmp_path / "state", inventory=tmp_path / "absent.yaml", apply=True, yes=True)
+    with pytest.raises(InputError, match="PARAGON_TEST_UNSET_PW is not set"):
+        run_fix(request, console)
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_missing_keyring_entry_fails_before_anything_is_read(tmp_path):
+    import keyring
+    from keyring.backends.null import Keyring as NullKeyring
+
+    from auditor.collect.credentials import KeyringRef
+    from auditor.errors import InputError
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NullKeyring())
+    try:
+        request = FixRequest(options=FixOptions(password_ref=KeyringRef("paragon-test", "CORP\\svc")),
+                             state_dir=tmp_path / "state", inventory=tmp_path / "absent.yaml", apply=True, yes=True)
+        with pytest.raises(InputError, match="no password in the keyring for service='paragon-test'"):
+            run_fix(request, RecordingConsole(terminal=False))
+    finally:
+        keyring.set_keyring(previous)
+    assert not (tmp_path / "state").exists()
+
+
+def test_an_account_change_without_a_password_source_fails_before_the_plan_is_printed(fix_lab, tmp_path):
+    from auditor.errors import InputError
+
+    lab, inv = fix_lab("drift")
+    before = sorted((p, p.read_bytes()) for p in lab.serve_dir.rglob("*") if p.is_file())
+    console = RecordingConsole(terminal=False)
+    request = FixRequest(options=FixOptions(), state_dir=tmp_path / "state", inventory=inv,
+                         checks=("IMS-SERVICE-ACCOUNT",), apply=True, yes=True, progress=False,
+                         journal=tmp_path / "journal.jsonl")
+    with pytest.raises(InputError, match="--service-password-env VAR or --service-password-keyring"):
+        run_fix(request, console)
+    assert console.plans == []
+    assert sorted((p, p.read_bytes()) for p in lab.serve_dir.rglob("*") if p.is_file()) == before

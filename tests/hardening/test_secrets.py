@@ -138,7 +138,7 @@ def test_no_secret_in_any_output(served_lab, tmp_path):
         (["drift", "--history", str(history)], {0}),
         (["drift", "--history", str(history), "--json"], {0}),
         (["fix", *fix_common, "--plan-json", str(tmp_path / "plan.json")], {1}),
-        (["fix", *fix_common, "--apply", "--yes", "--plan-json", str(tmp_path / "plan-applied.json")], {0, 1}),  # 1: "blocked" needs input
+        (["fix", *fix_common, "--apply", "--yes", "--plan-json", str(tmp_path / "plan-applied.json")], {0, 7}),  # 7: applied, "blocked" needs input
         (["audit", "--inventory", inv, "--out", str(tmp_path / "reports-after"), "--format", "html,json,junit,csv",
           "--history", str(history), "--no-progress"], {0, 1}),
         (["drift", "--history", str(history)], {0}),
@@ -235,7 +235,7 @@ def test_no_kerberos_ticket_or_key_in_any_output(kerberos_lab, tmp_path):
           "--history", str(history), "--no-progress"], {1}),
         (["fix", "--inventory", inv, "--no-progress", "--service-account", "CORP\\svc-paragon-ims",
           "--service-password-env", SVC_ENV, "--journal", str(tmp_path / "journal.jsonl"), "--apply", "--yes",
-          "--plan-json", str(tmp_path / "plan.json")], {0, 1}),
+          "--plan-json", str(tmp_path / "plan.json")], {0, 7}),  # 7: applied, "blocked" needs input
         (["discover", "--seed", "127.0.0.1", "--port", str(mgmt1_port), "--scheme", "http",
           "--kerberos-hostname-override", "localhost", "--out", str(tmp_path / "discovered.yaml")], {0}),
     ]
