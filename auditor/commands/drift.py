@@ -79,17 +79,25 @@ def render_drift_text(drift: Drift) -> str:
 @history_option
 @click.option("--cluster", default=None, help="With no run given: use the latest run of this cluster.")
 @click.option("--fail-on-new", is_flag=True, help="Exit 1 when something new fails (for scripts and CI).")
+@click.option("--baseline", "from_baseline", is_flag=True,
+              help="From the cluster's pinned baseline (e.g. a precheck) to RUN_B (default: the latest run).")
 @json_option
 def command(runs: tuple[str, ...], history_path: str | None, cluster: str | None, fail_on_new: bool,
-            as_json: bool) -> None:
+            from_baseline: bool, as_json: bool) -> None:
     """Show what changed between two audit runs: new, resolved and changed findings,
     configuration values and node reachability.
 
     RUN is a run id from 'auditor history', or latest, previous, baseline.
+    --baseline: from the pinned baseline (after 'auditor precheck', exactly what the change
+    changed) to RUN_B or the latest run.
     Exit codes: 0 shown, 1 new failures with --fail-on-new, 2 unknown run or no history.
     """
     if len(runs) > 2:
         raise InputError("give at most two runs: auditor drift [RUN_A [RUN_B]]")
+    if from_baseline:
+        if len(runs) > 1:
+            raise InputError("with --baseline give at most one run (the newer one): auditor drift --baseline [RUN_B]")
+        runs = ("baseline", runs[0] if runs else "latest")
     db, path = open_history(history_path)
     try:
         if len(runs) == 2:

@@ -103,3 +103,20 @@ def test_drift_with_run_keywords(three_runs):
     r = run("drift", "previous", "latest", "--history", str(path), "--json")
     data = json.loads(r.output)
     assert (data["baseline_run"], data["run"]) == (2, 3)
+
+
+def test_drift_baseline_goes_from_the_pinned_run_to_the_latest_or_the_given_run(three_runs):
+    path, _ = three_runs
+    h = ["--history", str(path)]
+    run("baseline", "set", "1", *h)
+    data = json.loads(run("drift", "--baseline", "--json", *h).output)
+    assert data["baseline_run"] == 1
+    assert data["run"] == 3
+    assert json.loads(run("drift", "--baseline", "2", "--json", *h).output)["run"] == 2
+
+
+def test_drift_baseline_without_a_pin_is_an_input_error(three_runs):
+    path, _ = three_runs
+    r = CliRunner().invoke(main, ["drift", "--baseline", "--history", str(path)])
+    assert r.exit_code == 2
+    assert "no baseline is pinned" in r.output
