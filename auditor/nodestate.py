@@ -210,6 +210,13 @@ class ClockSample:
         high = _seconds(self.node_started) + 1.0 - _seconds(self.sent)
         return low, high
 
+    def against(self, other: ClockSample) -> tuple[float, float]:
+        """(lowest, highest) possible amount this node's clock is ahead of ``other``'s, in
+        seconds (both measured against the same auditing host)."""
+        low, high = self.offset_range()
+        other_low, other_high = other.offset_range()
+        return low - other_high, high - other_low
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClockSample:
         return cls(**{k: str(data[k]) for k in ("node_started", "node_finished", "sent", "received")})

@@ -70,7 +70,8 @@ class ExitStatus(IntEnum):
     """Process exit codes of every command (docs/exit-codes.md, docs/fix.md).
 
     ``auditor audit`` uses 0-3; ``auditor fix`` uses 0-7 and 130, where 1 means "changes
-    pending" (``PENDING`` is the same member as ``FINDINGS``: one code, two readings).
+    pending" (``PENDING`` is the same member as ``FINDINGS``: one code, two readings);
+    ``auditor precheck`` uses 0 go, 1 no-go (``FINDINGS``), 2 and 3.
     """
 
     OK = 0

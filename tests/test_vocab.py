@@ -58,6 +58,11 @@ def test_documented_fix_exit_codes_in_exit_codes_md_are_every_exit_status():
     assert _documented_codes("exit-codes.md", "auditor fix") == {int(s) for s in ExitStatus}
 
 
+def test_documented_precheck_exit_codes_are_exit_statuses():
+    assert _documented_codes("exit-codes.md", "auditor precheck") == {
+        ExitStatus.OK, ExitStatus.FINDINGS, ExitStatus.USAGE, ExitStatus.UNREACHABLE, ExitStatus.INTERRUPTED}
+
+
 def test_applied_with_items_blocked_has_its_own_code():
     assert ExitStatus.APPLIED_BLOCKED not in {ExitStatus.OK, ExitStatus.PENDING}
 

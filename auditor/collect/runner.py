@@ -504,12 +504,15 @@ def collect_cluster(
     credentials: dict[str, Credentials] | None = None,
     prompt: PromptFn = click_prompt,
     execute: Callable[..., dict] | None = None,
+    request: dict[str, Any] | None = None,
 ) -> CollectionResult:
     """Collect every node of ``inventory``; always returns one NodeState per node.
 
     ``credentials`` (node name -> Credentials) skips resolving references (discovery and
     re-collection after a fix reuse what was resolved once). ``execute`` defaults to
-    ``auditor.remote.execute``. Warnings and progress go to ``events``.
+    ``auditor.remote.execute``. Warnings and progress go to ``events``. ``request``: a
+    collect request other than the profile's full one (e.g. ``build_probe_request``: only
+    test paths from the nodes), with the same deadlines, retries and identity check.
     """
     warnings = check_security(inventory, security)  # refuse before anyone is prompted
     check_transports(inventory)
@@ -520,7 +523,7 @@ def collect_cluster(
     for warning in warnings:
         events.warning(warning)
     creds = credentials if credentials is not None else resolve_credentials(inventory, prompt=prompt)
-    request = build_collect_request(profile)
+    request = request if request is not None else build_collect_request(profile)
     run = execute or remote_execute
 
     started_at = utc_now()

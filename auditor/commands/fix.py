@@ -153,7 +153,8 @@ def _has_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _password_ref(env: str | None, keyring_spec: str | None) -> CredentialRef | None:
+def password_ref_from_options(env: str | None, keyring_spec: str | None) -> CredentialRef | None:
+    """The credential reference of --service-password-env / --service-password-keyring (None: prompt)."""
     if env and keyring_spec:
         raise click.UsageError("give --service-password-env or --service-password-keyring, not both")
     if env is not None:
@@ -249,7 +250,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
         reject_live_only_options(collect_opts)
     options = FixOptions(
         remove_stale=remove_stale, repository_path=repository_path, service_account=service_account,
-        password_ref=_password_ref(service_password_env, service_password_keyring), nodes=list(nodes) or None,
+        password_ref=password_ref_from_options(service_password_env, service_password_keyring), nodes=list(nodes) or None,
     )
     request = FixRequest(
         options=options, state_dir=state_dir or DEFAULT_STATE_DIR, inventory=inventory, snapshot=from_dir,

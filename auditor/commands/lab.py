@@ -74,7 +74,7 @@ def serve(scenario: str, scheme: str, auth: str, inventory_out: Path | None, fau
 
     \b
     SCENARIO is one of:
-      a shipped scenario name   healthy, drift, two-interfaces, etcd-drift
+      a shipped scenario name   healthy, drift, two-interfaces, etcd-drift, add-management
       a scenario folder         manifest.json + node folders (copied, never changed)
       a lab work folder         an earlier --workdir, or the demo's OUT/lab: served in
                                 place, so what fixes changed is kept, and its
@@ -186,3 +186,24 @@ def generate(out: Path, sites: int, managements: int, force: bool) -> None:
     manifest = build_healthy(out, sites=sites, managements=managements)
     click.echo(f"scenario {manifest.name!r} written to {out}: {managements} management + {sites} site server(s)")
     click.echo(f"serve it with: auditor lab serve {out}")
+
+
+@command.command("install")
+@click.argument("workdir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("node")
+def install(workdir: Path, node: str) -> None:
+    """Run the "server installer" on NODE of the lab served from WORKDIR.
+
+    \b
+    The add-management scenario ships MGMT3 with nothing installed and as the installer
+    leaves it; while `auditor lab serve add-management --workdir WORKDIR` runs, this swaps
+    MGMT3's served folder, so the next precheck or audit sees it installed:
+      auditor lab install WORKDIR MGMT3
+    (docs/pre-change.md walks through the whole change in the lab.)
+    """
+    from auditor.lab import sources
+    from auditor.lab.install import install_node
+
+    served = workdir / sources.SERVED_COPY if sources.is_work_folder(workdir) else workdir
+    folder = install_node(served, node)
+    click.echo(f"{node} installed (its node folder is now {folder})")

@@ -412,7 +412,8 @@ def build_add_management(out: Path) -> ClusterManifest:
       servers know nothing of it yet: that is the follow-up plan's work.
 
     The inventory declares MGMT3's GUID and bound address (what the admin gives the installer
-    as /CFG:localGUID and /CFG:usedLocalIp). ``auditor lab install`` swaps the folders.
+    as /CFG:localGUID and /CFG:usedLocalIp). ``auditor lab install WORKDIR MGMT3`` swaps the folders
+    (:mod:`auditor.lab.install`).
     """
     existing, nodes = healthy_specs(sites=2, managements=2)
     new = mgmt_specs(3)[2]

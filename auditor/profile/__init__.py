@@ -36,6 +36,7 @@ from auditor.profile.etcd import check_etcd
 from auditor.profile.loader import build_facts, check_override_kinds, deep_merge, parse_yaml
 from auditor.profile.view import (
     Certainty,
+    Clock,
     DbKeys,
     EmbeddedDb,
     Etcd,
@@ -94,7 +95,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
 
 
 __all__ = [
-    "PROFILE_VERSION", "Certainty", "DbKeys", "EmbeddedDb", "Etcd", "EtcdDbKeys", "FileSpec", "InstallLog", "ManagementConf",
+    "PROFILE_VERSION", "Certainty", "Clock", "DbKeys", "EmbeddedDb", "Etcd", "EtcdDbKeys", "FileSpec", "InstallLog", "ManagementConf",
     "ManagementIms", "Profile", "RegistryVersion", "ServerOs", "ServiceName", "SpocConf", "SpocIms", "Subsystem",
     "VersionSources", "load_profile",
 ]

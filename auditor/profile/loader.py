@@ -190,6 +190,8 @@ class _Builder:
             return raw
         if tp is int and isinstance(raw, int) and not isinstance(raw, bool):
             return raw
+        if tp is float and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return float(raw)
         if tp is str and isinstance(raw, str):
             return raw
         raise self.fail(where, f"expected {getattr(tp, '__name__', tp)}, got {_kind(raw)}")

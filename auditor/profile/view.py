@@ -187,6 +187,13 @@ class ServiceAccounts:
     share_capable_kinds: tuple[AccountKind, ...]
 
 
+@dataclass(frozen=True)
+class Clock:
+    """How far apart the clocks of Management servers may be (``auditor precheck``)."""
+
+    max_skew_seconds: float
+
+
 # ---- the whole profile -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
@@ -215,6 +222,7 @@ class Profile:
     environment_variables: tuple[str, ...]
     registry_keys: tuple[str, ...]
     server_os: ServerOs
+    clock: Clock
     max_file_bytes: int
     source: str = "default"
     sha256: str = ""

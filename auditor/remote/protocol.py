@@ -198,6 +198,21 @@ def etcd_op(services: Sequence[str], endpoint: str, keys: Sequence[str], secret_
             "list_names": bool(list_names), "timeout_ms": int(timeout_ms)}
 
 
+def build_probe_request(profile: Profile, paths: list[str], request_id: str | None = None) -> dict[str, Any]:
+    """A collect request that only tests absolute ``paths`` from the node (``probe`` op), e.g.
+    whether a server about to join the cluster reaches the repository share the others use.
+    It works on a node with nothing of the product installed: absolute paths need no install
+    folder (the op's ``install`` is the Management Service's, as for the repository's probe)."""
+    if not paths or not all(is_absolute(p) for p in paths):
+        raise InputError(f"paths to probe must be absolute Windows paths: {paths!r}"[:300])
+    ims = profile.management_ims
+    req = {"protocol": PROTOCOL_VERSION, "kind": "collect", "request_id": request_id or str(uuid.uuid4()),
+           "ops": [{"op": "probe", "id": "probe:paths", "subsystem": ims.subsystem,
+                    "install": _install_spec(profile, ims.subsystem), "paths": list(paths)}]}
+    validate_request(req)
+    return req
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

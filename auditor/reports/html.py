@@ -113,7 +113,9 @@ def _visible_controls(value: Any) -> Any:
     return value
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The Jinja2 environment of every HTML page the tool writes (autoescape on, control
+    characters made visible); the precheck page (``precheck.html.j2``) uses it too."""
     folder = resources.files("auditor.report_templates")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
@@ -240,7 +242,7 @@ def _since_view(since: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def render_html(report: AuditReport) -> str:
-    env = _environment()
+    env = template_environment()
     summary = summary_counts(report)
     groups = _check_groups(report)
     fixable = sum(g["fixable"] for g in groups)
