@@ -62,14 +62,17 @@ The output names what NODE needs: version, repository share, service account, an
 GUID and address the inventory declares for it.
 
 \b
---after (once NODE is installed) plans the follow-up with the auditor fix rollout:
+--after, once NODE is installed: the follow-up plan, run by auditor fix:
   on NODE: repository.path and the Infrastructure Service account;
-  on every Spooler Controller: NODE's GUID, IP and port under the next free suffix,
-  and NODE in infrastructureServiceAddresses;
-  one node at a time (NODE, then the other Management servers, then the Site servers),
-  each verified before the next, so no two Spooler Controllers restart at once.
-Dry run by default; --apply applies (after confirmation, or --yes). With --after the exit
-codes are auditor fix's (docs/exit-codes.md): 0 done, 1 changes planned or blocked, 2, 3,
+  on every Spooler Controller: NODE's GUID, IP and port under the next
+  free suffix, and NODE in infrastructureServiceAddresses;
+  one node at a time (NODE, the other Management servers, the Site
+  servers), each verified before the next: no two Spooler Controllers
+  restart at once.
+
+Dry run by default; --apply applies (after confirmation, or --yes). With
+--after the exit codes are auditor fix's (docs/exit-codes.md): 0 done,
+1 changes planned or blocked, 2 input error, 3 a node not collected,
 4 rolled back, 5 rollback incomplete, 6 refused, 7 applied with items blocked.
 
 {EXIT_CODES}"""
