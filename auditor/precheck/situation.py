@@ -107,6 +107,19 @@ def blocked_by(bad: Sequence[Finding], unseen: Sequence[str]) -> Outcome | None:
     return None
 
 
+def management_agree(s: Situation, check_id: str, needed: Expected | None, what: str,
+                     declare: str) -> Outcome | None:
+    """The no-go of a value every existing Management server must share (``check_id`` owns
+    the rule, ``needed`` is what it decided): its failing findings, the servers not collected,
+    or no agreed value (``declare`` names the inventory key that settles it); None: a go."""
+    mgmt = s.existing_management
+    stop = blocked_by(failing(s.findings(check_id), [n.name for n in mgmt]), s.not_collected(mgmt))
+    if stop is None and needed is None:
+        stop = Outcome(Verdict.NO_GO, f"the existing Management servers do not agree on one {what} (declare "
+                                      f"{declare} in the inventory)")
+    return stop
+
+
 def names(nodes: Iterable[str]) -> str:
     return ", ".join(sorted(nodes, key=str.lower))
 
@@ -118,4 +131,4 @@ def explain(findings: Iterable[Finding], limit: int = 6) -> str:
     return "; ".join(items[:limit]) + more
 
 
-__all__ = ["Scope", "Situation", "blocked_by", "explain", "failing", "names"]
+__all__ = ["Scope", "Situation", "blocked_by", "explain", "failing", "management_agree", "names"]

@@ -139,7 +139,7 @@ def test_update_before_during_and_the_order(precheck_lab):
     _set_version(lab.serve_dir / "mgmt1", "6.0.113.1")  # the installer ran on MGMT1
     code, out = run("precheck", "update", "--inventory", str(inv), "--to", "6.0.113.1", "--no-progress")
     assert code == ExitStatus.OK, out
-    assert "update in progress: MGMT1 run 6.0.113.1" in out
+    assert "update in progress: MGMT1 runs 6.0.113.1" in out
     assert "2. MGMT2 (management, 6.0.112.4): next" in out
 
     code, out = run("precheck", "update", "--inventory", str(inv), "--no-progress")
@@ -152,3 +152,10 @@ def test_a_new_server_clock_30_seconds_ahead_is_a_no_go_over_winrm(precheck_lab,
     assert code == ExitStatus.FINDINGS, out
     doc = json.loads((tmp_path / "out" / "precheck.json").read_text())
     assert {p["id"]: p["verdict"] for p in doc["preconditions"]}["NEW-CLOCK"] == "no-go"
+
+
+def test_the_follow_up_of_a_node_that_cannot_be_the_new_server_is_an_input_error(tmp_path):
+    code, out = run("precheck", "add-management", "--inventory", str(_offline_inventory(tmp_path)), "--node", "SITE1",
+                    "--after")
+    assert code == ExitStatus.USAGE, out
+    assert "SITE1 must be in the inventory with roles: [management]" in out

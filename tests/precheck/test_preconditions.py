@@ -161,7 +161,7 @@ def test_only_updated_servers_differing_from_the_cluster_is_update_in_progress()
 
     r = result("UPDATE-VERSIONS", Change.UPDATE, tune=tune, target="6.0.113.1")
     assert r.verdict is Verdict.WARNING
-    assert r.outcome.reason.startswith("update in progress: MGMT1 run 6.0.113.1")
+    assert r.outcome.reason.startswith("update in progress: MGMT1 runs 6.0.113.1")
 
 
 def test_a_third_build_during_an_update_is_a_no_go():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditor.precheck.model import Outcome, Precondition, Verdict
 from auditor.precheck.needs import REPOSITORY, repository_needed
-from auditor.precheck.situation import Situation, blocked_by, failing, names
+from auditor.precheck.situation import Situation, management_agree, names
 
 META = Precondition(
     id="REPOSITORY-SHARED",
@@ -22,15 +22,11 @@ META = Precondition(
 
 
 def evaluate(s: Situation) -> Outcome:
-    mgmt = [n.name for n in s.existing_management]
-    bad = failing(s.findings("IMS-REPO-SHARED"), mgmt)
-    unseen = s.not_collected(s.existing_management)
-    stop = blocked_by(bad, unseen)
+    needed = repository_needed(s)
+    stop = management_agree(s, "IMS-REPO-SHARED", needed, "shared repository.path", "ims_repository")
     if stop is not None:
         return stop
-    needed = repository_needed(s)
-    if needed is None:
-        return Outcome(Verdict.NO_GO, "the existing Management servers do not agree on one shared "
-                                      "repository.path (declare ims_repository in the inventory)")
+    assert needed is not None  # management_agree is a no-go without it
     new = f": {s.new_name} needs the same" if s.new_name else ""
-    return Outcome(Verdict.GO, f"{names(mgmt)} use {needed.value}{new}", needs={REPOSITORY: needed})
+    return Outcome(Verdict.GO, f"{names(n.name for n in s.existing_management)} use {needed.value}{new}",
+                   needs={REPOSITORY: needed})

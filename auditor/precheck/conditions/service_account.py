@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auditor.precheck.model import Outcome, Precondition, Verdict
 from auditor.precheck.needs import ACCOUNT, account_needed
-from auditor.precheck.situation import Situation, blocked_by, failing, names
+from auditor.precheck.situation import Situation, management_agree, names
 
 META = Precondition(
     id="SERVICE-ACCOUNT",
@@ -23,16 +23,13 @@ META = Precondition(
 
 
 def evaluate(s: Situation) -> Outcome:
-    mgmt = [n.name for n in s.existing_management]
-    bad = failing(s.findings("IMS-SERVICE-ACCOUNT"), mgmt)
-    unseen = s.not_collected(s.existing_management)
-    stop = blocked_by(bad, unseen)
+    needed = account_needed(s)
+    stop = management_agree(s, "IMS-SERVICE-ACCOUNT", needed, "service account for the Infrastructure Service",
+                            "ims_service_account")
     if stop is not None:
         return stop
-    needed = account_needed(s)
-    if needed is None:
-        return Outcome(Verdict.NO_GO, "the existing Management servers do not run the Infrastructure Service as "
-                                      "one service account")
+    assert needed is not None  # management_agree is a no-go without it
     new = (f": {s.new_name} needs {needed.value} too ('Log on as a service' right, access to the repository "
            "share)") if s.new_name else ""
-    return Outcome(Verdict.GO, f"{names(mgmt)} run it as {needed.value}{new}", needs={ACCOUNT: needed})
+    return Outcome(Verdict.GO, f"{names(n.name for n in s.existing_management)} run it as {needed.value}{new}",
+                   needs={ACCOUNT: needed})

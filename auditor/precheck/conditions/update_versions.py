@@ -26,6 +26,10 @@ META = Precondition(
 )
 
 
+def _run(nodes: list) -> str:
+    return "runs" if len(nodes) == 1 else "run"
+
+
 def evaluate(s: Situation) -> Outcome:
     cluster = s.cluster(Scope.ALL)
     relevant = [n for n in cluster.nodes if n.is_management or n.is_site]
@@ -60,8 +64,8 @@ def evaluate(s: Situation) -> Outcome:
                        f"{target}", needs=needs)
     if not pending:
         return Outcome(Verdict.GO, f"every server runs {target}: the update is complete", needs=needs)
-    reason = (f"update in progress: {names(n.name for n in done)} run {target}; {names(n.name for n in pending)} "
-              f"still run {builds[0]}")
+    reason = (f"update in progress: {names(n.name for n in done)} {_run(done)} {target}; "
+              f"{names(n.name for n in pending)} still {_run(pending)} {builds[0]}")
     behind = [n.name for n in pending if n.is_management]
     early = [n.name for n in done if not n.is_management]
     if behind and early:
