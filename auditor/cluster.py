@@ -25,6 +25,7 @@ from auditor.identity import Identities, identify
 from auditor.nodestate import FileEntry, NodeState, Service
 from auditor.parsers import Entry, ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
 from auditor.profile import Profile
+from auditor.profile.view import SharedFile
 from auditor.vocab import FileStatus
 from auditor.winpath import install_dir, join, normalize, path_key
 
@@ -151,6 +152,18 @@ class DbSettings:
         return Expected(value, source, self.where(attr))
 
 
+@dataclass(frozen=True)
+class SharedFileResult:
+    """One file of a configuration the Management servers share (profile ``shared_config``) as
+    collected on one of them; ``rel`` is its path relative to the subsystem's folder, as the
+    node spells it (``conf\\management.properties``), which is how servers are compared."""
+
+    name: str  # the profile's entry, e.g. infrastructure_service
+    spec: SharedFile
+    rel: str
+    result: FileResult[PropertiesDocument]
+
+
 @dataclass
 class ManagementView:
     """One Management server's identity and settings."""
@@ -168,6 +181,7 @@ class ManagementView:
     ims_service: Service | None = None
     # guid / used_ip / cml_port -> (key, file, line, the profile's certainty of the key) where read
     identity_source: dict[str, tuple[str, str, int, str]] = field(default_factory=dict)
+    shared: list[SharedFileResult] = field(default_factory=list)  # profile shared_config files found
 
     @property
     def ims_account(self) -> str | None:
@@ -523,6 +537,8 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
         if e is not None:
             mgmt.repository_path, mgmt.repository_line, mgmt.repository_entry = e.value, e.lineno, e
     mgmt.ims_service = view.subsystem_service("infrastructure")
+    loaded = {path_key(r.path): r for r in [*conf_files.values(), ims] if r.path}
+    mgmt.shared = _shared_files(view, state, profile, loaded)
     return mgmt
 
 
@@ -545,6 +561,25 @@ def _db_from_etcd(view: NodeView, state: NodeState, profile: Profile) -> DbSetti
     if db.origin is None:
         db.etcd_note = "etcd holds none of the database keys"
     return db
+
+
+def _shared_files(view: NodeView, state: NodeState, profile: Profile,
+                  loaded: dict[str, FileResult]) -> list[SharedFileResult]:
+    """The node's files of every ``shared_config`` entry: each collected match of a pattern, or
+    the one named file with its status (missing, not collected ...). Files already parsed for
+    the model (``loaded``, by path key) are not parsed again."""
+    out: list[SharedFileResult] = []
+    for name, spec in profile.shared_config.items():
+        folder = view.install_dirs.get(spec.subsystem)
+        if not folder:
+            continue
+        paths = ([f.path for f in _glob_files(state, folder, spec.path)] if "*" in spec.path
+                 else [join(folder, spec.path)])
+        base = len(normalize(folder).rstrip("\\")) + 1
+        for path in paths:
+            result = loaded.get(path_key(path)) or _load(state, path, PropertiesDocument)
+            out.append(SharedFileResult(name, spec, normalize(path)[base:], result))
+    return out
 
 
 def _version(state: NodeState, profile: Profile, mgmt_dir: str | None) -> tuple[str | None, str | None]:

@@ -8,7 +8,8 @@ use is a decision, not a measurement. The inventory may state them (docs/invento
 
 * per Management node: ``guid``, ``cml_port``, ``bound_ip``;
 * for the cluster: ``database: {class, host, port}``, ``ims_repository``,
-  ``expected_version``, ``ims_service_account``.
+  ``expected_version``, ``ims_service_account``, and ``shared_config`` (the intended value of
+  keys of the configuration files the Management servers share, by file and key).
 
 A declared value is the expectation checks compare against (source ``declared``, see
 :mod:`auditor.expectations`), and a collected value that disagrees with it is a finding.
@@ -29,8 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.expectations import ExpectationSource, Expected
+from auditor.winpath import path_key
 
-CLUSTER_KEYS = ("database", "ims_repository", "expected_version", "ims_service_account")
+CLUSTER_KEYS = ("database", "ims_repository", "expected_version", "ims_service_account", "shared_config")
 NODE_KEYS = ("guid", "cml_port", "bound_ip")
 DATABASE_KEYS = ("class", "host", "port")
 
@@ -89,6 +91,8 @@ def declared_value(key: str, value: Any) -> Any:
         return _text(key, value, "CORP\\svc-paragon")
     if key == "database":
         return _database(value)
+    if key == "shared_config":
+        return _shared_config(value)
     raise ValueError(f"unknown declaration {key!r}")  # pragma: no cover - callers pass known keys
 
 
@@ -104,6 +108,11 @@ class DatabaseDeclaration:
         return {k: v for k, v in (("class", self.db_class), ("host", self.host), ("port", self.port))
                 if v is not None}
 
+    def setting(self, attr: str) -> str | int | None:
+        """The declared value of one database setting by its model name (``db_class``, ``host``,
+        ``port``; any other: None), for every check that compares database settings."""
+        return {"db_class": self.db_class, "host": self.host, "port": self.port}.get(attr)
+
 
 def _database(value: Any) -> DatabaseDeclaration:
     if not isinstance(value, Mapping) or not value:
@@ -116,6 +125,35 @@ def _database(value: Any) -> DatabaseDeclaration:
         host=_text("database.host", value["host"], "sql01.corp.example") if "host" in value else None,
         port=_port("database.port", value["port"]) if "port" in value else None,
     )
+
+
+def _config_value(where: str, value: Any) -> str:
+    """A .properties value as the admin declares it: a text (a whole number is taken as written)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"{where}: expected a text; write the value in quotes as it appears in the file "
+                         f"(e.g. {where.rsplit('.', 1)[-1]}: '30')")
+    return str(value)
+
+
+def _shared_config(value: Any) -> dict[str, dict[str, str]]:
+    example = "{'ims\\application.properties': {server.port: '5111'}}"
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"shared_config: expected a mapping of file -> key -> value, such as {example}")
+    out: dict[str, dict[str, str]] = {}
+    for file, keys in value.items():
+        if not isinstance(file, str) or not file.strip():
+            raise ValueError("shared_config: a file must be a path relative to the Management folder, "
+                             "e.g. conf\\management.properties")
+        if not isinstance(keys, Mapping) or not keys:
+            raise ValueError(f"shared_config.{file}: expected a mapping of key -> value")
+        out[file.strip()] = {str(k): _config_value(f"shared_config.{file}.{k}", v) for k, v in keys.items()}
+    return out
+
+
+def shared_file_key(file: str) -> str:
+    """How a declared file is matched with a collected one: the Windows path key (case and
+    separators do not matter: ``conf/Management.properties`` is ``conf\\management.properties``)."""
+    return path_key(file.strip())
 
 
 # ---- the declarations ----------------------------------------------------------------------
@@ -153,6 +191,7 @@ class Declarations:
     ims_repository: str | None = None
     expected_version: str | None = None
     ims_service_account: str | None = None
+    shared_config: Mapping[str, Mapping[str, str]] | None = None  # file -> key -> value
     lines: Mapping[str, int] = field(default_factory=dict)
 
     # ---- lookups -------------------------------------------------------------------------
@@ -181,6 +220,17 @@ class Declarations:
             value = value.to_dict()
         return Expected(value, ExpectationSource.DECLARED, self.where(key, node))
 
+    def expected_shared(self, file: str, key: str) -> Expected | None:
+        """The declared value of ``key`` in the shared configuration file ``file`` (relative to
+        the Management folder, any case or separator), or None."""
+        want = shared_file_key(file)
+        for declared_file, keys in (self.shared_config or {}).items():
+            if shared_file_key(declared_file) == want and key in keys:
+                at = f"shared_config.{declared_file}.{key}"
+                where = self.where(at if at in self.lines else "shared_config")
+                return Expected(keys[key], ExpectationSource.DECLARED, where)
+        return None
+
     # ---- serialisation (snapshot manifest) -------------------------------------------------
     def to_dict(self, *, with_lines: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -188,7 +238,8 @@ class Declarations:
             out["database"] = self.database.to_dict()
         for key in CLUSTER_KEYS[1:]:
             if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
+                value = getattr(self, key)
+                out[key] = {f: dict(k) for f, k in value.items()} if isinstance(value, Mapping) else value
         nodes = {name: d.to_dict() for name, d in self.nodes.items() if not d.empty}
         if nodes:
             out["nodes"] = nodes
@@ -259,4 +310,5 @@ __all__ = [
     "NodeDeclarations",
     "declared_value",
     "normalize_guid",
+    "shared_file_key",
 ]

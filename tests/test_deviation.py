@@ -251,3 +251,8 @@ def test_agreeing_nodes_name_every_failing_node(values, declared):
     for nv in j.verdicts.values():
         if not nv.fails:
             assert all(d in nv.note for d in j.deviating)
+
+
+def test_plain_is_how_the_expectation_carries_the_value():
+    j = judge({"M1": ("A", 1), "M2": ("A", 2)}, what="v", key=lambda v: v[0], plain=lambda v: v[0])
+    assert j.expected.value == "A"

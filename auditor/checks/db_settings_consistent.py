@@ -69,7 +69,7 @@ def _setting(cluster: Cluster, attr: str, value: object, node: NodeView | None) 
 
 def _declared(cluster: Cluster, attr: str) -> Expected | None:
     decl = cluster.declared.database
-    value = None if decl is None else {"db_class": decl.db_class, "host": decl.host, "port": decl.port}.get(attr)
+    value = None if decl is None else decl.setting(attr)
     if value is None:
         return None
     return Expected(_setting(cluster, attr, value, None), ExpectationSource.DECLARED, cluster.declared.where("database"))

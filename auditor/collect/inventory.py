@@ -421,13 +421,30 @@ def _cluster_declarations(data: LineMap, ctx: _Ctx, lines: dict[str, int]) -> di
         try:
             out[key] = declared_value(key, data[key])
         except ValueError as exc:
-            # a database sub-key's error points at that sub-key's line
-            sub = data[key] if isinstance(data[key], LineMap) else LineMap()
-            bad = next((k for k in sub if str(exc).startswith((f"{key}.{k}:", f"{key}: unknown key {k!r}"))), None)
-            raise ctx.err(str(exc), line_of(sub, bad) if bad is not None else line) from None
+            # a sub-key's error (database.port, shared_config.<file>.<key>) points at its line
+            raise ctx.err(str(exc), _sub_line(key, data[key], str(exc)) or line) from None
         if line:
             lines[key] = line
+        if key == "shared_config":
+            for file, keys in data[key].items():
+                for k in keys:
+                    sub_line = line_of(keys, k)
+                    if sub_line:
+                        lines[f"shared_config.{file.strip()}.{k}"] = sub_line
     return out
+
+
+def _sub_line(key: str, raw: Any, message: str) -> int | None:
+    """The line of the sub-key (one or two levels down) a declaration error names."""
+    if not isinstance(raw, LineMap):
+        return None
+    for k, value in raw.items():
+        if message.startswith((f"{key}.{k}:", f"{key}: unknown key {k!r}")):
+            return line_of(raw, k)
+        if message.startswith(f"{key}.{k}.") and isinstance(value, LineMap):
+            inner = next((x for x in value if message.startswith(f"{key}.{k}.{x}:")), None)
+            return line_of(value, inner) if inner is not None else line_of(raw, k)
+    return None
 
 
 def _node_declarations(raw: LineMap, roles: list[str], name: str, ctx: _Ctx, lines: dict[str, int]

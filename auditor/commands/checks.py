@@ -30,6 +30,16 @@ Product facts the checks rely on (file locations, keys, service names) come from
 profile (`auditor/profile/default.yaml`), not from code; each check lists the ones it relies on
 with their certainty (sources: docs/product-sources.md). `auditor checks ID` shows one check
 with the values in effect and the profile's notes.
+
+**When Management servers disagree** (IMS-SERVICE-ACCOUNT, IMS-REPO-SHARED, VERSION-CONSISTENT,
+DB-SETTINGS-CONSISTENT, MGMT-CONFIG-CONSISTENT), each check decides who is wrong in one order:
+the value declared in the inventory (docs/inventory.md), then validity (a value that cannot work:
+an account kind without share rights, a path that is not shared, a build that is not the
+cluster's), then the majority. Only the deviating servers fail; the others pass naming them
+("MGMT2 differs, see its finding"). When nothing decides (two servers, two valid values,
+nothing declared) both fail with "tie: declare the intended value in the inventory" and the key
+to add. A server that was not collected never votes and is never blamed. Each check below says
+which value it declares and what counts as valid.
 """
 
 
@@ -59,6 +69,9 @@ def catalogue_markdown() -> str:
                 f"- Fixable: {'yes (`auditor fix`)' if m.fixable else 'no'}", "",
                 f"**Why:** {_md(m.rationale)}", "",
                 f"**Remediation:** {_md(m.remediation)}", ""]
+        notes = getattr(mod, "catalogue_notes", None)
+        if notes is not None:
+            out += [notes(profile), ""]  # Markdown already
         if mod.RELIES_ON:
             facts = [fact(profile, key) for key in mod.RELIES_ON]
             out += ["**Product facts it relies on:** " + ", ".join(f"`{f.key}` ({f.certainty})" for f in facts), ""]

@@ -18,6 +18,7 @@ from auditor.fixers import (
     db_external,
     ims_repo_shared,
     ims_service_account,
+    mgmt_config_consistent,
     spoc_ims_addresses,
     spoc_mgmt_list,
 )
@@ -36,7 +37,7 @@ PlanFn = Callable[..., list[NodePlan]]
 
 FIXERS: dict[str, PlanFn] = {
     mod.CHECK_ID: mod.plan
-    for mod in (spoc_mgmt_list, spoc_ims_addresses, ims_repo_shared, ims_service_account)
+    for mod in (spoc_mgmt_list, spoc_ims_addresses, ims_repo_shared, ims_service_account, mgmt_config_consistent)
 }
 # fixers that also run without a failure when the admin named the value to enforce
 EXPLICIT: dict[str, Callable[[FixOptions], bool]] = {

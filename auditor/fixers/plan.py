@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from auditor.parsers.text import decode_bytes
@@ -258,6 +258,27 @@ class FixPlan:
         }
 
 
+def combine_edits(first: FileEdit, second: FileEdit) -> FileEdit:
+    """One edit doing what two fixers planned for the same .properties file (both against the
+    collected bytes): ``second``'s key changes (set, added after the same key, removed) are
+    replayed on ``first``'s result. Both must restart the same service; any other pair of edits
+    of one file would silently undo each other: a programming error, raised."""
+    from auditor.parsers import PropertiesDocument
+
+    if not first.path.lower().endswith(".properties") or first.restart != second.restart or first.old != second.old:
+        raise ValueError(f"two fixers edit {first.node}:{first.path}; combine them into one fixer")
+    before, after = PropertiesDocument(second.old, second.path), PropertiesDocument(second.new, second.path)
+    doc = PropertiesDocument(first.new, first.path)
+    order = after.keys()
+    for key in before:
+        if key not in after:
+            doc.remove(key)
+    for i, key in enumerate(order):
+        if before.get(key) != after.get(key):
+            doc.set(key, after.get(key) or "", after=order[i - 1] if i > 0 and key not in before else None)
+    return replace(first, new=doc.render(), reason=f"{first.reason}; {second.reason}")
+
+
 def merge_node_plans(plans: Iterable[NodePlan], order: Sequence[str] = ()) -> list[NodePlan]:
     """Merge the per-fixer plans into one plan per node.
 
@@ -271,9 +292,11 @@ def merge_node_plans(plans: Iterable[NodePlan], order: Sequence[str] = ()) -> li
     for p in plans:
         m = merged.setdefault(p.node.lower(), NodePlan(node=p.node))
         for e in p.edits:
-            if any(x.path.lower() == e.path.lower() for x in m.edits):
-                raise ValueError(f"two fixers edit {p.node}:{e.path}; combine them into one fixer")
-            m.edits.append(e)
+            i = next((i for i, x in enumerate(m.edits) if x.path.lower() == e.path.lower()), None)
+            if i is None:
+                m.edits.append(e)
+            else:
+                m.edits[i] = combine_edits(m.edits[i], e)
         m.actions.extend(p.actions)
         m.notes.extend(n for n in p.notes if n not in m.notes)
         m.addresses.extend(a for a in p.addresses if a not in m.addresses)

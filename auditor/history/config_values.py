@@ -9,6 +9,10 @@ A service's log-on account, start mode and state are configuration too (an accou
 by ``auditor fix`` or by hand is drift an admin must see): each collected service is recorded
 as the pseudo-file ``service <name>`` with the keys ``StartName``, ``StartMode`` and ``State``
 (Win32_Service's names, as ``sc qc`` and ``Get-CimInstance`` show them).
+
+The Management etcd holds settings every Management server shares (the database connection):
+the allow-listed keys the node's etcd answered (profile ``etcd.keys``; never a secret) are
+recorded as the pseudo-file ``etcd``.
 """
 
 from __future__ import annotations
@@ -53,9 +57,21 @@ def service_values(node: NodeState) -> list[ConfigValue]:
     return out
 
 
+ETCD_FILE = "etcd"
+"""How the Management etcd reads in the file column of config drift."""
+
+
+def etcd_values(node: NodeState) -> list[ConfigValue]:
+    """The allow-listed keys the node's Management etcd answered, as config values (none when
+    etcd was not asked or did not answer, as for a file that could not be read)."""
+    if node.etcd is None or not node.etcd.answered:
+        return []
+    return [ConfigValue(node.name, ETCD_FILE, k, v) for k, v in sorted(node.etcd.values.items())]
+
+
 def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None) -> list[ConfigValue]:
-    """(node, file, key, value) for every key of every parseable config file and every service
-    of every reachable node. Secrets are masked later, by :func:`auditor.history.store.record_run`.
+    """(node, file, key, value) for every key of every parseable config file, every service and
+    the Management etcd's allow-listed keys of every reachable node. Secrets are masked later, by :func:`auditor.history.store.record_run`.
 
     Files are parsed once per distinct (file name, content): most files of a cluster's nodes
     are byte-for-byte the same (two thirds of them in a 5,000-node cluster)."""
@@ -78,4 +94,5 @@ def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None) ->
                 continue
             out.extend(ConfigValue(node.name, entry.path, k, v) for k, v in values.items())
         out.extend(service_values(node))
+        out.extend(etcd_values(node))
     return out

@@ -29,7 +29,7 @@ CERTAINTY = "certainty"
 """The key of the certainty notes a section or a list entry may carry (see :func:`build_facts`)."""
 
 # Mappings whose keys are names an admin may add, not a fixed set of facts.
-_OPEN_MAPPINGS = ("subsystems", "restart_after_change")
+_OPEN_MAPPINGS = ("subsystems", "restart_after_change", "shared_config")
 
 
 def parse_yaml(text: str, source: str) -> dict[str, Any]:

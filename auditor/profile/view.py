@@ -14,6 +14,7 @@ tests). ``certainty`` maps in the YAML are not fields: they are collected into
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -109,8 +110,24 @@ class ManagementConf:
     ip_key: str
     port_key: str
     db: DbKeys
-    node_specific_keys: tuple[str, ...]  # ignored by MGMT-CONFIG-CONSISTENT
     secret_key_patterns: tuple[str, ...]  # regular expressions: values never shown or stored
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A configuration file every Management server must have the same (MGMT-CONFIG-CONSISTENT)."""
+
+    path: str  # relative to the install folder of ``subsystem``; '*' allowed in the last segment
+    title: str
+    subsystem: str  # whose folder ``path`` is in
+    owner: str  # the subsystem whose service reads the file
+    restart: str  # restart_after_change entry naming that service ("" : the owner's own service)
+    node_specific_keys: tuple[str, ...]  # glob patterns, any case: legitimately differ per server
+    compared_by: Mapping[str, str]  # key -> the check that compares it with its own rules
+
+    def node_specific(self, key: str) -> bool:
+        low = key.lower()
+        return any(fnmatch.fnmatchcase(low, p.lower()) for p in self.node_specific_keys)
 
 
 @dataclass(frozen=True)
@@ -213,6 +230,7 @@ class Profile:
     management_ims: ManagementIms
     management_conf: ManagementConf
     etcd: Etcd
+    shared_config: Mapping[str, SharedFile]  # name -> a file the Management servers share
     embedded_db: EmbeddedDb
     version: VersionSources
     service_accounts: ServiceAccounts

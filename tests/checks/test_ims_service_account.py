@@ -142,3 +142,10 @@ def test_unreachable_node_neither_votes_nor_fails():
 def test_service_missing_is_error():
     lab = Lab().edit(lambda s: setattr(s["MGMT1"], "services", [x for x in s["MGMT1"].services if x.name != "YSoftIms"]))
     assert lab.run("IMS-SERVICE-ACCOUNT")["MGMT1"].status == Status.ERROR
+
+
+def test_the_finding_is_json_as_reports_write_it():
+    import json
+
+    f = lab_with({"MGMT2": KINDS["local"]}).run("IMS-SERVICE-ACCOUNT")["MGMT2"]
+    assert json.loads(json.dumps(f.to_dict()))["expected_sources"]["Infrastructure Service account"]["value"] == DOMAIN

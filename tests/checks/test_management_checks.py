@@ -1,10 +1,10 @@
-"""IMS-REPO-SHARED, IMS-SERVICE-ACCOUNT, DB-EXTERNAL, MGMT-CONFIG-CONSISTENT."""
+"""IMS-REPO-SHARED, DB-EXTERNAL."""
 
 from __future__ import annotations
 
 import codecs
 
-from checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, set_file, statuses
+from checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, statuses
 
 from auditor.findings import Status
 from auditor.nodestate import ListeningPort, PathProbe, Service, path_key
@@ -201,58 +201,7 @@ def test_db_host_unknown_running_pg_fails_else_error():
     assert Lab().edit(no_host_pg).run("DB-EXTERNAL")["MGMT1"].status.value == "fail"
 
 
-# ---- MGMT-CONFIG-CONSISTENT ----------------------------------------------------------------
-
-def test_config_consistent_healthy_and_db_host_normalised():
-    assert failing(Lab().run("MGMT-CONFIG-CONSISTENT")) == set()
-    # localhost on MGMT1 == MGMT1's IP on MGMT2: same database
-    assert failing(embedded(Lab()).run("MGMT-CONFIG-CONSISTENT")) == set()
-
-
-def test_config_difference_names_key_and_majority():
-    lab = Lab(managements=3).edit(lambda s: rewrite(s["MGMT3"], MGMT_CONF, lambda t: t.replace(
-        "sessionTimeoutMinutes=30", "sessionTimeoutMinutes=5")))
-    found = lab.run("MGMT-CONFIG-CONSISTENT")
-    assert failing(found) == {"MGMT3"}
-    f = found["MGMT3"]
-    assert "management.properties:sessionTimeoutMinutes" in f.message
-    assert f.expected == {"management.properties:sessionTimeoutMinutes": "30"}
-    assert f.actual == {"management.properties:sessionTimeoutMinutes": "5"}
-
-
-def test_config_node_specific_keys_ignored_and_missing_key_flagged():
-    lab = Lab().edit(lambda s: rewrite(s["MGMT2"], MGMT_CONF, lambda t: t.replace("webPort=443\r\n", "")))
-    found = lab.run("MGMT-CONFIG-CONSISTENT")
-    assert failing(found) == {"MGMT1", "MGMT2"}  # two nodes, no majority: both flagged
-    assert "webPort" in found["MGMT2"].message and "localGUID" not in found["MGMT2"].message
-
-
-def test_config_secrets_never_shown():
-    secret = "S3cr3t-Value!"
-    lab = Lab(managements=3).edit(lambda s: rewrite(
-        s["MGMT3"], MGMT_CONF, lambda t: t + f"dbPassword={secret}\r\napiToken=abc\r\n"))
-    found = lab.run("MGMT-CONFIG-CONSISTENT")
-    assert failing(found) == {"MGMT3"}
-    text = repr([f.to_dict() for f in found.values()])
-    assert secret not in text and "abc" not in text
-    assert "<secret" in text
-
-
-def test_config_unparseable_is_error_with_line():
-    lab = Lab().edit(lambda s: rewrite(s["MGMT2"], MGMT_CONF, lambda t: "bad=\\u00\r\n" + t))
-    f = lab.run("MGMT-CONFIG-CONSISTENT")["MGMT2"]
-    assert f.status.value == "error" and f.line == 1
-
-
-def test_config_single_management_skips():
-    assert Lab(managements=1).run("MGMT-CONFIG-CONSISTENT")["MGMT1"].status.value == "skip"
-
-
-def test_config_extra_conf_file_on_one_node():
-    lab = Lab(managements=3).edit(lambda s: set_file(
-        s["MGMT2"], "C:\\DispatcherParagon\\Management\\conf\\extra.properties", b"x=1\n"))
-    found = lab.run("MGMT-CONFIG-CONSISTENT")
-    assert failing(found) == {"MGMT2"} and "extra.properties:x" in found["MGMT2"].message
+# ---- MGMT-CONFIG-CONSISTENT: tests/checks/test_shared_config.py ----------------------------------
 
 
 def test_db_on_sql_express_instance_of_a_management_node_fails():

@@ -75,3 +75,17 @@ def make_run(findings: list[Finding], cfg, nodes=None, *, cluster: str = "PROD",
         cluster=cluster,
         exit_code=1,
     )
+
+
+def config_drift(before, after, tmp_path) -> set[tuple]:
+    """(node, file, key, before, after) of every config change between two recorded runs, one
+    of node state ``before`` and one of ``after`` (the same node)."""
+    from auditor.history import compare_runs, connect, record_run
+    from auditor.history.config_values import config_values_from_nodes
+
+    db = connect(tmp_path / "h.sqlite")
+    ids = [record_run(db, RunRecord(findings=[], nodes=[NodeRecord(n.name, "ok")], cluster="c",
+                                    config_values=config_values_from_nodes([n]))) for n in (before, after)]
+    changes = compare_runs(db, *ids).config_changes
+    db.close()
+    return {(c.node, c.file, c.key, c.before, c.after) for c in changes}

@@ -3,8 +3,8 @@ like any other configuration value (``service <name>``, keys StartName/StartMode
 
 from __future__ import annotations
 
-from auditor.history import NodeRecord, RunRecord, compare_runs, connect, record_run
-from auditor.history.config_values import config_values_from_nodes
+from hist_data import config_drift
+
 from auditor.nodestate import NodeState, Service
 
 
@@ -13,13 +13,7 @@ def node(**ims) -> NodeState:
     return NodeState(name="MGMT2", services=[Service(**svc), Service(name="YSoftSQ-SPOC", state="Running")])
 
 
-def drift(before: NodeState, after: NodeState, tmp_path) -> set[tuple]:
-    db = connect(tmp_path / "h.sqlite")
-    ids = [record_run(db, RunRecord(findings=[], nodes=[NodeRecord("MGMT2", "ok")], cluster="c",
-                                    config_values=config_values_from_nodes([n]))) for n in (before, after)]
-    changes = compare_runs(db, *ids).config_changes
-    db.close()
-    return {(c.node, c.file, c.key, c.before, c.after) for c in changes}
+drift = config_drift
 
 
 def test_log_on_account_change(tmp_path):
