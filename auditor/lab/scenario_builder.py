@@ -37,6 +37,14 @@ CONFIG_TIME = "2026-10-01T08:00:00Z"
 START_TIME = "2026-11-20T02:00:00Z"
 SHARED_REPO = "\\\\fs01.corp.example\\paragon\\ims-repository"
 SERVICE_ACCOUNT = "CORP\\svc-paragon"
+ACCOUNT_KINDS = {  # one Infrastructure Service log-on account of each kind (auditor/accounts.py), for tests
+    "built-in": "LocalSystem",
+    "virtual": "NT SERVICE\\YSoftIms",
+    "local": ".\\svc-paragon",
+    "domain": "svc-paragon@corp.example",
+    "gMSA": "CORP\\gmsa-paragon$",
+    "unknown form": "svc-paragon",
+}
 MGMT_PORT = 6010
 IMS_PORT = 8443
 VERSION = "6.0.112.4"

@@ -9,17 +9,11 @@ from checklab import Lab, declaring, failing
 from auditor.declared import Declarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
+from auditor.lab.scenario_builder import ACCOUNT_KINDS
 from auditor.vocab import NodeStatus
 
 DOMAIN = "CORP\\svc-paragon"  # the lab's default account
-KINDS = {  # one account of each kind, as MGMT2 would report it
-    "built-in": "LocalSystem",
-    "virtual": "NT SERVICE\\YSoftIms",
-    "local": ".\\svc-paragon",
-    "domain": "svc-paragon@corp.example",
-    "gMSA": "CORP\\gmsa-paragon$",
-    "unknown form": "svc-paragon",
-}
+KINDS = ACCOUNT_KINDS  # one account of each kind (the lab's servers run as CORP\svc-paragon)
 FAILING_KINDS = ("built-in", "virtual", "local", "unknown form")
 
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from auditor.cli import main
 from auditor.declared import DatabaseDeclaration, Declarations
-from auditor.lab.scenario_builder import OLDER_VERSION
+from auditor.lab.scenario_builder import ACCOUNT_KINDS, OLDER_VERSION
 from auditor.manifest import load_manifest, save_manifest
 
 pytestmark = pytest.mark.timeout(240)
@@ -89,14 +89,7 @@ def test_only_the_servers_that_are_wrong_fail(case, fix_lab, tmp_path):
     assert (live, offline) == (expected, expected)
 
 
-KINDS = {  # one account of each kind (the lab's servers run as CORP\svc-paragon)
-    "built-in": "LocalSystem",
-    "virtual": "NT SERVICE\\YSoftIms",
-    "local": ".\\svc-paragon",
-    "domain": "svc-paragon@corp.example",
-    "gMSA": "CORP\\gmsa-paragon$",
-    "unknown form": "svc-paragon",
-}
+KINDS = ACCOUNT_KINDS  # one account of each kind (the lab's servers run as CORP\svc-paragon)
 SHARE_CAPABLE = ("domain", "gMSA")
 
 
