@@ -103,7 +103,9 @@ def _plan_node(cluster: Cluster, view: NodeView, keys: list[SharedKey], findings
             reason=f"align with the other Management servers: {'; '.join(changes)}", restart=service))
     for why in blocked:
         node_plan.blocked.append(Blocked(CHECK_ID, [view.name], why))
-    if blocked and node_plan.edits:
+    if not node_plan.edits:
+        node_plan.addresses = []  # nothing changes here: the finding stays, blocked with the reason
+    elif blocked:
         node_plan.partial = [a for a in node_plan.addresses if a[0] == CHECK_ID]
     return node_plan
 

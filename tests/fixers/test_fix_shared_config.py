@@ -120,3 +120,10 @@ def test_a_declaration_decides_the_tie(profile):
 def test_the_check_fails_what_the_plan_fixes(profile):
     findings = {f.node: f.status for f in run_checks(Cluster.build(states("disagree"), profile), only={CHECK})}
     assert findings == {"MGMT1": Status.PASS, "MGMT2": Status.FAIL, "MGMT3": Status.FAIL, "SITE1": Status.SKIP}
+
+
+def test_a_server_whose_keys_are_all_blocked_is_not_expected_to_pass_after_the_fix(profile):
+    """Its finding stays (blocked): the verification after another fixer's change on the same
+    server must not wait for it to pass."""
+    plan = plan_for(states("tie"), profile)
+    assert [(n.node, n.addresses) for n in plan.nodes] == [("MGMT1", []), ("MGMT2", [])]
