@@ -5,6 +5,7 @@ Each stage is a small function so later features plug in without rewriting the f
     select_nodes / select_checks   validate --node / --check (usage errors list valid values)
     build_cluster                  auditor.cluster.Cluster.build
     run_check_stage                auditor.checks.run_checks
+    product_model_stage            auditor.profile.verify (the profile's uncertain facts held against the nodes)
     apply_waiver_stage             WaiverHook (optional)   -> fail findings become "waived"
     assemble_report                AuditReport with run metadata, nodes, checks
     record_history_stage           HistoryHook (optional)  -> run_id, since_last_run, trend
@@ -32,6 +33,7 @@ from auditor.errors import AuditorError, InputError
 from auditor.findings import CheckMeta, Finding, Severity
 from auditor.nodestate import NodeState
 from auditor.outdir import make_folder
+from auditor.profile.verification import Verification
 from auditor.reports import DEFAULT_FORMATS, RENDERERS
 from auditor.reports.model import AuditReport, NodeInfo, RunMeta
 from auditor.vocab import ExitStatus, utc_now
@@ -159,6 +161,14 @@ def run_check_stage(cluster: Any, only_checks: Sequence[str] | None, only_nodes:
     )
 
 
+def product_model_stage(cluster: Any, only_nodes: Sequence[str] | None) -> Verification:
+    """The profile's assumed and inferred facts held against the audited nodes (the report's
+    "Product model"; ``auditor profile verify`` says the same in the terminal)."""
+    from auditor.profile.verify import verify_profile
+
+    return verify_profile(cluster, only_nodes=only_nodes)
+
+
 def apply_waiver_stage(findings: list[Finding], waivers: WaiverHook | None, today: date | None = None) -> list[Finding]:
     """Hook point for waivers; without a hook findings pass through unchanged."""
     if waivers is None:
@@ -267,6 +277,7 @@ def run_audit(
             source_kind=source_kind, source_label=source_label, command_line=command_line,
             fail_on=fail_on, started_at=started,
         )
+        report.product_model = product_model_stage(cluster, node_names)
         record_history_stage(report, history, nodes)
     return report
 
@@ -332,6 +343,7 @@ __all__ = [
     "check_catalogue",
     "exit_code_for",
     "parse_formats",
+    "product_model_stage",
     "record_history_stage",
     "run_audit",
     "run_check_stage",

@@ -27,7 +27,7 @@ from auditor.terminal import safe_output
 from auditor.vocab import ExitStatus
 
 HELP_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Audit and repair", ("audit", "fix", "precheck", "collect", "checks", "discover")),
+    ("Audit and repair", ("audit", "fix", "precheck", "collect", "checks", "discover", "profile")),
     ("History", ("history", "drift", "baseline")),
     ("Lab and demo", ("demo", "lab")),
 )

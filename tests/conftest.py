@@ -4,6 +4,8 @@
   every test; here it is checked once per module everywhere else (module-scoped fixtures may
   share one lab between the tests of a module). A module that leaves a listener behind fails
   at its last test, naming the threads.
+* ``ntlm_lab`` serves a copy of a scenario folder over the real WinRM lab (NTLM with message
+  encryption) and stops it at teardown.
 * Kerberos: no test reads the machine's Kerberos configuration or tickets, and
   ``kerberos_realm`` gives tests a real MIT KDC on 127.0.0.1 (see below).
 """
@@ -34,6 +36,39 @@ def _every_lab_server_stopped_by_its_module() -> Iterator[None]:
     while _lab_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _lab_threads(), f"lab servers or connections still running after this module: {_lab_threads()}"
+
+
+# ---- the WinRM lab ---------------------------------------------------------------------------
+LAB_PASSWORD = "Lb-6021-audit-Pw!"  # test-only password for 127.0.0.1 listeners
+LAB_PASSWORD_ENV = "PARAGON_LAB_TEST_PW"
+
+
+@pytest.fixture
+def ntlm_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """``ntlm_lab(scenario_dir, faults=None)`` -> the inventory of a running lab serving a copy of
+    that scenario folder (http, NTLM with message encryption, the password in an environment
+    variable); every lab it started is stopped at teardown."""
+    import shutil
+
+    from auditor.lab.cluster import LabCluster
+    from auditor.lab.executor import make_handler
+
+    monkeypatch.setenv(LAB_PASSWORD_ENV, LAB_PASSWORD)
+    started: list[LabCluster] = []
+
+    def make(scenario: Path, faults: dict | None = None) -> Path:
+        n = len(started)
+        src = tmp_path / f"lab-scenario-{n}"
+        shutil.copytree(scenario, src)
+        cluster = LabCluster(src, handler_factory=make_handler, scheme="http", auth="ntlm", password=LAB_PASSWORD,
+                             workdir=tmp_path / f"lab-{n}", faults=faults)
+        started.append(cluster)
+        cluster.start()
+        return cluster.write_inventory(tmp_path / f"inv-{n}" / "inventory.yaml", password_env=LAB_PASSWORD_ENV)
+
+    yield make
+    for cluster in started:
+        cluster.stop()
 
 
 # ---- Kerberos --------------------------------------------------------------------------------

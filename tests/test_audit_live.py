@@ -4,7 +4,7 @@ the production path collect -> checks -> reports, including an unreachable node.
 from __future__ import annotations
 
 import json
-import shutil
+import os
 from pathlib import Path
 
 import pytest
@@ -14,34 +14,15 @@ from auditor.cli import main
 
 pytestmark = pytest.mark.timeout(120)
 
+LAB_PASSWORD_ENV = "PARAGON_LAB_TEST_PW"  # where the ntlm_lab fixture (tests/conftest.py) puts its password
 SCENARIOS = Path(__file__).resolve().parent.parent / "auditor" / "lab" / "scenarios"
-PASSWORD = "Rp-5582-audit-Pw!"  # test-only password for 127.0.0.1 listeners
-PASSWORD_ENV = "PARAGON_AUDIT_TEST_PW"
 
 
 @pytest.fixture
-def lab(tmp_path, monkeypatch):
+def lab(ntlm_lab, tmp_path, monkeypatch):
     """``lab(scenario, faults=None)`` -> inventory path; every cluster is stopped at teardown."""
-    from auditor.lab.cluster import LabCluster
-    from auditor.lab.executor import make_handler
-
-    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     monkeypatch.setenv("PARAGON_AUDITOR_HISTORY", str(tmp_path / "history.sqlite"))
-    started = []
-
-    def make(scenario: str, faults: dict | None = None) -> Path:
-        n = len(started)
-        src = tmp_path / f"scenario-{n}"
-        shutil.copytree(SCENARIOS / scenario, src)
-        cluster = LabCluster(src, handler_factory=make_handler, scheme="http", auth="ntlm", password=PASSWORD,
-                             workdir=tmp_path / f"lab-{n}", faults=faults)
-        started.append(cluster)
-        cluster.start()
-        return cluster.write_inventory(tmp_path / f"inv-{n}" / "inventory.yaml", password_env=PASSWORD_ENV)
-
-    yield make
-    for cluster in started:
-        cluster.stop()
+    return lambda scenario, faults=None: ntlm_lab(SCENARIOS / scenario, faults)
 
 
 def test_live_drift_audit(lab, tmp_path):
@@ -59,7 +40,7 @@ def test_live_drift_audit(lab, tmp_path):
     failing = {(f["check_id"], f["node"]) for f in data["findings"] if f["status"] == "fail"}
     assert {(p["check_id"], p["node"]) for p in planted} <= failing
     every = b"".join(p.read_bytes() for p in out.iterdir()) + result.output.encode()
-    assert PASSWORD.encode() not in every
+    assert os.environ[LAB_PASSWORD_ENV].encode() not in every
 
 
 def test_live_unreachable_node_exit_3(lab, tmp_path):

@@ -33,7 +33,7 @@ def _sections(text: str) -> dict[str, list[str]]:
 
 def test_top_level_help_groups_the_commands_by_purpose():
     sections = _sections(_help())
-    assert sections["Audit and repair"] == ["audit", "fix", "precheck", "collect", "checks", "discover"]
+    assert sections["Audit and repair"] == ["audit", "fix", "precheck", "collect", "checks", "discover", "profile"]
     assert sections["History"] == ["history", "drift", "baseline"]
     assert sections["Lab and demo"] == ["demo", "lab"]
 

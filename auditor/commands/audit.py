@@ -19,13 +19,9 @@ from auditor.audit import (
     utc_now,
     write_reports,
 )
-from auditor.collect.cli_options import (
-    collection_options,
-    reject_live_only_options,
-    setup_from_options,
-    terminal_events,
-)
-from auditor.errors import AuditorError, InputError
+from auditor.collect.cli_options import collection_options, setup_from_options, terminal_events
+from auditor.collect.source import collect_live, read_snapshot, require_one_source
+from auditor.errors import AuditorError
 from auditor.history.options import AuditExtras, audit_history_options, setup_audit_extras
 from auditor.outdir import make_folder, remove_if_empty
 from auditor.profile import Profile, load_profile
@@ -100,12 +96,7 @@ def _command_line(ctx: click.Context) -> str:
 def command(ctx: click.Context, inventory: Path | None, profile: Path | None, from_dir: Path | None,
             out_dir: Path, formats: tuple[str, ...], fail_on: str, checks: tuple[str, ...], nodes: tuple[str, ...],
             quiet: bool, wide: bool, **collect_opts: Any) -> None:
-    if inventory is not None and from_dir is not None:
-        raise click.UsageError("give either --inventory FILE or --from SNAPSHOT_DIR, not both")
-    if inventory is None and from_dir is None:
-        raise click.UsageError("give --inventory FILE (live) or --from SNAPSHOT_DIR (offline)")
-    if from_dir is not None:
-        reject_live_only_options(collect_opts)
+    require_one_source(inventory, from_dir, collect_opts)
     # Validate everything cheap before a possibly long collection.
     format_names = parse_formats(formats)
     fail_on = fail_on.lower()
@@ -116,40 +107,28 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     history_opts = {k: collect_opts.pop(k) for k in list(collect_opts) if k in _HISTORY_PARAMS}
     try:
         if from_dir is not None:
-            from auditor.manifest import load_cluster_folder
-
             prof = load_profile(profile)
             extras = _extras(history_opts, prof)
-            started_at = utc_now()
-            manifest, states = load_cluster_folder(from_dir)
-            if not states:
-                raise InputError("the manifest lists no nodes", source=str(from_dir / "manifest.json"))
-            cluster_name, source_kind, source = manifest.name or from_dir.name, "snapshot", str(from_dir)
-            declared = manifest.declared
+            data = read_snapshot(from_dir, utc_now())
         else:
-            from auditor.collect.runner import collect_cluster
-
             inv, prof, security = setup_from_options(inventory, profile, **collect_opts)
             select_nodes(nodes, [n.name for n in inv.nodes])  # unknown --node: fail before collecting
             extras = _extras(history_opts, prof)
             events = terminal_events(progress=not (quiet or collect_opts.get("no_progress")))
             created = make_folder(out_dir, "report folder")  # an unusable --out fails now, not after collecting
             try:
-                result = collect_cluster(inv, prof, security=security, events=events)
+                data = collect_live(inv, prof, security, events, inventory)
             except BaseException:  # Ctrl-C, no password entered ...: no empty report folder left behind
                 remove_if_empty(created)
                 raise
-            states, started_at = result.nodes, result.started_at
-            cluster_name, source_kind, source = inv.cluster, "inventory", str(inventory)
-            declared = inv.declared
         if extras.history is not None:
-            extras.history.cluster = cluster_name
+            extras.history.cluster = data.name
         report = run_audit(
-            states, prof,
+            data.states, prof,
             only_checks=only_checks, only_nodes=nodes or None,
-            source_label=source, source_kind=source_kind, command_line=command_line,
-            fail_on=fail_on, started_at=started_at, catalogue=catalogue,
-            waivers=extras.waivers, history=extras.history, today=extras.today, declared=declared,
+            source_label=data.label, source_kind=data.kind, command_line=command_line,
+            fail_on=fail_on, started_at=data.started_at, catalogue=catalogue,
+            waivers=extras.waivers, history=extras.history, today=extras.today, declared=data.declared,
         )
     except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
         raise AuditorError(f"cannot read input: {exc}") from None

@@ -201,11 +201,12 @@ class _NodeBuilder:
         self.svc("YSoftSQ-LDAP", "LDAP Replicator", f'"{mg}\\ldapreplicator\\bin\\prunsrv.exe" //RS//YSoftSQ-LDAP')
         self.svc("YSoftSQ-WPS", "Workflow Processing System", f'"{root}\\WPS\\WpsService.exe"')
         self.svc("YSoftSQ-FSP", "FlexiSpooler", f'"{root}\\FSP\\Service\\FlexiSpooler.exe"')
+        cml_port = by_name[spec.name].port if spec.name in by_name else MGMT_PORT
         conf = [
             "# Management Service node configuration",
             f"localGUID={spec.mgmt_guid}",
             f"usedLocalIp={spec.ip}",
-            f"cmlPort={by_name[spec.name].port if spec.name in by_name else MGMT_PORT}",
+            f"cmlPort={cml_port}",
             "cmlJmxServerPort=19898",
         ]
         if spec.db_in_properties:
@@ -231,6 +232,8 @@ class _NodeBuilder:
             self.put("Management\\PGSQL-data\\postgresql.conf", _props(["port = 5433", "listen_addresses = '*'"]))
             st.listening_ports.append(ListeningPort(address="0.0.0.0", port=5433, pid=1200))
         st.listening_ports.append(ListeningPort(address="0.0.0.0", port=443, pid=1000))
+        # the Management Service also listens on its CML port (the port the SPOCs connect to)
+        st.listening_ports.append(ListeningPort(address="0.0.0.0", port=cml_port, pid=1000))
         repo = spec.repository_path
         st.probes[path_key(repo)] = PathProbe(path=repo, exists=True, is_dir=True)
         if path_key(repo) != path_key(SHARED_REPO):

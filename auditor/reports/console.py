@@ -34,8 +34,8 @@ def _clean(value: object) -> str:
     return one_line(" ".join(format_value(value).split()))
 
 
-def _table(rows: list[list[str]], headers: list[str], width: int | None, wrap: int) -> str:
-    """A tabulate table whose column ``wrap`` (the free text) wraps to fit ``width``."""
+def wrapped_table(rows: list[list[str]], headers: list[str], width: int | None, wrap: int) -> str:
+    """A tabulate table whose column ``wrap`` (the free text) wraps to fit ``width`` (None: never)."""
     maxcolwidths = None
     if width is not None and rows:
         # tabulate's "simple" columns are at least the header plus 2 wide, 2 spaces apart
@@ -67,7 +67,7 @@ def _failing_table(report: AuditReport, width: int | None) -> list[str]:
         row = [f.severity.value, f.status.value, f.check_id, _clean(f.node) if f.node else CLUSTER_ROW]
         rows.append([*row, item, _clean(f.message)] if with_item else [*row, _clean(f.message)])
     headers = ["severity", "status", "check", "node", *(["item"] if with_item else []), "message"]
-    out = ["", "Failing findings:", _table(rows, headers, width, len(headers) - 1)]
+    out = ["", "Failing findings:", wrapped_table(rows, headers, width, len(headers) - 1)]
     if len(failing) > MAX_FINDING_ROWS:
         out.append(f"... and {len(failing) - MAX_FINDING_ROWS} more (see the report)")
     return out
@@ -136,8 +136,8 @@ def render_console(report: AuditReport, written: Sequence[Path] = (), *, details
     if report.unreachable_nodes:
         out.append("")
         out.append("NOT AUDITED (could not collect):")
-        out.append(_table([[_clean(n.name), _clean(n.address), _clean(n.status), _clean(n.reason)]
-                           for n in report.unreachable_nodes], ["node", "address", "status", "reason"], width, 3))
+        out.append(wrapped_table([[_clean(n.name), _clean(n.address), _clean(n.status), _clean(n.reason)]
+                                 for n in report.unreachable_nodes], ["node", "address", "status", "reason"], width, 3))
 
     if details and report.failing_findings:
         out.extend(_failing_table(report, width))

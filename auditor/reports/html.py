@@ -37,6 +37,7 @@ from auditor.reports.matrix import (
     verdict,
 )
 from auditor.reports.model import CLUSTER_ROW, SEVERITIES_DESC, fix_command, fix_inventory
+from auditor.reports.product_model import html_view
 
 if TYPE_CHECKING:
     from auditor.reports.model import AuditReport
@@ -94,6 +95,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("trend", "Trend", lambda c: c["trend_svg"] is not None),
     Section("unreachable", "Not audited", lambda c: bool(c["unreachable"])),
     Section("matrix", "Node \u00d7 check matrix"),
+    Section("product-model", "Product model", lambda c: c["product_model"] is not None),
     Section("waived", "Waived"),
     Section("passing", "Passes"),
     Section("nodes", "Nodes"),
@@ -270,6 +272,7 @@ def render_html(report: AuditReport) -> str:
         "checks": report.checks,
         "fail_on": report.run.fail_on,
         "over_threshold": len(report.failing_at_or_above(report.run.fail_on)),
+        "product_model": html_view(report.product_model) if report.product_model is not None else None,
     }
     ctx["sections"] = [s for s in SECTIONS if s.shown(ctx)]
     return env.get_template(TEMPLATE).render(**ctx)

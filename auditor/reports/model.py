@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from auditor.findings import CheckMeta, Finding, Severity, Status, sources_to_dict
+from auditor.profile.verification import Verification
 from auditor.vocab import NodeStatus
 
 REPORT_SCHEMA_VERSION = 1
@@ -116,6 +117,9 @@ class AuditReport:
     since_last_run: dict[str, Any] | None = None
     # [{"run_id", "finished_at", "failing": {"critical": n, "high": n, ...}}], oldest first
     trend: list[dict[str, Any]] | None = None
+    # The profile's assumed and inferred facts held against the audited nodes (auditor.profile.verify;
+    # the HTML "Product model" section); None when not computed
+    product_model: Verification | None = None
 
     # ---- lookups -------------------------------------------------------------
     def check(self, check_id: str) -> CheckMeta | None:
@@ -167,6 +171,7 @@ class AuditReport:
             "findings": [finding_to_dict(f, self) for f in sorted(self.findings, key=finding_sort_key)],
             "since_last_run": self.since_last_run,
             "trend": self.trend,
+            "product_model": self.product_model.to_dict() if self.product_model is not None else None,
         }
 
     @classmethod
@@ -182,6 +187,7 @@ class AuditReport:
             checks=[check_from_dict(c) for c in d.get("checks", [])],
             since_last_run=d.get("since_last_run"),
             trend=d.get("trend"),
+            product_model=Verification.from_dict(d["product_model"]) if d.get("product_model") else None,
         )
 
 

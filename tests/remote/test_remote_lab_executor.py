@@ -67,7 +67,8 @@ def test_collect_every_op_on_a_management_node(drift, collect_req):
                                             "image_path", "start_time", "pid"]
     assert result(resp, "processes")["data"] == {"processes": []}
     assert result(resp, "ports")["data"]["ports"] == [{"address": "0.0.0.0", "port": 443, "pid": 1000},
-                                                      {"address": "0.0.0.0", "port": 5433, "pid": 1200}]
+                                                      {"address": "0.0.0.0", "port": 5433, "pid": 1200},
+                                                      {"address": "0.0.0.0", "port": 6010, "pid": 1000}]
     reg = result(resp, "registry")["data"]["keys"]
     assert list(reg) == ["HKLM\\SOFTWARE\\WOW6432Node\\Y Soft Corporation\\YSoft SafeQ 6"]
 

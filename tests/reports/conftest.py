@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from report_fixtures import SINCE, TREND, make_report
+from report_fixtures import SINCE, TREND, make_product_model, make_report
 
 from auditor.reports.model import AuditReport
 
@@ -15,5 +15,6 @@ def report() -> AuditReport:
 
 @pytest.fixture
 def full_report() -> AuditReport:
-    """Hostile values, an unreachable node, since-last-run and trend: every section shown."""
-    return make_report(hostile=True, unreachable=True, since_last_run=SINCE, trend=TREND)
+    """Hostile values, an unreachable node, since-last-run, trend and product model: every section shown."""
+    return make_report(hostile=True, unreachable=True, since_last_run=SINCE, trend=TREND,
+                       product_model=make_product_model(hostile=True))

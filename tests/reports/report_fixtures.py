@@ -6,6 +6,8 @@ from __future__ import annotations
 from auditor.expectations import ExpectationSource, Expected
 from auditor.findings import CheckMeta, Finding, Severity, Status
 from auditor.nodestate import NodeState
+from auditor.profile.verification import FactOutcome, FactResult, NodeGroup, Outcome, Scope, Verification
+from auditor.profile.view import Certainty
 from auditor.reports.model import AuditReport, NodeInfo, RunMeta
 
 HOSTILE = "<script>alert(1)</script>"
@@ -91,6 +93,31 @@ SINCE = {  # the shape auditor.history.drift.Drift.to_dict() writes
     "nodes": [{"node": "SITE2", "change": "unreachable", "before": "ok", "after": "timeout",
                "reason": "no answer"}],
 }
+
+def make_product_model(hostile: bool = False) -> Verification:
+    """A product model with every kind of result (the shape auditor.profile.verify writes)."""
+    seen = HOSTILE if hostile else "display name is 'Dispatcher Paragon Management Server'"
+    return Verification(
+        profile="dispatcher-paragon (default, sha256 0123456789ab)", scope=Scope.UNCERTAIN, nodes_total=4,
+        not_collected=("SITE2",), facts=(
+            FactResult("subsystems.management.services[YSoftSQ-Management].display_names",
+                       "Dispatcher Paragon Management Service, YSoft SafeQ Management Service", Certainty.ASSUMED,
+                       "the display name of service YSoftSQ-Management", FactOutcome.CONTRADICTED,
+                       (NodeGroup(Outcome.CONTRADICTED, seen, ("MGMT1", "MGMT2")),),
+                       relied_on_by=("MGMT-SUBSYSTEMS",)),
+            FactResult("spoc_conf.guid_key", "serverGUID", Certainty.ASSUMED,
+                       "key serverGUID (or serverGUID2, serverGUID3 ...) in spoc.conf", FactOutcome.CONFIRMED,
+                       (NodeGroup(Outcome.CONFIRMED, "serverGUID in spoc.conf line 6", ("MGMT1", "MGMT2", "SITE1")),
+                        NodeGroup(Outcome.COULD_NOT_TELL, "node not collected (timeout)", ("SITE2",)))),
+            FactResult("version.install_log.pattern", "version\\s+([0-9.]+)", Certainty.INFERRED,
+                       "a version in the install log", FactOutcome.COULD_NOT_TELL,
+                       (NodeGroup(Outcome.COULD_NOT_TELL, "management-server-install.log was not read",
+                                  ("MGMT1", "MGMT2")),)),
+            FactResult("server_os.min_build", "14393", Certainty.ASSUMED,
+                       "a support floor is the vendor's statement; a running server cannot show it",
+                       FactOutcome.UNVERIFIABLE),
+        ))
+
 
 TREND = [
     {"run_id": str(i), "finished_at": f"2026-11-{10 + i:02d}T05:00:00Z",

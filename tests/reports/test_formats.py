@@ -282,7 +282,7 @@ def test_since_last_run_shape_from_history(full_report):
 
 def test_schema_doc_mentions_every_field():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "report-schema.md").read_text()
-    for part in ("run", "node", "finding", "summary", "check"):
+    for part in ("run", "node", "finding", "summary", "check", "product_model", "product_fact"):
         for key in SCHEMA["$defs"][part]["properties"]:
             assert f"`{key}`" in doc, (part, key)
     for key in SCHEMA["properties"]:
