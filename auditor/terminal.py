@@ -20,6 +20,7 @@ newline from the data cannot start a line of its own.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -75,6 +76,12 @@ def safe_output() -> Iterator[None]:
             with contextlib.suppress(Exception):
                 wrapped.flush()
         sys.stdout, sys.stderr = saved
+
+
+def output_width(wide: bool = False) -> int | None:
+    """The width console tables and paragraphs wrap to: None with ``--wide`` (one line per row,
+    for logs and grep), else the terminal's columns (100 when the output is no terminal)."""
+    return None if wide else shutil.get_terminal_size((100, 24)).columns
 
 
 def status_line(text: str, *, err: bool = True) -> None:

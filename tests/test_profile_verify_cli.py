@@ -124,6 +124,22 @@ def test_the_html_report_has_a_product_model_section_naming_the_contradiction(tm
     assert GUID_FACT in section[:section.index("</section>")]
 
 
+DB_FACT = "management_conf.db.class_key"
+ETCD_HELD = "the node's etcd holds a key of that name"
+
+
+def test_offline_database_keys_only_in_etcd_contradict_the_properties_keys():
+    _, v, _ = verify("--from", str(SCENARIOS / "etcd-drift"), "--fact", DB_FACT)
+    contradicted = groups(v, DB_FACT, Outcome.CONTRADICTED)
+    assert ([n for g in contradicted for n in g.nodes], contradicted[0].seen.endswith(ETCD_HELD)) == (
+        ["MGMT1", "MGMT2"], True)
+
+
+def test_offline_the_etcd_keys_are_confirmed_where_etcd_answered():
+    _, v, _ = verify("--from", str(SCENARIOS / "etcd-drift"), "--all", "--fact", "etcd.db.class_key")
+    assert sorted(n for g in groups(v, "etcd.db.class_key", Outcome.CONFIRMED) for n in g.nodes) == ["MGMT1", "MGMT2"]
+
+
 # ---- over WinRM ------------------------------------------------------------------------------
 @pytest.fixture
 def lab(ntlm_lab, tmp_path):
@@ -155,6 +171,16 @@ def test_live_the_uncollected_node_is_named_once_and_the_rest_still_verified(lab
     guid = next(f for f in v.facts if f.fact == GUID_FACT)
     assert (guid.outcome, guid.nodes(Outcome.CONTRADICTED), guid.nodes(Outcome.COULD_NOT_TELL)) == (
         FactOutcome.CONTRADICTED, ["MGMT1"], ["MGMT2"])
+
+
+def test_live_database_keys_only_in_etcd_contradict_the_properties_keys(ntlm_lab):
+    inv = ntlm_lab(SCENARIOS / "etcd-drift")
+    _, v, _ = verify("--inventory", str(inv), "--no-progress", "--fact", DB_FACT, "--fact", "etcd.db.class_key",
+                     "--all")
+    contradicted = groups(v, DB_FACT, Outcome.CONTRADICTED)
+    assert ([n for g in contradicted for n in g.nodes], contradicted[0].seen.endswith(ETCD_HELD),
+            sorted(n for g in groups(v, "etcd.db.class_key", Outcome.CONFIRMED) for n in g.nodes)) == (
+        ["MGMT1", "MGMT2"], True, ["MGMT1", "MGMT2"])
 
 
 def test_offline_snapshot_with_a_node_not_collected_could_not_tell(lab, tmp_path):

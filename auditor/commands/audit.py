@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from auditor.profile import Profile, load_profile
 from auditor.reports import RENDERERS
 from auditor.reports.console import render_console
 from auditor.reports.model import redact_argv
+from auditor.terminal import output_width
 
 HELP = f"""Audit a Dispatcher Paragon cluster and write reports.
 
@@ -133,7 +133,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
     except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
         raise AuditorError(f"cannot read input: {exc}") from None
     written = write_reports(report, out_dir, format_names)
-    width = None if wide else shutil.get_terminal_size((100, 24)).columns
+    width = output_width(wide)
     click.echo(render_console(report, written, details=not quiet, width=width), nl=False)
     if extras.notify_config is not None:
         html = next((p for p in written if p.suffix == ".html"), None)

@@ -5,7 +5,6 @@ snapshot) and prints; the work is :mod:`auditor.profile.verify`."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from auditor.profile import load_profile
 from auditor.profile.verification import Scope
 from auditor.profile.verify import exit_code_for, select_facts, verification_document, verify_states
 from auditor.reports.model import redact_argv
+from auditor.terminal import output_width
 from auditor.vocab import utc_now
 
 
@@ -127,7 +127,7 @@ def verify(ctx: click.Context, inventory: Path | None, profile: Path | None, fro
     if not quiet_stdout:
         from auditor.reports.product_model import render_verification
 
-        width = None if wide else shutil.get_terminal_size((100, 24)).columns
+        width = output_width(wide)
         click.echo(render_verification(result, source=data.label, width=width, per_node=per_node,
                                        command=_command_line(ctx)), nl=False)
         if json_out is not None:

@@ -47,6 +47,9 @@ class Observe(StrEnum):
     REGISTRY_VALUE = "registry_value"  # a value name under that key
     LOG_PATTERN = "log_pattern"  # a regular expression finding the version in the install log
     ENVIRONMENT = "environment"  # machine environment variables of the Management servers
+    ETCD_ANSWERS = "etcd_answers"  # the node-local Management etcd answering at an endpoint
+    ETCD_KEY = "etcd_key"  # a key (or keys) at the root of the node's etcd
+    ETCD_MEMBERS = "etcd_members"  # the members of the node's etcd cluster being Management servers
 
 
 class Document(StrEnum):
@@ -168,6 +171,16 @@ OBSERVATIONS: tuple[Entry, ...] = (
                  "whether a key may differ between Management servers is a product rule; one cluster's values "
                  "cannot show it"),
     Setting("management_conf.secret_key_patterns", "which values the auditor never shows or stores"),
+    # ---- the Management etcd ---------------------------------------------------------
+    Observable("etcd.endpoint", Observe.ETCD_ANSWERS, "the node-local etcd answering at {value} on the Management "
+               "servers"),
+    Setting("etcd.timeout_ms", "how long the auditor waits for each etcd request"),
+    Observable("etcd.keys", Observe.ETCD_KEY, "key(s) {value} at the root of the Management server's etcd"),
+    Setting("etcd.secret_key_patterns", "which etcd keys the auditor refuses to read"),
+    Setting("etcd.collect_key_names", "whether collection lists the names of the etcd keys"),
+    Observable("etcd.db.{field}", Observe.ETCD_KEY, "key {value} at the root of the Management server's etcd"),
+    Observable("etcd.members_are_management_servers", Observe.ETCD_MEMBERS,
+               "every member of the Management server's etcd cluster matching a Management server of the inventory"),
     # ---- embedded database -----------------------------------------------------------
     Observable("embedded_db.service", Observe.SERVICE_NAME, "a service named {value} on the Management servers",
                subsystem="management"),
@@ -183,7 +196,14 @@ OBSERVATIONS: tuple[Entry, ...] = (
     Observable("version.install_log.file", Observe.FILE, "{value} in the Management folder", subsystem="management"),
     Observable("version.install_log.pattern", Observe.LOG_PATTERN, "a version matched by {value} in the install log"),
     # ---- Windows and collection ------------------------------------------------------
-    Unobservable("builtin_accounts", "Windows' own account names, not a product fact"),
+    Unobservable("service_accounts.builtin_names", "Windows' own account names, not a product fact"),
+    Unobservable("service_accounts.builtin_domains", "Windows' own account names, not a product fact"),
+    Unobservable("service_accounts.virtual_domains", "Windows' own account names, not a product fact"),
+    Unobservable("service_accounts.local_domains", "Windows' own account names, not a product fact"),
+    Unobservable("service_accounts.gmsa_suffix", "Windows' own account names, not a product fact"),
+    Unobservable("service_accounts.share_capable_kinds",
+                 "whether an account kind can hold rights on the repository share is the file server's decision, "
+                 "not visible on the Management servers (IMS-SERVICE-ACCOUNT reports the account each one uses)"),
     Unobservable("installer_processes",
                  "installers run only during an install or update: a cluster at rest shows none "
                  "(INSTALL-IN-PROGRESS reports one when it is seen)"),

@@ -40,6 +40,7 @@ from auditor.winpath import image_executable, install_dir, join, path_key
 
 if TYPE_CHECKING:
     from auditor.cluster import NodeView
+    from auditor.nodestate import EtcdFacts
     from auditor.profile.view import Profile, Subsystem
 
 
@@ -226,9 +227,8 @@ def observe_conf_key(ask: Ask, node: NodeView) -> Observation:
     keys_seen = list(dict.fromkeys(k for res in read for k in ask.survey.entries(res.doc)))
     files = ", ".join(_file_name(r) for r in read)
     also = f" (nor {key}2, {key}3 ...)" if numbered else ""
-    etcd = getattr(node.state, "etcd", None)
-    in_etcd = etcd is not None and key in set(getattr(etcd, "key_names", None) or ()) | set(getattr(etcd, "values", {}))
-    where = "; the node's etcd holds a key of that name" if in_etcd else ""
+    etcd = node.state.etcd
+    where = "; the node's etcd holds a key of that name" if etcd is not None and key in _etcd_keys(etcd) else ""
     return contradicted(f"no key {key}{also} in {files} (keys there: {listing(keys_seen)}){where}")
 
 
@@ -321,6 +321,70 @@ def observe_environment(ask: Ask, node: NodeView) -> Observation:
     return confirmed(", ".join(f"{env[n.lower()][0]}={env[n.lower()][1]}" for n in names))
 
 
+# ---- the Management etcd -----------------------------------------------------------------
+def _etcd_keys(etcd: EtcdFacts) -> set[str]:
+    """The keys the node's etcd showed: the names it listed and the values it gave."""
+    return set(etcd.key_names or ()) | set(etcd.values)
+
+
+def _etcd_answer(node: NodeView) -> tuple[EtcdFacts | None, str]:
+    """The node's etcd answer, or why there is none."""
+    etcd = node.state.etcd
+    if etcd is None:
+        return None, "etcd was not asked on this node (no etcd service, or a snapshot older than etcd facts)"
+    if not etcd.answered:
+        return None, f"etcd did not answer at {etcd.endpoint}: {etcd.error}"
+    return etcd, ""
+
+
+def observe_etcd_endpoint(ask: Ask, node: NodeView) -> Observation:
+    etcd = node.state.etcd
+    if etcd is not None and etcd.answered:
+        return confirmed(f"etcd answered at {etcd.endpoint} ({len(etcd.members)} member(s))")
+    _, why = _etcd_answer(node)
+    svc = node.subsystem_service("etcd")
+    if etcd is not None and svc is not None and svc.running:
+        return contradicted(f"service {svc.name} runs, but {why[len('etcd '):]}")
+    return unsure(why + (f"; service {svc.name} is {svc.state}" if svc is not None else ""))
+
+
+def observe_etcd_key(ask: Ask, node: NodeView) -> Observation:
+    etcd, why = _etcd_answer(node)
+    if etcd is None:
+        return unsure(why)
+    value = ask.fact.value
+    wanted = [str(k) for k in value] if isinstance(value, (tuple, list)) else [str(value)]
+    held = _etcd_keys(etcd)
+    missing = [k for k in wanted if k not in held]
+    if not missing:
+        return confirmed(f"{', '.join(wanted)} in etcd")
+    if etcd.key_names is None and any(k not in ask.profile.etcd.keys for k in missing):
+        return unsure("etcd key names were not listed (etcd.collect_key_names) and "
+                      f"{', '.join(missing)} is not among the keys read")
+    names = list(etcd.key_names) if etcd.key_names is not None else sorted(etcd.values)
+    return contradicted(f"no key {', '.join(missing)} in etcd (keys there: {listing(names)})")
+
+
+def observe_etcd_members(ask: Ask, node: NodeView) -> Observation:
+    from auditor.checks.etcd_members import match_member
+
+    etcd, why = _etcd_answer(node)
+    if etcd is None:
+        return unsure(why)
+    if not etcd.members:
+        return unsure("etcd listed no members")
+    matched = [(m, match_member(ask.survey.cluster, m)) for m in etcd.members]
+    servers = [n.name for _, n in matched if n is not None]
+    strays = [m.name or "(unnamed)" for m, n in matched if n is None]
+    if not strays:
+        return confirmed(f"{len(servers)} member(s), each a Management server: {listing(servers)}")
+    if not servers:
+        return contradicted(f"none of the {len(strays)} member(s) is a Management server of the inventory: "
+                            f"{listing(strays)}")
+    return unsure(f"member(s) {listing(strays)} match no Management server (a stale member is a finding of "
+                  f"ETCD-MEMBERS, not a sign of a wrong profile); the others are {listing(servers)}")
+
+
 OBSERVERS: dict[Observe, Observer] = {
     Observe.SERVICE_NAME: Observer(on_subsystem, observe_service_name),
     Observe.SERVICE_DISPLAY_NAMES: Observer(on_subsystem, observe_display_names),
@@ -334,6 +398,9 @@ OBSERVERS: dict[Observe, Observer] = {
     Observe.REGISTRY_VALUE: Observer(on_every_node, observe_registry_value),
     Observe.LOG_PATTERN: Observer(on_management, observe_log_pattern),
     Observe.ENVIRONMENT: Observer(on_management, observe_environment),
+    Observe.ETCD_ANSWERS: Observer(on_management, observe_etcd_endpoint),
+    Observe.ETCD_KEY: Observer(on_management, observe_etcd_key),
+    Observe.ETCD_MEMBERS: Observer(on_management, observe_etcd_members),
 }
 """The observer of each kind (``tests/profile/test_observations.py``: every kind has one)."""
 

@@ -64,14 +64,20 @@ def test_a_key_the_table_does_not_know_has_no_entry():
 
 
 def test_facts_are_named_as_the_profile_names_their_certainties():
+    """Every certainty the profile records names a fact, an entry holding facts, or a section
+    holding facts (``etcd: {certainty: {db: confirmed}}``)."""
     keys = {f.key for f in FACTS}
-    named = set()
-    for key in DEFAULT.certainties:
-        probe = key
-        while probe and probe not in keys:
-            probe = parent_fact(probe)
-        named.add(probe or key)
-    assert named - keys == set()
+    holders = {p for k in keys for p in _parents(k)}
+    assert set(DEFAULT.certainties) - keys - holders == set()
+
+
+def _parents(key: str) -> list[str]:
+    out = []
+    probe = parent_fact(key)
+    while probe:
+        out.append(probe)
+        probe = parent_fact(probe)
+    return out
 
 
 def test_a_certainty_on_a_section_or_entry_qualifies_its_facts():

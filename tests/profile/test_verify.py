@@ -227,3 +227,50 @@ def test_the_result_round_trips_through_json():
     states["SITE2"] = NodeState(name="SITE2", roles=["site"], status=NodeStatus.TIMEOUT)
     v = verify(states, scope=Scope.UNCERTAIN)
     assert Verification.from_dict(v.to_dict()) == v
+
+
+# ---- the Management etcd ---------------------------------------------------------------------
+def test_database_keys_only_in_etcd_contradict_the_properties_keys_and_say_where_they_are():
+    states = healthy()
+    rewrite(states["MGMT1"], MGMT_CONF, b"dbClass=", b"x-dbClass=")
+    outcome, text = seen(verify(states, "management_conf.db.class_key"), "management_conf.db.class_key", "MGMT1")
+    assert (outcome, text.endswith("; the node's etcd holds a key of that name")) == (Outcome.CONTRADICTED, True)
+
+
+def test_an_etcd_key_the_node_holds_is_confirmed():
+    assert seen(verify(healthy(), "etcd.db.class_key"), "etcd.db.class_key", "MGMT1") == (
+        Outcome.CONFIRMED, "dbClass in etcd")
+
+
+def test_an_etcd_key_absent_from_the_listed_names_contradicts_and_lists_them():
+    states = healthy()
+    etcd = states["MGMT2"].etcd
+    etcd.values.pop("dbDbName")
+    etcd.key_names = [k for k in etcd.key_names if k != "dbDbName"]
+    outcome, text = seen(verify(states, "etcd.db.name_key"), "etcd.db.name_key", "MGMT2")
+    assert (outcome, text.startswith("no key dbDbName in etcd (keys there: dbClass, ")) == (Outcome.CONTRADICTED, True)
+
+
+def test_etcd_that_did_not_answer_while_its_service_runs_contradicts_the_endpoint():
+    states = healthy()
+    states["MGMT1"].etcd.error = "connection refused"
+    assert seen(verify(states, "etcd.endpoint"), "etcd.endpoint", "MGMT1") == (
+        Outcome.CONTRADICTED, "service YSoftEtcd runs, but did not answer at http://127.0.0.1:2379: connection refused")
+
+
+def test_etcd_not_asked_cannot_tell_its_keys():
+    states = healthy()
+    states["MGMT1"].etcd = None
+    assert seen(verify(states, "etcd.keys"), "etcd.keys", "MGMT1")[0] is Outcome.COULD_NOT_TELL
+
+
+def test_members_that_are_the_management_servers_confirm_and_foreign_ones_contradict():
+    states = healthy()
+    states["MGMT2"].etcd.members = [
+        dataclasses.replace(m, name=m.name.replace("MGMT", "ETCDHOST"),
+                            peer_urls=tuple(u.replace("10.0.10.", "10.9.9.") for u in m.peer_urls),
+                            client_urls=tuple(u.replace("10.0.10.", "10.9.9.") for u in m.client_urls))
+        for m in states["MGMT2"].etcd.members]
+    v = verify(states, "etcd.members_are_management_servers")
+    key = "etcd.members_are_management_servers"
+    assert (seen(v, key, "MGMT1")[0], seen(v, key, "MGMT2")[0]) == (Outcome.CONFIRMED, Outcome.CONTRADICTED)
