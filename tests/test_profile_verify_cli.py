@@ -218,3 +218,9 @@ def test_an_existing_override_file_is_never_overwritten(tmp_path):
     result = CliRunner().invoke(main, ["profile", "verify", "--from", str(SCENARIOS / "healthy"),
                                        "--confirmed-override", str(marks)])
     assert (result.exit_code, marks.read_text()) == (ExitStatus.USAGE, "# mine\n")
+
+
+def test_the_audit_console_points_at_the_product_model_when_a_fact_is_contradicted(tmp_path):
+    result = CliRunner().invoke(main, ["audit", "--from", str(without_local_guid(tmp_path)), "--out",
+                                       str(tmp_path / "out"), "--format", "html", "--no-history"])
+    assert "1 product fact(s) of the profile contradicted by this cluster" in result.output

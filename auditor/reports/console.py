@@ -110,6 +110,11 @@ def next_steps(report: AuditReport, written: Sequence[Path]) -> list[str]:
     if report.unreachable_nodes:
         out.append(f"  {len(report.unreachable_nodes)} node(s) not audited: fix access (reasons above), "
                    "then run the audit again")
+    model = report.product_model
+    if model is not None and model.contradicted:
+        where = f"\"Product model\" in {html}" if html else "auditor profile verify"
+        out.append(f"  {len(model.contradicted)} product fact(s) of the profile contradicted by this cluster, "
+                   f"the checks relying on them may be wrong: see {where} (docs/first-contact.md)")
     if not out:
         out.append("  Nothing to do: every check passed on every node.")
     since = since_line(report)
