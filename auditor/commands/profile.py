@@ -42,11 +42,12 @@ Offline:  auditor profile verify --from SNAPSHOT_DIR
 
 For each fact the profile marks assumed or inferred (--all: every product fact) it looks at
 what each node concerned showed (the service, the file in the subsystem's folder, the key in
-the configuration file that was read, the registry value ...) and says:
+the configuration file that was read, the key in the Management etcd, the registry value
+...) and says:
 
 \b
   confirmed       this node shows the fact (file found, key present, service
-                  present, display name seen ...)
+                  present, etcd key present, display name seen ...)
   contradicted    this node shows something else (the file is absent from the
                   subsystem's folder, the key is absent from a file that was read,
                   the service runs under another name ...): put what it shows into
@@ -62,7 +63,7 @@ Exit codes:
   0    nothing contradicted
   1    some fact contradicted on some node
   2    usage or input error (bad option, unreadable inventory, profile or snapshot,
-       a --fact or --node that names nothing)
+       a --fact or --node that names nothing, an existing --confirmed-override file)
   3    some node could not be collected (wins over 1: the cluster was not fully seen)
   130  interrupted (Ctrl-C)
 """

@@ -217,6 +217,9 @@ OBSERVATIONS: tuple[Entry, ...] = (
                "Management servers"),
     Setting("registry_keys", "which registry keys collection reads (the version keys are verified as "
             "version.registry[...])"),
+    Unobservable("clock.max_skew_seconds",
+                 "the clock difference the Management etcd tolerates is etcd's rule, not something a server shows "
+                 "(auditor precheck add-management measures the clocks themselves)"),
     Unobservable("server_os.min_build", "a support floor is the vendor's statement; a running server cannot show it"),
     Unobservable("server_os.min_dotnet_release",
                  "a support floor is the vendor's statement; a running server cannot show it"),

@@ -271,7 +271,7 @@ def observe_service_port(ask: Ask, node: NodeView) -> Observation:
 # ---- registry, install log, environment -------------------------------------------------
 def observe_registry_key(ask: Ask, node: NodeView) -> Observation:
     key = ask.params["key"]
-    if key.lower() not in {k.lower() for k in ask.profile.registry_keys}:
+    if key.lower() not in ask.survey.registry_keys:
         return unsure("not collected: the key is not in the profile's registry_keys")
     registry = ask.survey.registry(node)
     values = registry.get(key.lower())

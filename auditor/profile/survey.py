@@ -57,6 +57,7 @@ class Survey:
         self._keys: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._services: dict[str, dict[str, Service]] = {}
         self._registry: dict[str, dict[str, Mapping[str, Any]]] = {}
+        self.registry_keys = {k.lower() for k in self.profile.registry_keys}  # the keys collection reads
 
     def path(self, folder: str, rel: str) -> tuple[str, str]:
         """(``rel`` joined to ``folder``, its path key), once per folder and path: most nodes
