@@ -101,13 +101,18 @@ class Setting:
 Entry = Observable | Unobservable | Setting
 
 _SERVICE = "subsystems.{subsystem}.services[{service}]"
+_NAME_REASON = "a name for people, not something a server shows"
+_RESTART_REASON = ("which service reads a file shows only when it restarts: auditor fix collects again after each "
+                   "restart and verifies the finding is gone")
+_PER_SERVER_REASON = ("whether a key may differ between Management servers is a product rule; one cluster's values "
+                      "cannot show it")
 
 OBSERVATIONS: tuple[Entry, ...] = (
     Setting("profile_version", "the format version of the profile file"),
     Setting("name", "the profile's name, shown in reports"),
     Setting("max_file_bytes", "how much of a configuration file collection reads"),
     # ---- subsystems ------------------------------------------------------------------
-    Unobservable("subsystems.{subsystem}.title", "a name for people, not something a server shows"),
+    Unobservable("subsystems.{subsystem}.title", _NAME_REASON),
     Observable(f"{_SERVICE}.name", Observe.SERVICE_NAME,
                "a service named {value} (or one with its display name under another name)",
                subsystem="{subsystem}"),
@@ -126,8 +131,7 @@ OBSERVATIONS: tuple[Entry, ...] = (
     Unobservable("subsystems.{subsystem}.may_be_stopped",
                  "whether a stopped service is normal is an operating rule, not visible in its state"),
     Unobservable("restart_after_change.{file}",
-                 "which service rereads a file shows only when it restarts: auditor fix collects again after "
-                 "each restart and verifies the finding is gone"),
+                 _RESTART_REASON),
     # ---- spoc.conf -------------------------------------------------------------------
     Observable("spoc_conf.file", Observe.FILE, "{value} in the Spooler Controller folder",
                subsystem="spooler_controller"),
@@ -167,10 +171,19 @@ OBSERVATIONS: tuple[Entry, ...] = (
                document=Document.MANAGEMENT_CONF),
     Observable("management_conf.db.{field}", Observe.CONF_KEY, "key {value} in Management {file}",
                document=Document.MANAGEMENT_CONF),
-    Unobservable("management_conf.node_specific_keys",
-                 "whether a key may differ between Management servers is a product rule; one cluster's values "
-                 "cannot show it"),
     Setting("management_conf.secret_key_patterns", "which values the auditor never shows or stores"),
+    # ---- shared configuration of the Management servers (MGMT-CONFIG-CONSISTENT) ----------
+    Observable("shared_config.{entry}.path", Observe.FILE, "{value} in its subsystem's folder",
+               subsystem="=shared_config.{entry}.subsystem"),
+    Unobservable("shared_config.{entry}.title", _NAME_REASON),
+    Unobservable("shared_config.{entry}.subsystem", "the folder the path is read from: verified with it"),
+    Unobservable("shared_config.{entry}.owner",
+                 _RESTART_REASON),
+    Unobservable("shared_config.{entry}.restart",
+                 _RESTART_REASON),
+    Unobservable("shared_config.{entry}.node_specific_keys",
+                 _PER_SERVER_REASON),
+    Setting("shared_config.{entry}.compared_by.{key}", "which check of the auditor compares a key"),
     # ---- the Management etcd ---------------------------------------------------------
     Observable("etcd.endpoint", Observe.ETCD_ANSWERS, "the node-local etcd answering at {value} on the Management "
                "servers"),
@@ -330,6 +343,8 @@ def _pattern(template: str) -> re.Pattern[str]:
         out.append(f"(?P<{m.group(1)}>{chars})")
         pos = m.end()
     out.append(re.escape(template[pos:]))
+    if pos == len(template) and out[-2].endswith(f">{_NAME})"):
+        out[-2] = out[-2].replace(f">{_NAME})", ">.+)")  # the last placeholder may hold dots (repository.path)
     return re.compile("".join(out) + r"\Z")
 
 

@@ -137,7 +137,7 @@ class Ask:
         if ref.startswith("{") and ref.endswith("}"):
             ref = self.params[ref[1:-1]]
         elif ref.startswith("="):
-            ref = str(self.profile.value_of(ref[1:]))
+            ref = str(self.profile.value_of(ref[1:].format(**self.params)))
         return self.profile.subsystems.get(ref)
 
     @cached_property

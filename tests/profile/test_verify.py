@@ -274,3 +274,9 @@ def test_members_that_are_the_management_servers_confirm_and_foreign_ones_contra
     v = verify(states, "etcd.members_are_management_servers")
     key = "etcd.members_are_management_servers"
     assert (seen(v, key, "MGMT1")[0], seen(v, key, "MGMT2")[0]) == (Outcome.CONFIRMED, Outcome.CONTRADICTED)
+
+
+def test_a_shared_configuration_file_is_looked_for_in_the_folder_of_the_subsystem_its_entry_names():
+    key = "shared_config.infrastructure_service.path"
+    assert seen(verify(healthy(), key), key, "MGMT1") == (
+        Outcome.CONFIRMED, "C:\\DispatcherParagon\\Management\\ims\\application.properties")
