@@ -57,3 +57,11 @@ def test_the_html_escapes_text_from_the_nodes():
     html = render_html(report)
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)" in html
+
+
+def test_the_html_is_self_contained_with_scoped_table_headers():
+    import re
+
+    html = render_html(_report())
+    assert re.findall(r"<th[\s>](?![^>]*\bscope=)", html) == []
+    assert re.findall(r"\b(?:src|href)=\"(?!#)", html) == []
