@@ -207,13 +207,17 @@ class ApplyEngine(NodeSteps):
         if failure is not None:
             return failure
         # 5. verify
-        problem = self._verify(node_plan, baseline)
+        problem, improved = self._verify(node_plan, baseline)
         if problem:
             self.journal.record(node=node, action="verify", result="failed", checks=node_plan.check_ids,
                                 error=problem)
             return self._rollback(outcome, node_plan, done, f"verification failed: {problem}")
         self.journal.record(node=node, action="verify", result="ok", checks=node_plan.check_ids)
-        self._say(outcome, "verified: " + ", ".join(node_plan.check_ids) + " pass, nothing else got worse")
+        passing = [c for c in node_plan.check_ids if c not in improved]
+        said = [f"{', '.join(passing)} pass"] if passing else []
+        if improved:
+            said.append(f"{', '.join(improved)} improved (the blocked items remain)")
+        self._say(outcome, "verified: " + "; ".join(said) + ", nothing else got worse")
         outcome.status = ApplyOutcome.VERIFIED
         return outcome
 
@@ -321,25 +325,29 @@ class ApplyEngine(NodeSteps):
         self._say(outcome, "refused: " + reason)
         return outcome
 
-    def _verify(self, node_plan: NodePlan, baseline: list[Finding]) -> str | None:
-        """Re-collect the node, re-run every check for it; None when the fix holds."""
+    def _verify(self, node_plan: NodePlan, baseline: list[Finding]) -> tuple[str | None, list[str]]:
+        """Re-collect the node, re-run every check for it: (None when the fix holds, else what
+        went wrong; the checks a partial fix improved that still fail)."""
         node = node_plan.node
         try:
             fresh = self.ops.collect(node)
         except Exception as exc:  # noqa: BLE001 - any failure to re-read is a failed verification
-            return f"the node could not be re-collected ({type(exc).__name__}: {exc})"
+            return f"the node could not be re-collected ({type(exc).__name__}: {exc})", []
         if fresh.status != NodeStatus.OK:
-            return f"the node could not be re-collected ({fresh.status}: {fresh.reason})"
+            return f"the node could not be re-collected ({fresh.status}: {fresh.reason})", []
         previous = self.states[node.lower()]
         self.states[node.lower()] = fresh
         now = {f.key(): f for f in self._findings(node) if (f.node or "").lower() == node.lower()}
-        problems = []
+        problems: list[str] = []
+        improved: list[str] = []
         before = {f.key(): f for f in baseline}
         for key in node_plan.addresses:
             finding = now.get(key)
             if finding is None or not finding.failing:
                 continue
             if key in node_plan.partial and _improved(before.get(key), finding):
+                if finding.check_id not in improved:
+                    improved.append(finding.check_id)
                 continue  # expected: what the admin chose to keep (e.g. stale entries) remains
             problems.append(f"{finding.check_id} still {finding.status.value}: {finding.message}")
         was_ok = {f.key() for f in baseline if (f.node or "").lower() == node.lower() and not f.failing}
@@ -348,6 +356,6 @@ class ApplyEngine(NodeSteps):
                 problems.append(f"{finding.check_id} got worse ({finding.status.value}): {finding.message}")
         if problems:
             self.states[node.lower()] = previous
-            return "; ".join(problems)
+            return "; ".join(problems), []
         self.pending.pop(node.lower(), None)
-        return None
+        return None, improved

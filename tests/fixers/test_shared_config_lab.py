@@ -98,6 +98,7 @@ def test_fix_aligns_the_deviating_servers_never_the_secret_and_drift_shows_it(fi
     res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--check", CHECK, "--no-progress", "--apply",
                                     "--yes", "--journal", str(tmp_path / "journal.jsonl")])
     assert res.exit_code == ExitStatus.APPLIED_BLOCKED, res.output  # the secret still needs the admin
+    assert "MGMT3: verified: MGMT-CONFIG-CONSISTENT improved (the blocked items remain)" in res.output
     assert (LAB_SHARED_SECRET in res.output + dry.output, MGMT3_SECRET in res.output + dry.output) == (False, False)
     bad, report, _ = audit(["--inventory", str(inv)], tmp_path / "after", *history)
     assert config_finding(report, "MGMT2")["status"] == "pass"
