@@ -16,7 +16,7 @@ from auditor.cluster import Cluster
 from auditor.declared import Declarations
 from auditor.findings import Status
 from auditor.fixers import FixOptions, build_plan
-from auditor.fixers.plan import FixPlan
+from auditor.fixers.plan import FileEdit, FixPlan, combine_edits
 from auditor.lab.scenario_builder import LAB_SHARED_SECRET
 from auditor.manifest import load_cluster_folder
 from auditor.nodestate import FileEntry, NodeState, path_key
@@ -127,3 +127,20 @@ def test_a_server_whose_keys_are_all_blocked_is_not_expected_to_pass_after_the_f
     server must not wait for it to pass."""
     plan = plan_for(states("tie"), profile)
     assert [(n.node, n.addresses) for n in plan.nodes] == [("MGMT1", []), ("MGMT2", [])]
+
+
+# ---- two fixers, one file ---------------------------------------------------------------------
+def _edit(old: bytes, new: bytes, path: str = "C:\\x\\a.properties", restart: str | None = "YSoftIms"):
+    return FileEdit(node="MGMT1", path=path, old=old, new=new, check_id="C", reason="r", restart=restart)
+
+
+def test_two_edits_of_one_properties_file_combine_without_undoing_each_other():
+    old = b"a=1\r\nb=2\r\nc=3\r\n"
+    first, second = _edit(old, b"a=9\r\nb=2\r\nc=3\r\n"), _edit(old, b"a=1\r\nc=4\r\nd=5\r\n")
+    assert combine_edits(first, second).new == b"a=9\r\nc=4\r\nd=5\r\n"
+
+
+def test_two_edits_of_another_kind_of_file_are_refused():
+    old = b"serverIP=1\r\n"
+    with pytest.raises(ValueError):
+        combine_edits(_edit(old, b"serverIP=2\r\n", "C:\\x\\spoc.conf"), _edit(old, b"x\r\n", "C:\\x\\spoc.conf"))
