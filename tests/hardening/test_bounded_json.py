@@ -21,6 +21,7 @@ from auditor.errors import InputError
 from auditor.jsonfile import DEFAULT_LIMITS, JsonError, JsonLimits, parse_json, read_json_file
 from auditor.lab.winrm.handler import CommandResult
 from auditor.remote.protocol import OUTPUT_PREFIX, ProtocolError, parse_output
+from auditor.vocab import NodeStatus
 
 pytestmark = pytest.mark.timeout(180)
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)
@@ -172,7 +173,10 @@ def test_valid_answer_ten_times_the_limit_in_small_pieces_is_cut_off_early(tmp_p
     assert "Traceback" not in run.stderr, run.stderr
     assert run.returncode == 3, run.stdout + run.stderr
     nodes = {n["name"]: n for n in json.loads((tmp_path / "out" / "report.json").read_text())["nodes"]}
-    assert [name for name, n in nodes.items() if n["status"] != "ok"] == ["SITE2"]
+    assert set(nodes) == {"MGMT1", "MGMT2", "SITE1", "SITE2"}  # every node accounted for
+    assert [name for name, n in nodes.items() if NodeStatus(n["status"]) is not NodeStatus.OK] == ["SITE2"]
+    assert NodeStatus(nodes["SITE2"]["status"]) is NodeStatus.ERROR
     assert "output exceeded 524288 bytes" in nodes["SITE2"]["reason"]
+    assert "Traceback" not in run.stdout
     receives = cluster.server("SITE2").actions.get("Receive", 0)
     assert 50 < receives < 200, receives  # the whole answer would take about 1,000

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from auditor.collect.inventory import parse_inventory
@@ -532,6 +532,24 @@ HOSTILE_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3), max_leaves=8)
 
 
+@st.composite
+def hostile_strings(draw, base: Any) -> Any:
+    """``base`` with one to three of its text values replaced by hostile text (types kept, so
+    the document passes validation and the text reaches every writer)."""
+    doc = copy.deepcopy(base)
+    texts = [p for p in _paths(doc) if p and isinstance(_at(doc, p), str)]
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(texts))
+        _at(doc, path[:-1])[path[-1]] = draw(HOSTILE_TEXT)
+    return doc
+
+
+def _at(doc: Any, path: tuple) -> Any:
+    for p in path:
+        doc = doc[p]
+    return doc
+
+
 def _hostile_json(data: Any) -> bytes:
     """JSON text of ``data`` with the markers spliced in raw: 100,000 nested brackets, a
     number of 5,000 digits (neither can be built by json.dumps)."""
@@ -540,11 +558,48 @@ def _hostile_json(data: Any) -> bytes:
     return text.replace(f'"{HUGE_MARK}"', "9" * 5000).encode("utf-8")
 
 
-def _audit_is_reports_or_one_line_error(snap: Path, out: Path, history: Path) -> None:
+# Configuration files get the same text, or a line shaped to hurt their own parser: XML nested
+# 100,000 elements deep, a port of 5,000 digits, .properties escapes of lone surrogates; in
+# UTF-8 (a surrogate then makes the bytes invalid UTF-8) or UTF-16 with its BOM.
+CONFIG_FILES = sorted(str(p.relative_to(DRIFT)) for p in DRIFT.glob("*/files/**/*") if p.is_file())
+CONFIG_LINES = HOSTILE_TEXT | st.sampled_from([
+    "serverPORT1=" + "9" * 5000, "repository.path=\\ud800\\udfff", "<a>" * 100_000 + "</a>" * 100_000,
+    "<property key=\"" + "\x1b]0;owned\x07" + "\" value=\"" + "9" * 5000 + "\"/>", "[" * 100_000])
+
+
+@st.composite
+def hostile_config(draw, original: bytes) -> bytes:
+    """``original`` (a configuration file) with hostile text spliced into one of its lines (into
+    a key or a value the checks read) or added as a line of its own; re-encoded."""
+    lines = original.decode("utf-8").splitlines(keepends=True) or [""]
+    at = draw(st.integers(0, len(lines) - 1))
+    if draw(st.booleans()):
+        lines.insert(at, draw(CONFIG_LINES) + "\r\n")
+    else:
+        pos = draw(st.integers(0, len(lines[at].rstrip("\r\n"))))
+        lines[at] = lines[at][:pos] + draw(HOSTILE_TEXT) + lines[at][pos:]
+    text = "".join(lines)
+    if draw(st.booleans()):
+        return b"\xff\xfe" + text.encode("utf-16-le", "surrogatepass")
+    return text.encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def hostile_config_file(draw) -> tuple[str, bytes]:
+    """(a configuration file of the drift snapshot, relative to it; its hostile bytes)."""
+    rel = draw(st.sampled_from(CONFIG_FILES))
+    return rel, draw(hostile_config((DRIFT / rel).read_bytes()))
+
+
+def _audit_is_reports_or_one_line_error(snap: Path, out: Path, history: Path,
+                                        expected_nodes: set[str] | None = None) -> None:
+    """Every report written with every node of the manifest in it, or one error line naming
+    the file; never a traceback. ``expected_nodes``: the manifest's names (default: drift's)."""
     from auditor.cli import main
 
     result = CliRunner().invoke(main, ["audit", "--from", str(snap), "--out", str(out), "--history", str(history),
                                        "--format", "html,json,junit,csv"])
+    event(f"audit exit {result.exit_code}")  # pytest --hypothesis-show-statistics: how many got through
     assert isinstance(result.exception, SystemExit) or result.exception is None, result.exc_info
     assert "Traceback" not in result.output
     assert not TERMINAL_CONTROLS.search(result.output), result.output  # the output layer (auditor/terminal.py)
@@ -557,11 +612,11 @@ def _audit_is_reports_or_one_line_error(snap: Path, out: Path, history: Path) ->
     for name in ("report.html", "report.json", "junit.xml", "findings.csv"):
         assert (out / name).is_file(), name
     names = {n["name"] for n in json.loads((out / "report.json").read_text(encoding="utf-8"))["nodes"]}
-    assert names == {n["name"] for n in MANIFEST["nodes"]}
+    assert names == (expected_nodes if expected_nodes is not None else {n["name"] for n in MANIFEST["nodes"]})
 
 
 @SLOW
-@given(mutated(NODE_JSON, HOSTILE_VALUES), st.binary(max_size=40) | HOSTILE_TEXT.map(
+@given(mutated(NODE_JSON, HOSTILE_VALUES) | hostile_strings(NODE_JSON), st.binary(max_size=40) | HOSTILE_TEXT.map(
     lambda t: t.encode("utf-16-le", "surrogatepass")))
 def test_hostile_node_folder_gives_reports_or_one_line_error(tmp_path_factory, facts, config_bytes):
     snap = tmp_path_factory.mktemp("snap")
@@ -573,7 +628,48 @@ def test_hostile_node_folder_gives_reports_or_one_line_error(tmp_path_factory, f
 
 
 @SLOW
-@given(mutated(RESPONSE, HOSTILE_VALUES))
+@given(st.lists(hostile_config_file(), min_size=1, max_size=3))
+def test_hostile_config_files_give_reports_or_one_line_error(tmp_path_factory, configs):
+    """Collected configuration files of the snapshot with hostile text, XML 100,000 levels
+    deep, 5,000-digit numbers, surrogates (corrupt UTF-16 or invalid UTF-8): a parse error
+    is a finding, never a traceback, and every node is in every report."""
+    snap = tmp_path_factory.mktemp("snap")
+    shutil.copytree(DRIFT, snap, dirs_exist_ok=True)
+    for rel, data in configs:
+        (snap / rel).write_bytes(data)
+    _audit_is_reports_or_one_line_error(snap, tmp_path_factory.mktemp("out"), snap / "history.sqlite")
+
+
+@SLOW
+@given(mutated(MANIFEST, HOSTILE_VALUES) | hostile_strings(MANIFEST))
+def test_hostile_manifest_gives_reports_or_one_line_error(tmp_path_factory, manifest):
+    """manifest.json with hostile names, reasons, statuses and shapes: either one error line
+    naming it, or reports with every node the manifest lists (the names as read: valid text)."""
+    snap = tmp_path_factory.mktemp("snap")
+    shutil.copytree(DRIFT, snap, dirs_exist_ok=True)
+    _write(snap / "manifest.json", _hostile_json(manifest))
+    try:
+        expected = {e.name for e in load_manifest(snap).nodes}
+    except InputError:
+        expected = set()  # refused by the loader: the audit must stop with the one error line
+    _audit_is_reports_or_one_line_error(snap, tmp_path_factory.mktemp("out"), snap / "history.sqlite", expected)
+
+
+@st.composite
+def answer_with_hostile_file(draw, base: dict) -> dict:
+    """``base`` (a collect answer) with one collected file's content replaced by hostile bytes."""
+    import base64
+
+    resp = copy.deepcopy(base)
+    files = [f for r in resp["results"] if r["op"] == "files" for f in r["data"]["files"] if f.get("content_b64")]
+    entry = draw(st.sampled_from(files))
+    data = draw(hostile_config(base64.b64decode(entry["content_b64"])))
+    entry["content_b64"], entry["size"] = base64.b64encode(data).decode("ascii"), len(data)
+    return resp
+
+
+@SLOW
+@given(mutated(RESPONSE, HOSTILE_VALUES) | hostile_strings(RESPONSE) | answer_with_hostile_file(RESPONSE))
 def test_hostile_node_answer_gives_reports_with_every_node(tmp_path_factory, resp):
     """A collect answer the way the client reads it (the output line, the bounded reader, the
     decoder), stored as collect stores it: a refused answer is a ``protocol`` node."""
