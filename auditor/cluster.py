@@ -12,72 +12,22 @@ Nothing here decides what is right or wrong; that is the checks' job.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from auditor.addresses import db_server_host, is_ip, is_loopback, split_host_port
+from auditor.configfiles import FileResult, collected_files_of, glob_files, load_file  # noqa: F401 - collected_files_of: also reachable here
+from auditor.dbsettings import DbSettings, read_db_settings
 from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
 from auditor.identity import Identities, identify
-from auditor.nodestate import FileEntry, NodeState, Service
-from auditor.parsers import Entry, ParseError, PropertiesDocument, SpocConfDocument, remote_conf_properties
+from auditor.nodestate import NodeState, Service
+from auditor.parsers import Entry, PropertiesDocument, SpocConfDocument, remote_conf_properties
 from auditor.profile import Profile
 from auditor.profile.view import SharedFile
 from auditor.vocab import FileStatus
 from auditor.winpath import install_dir, join, normalize, path_key
-
-T = TypeVar("T")
-
-
-# ---------------------------------------------------------------------------------------
-@dataclass
-class FileResult(Generic[T]):
-    """A config file as the model sees it: parsed (``doc``) or why not (``status``, a
-    :class:`~auditor.vocab.FileStatus`; for ``parse_error`` ``error``/``line`` say where).
-    """
-
-    path: str | None
-    status: FileStatus
-    doc: T | None = None
-    error: str | None = None
-    line: int | None = None
-    mtime: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == FileStatus.OK and self.doc is not None
-
-    def problem(self) -> str:
-        where = self.path or "(unknown path)"
-        return {
-            FileStatus.MISSING: f"{where} does not exist on the node",
-            FileStatus.NOT_COLLECTED: f"{where} was not collected",
-            FileStatus.UNREADABLE: f"{where} could not be read: {self.error}",
-            FileStatus.PARSE_ERROR: f"{where} cannot be parsed: {self.error}",
-            FileStatus.NO_INSTALL_DIR: f"install folder unknown ({self.error})",
-        }.get(self.status, f"{where}: {self.status}")
-
-
-def _load(node: NodeState, path: str | None, parse, why_no_path: str = "") -> FileResult:
-    if path is None:
-        return FileResult(None, FileStatus.NO_INSTALL_DIR, error=why_no_path or "service not found")
-    entry: FileEntry | None = node.file(path)
-    if entry is None:
-        return FileResult(path, FileStatus.NOT_COLLECTED)
-    if not entry.exists:
-        return FileResult(path, FileStatus.MISSING, mtime=entry.mtime)
-    if entry.content is None:
-        return FileResult(path, FileStatus.UNREADABLE, error=entry.error or "no content", mtime=entry.mtime)
-    if entry.truncated:
-        return FileResult(path, FileStatus.UNREADABLE, error=entry.error or "truncated", mtime=entry.mtime)
-    try:
-        doc = parse(entry.content, entry.path)
-    except ParseError as exc:
-        return FileResult(entry.path, FileStatus.PARSE_ERROR, error=exc.message, line=exc.line, mtime=entry.mtime)
-    return FileResult(entry.path, FileStatus.OK, doc=doc, mtime=entry.mtime)
 
 
 # ---------------------------------------------------------------------------------------
@@ -104,52 +54,6 @@ class SpocView:
     @property
     def servers(self):
         return self.conf.doc.servers() if self.conf.ok else []
-
-
-class DbOrigin(StrEnum):
-    """Where a Management server's database settings were read."""
-
-    ETCD = "etcd"  # its Management etcd (the product's own store; confirmed)
-    PROPERTIES = "properties"  # Management\conf\*.properties (an assumed location; the fallback)
-
-
-DB_FIELDS = ("db_class", "name", "host", "port", "username", "embedded")
-
-
-@dataclass
-class DbSettings:
-    r"""A Management server's database settings, from the first source that has any of them:
-    its etcd (``etcd`` section of the profile), else ``Management\conf\*.properties``
-    (``management_conf.db``, assumed). ``origin`` says which (None: neither); ``etcd_note``
-    why etcd did not decide, when it did not."""
-
-    db_class: str | None = None
-    host: str | None = None
-    port: str | None = None
-    name: str | None = None
-    username: str | None = None
-    embedded: str | None = None
-    origin: DbOrigin | None = None
-    source: dict[str, tuple[str, int]] = field(default_factory=dict)  # properties: field -> (file, line)
-    etcd_keys: dict[str, str] = field(default_factory=dict)  # etcd: field -> key
-    etcd_note: str = ""
-
-    def where(self, attr: str) -> str:
-        """Where ``attr`` was read: ``etcd key dbHost`` or ``<file> line 7``."""
-        if attr in self.etcd_keys:
-            return f"etcd key {self.etcd_keys[attr]}"
-        if attr in self.source:
-            path, line = self.source[attr]
-            return f"{path} line {line}"
-        return "not found"
-
-    def expected(self, attr: str) -> Expected | None:
-        """``attr`` as an expectation naming where it was read (source ``etcd`` or ``collected``)."""
-        value = getattr(self, attr)
-        if value is None:
-            return None
-        source = ExpectationSource.ETCD if self.origin is DbOrigin.ETCD else ExpectationSource.COLLECTED
-        return Expected(value, source, self.where(attr))
 
 
 @dataclass(frozen=True)
@@ -422,20 +326,6 @@ def _install_dir(node: NodeState, sub, services: list[Service], marker: str | No
     return None
 
 
-def _glob_files(node: NodeState, folder: str, pattern: str) -> list[FileEntry]:
-    full = path_key(join(folder, pattern))
-    return sorted((f for k, f in node.files.items() if fnmatch.fnmatchcase(k, full)), key=lambda f: path_key(f.path))
-
-
-def collected_files_of(node: NodeState, folder: str, patterns: list[str]) -> list[FileEntry]:
-    """Collected files under ``folder`` matching any relative pattern (``*`` in last part)."""
-    out: dict[str, FileEntry] = {}
-    for p in patterns:
-        for f in _glob_files(node, folder, p):
-            out[path_key(f.path)] = f
-    return list(out.values())
-
-
 def _build_node(state: NodeState, profile: Profile) -> NodeView:
     view = NodeView(state=state)
     if not state.reachable:
@@ -472,10 +362,10 @@ def _build_spoc(state: NodeState, profile: Profile, spoc_dir: str | None) -> Spo
     def rel(p: str | None) -> str | None:
         return join(spoc_dir, p) if spoc_dir and p else None
 
-    conf = _load(state, rel(profile.spoc_conf.file),
+    conf = load_file(state, rel(profile.spoc_conf.file),
                  lambda b, s: SpocConfDocument.from_profile(b, s, profile))
-    ims = _load(state, rel(profile.spoc_ims.file), PropertiesDocument)
-    remote = _load(state, rel("conf\\remoteConfImg.xml"), remote_conf_properties)
+    ims = load_file(state, rel(profile.spoc_ims.file), PropertiesDocument)
+    remote = load_file(state, rel("conf\\remoteConfImg.xml"), remote_conf_properties)
     view = SpocView(install_dir=spoc_dir, conf=conf, ims=ims, remote_conf=remote)
     if conf.ok:
         view.own_guid = conf.doc.get(profile.spoc_conf.own_guid_key)
@@ -504,12 +394,12 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
     conf_files: dict[str, FileResult] = {}
     if mdir:
         pattern = profile.management_conf.files
-        for f in _glob_files(state, mdir, pattern):
+        for f in glob_files(state, mdir, pattern):
             name = f.path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
-            conf_files[name] = _load(state, f.path, PropertiesDocument)
+            conf_files[name] = load_file(state, f.path, PropertiesDocument)
     ims_rel = profile.management_ims.file
     ims_dir = view.install_dirs.get(profile.management_ims.subsystem)
-    ims = _load(state, join(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
+    ims = load_file(state, join(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
                 "Management Service not found")
     mgmt = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
 
@@ -523,15 +413,7 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
         if v:
             fact = f"management_conf.{_IDENTITY_KEYS[attr]}"
             mgmt.identity_source[attr] = (key, v[1], v[2], str(profile.certainty(fact) or "certainty not stated"))
-    mgmt.db = _db_from_etcd(view, state, profile)
-    if mgmt.db.origin is None:
-        for attr, key in (("db_class", conf.db.class_key), ("host", conf.db.host_key), ("port", conf.db.port_key),
-                          ("embedded", conf.db.embedded_key)):
-            v = val(key)
-            if v:
-                setattr(mgmt.db, attr, v[0])
-                mgmt.db.source[attr] = (v[1], v[2])
-                mgmt.db.origin = DbOrigin.PROPERTIES
+    mgmt.db = read_db_settings(state.etcd, view.subsystem_service("etcd") is not None, val, profile)
     if ims.ok:
         e = ims.doc.entry(profile.management_ims.repository_key)
         if e is not None:
@@ -540,27 +422,6 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
     loaded = {path_key(r.path): r for r in [*conf_files.values(), ims] if r.path}
     mgmt.shared = _shared_files(view, state, profile, loaded)
     return mgmt
-
-
-def _db_from_etcd(view: NodeView, state: NodeState, profile: Profile) -> DbSettings:
-    """The database settings the node's etcd holds, or an empty :class:`DbSettings` saying why not."""
-    etcd = state.etcd
-    if etcd is None:
-        why = "not asked: no etcd service" if view.subsystem_service("etcd") is None else "not collected"
-        return DbSettings(etcd_note=f"etcd {why}")
-    if etcd.error is not None:
-        return DbSettings(etcd_note=f"etcd did not answer: {etcd.error}")
-    keys = profile.etcd.db
-    db = DbSettings()
-    for attr, key in zip(DB_FIELDS, (keys.class_key, keys.name_key, keys.host_key, keys.port_key, keys.username_key,
-                                     keys.embedded_key), strict=True):
-        if key in etcd.values:
-            setattr(db, attr, etcd.values[key])
-            db.etcd_keys[attr] = key
-            db.origin = DbOrigin.ETCD
-    if db.origin is None:
-        db.etcd_note = "etcd holds none of the database keys"
-    return db
 
 
 def _shared_files(view: NodeView, state: NodeState, profile: Profile,
@@ -573,11 +434,11 @@ def _shared_files(view: NodeView, state: NodeState, profile: Profile,
         folder = view.install_dirs.get(spec.subsystem)
         if not folder:
             continue
-        paths = ([f.path for f in _glob_files(state, folder, spec.path)] if "*" in spec.path
+        paths = ([f.path for f in glob_files(state, folder, spec.path)] if "*" in spec.path
                  else [join(folder, spec.path)])
         base = len(normalize(folder).rstrip("\\")) + 1
         for path in paths:
-            result = loaded.get(path_key(path)) or _load(state, path, PropertiesDocument)
+            result = loaded.get(path_key(path)) or load_file(state, path, PropertiesDocument)
             out.append(SharedFileResult(name, spec, normalize(path)[base:], result))
     return out
 

@@ -278,7 +278,7 @@ def test_history_failure_is_a_warning_not_a_lost_report(tmp_path):
 
 def test_history_hook_failure_becomes_a_warning(tmp_path):
     from auditor.audit import run_audit, write_reports
-    from auditor.history.store import HistoryError
+    from auditor.history.schema import HistoryError
     from auditor.manifest import load_cluster_folder
     from auditor.profile import load_profile
 

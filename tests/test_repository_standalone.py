@@ -58,14 +58,11 @@ def test_no_tracked_file_names_an_absolute_path_outside_the_repository():
 
 
 _MD_REFERENCE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[A-Za-z][\w-]*\.md)\b")
-# Cited before it is written (auditor/winpath.py and executor.ps1 point to the architecture
-# overview): remove the entry when docs/architecture.md exists.
-ANNOUNCED = {"architecture.md"}
 
 
 def test_every_markdown_document_cited_is_in_the_repository():
     files = _tracked_files()
-    present = {p.name for p in files if p.suffix == ".md"} | ANNOUNCED
+    present = {p.name for p in files if p.suffix == ".md"}
     missing = sorted({f"{p.relative_to(ROOT)}: {m.group(1)}" for p in files
                       for m in _MD_REFERENCE.finditer(_text(p)) if Path(m.group(1)).name not in present})
     assert missing == []

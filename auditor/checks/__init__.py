@@ -6,9 +6,16 @@ whose names start with ``_`` are helpers. ``run_checks`` isolates checks from ea
 a check that raises becomes one ``error`` finding carrying the exception message, and the
 rest of the run goes on.
 
-Adding a check is one file here plus one test in ``tests/checks/``; a per-node check is::
+Adding a check is one file here plus one test in ``tests/checks/``; a complete per-node
+check (``tests/test_architecture.py`` runs this very example)::
 
-    META = CheckMeta("SPOC-EXAMPLE", "What must hold", Severity.MEDIUM, rationale, remediation)
+    from collections.abc import Iterator
+
+    from auditor.checks._common import make, per_node
+    from auditor.cluster import Cluster, NodeView
+    from auditor.findings import CheckMeta, Finding, Severity, Status
+
+    META = CheckMeta("SPOC-EXAMPLE", "What must hold", Severity.MEDIUM, "Why it matters.", "What to do.")
     RELIES_ON = ("spoc_conf.file",)   # profile keys of the product facts it trusts (auditor checks ID)
 
     def run(cluster: Cluster) -> Iterator[Finding]:

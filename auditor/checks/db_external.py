@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from auditor import winpath
 from auditor.addresses import db_server_host
 from auditor.checks._common import make, per_node
-from auditor.cluster import Cluster, DbOrigin, DbSettings, NodeView
+from auditor.cluster import Cluster, NodeView
+from auditor.dbsettings import DbOrigin, DbSettings
 from auditor.findings import CheckMeta, Finding, Severity, Status
 
 META = CheckMeta(

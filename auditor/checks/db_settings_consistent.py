@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from auditor.checks._common import make, per_node
-from auditor.cluster import Cluster, DbOrigin, DbSettings, NodeView
+from auditor.cluster import Cluster, NodeView
+from auditor.dbsettings import DbOrigin, DbSettings
 from auditor.deviation import Declare, Judgement, judge
 from auditor.expectations import ExpectationSource, Expected
 from auditor.findings import CheckMeta, Finding, Severity, Status

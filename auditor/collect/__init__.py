@@ -16,15 +16,11 @@ from auditor.collect.credentials import (
     resolve_credentials,
     resolve_reference,
 )
+from auditor.collect.host_identity import hostname_mismatch
 from auditor.collect.inventory import Inventory, NodeTarget, load_inventory, parse_inventory
-from auditor.collect.runner import (
-    CollectionResult,
-    NodeStats,
-    SecurityOptions,
-    check_security,
-    collect_cluster,
-    hostname_mismatch,
-)
+from auditor.collect.results import CollectionResult, NodeStats
+from auditor.collect.runner import collect_cluster
+from auditor.collect.security import SecurityOptions, check_security
 from auditor.collect.snapshot import prepare_out_dir, write_snapshot
 
 __all__ = [

@@ -349,6 +349,26 @@ def _seed_override(seed: NodeTarget) -> list[str]:
     return []
 
 
+def _defaults_lines(seed: NodeTarget, out_path: Path | None) -> list[str]:
+    """The ``defaults:`` block: how the seed was reached (its credential as a reference only)."""
+    lines = ["defaults:", f"  transport: {seed.transport}", f"  scheme: {seed.scheme}"]
+    if seed.port != DEFAULT_PORTS[seed.scheme]:
+        lines.append(f"  port: {seed.port}")
+    if seed.ca_file:
+        ca = str(seed.ca_file)
+        if out_path is not None:
+            ca = os.path.relpath(seed.ca_file, Path(out_path).resolve().parent)
+        lines.append(f"  ca_file: {_scalar(ca)}")
+    if not seed.verify:
+        lines.append("  verify: false   # needs --insecure-skip-verify; prefer ca_file")
+    if seed.username:
+        lines.append(f"  username: {_scalar(seed.username)}")
+    cred = _credential_yaml(seed.credential)
+    if cred:
+        lines.append(f"  credential: {cred}")
+    return lines
+
+
 def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = None,
                      generated_at: str = "") -> str:
     """The proposed inventory as commented YAML (valid for ``load_inventory`` as written)."""
@@ -380,21 +400,7 @@ def render_inventory(disc: Discovery, *, cluster: str, out_path: Path | None = N
                   "# from what the seed holds: check each value (a GUID in the Management interface >",
                   "# Dashboard > System info of that server), then uncomment it."]
     lines += _proposed_lines(disc.proposed, "")
-    lines += ["defaults:", f"  transport: {seed.transport}", f"  scheme: {seed.scheme}"]
-    if seed.port != DEFAULT_PORTS[seed.scheme]:
-        lines.append(f"  port: {seed.port}")
-    if seed.ca_file:
-        ca = str(seed.ca_file)
-        if out_path is not None:
-            ca = os.path.relpath(seed.ca_file, Path(out_path).resolve().parent)
-        lines.append(f"  ca_file: {_scalar(ca)}")
-    if not seed.verify:
-        lines.append("  verify: false   # needs --insecure-skip-verify; prefer ca_file")
-    if seed.username:
-        lines.append(f"  username: {_scalar(seed.username)}")
-    cred = _credential_yaml(seed.credential)
-    if cred:
-        lines.append(f"  credential: {cred}")
+    lines += _defaults_lines(seed, out_path)
     lines += [f"  deadline: {seed.deadline:g}", "nodes:"]
     seed_written = False
     for srv in disc.servers:

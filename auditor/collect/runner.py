@@ -16,7 +16,8 @@ The runner's promises, which the rest of the tool relies on:
   (``timeout``, ``protocol``) are retried with backoff within the deadline. A refused
   connection, an authentication or TLS failure, an over-large reply or a script error on
   the node is final: retrying would only slow the run and could lock an account.
-* **A node that answers as another host is visible.** See :func:`hostname_mismatch`.
+* **A node that answers as another host is visible.** See
+  :func:`auditor.collect.host_identity.hostname_mismatch`.
 * **No password in any message.** Reasons pass through :func:`_redact`.
 * **No output of its own.** Warnings and progress go to the :class:`CollectionEvents` the
   caller supplies (the commands print them on the terminal, see
@@ -34,13 +35,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from auditor.addresses import is_ip
-from auditor.collect.concurrency import AdaptiveLimit, Ceiling, safe_ceiling
+from auditor.collect.concurrency import AdaptiveLimit, safe_ceiling
 from auditor.collect.credentials import Credentials, PromptFn, click_prompt, resolve_credentials
-from auditor.collect.inventory import Inventory, NodeTarget, looks_like_hostname
+from auditor.collect.host_identity import hostname_mismatch
+from auditor.collect.inventory import Inventory, NodeTarget
 from auditor.collect.resolve import resolve_ipv4
+from auditor.collect.results import (
+    SILENT,
+    CollectionEvents,
+    CollectionInterrupted,
+    CollectionResult,
+    Concurrency,
+    NodeStats,
+)
+from auditor.collect.security import SecurityOptions, check_security, check_transports
 from auditor.collect.targets import remote_target
-from auditor.errors import InputError
 from auditor.nodestate import NodeState
 from auditor.vocab import MASK, NodeStatus, utc_now, utc_now_ms
 
@@ -52,196 +61,6 @@ _MONITOR_TICK = 0.1
 # what an overloaded network or node looks like: the adaptive limit backs off on these
 _OVERLOAD_KINDS = frozenset({"timeout", "protocol", "deadline"})
 _MAX_BACKOFF = 5.0
-
-
-@dataclass(frozen=True)
-class SecurityOptions:
-    """Command-line consent for the two insecure settings an inventory may ask for."""
-
-    allow_basic_http: bool = False
-    insecure_skip_verify: bool = False
-
-
-def _ignore(*_args: Any) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class CollectionEvents:
-    """Where a collection's warnings and progress go; the command decides how to show them.
-
-    ``warning(text)``: a security warning the admin consented to (``--insecure-skip-verify``
-    ...), before anything is contacted. ``progress(done, total, failed)``: once at the start
-    (``done`` 0) and after every node. ``finished()``: once at the end, also after Ctrl-C.
-    """
-
-    warning: Callable[[str], None] = _ignore
-    progress: Callable[[int, int, int], None] = _ignore
-    finished: Callable[[], None] = _ignore
-
-
-SILENT = CollectionEvents()
-
-
-@dataclass
-class NodeStats:
-    """How collecting one node went."""
-
-    name: str
-    status: NodeStatus = NodeStatus.OK
-    attempts: int = 0
-    seconds: float = 0.0
-    error_kind: str | None = None  # RemoteError kind of the last failure, or "deadline"/"mismatch"
-
-
-@dataclass(frozen=True)
-class Concurrency:
-    """How many nodes were collected at once (``peak``) and what bounded it."""
-
-    adaptive: bool
-    peak: int
-    ceiling: Ceiling
-    peak_workers: int  # worker threads holding a slot at once, at most
-
-
-@dataclass
-class CollectionResult:
-    nodes: list[NodeState]
-    started_at: str
-    finished_at: str
-    stats: list[NodeStats] = field(default_factory=list)
-    seconds: float = 0.0
-    concurrency: Concurrency | None = None
-
-    @property
-    def failed(self) -> list[NodeState]:
-        return [n for n in self.nodes if n.status != NodeStatus.OK]
-
-    def stats_for(self, name: str) -> NodeStats:
-        for s in self.stats:
-            if s.name == name:
-                return s
-        raise KeyError(name)
-
-
-class CollectionInterrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM turned into it) during a collection. It is still a KeyboardInterrupt
-    (exit 130), and it says which nodes had answered and which were still pending, so the
-    admin knows what a rerun must reach."""
-
-    def __init__(self, collected: list[str], pending: list[str]):
-        self.collected = collected
-        self.pending = pending
-        shown = ", ".join(pending[:MAX_PENDING_NAMED]) + (
-            f" and {len(pending) - MAX_PENDING_NAMED} more" if len(pending) > MAX_PENDING_NAMED else "")
-        total = len(collected) + len(pending)
-        super().__init__(f"{len(collected)} of {total} node(s) done"
-                         + (f"; still pending: {shown}" if pending else ""))
-
-
-MAX_PENDING_NAMED = 20
-
-
-# ---- security ---------------------------------------------------------------------------
-
-
-def check_security(inventory: Inventory, security: SecurityOptions) -> list[str]:
-    """Refuse insecure settings the command line did not consent to; return warnings to show.
-
-    Basic over plain HTTP sends the password base64-encoded in clear text on every request;
-    ``verify: false`` lets anyone on the path impersonate the node and read the NTLM/Basic
-    exchange. Both are sometimes needed in a lab, never silently.
-    """
-    warnings: list[str] = []
-    basic_http = [n for n in inventory.nodes if n.transport == "basic" and n.scheme == "http"]
-    no_verify = [n for n in inventory.nodes if n.scheme == "https" and not n.verify]
-    src = str(inventory.path) if inventory.path else "inventory"
-    if basic_http:
-        names = ", ".join(n.name for n in basic_http[:5]) + (" ..." if len(basic_http) > 5 else "")
-        if not security.allow_basic_http:
-            raise InputError(
-                f"transport basic over plain http sends the password in clear text (nodes {names}); "
-                "use https or ntlm/kerberos, or pass --allow-basic-http to accept the risk",
-                source=src, line=basic_http[0].line)
-        warnings.append(f"warning: --allow-basic-http: the password goes in clear text to {names}")
-    if no_verify:
-        names = ", ".join(n.name for n in no_verify[:5]) + (" ..." if len(no_verify) > 5 else "")
-        if not security.insecure_skip_verify:
-            raise InputError(
-                f"verify: false disables certificate validation (nodes {names}); give ca_file with the "
-                "CA that signed the WinRM certificates, or pass --insecure-skip-verify to accept the risk",
-                source=src, line=no_verify[0].line)
-        warnings.append(f"warning: --insecure-skip-verify: server certificates are not checked for {names}")
-    return warnings
-
-
-_TRANSPORT_PACKAGES = {"kerberos": ("HAVE_KERBEROS", "pywinrm[kerberos]"),
-                       "credssp": ("HAVE_CREDSSP", "pywinrm[credssp]"),
-                       "ntlm": ("HAVE_NTLM", "requests-ntlm")}
-
-
-def check_transports(inventory: Inventory) -> None:
-    """Fail before collecting when a transport's optional package is missing.
-
-    Otherwise every node using it would fail one by one with the same message.
-    """
-    from winrm import transport as wt
-
-    for transport, (flag, package) in _TRANSPORT_PACKAGES.items():
-        users = [n for n in inventory.nodes if n.transport == transport]
-        if users and not getattr(wt, flag, True):
-            src = str(inventory.path) if inventory.path else "inventory"
-            raise InputError(f"transport {transport} needs an extra package: pip install '{package}' "
-                             f"(used by {', '.join(n.name for n in users[:5])})", source=src, line=users[0].line)
-
-
-# ---- host identity ----------------------------------------------------------------------
-
-
-def _first_label(text: str) -> str:
-    return text.rstrip(".").split(".")[0].lower()
-
-
-def hostname_mismatch(node: NodeTarget, state: NodeState) -> str | None:
-    """A reason text when the node answered as a different host than the inventory says.
-
-    Decision (docs/inventory.md): such a node gets status ``protocol`` with an
-    ``identity mismatch`` reason, and its collected data is kept in the snapshot as
-    evidence. Auditing it as the named node would be wrong (a stale DNS record or reused IP
-    can point two inventory entries at one machine, and every consistency check would then
-    pass), so checks treat it as not audited while the admin can still see what answered.
-
-    Compared: the expected ``hostname`` if the inventory sets one, else the node name and
-    the address where they look like host names (IP literals and labels with spaces are not
-    compared). A short name matches the reported NetBIOS name (first 15 characters) or the
-    first label of the FQDN; a dotted name must match the FQDN or its first label.
-    """
-    if not node.check_hostname:
-        return None
-    reported_host = (state.hostname or "").strip()
-    reported_fqdn = (state.fqdn or "").strip().rstrip(".")
-    if not reported_host and not reported_fqdn:
-        return None
-    if node.hostname:
-        candidates = [node.hostname]
-    else:
-        candidates = [c for c in (node.name, node.address) if looks_like_hostname(c) and not is_ip(c)]
-        if looks_like_hostname(node.address) and node.address.lower() in ("localhost",):
-            candidates = [c for c in candidates if c != node.address]
-    if not candidates:
-        return None
-    seen_names = {reported_host.lower(), _first_label(reported_fqdn), reported_fqdn.lower()} - {""}
-    for cand in candidates:
-        c = cand.rstrip(".").lower()
-        short = _first_label(c)
-        if c in seen_names or short in seen_names or short[:15] in seen_names:
-            return None
-    answered = reported_fqdn or reported_host
-    if reported_host and reported_fqdn and _first_label(reported_fqdn) != reported_host.lower():
-        answered = f"{reported_host} ({reported_fqdn})"
-    return (f"identity mismatch: {node.address} answered as host {answered}, "
-            f"expected {' or '.join(dict.fromkeys(candidates))}; data kept but not audited "
-            "(fix the address, or set hostname/check_hostname on the node)")
 
 
 # ---- one node ----------------------------------------------------------------------------
@@ -495,6 +314,62 @@ class _Pool:
                 return  # a replacement worker already took this slot
 
 
+def _finished(pool: _Pool) -> list[_Job]:
+    """The jobs the workers handed back within one monitor tick."""
+    finished: list[_Job] = []
+    with contextlib.suppress(queue.Empty):
+        finished.append(pool.done.get(timeout=_MONITOR_TICK))
+        while True:
+            finished.append(pool.done.get_nowait())
+    return finished
+
+
+def _overdue(jobs: list[_Job], pending: set[int], pool: _Pool, now: float) -> list[_Job]:
+    """Jobs whose deadline passed while their worker still runs: recorded as ``timeout`` now,
+    and their slot given to a fresh worker (the late thread's outcome will be dropped)."""
+    out = []
+    for i in pending:
+        job = jobs[i]
+        if job.final is None and job.started is not None and now - job.started > job.node.deadline:
+            state = _failed_state(job.node, NodeStatus.TIMEOUT,
+                                  f"no complete answer within the {job.node.deadline:g}s deadline", job.resolved)
+            if job.finish(state, NodeStats(job.node.name, NodeStatus.TIMEOUT, max(1, job.attempts),
+                                           round(now - job.started, 3), "deadline"), by_monitor=True):
+                pool.replace_abandoned()
+                out.append(job)
+    return out
+
+
+def _monitor(jobs: list[_Job], pool: _Pool, bar: _Progress, adaptive: AdaptiveLimit | None) -> None:
+    """The runner's monitor loop, until every job has its outcome: collect what the workers
+    finished, time out nodes past their deadline, count progress, resize the pool."""
+    pending = set(range(len(jobs)))
+    index = {id(job): i for i, job in enumerate(jobs)}
+    ended = transient = 0
+    ended_seconds = 0.0
+    next_scan = 0.0
+    while pending:
+        finished = _finished(pool)
+        now = time.monotonic()
+        if now >= next_scan:  # deadlines are checked every tick, not at every finished node
+            next_scan = now + _MONITOR_TICK
+            finished += _overdue(jobs, pending, pool, now)
+        for job in finished:
+            i = index[id(job)]
+            if i not in pending or job.final is None:
+                continue
+            pending.discard(i)
+            state, node_stats = job.final
+            bar.update(state.status == NodeStatus.OK)
+            ended += 1
+            ended_seconds += node_stats.seconds
+            transient += node_stats.error_kind in _OVERLOAD_KINDS
+        if adaptive is not None and pending:
+            in_flight = sum(1 for i in pending if jobs[i].started is not None and jobs[i].final is None)
+            pool.resize(adaptive.update(done=ended, failed=transient, in_flight=in_flight,
+                                        queued=pool.queue.qsize(), node_seconds=ended_seconds / max(1, ended)))
+
+
 def collect_cluster(
     inventory: Inventory,
     profile: Profile,
@@ -536,46 +411,9 @@ def collect_cluster(
     pool = _Pool(max(1, min(fixed or adaptive.limit, len(jobs))), request, creds, run)  # type: ignore[union-attr]
     for job in jobs:
         pool.queue.put(job)
-    pending = set(range(len(jobs)))
-    index = {id(job): i for i, job in enumerate(jobs)}
-    ended = transient = 0
-    ended_seconds = 0.0
-    next_scan = 0.0
     try:
         pool.start()
-        while pending:
-            finished: list[_Job] = []
-            with contextlib.suppress(queue.Empty):
-                finished.append(pool.done.get(timeout=_MONITOR_TICK))
-                while True:
-                    finished.append(pool.done.get_nowait())
-            now = time.monotonic()
-            if now >= next_scan:  # deadlines are checked every tick, not at every finished node
-                next_scan = now + _MONITOR_TICK
-                for i in pending:
-                    job = jobs[i]
-                    if job.final is None and job.started is not None and now - job.started > job.node.deadline:
-                        state = _failed_state(job.node, NodeStatus.TIMEOUT,
-                                              f"no complete answer within the {job.node.deadline:g}s deadline",
-                                              job.resolved)
-                        if job.finish(state, NodeStats(job.node.name, NodeStatus.TIMEOUT, max(1, job.attempts),
-                                                       round(now - job.started, 3), "deadline"), by_monitor=True):
-                            pool.replace_abandoned()
-                            finished.append(job)
-            for job in finished:
-                i = index[id(job)]
-                if i not in pending or job.final is None:
-                    continue
-                pending.discard(i)
-                state, node_stats = job.final
-                bar.update(state.status == NodeStatus.OK)
-                ended += 1
-                ended_seconds += node_stats.seconds
-                transient += node_stats.error_kind in _OVERLOAD_KINDS
-            if adaptive is not None and pending:
-                in_flight = sum(1 for i in pending if jobs[i].started is not None and jobs[i].final is None)
-                pool.resize(adaptive.update(done=ended, failed=transient, in_flight=in_flight,
-                                            queued=pool.queue.qsize(), node_seconds=ended_seconds / max(1, ended)))
+        _monitor(jobs, pool, bar, adaptive)
     except KeyboardInterrupt:
         raise CollectionInterrupted([j.node.name for j in jobs if j.final is not None],
                                     [j.node.name for j in jobs if j.final is None]) from None

@@ -19,6 +19,7 @@ from typing import Any
 
 from auditor.parsers.text import decode_bytes
 from auditor.remote.protocol import sha256_hex
+from auditor.secretkeys import DEFAULT_SECRET_PATTERNS, compile_patterns
 from auditor.vocab import MASK
 
 RESTART = "restart"
@@ -50,9 +51,8 @@ def line_ending(data: bytes) -> str:
     return "none"
 
 
-# ---- masking of secrets in displayed text ---------------------------------------------
+# ---- masking of secrets in displayed text (which keys: auditor.secretkeys) --------------
 
-DEFAULT_SECRET_PATTERNS: tuple[str, ...] = ("(?i)pass", "(?i)secret", "(?i)token", "(?i)key$")
 _KV_RE = re.compile(r"^(\s*)([^=:\s#;!][^=:]*?)(\s*[=:]\s*)(.*)$")
 
 
@@ -63,7 +63,7 @@ def mask_secret_lines(lines: Iterable[str], patterns: Sequence[str] = DEFAULT_SE
     a database password next to the key we edit. The diff is printed and journaled; neither
     may ever carry a secret.
     """
-    compiled = [re.compile(p) for p in patterns]
+    compiled = compile_patterns(patterns)
     out = []
     for line in lines:
         m = _KV_RE.match(line)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.addresses import is_ip
-from auditor.cluster import Cluster, ImsAddress, NodeView
+from auditor.cluster import Cluster, ImsAddress, NodeView, SpocView
 from auditor.findings import Finding
 from auditor.fixers._common import (
     addresses,
@@ -32,6 +32,7 @@ from auditor.fixers._common import (
     writable_server,
 )
 from auditor.fixers.plan import Blocked, FileEdit, FixOptions, NodePlan
+from auditor.identity import Identities
 from auditor.parsers import PropertiesDocument
 
 CHECK_ID = "SPOC-IMS-ADDRESSES"
@@ -76,31 +77,16 @@ def _template(cluster: Cluster, view: NodeView) -> ImsAddress | None:
     return None
 
 
-def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: Sequence[Finding]) -> NodePlan:
-    spoc = view.spoc
-    if spoc is None:
-        return blocked_plan(view, CHECK_ID, "no Spooler Controller found on this node")
-    ims = spoc.ims
-    if not ims.ok or ims.path is None:
-        return blocked_plan(view, CHECK_ID, f"cannot edit the IMS proxy settings: {ims.problem()}")
-    old = current_bytes(view, ims.path)
-    if old is None:
-        return blocked_plan(view, CHECK_ID, f"{ims.path} content was not collected")
-    service = restart_name(cluster, view, "spoc_ims_properties", "ims_proxy")
-    if service is None:
-        return blocked_plan(view, CHECK_ID, "the Infrastructure Service Proxy service was not found, so a "
-                                            "change could not be picked up")
-    key = cluster.profile.spoc_ims.addresses_key
-    separators = cluster.profile.spoc_ims.separators
-    doc = PropertiesDocument(old, ims.path)
-    value = doc.get(key) or ""
-    ids = cluster.identities()
+def _judge_entries(spoc: SpocView, ids: Identities
+                   ) -> tuple[set[str], list[str], list[str], list[str], list[tuple[str, str]]]:
+    """Each listed entry's fate, in list order: (servers covered, as lower-case names; stale
+    entries, a server listed again; unclaimed entries, no known server; the changes as text;
+    (the entry as it will be written, "" when stale, "?" when unclaimed; the entry as found))."""
     covered: set[str] = set()
     stale: list[str] = []
     unclaimed: list[str] = []
     changes: list[str] = []
-    notes: list[str] = []
-    written: list[tuple[str, str]] = []  # (entry as it will be written, or "" for stale; the entry as found)
+    written: list[tuple[str, str]] = []
     for entry in spoc.ims_addresses:
         named = ids.by_host(entry.host)  # as the check does: "localhost" is no server address
         target = named[0] if len(named) == 1 else None
@@ -120,6 +106,30 @@ def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: S
             written.append((fixed, entry.raw))
         else:
             written.append((entry.raw, entry.raw))
+    return covered, stale, unclaimed, changes, written
+
+
+def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: Sequence[Finding]) -> NodePlan:
+    spoc = view.spoc
+    if spoc is None:
+        return blocked_plan(view, CHECK_ID, "no Spooler Controller found on this node")
+    ims = spoc.ims
+    if not ims.ok or ims.path is None:
+        return blocked_plan(view, CHECK_ID, f"cannot edit the IMS proxy settings: {ims.problem()}")
+    old = current_bytes(view, ims.path)
+    if old is None:
+        return blocked_plan(view, CHECK_ID, f"{ims.path} content was not collected")
+    service = restart_name(cluster, view, "spoc_ims_properties", "ims_proxy")
+    if service is None:
+        return blocked_plan(view, CHECK_ID, "the Infrastructure Service Proxy service was not found, so a "
+                                            "change could not be picked up")
+    key = cluster.profile.spoc_ims.addresses_key
+    separators = cluster.profile.spoc_ims.separators
+    doc = PropertiesDocument(old, ims.path)
+    value = doc.get(key) or ""
+    ids = cluster.identities()
+    covered, stale, unclaimed, changes, written = _judge_entries(spoc, ids)
+    notes: list[str] = []
     owners = [s for s in ids.could_own("bound_ip") if s.name.lower() not in covered]
     if unclaimed and owners:
         # may be a server that was not collected: never removed, and that server is not "missing"

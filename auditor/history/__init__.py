@@ -17,16 +17,14 @@ from auditor.history.drift import (
     default_drift,
     drift_for_report,
 )
+from auditor.history.schema import HistoryError, connect
 from auditor.history.store import (
     ENV_HISTORY,
-    MASKED,
     ConfigValue,
-    HistoryError,
     NodeRecord,
     RunInfo,
     RunRecord,
     clear_baseline,
-    connect,
     default_history_path,
     get_baseline,
     get_run,
@@ -38,6 +36,7 @@ from auditor.history.store import (
     set_baseline,
 )
 from auditor.history.trend import render_trend_svg, trend
+from auditor.secretkeys import MASKED
 
 __all__ = [
     "ENV_HISTORY",

@@ -15,7 +15,8 @@ from typing import Any
 
 from auditor.history.config_values import config_values_from_nodes
 from auditor.history.drift import drift_for_report
-from auditor.history.store import NodeRecord, RunRecord, connect, record_run
+from auditor.history.schema import connect
+from auditor.history.store import NodeRecord, RunRecord, record_run
 from auditor.history.trend import trend
 from auditor.profile import Profile
 

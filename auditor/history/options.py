@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from auditor.history.store import ENV_HISTORY, connect, resolve_history_path
+from auditor.history.schema import connect
+from auditor.history.store import ENV_HISTORY, resolve_history_path
 
 history_option = click.option(
     "--history",

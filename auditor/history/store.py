@@ -6,12 +6,11 @@ copied for support, and WAL mode lets ``auditor history`` read while an audit wr
 
 Rules this module keeps:
 
+* The file is opened and migrated by :mod:`auditor.history.schema` (``connect``).
 * A run is written in one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``): a crash or a
   kill during ``record_run`` leaves either the whole run or nothing.
-* The schema is versioned in ``schema_migrations``; migrations only ever append, and a file
-  written by a newer auditor is refused instead of being silently misread.
 * Values of configuration keys that look like secrets are masked *before* they reach the
-  file (see :func:`mask_config_value`); the store never holds a password.
+  file (see :func:`auditor.secretkeys.mask_config_value`); the store never holds a password.
 * The store takes plain data (:class:`RunRecord`), not the report object, so the report
   pipeline can change shape without touching history.
 """
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,24 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.errors import AuditorError, InputError
+from auditor.errors import InputError
 from auditor.findings import Finding, Severity, Status, sources_from_dict, sources_to_dict
-from auditor.vocab import MASK, NodeStatus, iso_utc, utc_now
+from auditor.history.schema import SEVERITIES, STATUSES
+from auditor.secretkeys import DEFAULT_SECRET_PATTERNS, compile_patterns, mask_value
+from auditor.vocab import NodeStatus, iso_utc, utc_now
 
 ENV_HISTORY = "PARAGON_AUDITOR_HISTORY"
 """Environment variable naming the history file (overridden by ``--history``)."""
 
-MASKED = MASK
-"""What a secret-looking config value is stored as."""
 
-# Same defaults as the product profile's ``management_conf.secret_key_patterns``; callers
-# pass the profile's list as well, and both apply: masking must fail safe.
-DEFAULT_SECRET_PATTERNS: tuple[str, ...] = ("(?i)pass", "(?i)secret", "(?i)token", "(?i)key$", "(?i)pwd", "(?i)credential")
-
-SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)  # info .. critical
-STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
-
-BUSY_TIMEOUT_MS = 15000
 
 
 # --------------------------------------------------------------------------------------
@@ -190,223 +180,12 @@ class RunInfo:
         }
 
 
-# --------------------------------------------------------------------------------------
-# Schema and migrations
-# --------------------------------------------------------------------------------------
-_STATUS_COLS = ", ".join(f"n_{s} INTEGER NOT NULL DEFAULT 0" for s in STATUSES)
-_FAIL_COLS = ", ".join(f"fail_{s} INTEGER NOT NULL DEFAULT 0" for s in SEVERITIES)
-
-MIGRATIONS: list[tuple[int, str, str]] = [
-    (
-        1,
-        "runs, nodes, findings, config values, baseline pins",
-        f"""
-        CREATE TABLE runs (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            started_at TEXT,
-            finished_at TEXT,
-            recorded_at TEXT NOT NULL,
-            tool_version TEXT NOT NULL DEFAULT '',
-            profile TEXT NOT NULL DEFAULT '',
-            source TEXT NOT NULL DEFAULT '',
-            cluster TEXT NOT NULL DEFAULT '',
-            exit_code INTEGER,
-            nodes_total INTEGER NOT NULL DEFAULT 0,
-            nodes_unreachable INTEGER NOT NULL DEFAULT 0,
-            {_STATUS_COLS},
-            {_FAIL_COLS},
-            meta_json TEXT NOT NULL DEFAULT '{{}}'
-        );
-        CREATE INDEX runs_cluster ON runs(cluster, id);
-        CREATE TABLE run_nodes (
-            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-            name TEXT NOT NULL,
-            status TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            PRIMARY KEY (run_id, name)
-        );
-        CREATE TABLE findings (
-            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-            seq INTEGER NOT NULL,
-            check_id TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            node TEXT,
-            status TEXT NOT NULL,
-            severity TEXT NOT NULL,
-            message TEXT NOT NULL DEFAULT '',
-            expected_json TEXT,
-            actual_json TEXT,
-            fixable INTEGER NOT NULL DEFAULT 0,
-            file TEXT,
-            line INTEGER,
-            details_json TEXT,
-            waiver_json TEXT,
-            PRIMARY KEY (run_id, seq)
-        );
-        CREATE INDEX findings_key ON findings(run_id, check_id, subject);
-        CREATE TABLE config_values (
-            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-            node TEXT NOT NULL,
-            file TEXT NOT NULL,
-            key TEXT NOT NULL,
-            value TEXT,
-            masked INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX config_values_run ON config_values(run_id, node);
-        CREATE TABLE baseline (
-            cluster TEXT PRIMARY KEY,
-            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-            pinned_at TEXT NOT NULL,
-            note TEXT NOT NULL DEFAULT ''
-        );
-        """,
-    ),
-    (
-        2,
-        "findings: where each expected value came from (expected_sources)",
-        """
-        ALTER TABLE findings ADD COLUMN expected_sources_json TEXT;
-        """,
-    ),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-
-class HistoryError(AuditorError):
-    """The history file cannot be used (corrupt, newer schema, locked for too long...)."""
-
-
 def _iso(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
         return value
     return iso_utc(value)  # a naive datetime is taken as UTC: the pipeline works in UTC
-
-
-def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
-    """Open (and migrate) the history file.
-
-    ``create=False`` is for read-only commands (``history``, ``drift``): a missing file is
-    an input error there, not a reason to leave an empty database behind.
-    """
-    p = Path(path).expanduser()
-    if not create and not p.exists():
-        raise InputError(f"no history database at {p} (run 'auditor audit' with history enabled first)")
-    if create:
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise HistoryError(f"cannot create folder for history database {p}: {exc.strerror or exc}") from None
-        try:
-            # owner-only like every report and snapshot: the history holds configuration values
-            # of the whole cluster (secrets masked). SQLite gives its -wal/-shm files this mode.
-            os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
-        except OSError as exc:
-            raise HistoryError(f"cannot open history database {p}: {exc.strerror or exc}") from None
-    try:
-        db = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise HistoryError(f"cannot open history database {p}: {exc}") from None
-    try:
-        db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA foreign_keys = ON")
-        if create:
-            db.execute("PRAGMA journal_mode = WAL")  # readers never block the nightly writer
-        db.execute("PRAGMA synchronous = NORMAL")
-        _migrate(db, str(p))
-    except sqlite3.DatabaseError as exc:
-        db.close()
-        raise HistoryError(f"history database {p} is not usable: {exc}") from None
-    except Exception:
-        db.close()
-        raise
-    return db
-
-
-def _migrate(db: sqlite3.Connection, source: str) -> None:
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    current = _schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise HistoryError(
-            f"history database {source} has schema version {current}, this auditor knows up to "
-            f"{SCHEMA_VERSION}: upgrade paragon-auditor or use another --history file"
-        )
-    if current == SCHEMA_VERSION:
-        return
-    # Two nightly jobs may open a fresh file at once: take the write lock, then re-check.
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        current = _schema_version(db)
-        for version, description, sql in MIGRATIONS:
-            if version <= current:
-                continue
-            for statement in _split_sql(sql):
-                db.execute(statement)
-            db.execute(
-                "INSERT INTO schema_migrations(version, description, applied_at) VALUES (?, ?, ?)",
-                (version, description, utc_now()),
-            )
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
-def _split_sql(sql: str) -> list[str]:
-    # executescript() would COMMIT our transaction; the migration SQL holds no ';' in literals.
-    return [s.strip() for s in sql.split(";") if s.strip()]
-
-
-def _schema_version(db: sqlite3.Connection) -> int:
-    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-    return int(row[0] or 0)
-
-
-def schema_version(db: sqlite3.Connection) -> int:
-    """The schema version of an open history database."""
-    return _schema_version(db)
-
-
-# --------------------------------------------------------------------------------------
-# Secret masking
-# --------------------------------------------------------------------------------------
-def _compile(patterns: Iterable[str]) -> list[re.Pattern[str]]:
-    out = []
-    for p in patterns:
-        try:
-            out.append(re.compile(p))
-        except re.error as exc:
-            raise InputError(f"invalid secret key pattern {p!r}: {exc}") from None
-    return out
-
-
-def is_secret_key(key: str, patterns: Iterable[str] = ()) -> bool:
-    """True when ``key`` matches a default secret pattern or one of ``patterns``."""
-    return any(rx.search(key) for rx in _compile((*DEFAULT_SECRET_PATTERNS, *patterns)))
-
-
-def _mask(key: str, value: Any, compiled: list[re.Pattern[str]], secret: bool | None = None) -> tuple[str | None, bool]:
-    """``secret``: whether ``key`` matches ``compiled``, when the caller already knows."""
-    text = None if value is None else str(value)
-    if secret is None:
-        secret = any(rx.search(key) for rx in compiled)
-    if text is not None and text != "" and secret:
-        return MASKED, True
-    return text, False
-
-
-def mask_config_value(key: str, value: str | None, patterns: Iterable[str] = ()) -> tuple[str | None, bool]:
-    """``(stored_value, masked)``: secret-looking keys are stored as :data:`MASKED`.
-
-    An empty or missing secret stays as it is (``""``/None): "the password is empty" is a
-    finding worth seeing and reveals nothing.
-    """
-    return _mask(key, value, _compile((*DEFAULT_SECRET_PATTERNS, *patterns)))
 
 
 # --------------------------------------------------------------------------------------
@@ -441,7 +220,7 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
     ``secret_patterns`` are extra regular expressions (e.g. the profile's
     ``management_conf.secret_key_patterns``) on top of :data:`DEFAULT_SECRET_PATTERNS`.
     """
-    compiled = _compile((*DEFAULT_SECRET_PATTERNS, *secret_patterns))
+    compiled = compile_patterns((*DEFAULT_SECRET_PATTERNS, *secret_patterns))
     counts = run.counts()
     unreachable = sum(1 for n in run.nodes if not n.reachable)
     cols = ["started_at", "finished_at", "recorded_at", "tool_version", "profile", "source", "cluster",
@@ -486,7 +265,7 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
             secret = secret_keys.get(c.key)
             if secret is None:
                 secret = secret_keys[c.key] = any(rx.search(c.key) for rx in compiled)
-            value, masked = _mask(c.key, c.value, compiled, secret)
+            value, masked = mask_value(c.key, c.value, compiled, secret)
             cfg_rows.append((run_id, c.node, c.file, c.key, value, int(masked)))
         db.executemany(
             "INSERT INTO config_values(run_id, node, file, key, value, masked) VALUES (?, ?, ?, ?, ?, ?)", cfg_rows

@@ -292,3 +292,20 @@ def test_kerberos_material_is_found_where_it_is():
     key = bytes(range(32))
     assert any(form in f"key (0x{key.hex()})".encode() for form in binary_forms(key))
     assert not any(form in b"nothing to see " * 100 for form in binary_forms(key))
+
+
+def test_fix_plan_diff_masks_every_key_the_history_masks():
+    """One rule for which keys hold secrets (auditor/secretkeys.py): the plan diff used to have
+    its own shorter list, so a ``bindPwd`` or ``credential`` line shown as diff context went
+    out in clear while the history masked it."""
+    from auditor.fixers.plan import unified_diff
+    from auditor.secretkeys import DEFAULT_SECRET_PATTERNS, mask_config_value
+
+    keys = ["dbPassword", "ldap.bindPwd", "smtp.credential", "apiKey", "client.secret", "authToken"]
+    lines = [f"{k}=Hx-{i}-clear\r\n" for i, k in enumerate(keys)]
+    old = "".join(lines[:3] + ["serverIP=10.0.0.1\r\n"] + lines[3:])  # every key within the diff's context
+    diff = unified_diff(old.encode(), old.replace("10.0.0.1", "10.0.0.2").encode(), "SITE1:x.properties")
+    assert "serverIP=10.0.0.2" in diff
+    for i, key in enumerate(keys):
+        assert f"Hx-{i}-clear" not in diff, key
+        assert mask_config_value(key, "v", DEFAULT_SECRET_PATTERNS)[1], key

@@ -25,7 +25,8 @@ from auditor.history import (
     resolve_history_path,
     set_baseline,
 )
-from auditor.history.store import SCHEMA_VERSION, clear_baseline, load_findings, prune_runs, schema_version
+from auditor.history.schema import SCHEMA_VERSION, schema_version
+from auditor.history.store import clear_baseline, load_findings, prune_runs
 
 
 def keys(findings) -> list[tuple[str, str]]:
@@ -54,7 +55,7 @@ def test_runs_are_recorded_with_counts_and_metadata(three_runs):
 
 
 def test_history_written_before_expected_sources_is_upgraded(history_path):
-    from auditor.history.store import MIGRATIONS
+    from auditor.history.schema import MIGRATIONS
 
     history_path.parent.mkdir(parents=True)
     old = sqlite3.connect(history_path)
@@ -346,7 +347,7 @@ def test_prune_from_the_cli(three_runs):
 
 
 def test_masking_rules():
-    from auditor.history.store import mask_config_value
+    from auditor.secretkeys import mask_config_value
 
     assert mask_config_value("dbPassword", "x") == (MASKED, True)
     assert mask_config_value("ldap.bindPwd", "x") == (MASKED, True)
