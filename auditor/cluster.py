@@ -170,6 +170,17 @@ class NodeView:
                 out.add(n.lower())
         return out
 
+    def config_files(self, *, key_value_only: bool = False) -> list[FileResult]:
+        """Every configuration file the model reads on this node, as results (ok or the problem):
+        spoc.conf, the SPOC's IMS properties and remoteConfImg.xml (not with ``key_value_only``),
+        the Management conf files and IMS properties."""
+        out: list[FileResult] = []
+        if self.spoc:
+            out += [self.spoc.conf, self.spoc.ims] + ([] if key_value_only else [self.spoc.remote_conf])
+        if self.management:
+            out += list(self.management.conf_files.values()) + [self.management.ims]
+        return out
+
     def subsystem_service(self, key: str) -> Service | None:
         found = self.services.get(key) or []
         return found[0] if found else None
@@ -343,19 +354,10 @@ def _build_node(state: NodeState, profile: Profile) -> NodeView:
     if view.is_management:
         view.management = _build_management(view, state, profile)
     view.version, view.version_source = _version(state, profile, view.install_dirs.get("management"))
-    for res in _all_results(view):
+    for res in view.config_files():
         if res.status in (FileStatus.PARSE_ERROR, FileStatus.UNREADABLE):
             view.file_problems.append(res)
     return view
-
-
-def _all_results(view: NodeView) -> list[FileResult]:
-    out = []
-    if view.spoc:
-        out += [view.spoc.conf, view.spoc.ims, view.spoc.remote_conf]
-    if view.management:
-        out += list(view.management.conf_files.values()) + [view.management.ims]
-    return out
 
 
 def _build_spoc(state: NodeState, profile: Profile, spoc_dir: str | None) -> SpocView:

@@ -30,12 +30,7 @@ RELIES_ON = (
 
 def run(cluster: Cluster) -> Iterator[Finding]:
     def check_node(node: NodeView) -> Iterator[Finding]:
-        results = []
-        if node.spoc:
-            results += [node.spoc.conf, node.spoc.ims]
-        if node.management:
-            results += list(node.management.conf_files.values()) + [node.management.ims]
-        parsed = [r for r in results if r.ok]
+        parsed = [r for r in node.config_files(key_value_only=True) if r.ok]
         dupes = []
         for r in parsed:
             for key, lines in r.doc.duplicates().items():

@@ -29,26 +29,25 @@ def check_security(inventory: Inventory, security: SecurityOptions) -> list[str]
     ``verify: false`` lets anyone on the path impersonate the node and read the NTLM/Basic
     exchange. Both are sometimes needed in a lab, never silently.
     """
-    warnings: list[str] = []
-    basic_http = [n for n in inventory.nodes if n.transport == "basic" and n.scheme == "http"]
-    no_verify = [n for n in inventory.nodes if n.scheme == "https" and not n.verify]
     src = str(inventory.path) if inventory.path else "inventory"
-    if basic_http:
-        names = ", ".join(n.name for n in basic_http[:5]) + (" ..." if len(basic_http) > 5 else "")
-        if not security.allow_basic_http:
-            raise InputError(
-                f"transport basic over plain http sends the password in clear text (nodes {names}); "
-                "use https or ntlm/kerberos, or pass --allow-basic-http to accept the risk",
-                source=src, line=basic_http[0].line)
-        warnings.append(f"warning: --allow-basic-http: the password goes in clear text to {names}")
-    if no_verify:
-        names = ", ".join(n.name for n in no_verify[:5]) + (" ..." if len(no_verify) > 5 else "")
-        if not security.insecure_skip_verify:
-            raise InputError(
-                f"verify: false disables certificate validation (nodes {names}); give ca_file with the "
-                "CA that signed the WinRM certificates, or pass --insecure-skip-verify to accept the risk",
-                source=src, line=no_verify[0].line)
-        warnings.append(f"warning: --insecure-skip-verify: server certificates are not checked for {names}")
+    risks = (
+        ([n for n in inventory.nodes if n.transport == "basic" and n.scheme == "http"], security.allow_basic_http,
+         "transport basic over plain http sends the password in clear text (nodes {names}); "
+         "use https or ntlm/kerberos, or pass --allow-basic-http to accept the risk",
+         "warning: --allow-basic-http: the password goes in clear text to {names}"),
+        ([n for n in inventory.nodes if n.scheme == "https" and not n.verify], security.insecure_skip_verify,
+         "verify: false disables certificate validation (nodes {names}); give ca_file with the "
+         "CA that signed the WinRM certificates, or pass --insecure-skip-verify to accept the risk",
+         "warning: --insecure-skip-verify: server certificates are not checked for {names}"),
+    )
+    warnings: list[str] = []
+    for nodes, consented, refusal, warning in risks:
+        if not nodes:
+            continue
+        names = ", ".join(n.name for n in nodes[:5]) + (" ..." if len(nodes) > 5 else "")
+        if not consented:
+            raise InputError(refusal.format(names=names), source=src, line=nodes[0].line)
+        warnings.append(warning.format(names=names))
     return warnings
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from auditor.addresses import is_ip
-from auditor.cluster import Cluster, NodeView
+from auditor.cluster import Cluster, FileResult, NodeView, SpocView
 from auditor.deviation import Judgement
 from auditor.expectations import ExpectationSource
 from auditor.findings import Finding
@@ -62,6 +62,29 @@ def decided_value(judgement: Judgement, cluster: Cluster, alternative: str) -> A
 def blocked_plan(view: NodeView, check_id: str, reason: str) -> NodePlan:
     """A plan that changes nothing on ``view`` and says why (shown as "blocked")."""
     return NodePlan(node=view.name, blocked=[Blocked(check_id, [view.name], reason)])
+
+
+def editable_spoc_file(cluster: Cluster, view: NodeView, check_id: str, file_of: Callable[[SpocView], FileResult],
+                       what: str, restart: tuple[str, str], service_label: str
+                       ) -> tuple[SpocView, FileResult, bytes, str] | NodePlan:
+    """The Spooler Controller file a fixer edits on ``view`` (``file_of(view.spoc)``): the SPOC,
+    the file's result, its collected bytes and the service to restart so the change is read;
+    or the blocked plan that says why it cannot be edited. ``restart``: (profile key of the
+    file, subsystem) for :func:`restart_name`."""
+    spoc = view.spoc
+    if spoc is None:
+        return blocked_plan(view, check_id, "no Spooler Controller found on this node")
+    res = file_of(spoc)
+    if not res.ok or res.path is None:
+        return blocked_plan(view, check_id, f"cannot edit {what}: {res.problem()}")
+    old = current_bytes(view, res.path)
+    if old is None:
+        return blocked_plan(view, check_id, f"{res.path} content was not collected")
+    service = restart_name(cluster, view, *restart)
+    if service is None:
+        return blocked_plan(view, check_id, f"the {service_label} service was not found, so a change could not "
+                                            "be picked up")
+    return spoc, res, old, service
 
 
 def nothing_to_change(view: NodeView, check_id: str, findings: Iterable[Finding]) -> Blocked:

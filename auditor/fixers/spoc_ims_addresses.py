@@ -24,9 +24,8 @@ from auditor.findings import Finding
 from auditor.fixers._common import (
     addresses,
     blocked_plan,
-    current_bytes,
+    editable_spoc_file,
     nothing_to_change,
-    restart_name,
     target_nodes,
     unknown_reason,
     writable_server,
@@ -110,19 +109,11 @@ def _judge_entries(spoc: SpocView, ids: Identities
 
 
 def plan_node(cluster: Cluster, view: NodeView, options: FixOptions, findings: Sequence[Finding]) -> NodePlan:
-    spoc = view.spoc
-    if spoc is None:
-        return blocked_plan(view, CHECK_ID, "no Spooler Controller found on this node")
-    ims = spoc.ims
-    if not ims.ok or ims.path is None:
-        return blocked_plan(view, CHECK_ID, f"cannot edit the IMS proxy settings: {ims.problem()}")
-    old = current_bytes(view, ims.path)
-    if old is None:
-        return blocked_plan(view, CHECK_ID, f"{ims.path} content was not collected")
-    service = restart_name(cluster, view, "spoc_ims_properties", "ims_proxy")
-    if service is None:
-        return blocked_plan(view, CHECK_ID, "the Infrastructure Service Proxy service was not found, so a "
-                                            "change could not be picked up")
+    target = editable_spoc_file(cluster, view, CHECK_ID, lambda spoc: spoc.ims, "the IMS proxy settings",
+                                ("spoc_ims_properties", "ims_proxy"), "Infrastructure Service Proxy")
+    if isinstance(target, NodePlan):
+        return target
+    spoc, ims, old, service = target
     key = cluster.profile.spoc_ims.addresses_key
     separators = cluster.profile.spoc_ims.separators
     doc = PropertiesDocument(old, ims.path)

@@ -28,10 +28,8 @@ from auditor.findings import Finding
 from auditor.fixers._common import (
     WritableServer,
     addresses,
-    blocked_plan,
-    current_bytes,
+    editable_spoc_file,
     nothing_to_change,
-    restart_name,
     target_nodes,
     unknown_reason,
     writable_server,
@@ -208,19 +206,12 @@ def _rewrite(doc: SpocConfDocument, entries: list[_Entry], edits: _Edits, remove
 
 def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[WritableServer], options: FixOptions,
               findings: Sequence[Finding]) -> NodePlan:
-    spoc = view.spoc
-    if spoc is None:
-        return blocked_plan(view, CHECK_ID, "no Spooler Controller found on this node")
-    if not spoc.conf.ok or spoc.conf.path is None:
-        return blocked_plan(view, CHECK_ID, f"cannot edit spoc.conf: {spoc.conf.problem()}")
-    old = current_bytes(view, spoc.conf.path)
-    if old is None:
-        return blocked_plan(view, CHECK_ID, f"{spoc.conf.path} content was not collected")
-    service = restart_name(cluster, view, "spoc_conf", "spooler_controller")
-    if service is None:
-        return blocked_plan(view, CHECK_ID, "the Spooler Controller service was not found, so a change "
-                                            "could not be picked up")
-    doc = SpocConfDocument.from_profile(old, spoc.conf.path, cluster.profile)
+    target = editable_spoc_file(cluster, view, CHECK_ID, lambda spoc: spoc.conf, "spoc.conf",
+                                ("spoc_conf", "spooler_controller"), "Spooler Controller")
+    if isinstance(target, NodePlan):
+        return target
+    _spoc, conf, old, service = target
+    doc = SpocConfDocument.from_profile(old, conf.path, cluster.profile)
     edits = _Edits()
     entries = _entries(doc, edits)
     _match(cluster, view, doc, entries, servers, edits)
@@ -259,7 +250,7 @@ def plan_node(cluster: Cluster, view: NodeView, servers: Sequence[WritableServer
         plan.blocked.append(Blocked(CHECK_ID, [view.name], "; ".join(kept)))
         plan.partial = list(plan.addresses)
     if new != old:
-        plan.edits.append(FileEdit(node=view.name, path=spoc.conf.path, old=old, new=new, check_id=CHECK_ID,
+        plan.edits.append(FileEdit(node=view.name, path=conf.path, old=old, new=new, check_id=CHECK_ID,
                                    reason="; ".join(edits.changes), restart=service))
         plan.notes.append(RESTART_NOTE.format(service=service))
     elif not kept:
