@@ -30,7 +30,7 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import InputError
 from auditor.findings import Finding, Severity
-from auditor.yamlfile import load_yaml
+from auditor.yamlfile import load_yaml, read_hand_written
 
 MAX_RETRIES = 5
 MAX_LISTED = 50  # findings listed in a mail; the report has the rest
@@ -377,7 +377,7 @@ def load_notify_config(path: str | Path) -> NotifyConfig:
     """Read a notification settings YAML file (see docs/scheduling.md)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = read_hand_written(p)
     except OSError as exc:
         raise InputError(f"cannot read notification settings: {exc.strerror or exc}", source=str(p)) from None
     except UnicodeDecodeError as exc:

@@ -29,6 +29,7 @@ import yaml
 from auditor.errors import InputError
 from auditor.findings import CheckMeta, Finding, Severity, Status
 from auditor.safetext import valid_text
+from auditor.yamlfile import read_hand_written
 
 WAIVER_EXPIRED = "WAIVER-EXPIRED"
 WAIVER_UNUSED = "WAIVER-UNUSED"
@@ -113,18 +114,11 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     """Read a waivers file; every problem raises :class:`InputError` naming file and line."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = read_hand_written(p)
     except FileNotFoundError:
         raise InputError("waivers file not found", source=str(p)) from None
     except UnicodeDecodeError:
-        # Notepad's "Unicode" is UTF-16 with a byte order mark: YAML allows it, so accept it
-        raw = p.read_bytes()
-        try:
-            if not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                raise UnicodeError
-            text = raw.decode("utf-16")
-        except UnicodeError:
-            raise InputError("the waivers file must be UTF-8 text", source=str(p)) from None
+        raise InputError("the waivers file must be UTF-8 text", source=str(p)) from None
     except OSError as exc:
         raise InputError(f"cannot read waivers file: {exc.strerror or exc}", source=str(p)) from None
     return parse_waivers(text, source=str(p))

@@ -6,6 +6,7 @@ value (``yaml.safe_load`` keeps the last one without a word).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -72,6 +73,23 @@ def _construct_text(loader: LineLoader, node: yaml.ScalarNode) -> str:
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_text)
 LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def read_hand_written(path: Path) -> str:
+    """The text of a file an admin wrote (inventory, waivers, profile override, notification
+    settings): UTF-8, with or without a byte-order mark, or UTF-16 with its byte-order mark,
+    which is what Notepad's "Unicode" saves (YAML allows both). Line endings are read as
+    ``open()`` reads them (CRLF and CR become LF).
+
+    The one rule for all of them; each caller words the errors: ``OSError`` (the file cannot
+    be read) and ``UnicodeDecodeError`` (its ``encoding`` is ``utf-16`` when the file starts
+    like UTF-16 but is not)."""
+    raw = path.read_bytes()
+    text = raw.decode("utf-16") if raw.startswith(UTF16_BOMS) else raw.decode("utf-8-sig")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def load_yaml(text: str, source: str) -> Any:

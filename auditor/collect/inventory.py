@@ -20,7 +20,7 @@ from auditor.errors import InputError
 from auditor.manifest import VALID_ROLES
 from auditor.nodenames import look_alike_message, skeleton
 from auditor.safetext import one_line
-from auditor.yamlfile import LineList, LineMap, line_of, load_yaml
+from auditor.yamlfile import LineList, LineMap, line_of, load_yaml, read_hand_written
 
 INVENTORY_VERSION = 1
 TRANSPORTS = ("ntlm", "kerberos", "credssp", "basic")
@@ -471,21 +471,15 @@ def load_inventory(path: str | Path) -> Inventory:
     """Read and validate an inventory file; InputError (file:line: message) on any problem."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = read_hand_written(p)
     except FileNotFoundError:
         raise InputError("inventory file not found", source=str(p)) from None
     except IsADirectoryError:
         raise InputError("expected an inventory file, got a folder", source=str(p)) from None
-    except UnicodeDecodeError:
-        # Notepad's "Unicode" is UTF-16 with a byte order mark: YAML allows it, so accept it
-        raw = p.read_bytes()
-        if not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise InputError("the inventory must be UTF-8 text", source=str(p)) from None
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise InputError("the inventory starts like UTF-16 but is not valid UTF-16 text",
-                             source=str(p)) from None
+    except UnicodeDecodeError as exc:
+        if exc.encoding.startswith("utf-16"):
+            raise InputError("the inventory starts like UTF-16 but is not valid UTF-16 text", source=str(p)) from None
+        raise InputError("the inventory must be UTF-8 text", source=str(p)) from None
     except OSError as exc:
         raise InputError(f"cannot read inventory: {exc.strerror}", source=str(p)) from None
     inv = parse_inventory(text, str(p), base_dir=p.resolve().parent)

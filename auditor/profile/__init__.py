@@ -54,7 +54,7 @@ from auditor.profile.view import (
     Subsystem,
     VersionSources,
 )
-from auditor.yamlfile import line_of
+from auditor.yamlfile import line_of, read_hand_written
 
 PROFILE_VERSION = 1
 
@@ -72,7 +72,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
     if path is not None:
         p = Path(path)
         try:
-            override_text = p.read_text(encoding="utf-8-sig")
+            override_text = read_hand_written(p)
         except OSError as exc:
             raise InputError(f"cannot read profile: {exc.strerror}", source=str(p)) from None
         except UnicodeDecodeError as exc:
