@@ -18,7 +18,7 @@ from typing import Any
 
 from auditor.addresses import db_server_host, is_ip, is_loopback, split_host_port
 from auditor.configfiles import FileResult, collected_files_of, glob_files, load_file  # noqa: F401 - collected_files_of: also reachable here
-from auditor.dbsettings import DbSettings, read_db_settings
+from auditor.dbsettings import DbOrigin, DbSettings, read_db_settings  # noqa: F401 - DbOrigin: also reachable here
 from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
 from auditor.identity import Identities, identify

@@ -30,7 +30,12 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import InputError
 from auditor.findings import Finding, Severity, Status, sources_from_dict, sources_to_dict
-from auditor.history.schema import SEVERITIES, STATUSES
+from auditor.history.schema import (  # HistoryError, connect: also reachable here, as before the split
+    SEVERITIES,
+    STATUSES,
+    HistoryError,  # noqa: F401
+    connect,  # noqa: F401
+)
 from auditor.secretkeys import DEFAULT_SECRET_PATTERNS, compile_patterns, mask_value
 from auditor.vocab import NodeStatus, iso_utc, utc_now
 
