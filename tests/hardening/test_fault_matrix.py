@@ -185,7 +185,8 @@ def test_ctrl_c_mid_collection_exits_promptly(hard_lab, tmp_path):
     try:
         deadline = time.monotonic() + 60  # healthy nodes done (shell closed), SITE1/SITE2 workers blocked
         while not all(lab.server(n).counters().actions.get("Delete") for n in ("MGMT1", "MGMT2")):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, proc.communicate()
             time.sleep(0.1)
         # the lab counts Delete when it closes the shell; the client then still reads, checks and
         # decodes the answer: give it a moment (SITE1 and SITE2 stay blocked for 30 s and more)

@@ -134,7 +134,8 @@ def _expect_parse_error_or_nothing(fn, data: bytes, source: str) -> Any:
     try:
         return fn(data, source)
     except ParseError as exc:
-        assert exc.source == source and str(exc).startswith(f"{source}:")
+        assert exc.source == source
+        assert str(exc).startswith(f"{source}:")
         # every problem in these line-based formats is on a line, and the message says which
         assert exc.line is not None, exc
         assert 1 <= exc.line <= max(1, data.count(b"\n") + data.count(b"\r") + 1)
@@ -204,7 +205,8 @@ def test_node_json_only_input_error(tmp_path_factory, data):
     try:
         state = load_node(folder, name="N1")
     except InputError as exc:
-        assert exc.source and exc.source.endswith("node.json"), exc
+        assert exc.source, exc
+        assert exc.source.endswith("node.json"), exc
         return
     state.facts_dict()  # what a snapshot writes back must be serialisable
 
@@ -259,8 +261,9 @@ def test_manifest_only_input_error(tmp_path_factory, data):
         load_manifest(folder)
         load_cluster_folder(folder)
     except InputError as exc:
-        assert exc.source and ("manifest.json" in exc.source or "node.json" in exc.source
-                               or exc.source == str(folder)), exc
+        assert exc.source, exc
+        assert ("manifest.json" in exc.source or "node.json" in exc.source
+                or exc.source == str(folder)), exc
 
 
 @FEW
@@ -294,7 +297,8 @@ def test_audit_from_broken_snapshot_is_one_line_exit_2(tmp_path):
     result = CliRunner().invoke(main, ["audit", "--from", str(folder), "--out", str(tmp_path / "o"), "--no-history"])
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "node.json" in result.output and "Traceback" not in result.output
+    assert "node.json" in result.output
+    assert "Traceback" not in result.output
 
 
 # ---- YAML inputs: inventory, waivers, profile override -------------------------------------
@@ -322,7 +326,8 @@ def test_inventory_only_input_error_with_line(tmp_path_factory, text):
         parse_inventory(text, "cluster.yaml", base_dir=tmp_path_factory.mktemp("inv"))
     except InputError as exc:
         assert exc.source == "cluster.yaml"
-        assert exc.line is not None and exc.line >= 1, exc  # docs/inventory.md: FILE:LINE: message
+        assert exc.line is not None, exc
+        assert exc.line >= 1, exc  # docs/inventory.md: FILE:LINE: message
         assert str(exc).startswith(f"cluster.yaml:{exc.line}: ")
 
 
@@ -340,7 +345,8 @@ def test_waivers_only_input_error_with_line(text):
         parse_waivers(text, "waivers.yaml")
     except InputError as exc:
         assert exc.source == "waivers.yaml"
-        assert exc.line is not None and exc.line >= 1, exc
+        assert exc.line is not None, exc
+        assert exc.line >= 1, exc
 
 
 PROFILE_OVERRIDE = {
@@ -406,7 +412,8 @@ LINE = encode_output(RESPONSE).encode("ascii")
 
 def test_real_response_decodes():
     state = node_state_from_response("MGMT1", parse_output(LINE))
-    assert state.status == "ok" and state.files
+    assert state.status is NodeStatus.OK
+    assert state.files
 
 
 @FUZZ
@@ -421,7 +428,8 @@ def test_output_line_only_protocol_error(data):
     try:
         node_state_from_response("MGMT1", resp)
     except RemoteError as exc:
-        assert exc.kind == "protocol" and exc.message.startswith("MGMT1: ")
+        assert exc.kind == "protocol"
+        assert exc.message.startswith("MGMT1: ")
 
 
 @FUZZ
@@ -439,7 +447,8 @@ def test_decoded_response_only_remote_protocol_error(resp):
         return
     # decoded: everything a check reads has the declared type
     for f in state.files.values():
-        assert isinstance(f.path, str) and (f.content is None or isinstance(f.content, bytes))
+        assert isinstance(f.path, str)
+        assert f.content is None or isinstance(f.content, bytes)
     for s in state.services:
         assert all(isinstance(getattr(s, a), str) for a in ("name", "state", "start_mode", "account"))
 

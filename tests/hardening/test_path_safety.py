@@ -66,9 +66,11 @@ def test_windows_to_relative_refuses_escaping_paths(path):
 @pytest.mark.parametrize("name", HOSTILE_NAMES + ["nul.txt", "COM1", "lpt9.log", "", ".", "\x00", "x" * 500])
 def test_folder_names_are_one_harmless_segment(name):
     folder = safe_folder_name(name)
-    assert re.fullmatch(r"[A-Za-z0-9._-]{1,100}", folder) and folder.strip(".")
+    assert re.fullmatch(r"[A-Za-z0-9._-]{1,100}", folder)
+    assert folder.strip(".")
     assert not RESERVED.match(folder), folder
-    assert Path(folder).name == folder and not Path(folder).is_absolute()
+    assert Path(folder).name == folder
+    assert not Path(folder).is_absolute()
 
 
 def test_folder_names_unique_case_insensitive():
@@ -110,9 +112,11 @@ def test_hostile_node_names_stay_inside_snapshot_and_reports(hard_lab, tmp_path)
     assert not _files_outside(work, [snap, out, work / "out2"])
     assert not Path("/tmp/abs-hx").exists()
     children = sorted(p.name for p in snap.iterdir())
-    assert "manifest.json" in children and len(children) == 5
+    assert "manifest.json" in children
+    assert len(children) == 5
     for child in children:
-        assert re.fullmatch(r"[A-Za-z0-9._-]+", child) and not RESERVED.match(child), child
+        assert re.fullmatch(r"[A-Za-z0-9._-]+", child), child
+        assert not RESERVED.match(child), child
     manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(n["name"] for n in manifest["nodes"]) == sorted(names.values())  # names kept as data
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "junit.xml", "report.html", "report.json"]
@@ -182,7 +186,8 @@ def test_remote_file_paths_cannot_escape_the_snapshot(tmp_path, path):
     assert run.returncode == 3, run.stdout + run.stderr
     manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
     status = {n["name"]: n for n in manifest["nodes"]}
-    assert status[site]["status"] == "protocol" and "path" in status[site]["reason"], status[site]
+    assert status[site]["status"] == "protocol", status[site]
+    assert "path" in status[site]["reason"], status[site]
     assert all(n["status"] == "ok" for name, n in status.items() if name != site)
     assert audit.returncode == 3
     report = json.loads((work / "out" / "report.json").read_text(encoding="utf-8"))

@@ -27,7 +27,8 @@ def test_every_guarantee_names_an_existing_test():
         current = None
         for ref in refs:
             if ref.startswith("["):  # another case of the parametrized test named before
-                assert current is not None and f'"{ref.strip("[]")}"' in current.read_text(encoding="utf-8"), ref
+                assert current is not None, ref
+                assert f'"{ref.strip("[]")}"' in current.read_text(encoding="utf-8"), ref
                 continue
             path, _, name = ref.partition("::")
             if path:

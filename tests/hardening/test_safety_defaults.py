@@ -45,9 +45,12 @@ def test_verify_false_needs_the_flag(hard_lab, tmp_path):
     _, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV, scheme="https")
     rewrite_inventory(inv, {**BASE, "verify": False})
     run, report = _audit(inv, tmp_path)
-    assert run.returncode == 2 and report is None, run.stdout + run.stderr
-    assert "verify: false disables certificate validation" in run.stderr and "--insecure-skip-verify" in run.stderr
-    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert report is None, run.stdout + run.stderr
+    assert "verify: false disables certificate validation" in run.stderr
+    assert "--insecure-skip-verify" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
     run, report = _audit(inv, tmp_path, "--insecure-skip-verify")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "warning: --insecure-skip-verify" in run.stderr
@@ -60,8 +63,11 @@ def test_basic_over_http_needs_the_flag(hard_lab, tmp_path):
     rewrite_inventory(inv, BASE)
     assert "transport: basic" in inv.read_text(encoding="utf-8")
     run, report = _audit(inv, tmp_path)
-    assert run.returncode == 2 and report is None, run.stdout + run.stderr
-    assert "clear text" in run.stderr and "--allow-basic-http" in run.stderr and PASSWORD not in run.stderr
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert report is None, run.stdout + run.stderr
+    assert "clear text" in run.stderr
+    assert "--allow-basic-http" in run.stderr
+    assert PASSWORD not in run.stderr
     run, report = _audit(inv, tmp_path, "--allow-basic-http")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "warning: --allow-basic-http" in run.stderr

@@ -162,7 +162,8 @@ def test_no_secret_in_any_output(served_lab, tmp_path):
         assert "Traceback" not in run.stderr, run.stderr
     # the apply really changed something (so the service password really travelled)
     journal = (tmp_path / "journal.jsonl").read_text(encoding="utf-8")
-    assert '"set_service_account"' in journal and '"result": "ok"' in journal, journal[-2000:]
+    assert '"set_service_account"' in journal, journal[-2000:]
+    assert '"result": "ok"' in journal, journal[-2000:]
 
     lab_proc.send_signal(signal.SIGTERM)
     lab_proc.wait(timeout=20)
