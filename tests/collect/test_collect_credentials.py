@@ -77,7 +77,8 @@ def test_secret_is_masked_everywhere(caplog):
 def test_env_reference(tmp_path, monkeypatch):
     monkeypatch.setenv("PARAGON_TEST_PW", PW)
     creds = resolve_credentials(load_inventory(inv(tmp_path, "{username: u, credential: {env: PARAGON_TEST_PW}}")))
-    assert creds["n1"].username == "u" and creds["n1"].password.reveal() == PW
+    assert creds["n1"].username == "u"
+    assert creds["n1"].password.reveal() == PW
 
 
 def test_env_reference_missing_is_clear(tmp_path, monkeypatch):
@@ -114,6 +115,8 @@ def test_prompt_asked_once_per_distinct_reference(tmp_path):
 
     res = CliRunner().invoke(cmd, input=f"{PW}\nother-pw\n")
     assert res.exit_code == 0, res.output
-    assert res.output.count("Password for a") == 1 and res.output.count("Password for b") == 1
+    assert res.output.count("Password for a") == 1
+    assert res.output.count("Password for b") == 1
     assert seen == {"n1": PW, "n2": PW, "n3": "other-pw"}
-    assert PW not in res.output and "other-pw" not in res.output  # hidden input, masked repr
+    assert PW not in res.output
+    assert "other-pw" not in res.output  # hidden input, masked repr

@@ -34,7 +34,8 @@ def test_learns_other_management_servers_and_renders_valid_yaml():
     assert [(s.ip, s.is_seed) for s in disc.servers] == [("10.0.10.11", True), ("10.0.10.12", False),
                                                          ("10.0.10.13", False)]
     text = render_inventory(disc, cluster="prod")
-    assert "Site servers CANNOT be learned" in text and "{env: PW}" in text
+    assert "Site servers CANNOT be learned" in text
+    assert "{env: PW}" in text
     inv = parse_inventory(text, "proposed.yaml")
     assert [n.name for n in inv.nodes] == ["MGMT1", "10.0.10.12", "10.0.10.13"]
     assert inv.nodes[0].address == "mgmt1.corp.example"
@@ -52,7 +53,8 @@ def test_no_spoc_conf_lists_only_the_seed():
     st = NodeState(name="seed", hostname="MGMT1")
     disc = learn_from_state(SEED, st, load_profile(None))
     inv = parse_inventory(render_inventory(disc, cluster="c"), "p.yaml")
-    assert [n.name for n in inv.nodes] == ["MGMT1"] and disc.notes
+    assert [n.name for n in inv.nodes] == ["MGMT1"]
+    assert disc.notes
 
 
 def test_tolerant_reader_keeps_last_value_and_skips_comments():
@@ -81,7 +83,8 @@ def test_site_server_seed_is_proposed_as_a_site_not_a_management_server():
     assert all(n.roles == ("management",) for n in inv.nodes if n is not seed_node)
 
     mgmt = learn_from_state(SEED, states["MGMT1"], load_profile(None))
-    assert mgmt.seed_role == "management" and not any("Management Service" in n for n in mgmt.notes)
+    assert mgmt.seed_role == "management"
+    assert not any("Management Service" in n for n in mgmt.notes)
 
 
 def test_without_a_kerberos_ticket_or_a_user_discover_says_both_ways(tmp_path):

@@ -54,14 +54,17 @@ def error_of(path: Path) -> InputError:
 
 def test_good_inventory_defaults_and_overrides(tmp_path):
     inv = load_inventory(write(tmp_path, GOOD))
-    assert inv.cluster == "prod" and inv.concurrency == 8
+    assert inv.cluster == "prod"
+    assert inv.concurrency == 8
     m1, m2, s1 = inv.nodes
     assert (m1.transport, m1.scheme, m1.port) == ("ntlm", "https", 5986)
     assert m1.ca_file == (tmp_path / "ca.pem").resolve()  # relative to the inventory file
-    assert m1.credential == EnvRef("PARAGON_PW") and m1.line == 9
+    assert m1.credential == EnvRef("PARAGON_PW")
+    assert m1.line == 9
     assert (m2.scheme, m2.port, m2.deadline) == ("http", 5985, 30.0)
     assert (m1.max_output_mb, m2.max_output_mb) == (64.0, 0.5)
-    assert s1.address == "SITE1" and s1.port == 15986
+    assert s1.address == "SITE1"
+    assert s1.port == 15986
     assert s1.credential == KeyringRef("paragon", "CORP\\other")
     assert s1.roles == ("site",)
 
@@ -118,7 +121,9 @@ def test_literal_password_rejected_without_echo(tmp_path, where):
     p = write(tmp_path, "version: 1\n" + where + "nodes: [{name: a, roles: [site]}]\n")
     err = error_of(p)
     assert "S3cr3t-Literal" not in str(err)
-    assert f"{p}:" in str(err) and "{env: VAR}" in str(err) and "prompt" in str(err)
+    assert f"{p}:" in str(err)
+    assert "{env: VAR}" in str(err)
+    assert "prompt" in str(err)
 
 
 def test_password_on_a_node_names_its_line(tmp_path):
@@ -205,19 +210,23 @@ def test_insecure_combinations_need_flags(tmp_path):
     inv = load_inventory(p)
     with pytest.raises(InputError) as exc:
         check_security(inv, SecurityOptions())
-    assert str(exc.value).startswith(f"{p}:4: ") and "--allow-basic-http" in str(exc.value)
+    assert str(exc.value).startswith(f"{p}:4: ")
+    assert "--allow-basic-http" in str(exc.value)
     with pytest.raises(InputError) as exc:
         check_security(inv, SecurityOptions(allow_basic_http=True))
-    assert str(exc.value).startswith(f"{p}:5: ") and "--insecure-skip-verify" in str(exc.value)
+    assert str(exc.value).startswith(f"{p}:5: ")
+    assert "--insecure-skip-verify" in str(exc.value)
     warnings = check_security(inv, SecurityOptions(allow_basic_http=True, insecure_skip_verify=True))
-    assert len(warnings) == 2 and all(w.startswith("warning:") for w in warnings)
+    assert len(warnings) == 2
+    assert all(w.startswith("warning:") for w in warnings)
 
 
 def test_cli_reports_one_line_error_exit_2(tmp_path):
     p = write(tmp_path, "version: 1\ndefaults:\n  password: Zz9-literal\nnodes: [{name: a, roles: [site]}]\n")
     res = CliRunner().invoke(main, ["collect", "--inventory", str(p), "--out", str(tmp_path / "snap")])
     assert res.exit_code == 2, res.output
-    assert "Traceback" not in res.output and "Zz9-literal" not in res.output
+    assert "Traceback" not in res.output
+    assert "Zz9-literal" not in res.output
     assert f"{p}:3:" in res.output
     assert not (tmp_path / "snap").exists()
 
@@ -226,14 +235,16 @@ def test_cli_refuses_basic_http_before_prompting(tmp_path):
     p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {prompt: true}, transport: basic,"
                         " scheme: http}\nnodes: [{name: a, roles: [site]}]\n")
     res = CliRunner().invoke(main, ["collect", "-i", str(p), "-o", str(tmp_path / "s")], input="pw\n")
-    assert res.exit_code == 2 and "--allow-basic-http" in res.output
+    assert res.exit_code == 2
+    assert "--allow-basic-http" in res.output
     assert "Password" not in res.output
 
 
 def test_example_inventory_is_valid(monkeypatch):
     example = Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml"
     inv = load_inventory(example)
-    assert inv.nodes and all(n.credential is not None or n.transport == "kerberos" for n in inv.nodes)
+    assert inv.nodes
+    assert all(n.credential is not None or n.transport == "kerberos" for n in inv.nodes)
 
 
 @pytest.mark.parametrize("address", ["mgmt1:5986", "https://mgmt1", "mgmt1/wsman", "a b"])
@@ -241,7 +252,8 @@ def test_address_must_be_a_host(tmp_path, address):
     p = write(tmp_path, "version: 1\ndefaults: {username: u, credential: {env: PW}}\nnodes:\n"
                         f"  - name: n1\n    address: '{address}'\n    roles: [site]\n")
     err = error_of(p)
-    assert str(err).startswith(f"{p}:5: ") and "port:" in str(err)
+    assert str(err).startswith(f"{p}:5: ")
+    assert "port:" in str(err)
 
 
 def test_ipv6_address_accepted(tmp_path):

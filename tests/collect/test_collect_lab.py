@@ -18,6 +18,7 @@ from auditor.collect.runner import collect_cluster
 from auditor.collect.snapshot import write_snapshot
 from auditor.manifest import load_cluster_folder, load_manifest
 from auditor.profile import load_profile
+from auditor.vocab import NodeStatus
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -73,14 +74,21 @@ def test_ntlm_http_failures_accounted_and_no_secret_written(lab_cluster, tmp_pat
     res = run_cli("collect", "--inventory", str(inv), "--out", str(out))
     assert res.exit_code == 3, res.output
     manifest = load_manifest(out)
-    assert manifest.kind == "snapshot" and manifest.tool_version
+    assert manifest.kind == "snapshot"
+    assert manifest.tool_version
     status = {n.name: (n.status, n.reason) for n in manifest.nodes}
-    assert status["MGMT1"][0] == "ok" and status["SITE1"][0] == "ok"
-    assert status["MGMT2"][0] == "refused" and status["MGMT2"][1]
-    assert status["SITE2"][0] == "auth" and status["SITE2"][1]
+    assert status["MGMT1"][0] is NodeStatus.OK
+    assert status["SITE1"][0] is NodeStatus.OK
+    assert status["MGMT2"][0] is NodeStatus.REFUSED
+    assert status["MGMT2"][1]
+    assert status["SITE2"][0] is NodeStatus.AUTH
+    assert status["SITE2"][1]
     stats = manifest.to_dict()["extra"]["collection"]["nodes"]
-    assert stats["MGMT2"]["attempts"] == 1 and stats["SITE2"]["attempts"] == 1  # final kinds: no retry
-    assert "MGMT2" in res.output and "refused" in res.output and "collected 2/4" in res.output
+    assert stats["MGMT2"]["attempts"] == 1
+    assert stats["SITE2"]["attempts"] == 1  # final kinds: no retry
+    assert "MGMT2" in res.output
+    assert "refused" in res.output
+    assert "collected 2/4" in res.output
     # the snapshot loads for offline audit
     _, nodes = load_cluster_folder(out)
     assert [n.status for n in nodes] == ["ok", "refused", "ok", "auth"]
@@ -124,8 +132,9 @@ def test_timeout_past_deadline(lab_cluster, tmp_path, fault):
     result = collect_cluster(inv, load_profile(None))
     elapsed = time.monotonic() - t0
     by = {n.name: n for n in result.nodes}
-    assert by["SITE1"].status == "timeout" and by["SITE1"].reason
-    assert all(by[n].status == "ok" for n in ("MGMT1", "MGMT2", "SITE2"))
+    assert by["SITE1"].status is NodeStatus.TIMEOUT
+    assert by["SITE1"].reason
+    assert all(by[n].status is NodeStatus.OK for n in ("MGMT1", "MGMT2", "SITE2"))
     assert result.stats_for("SITE1").seconds < 3.5
     assert elapsed < 6
 
@@ -137,8 +146,10 @@ def test_identity_mismatch_is_visible(lab_cluster, tmp_path):
     inv = load_inventory(inv_path)
     result = collect_cluster(inv, load_profile(None))
     node = {n.name: n for n in result.nodes}["SITE9"]
-    assert node.status == "protocol" and node.reason.startswith("identity mismatch")
-    assert "site2" in node.reason.lower() and node.services  # data kept as evidence
+    assert node.status is NodeStatus.PROTOCOL
+    assert node.reason.startswith("identity mismatch")
+    assert "site2" in node.reason.lower()
+    assert node.services  # data kept as evidence
     out = tmp_path / "snap"
     write_snapshot(result, inv, load_profile(None), out)
     assert (out / "site9" / "node.json").is_file()
@@ -150,13 +161,16 @@ def test_out_dir_rules(lab_cluster, tmp_path):
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
     res = run_cli("collect", "-i", str(inv), "-o", str(busy))
-    assert res.exit_code == 2 and "--force" in res.output
+    assert res.exit_code == 2
+    assert "--force" in res.output
     res = run_cli("collect", "-i", str(inv), "-o", str(busy), "--force")
-    assert res.exit_code == 0 and (busy / "notes.txt").read_text() == "mine"
+    assert res.exit_code == 0
+    assert (busy / "notes.txt").read_text() == "mine"
     # a previous snapshot is replaced without --force, and stale node folders go away
     (busy / "mgmt1" / "files" / "stale.txt").write_text("old")
     res = run_cli("collect", "-i", str(inv), "-o", str(busy))
-    assert res.exit_code == 0 and not (busy / "mgmt1" / "files" / "stale.txt").exists()
+    assert res.exit_code == 0
+    assert not (busy / "mgmt1" / "files" / "stale.txt").exists()
 
 
 def test_discover_from_seed(lab_cluster, tmp_path):
@@ -168,14 +182,17 @@ def test_discover_from_seed(lab_cluster, tmp_path):
     res = run_cli("discover", "--seed", "127.0.0.1", "--port", str(seed.port), "--username", "auditor",
                   "--credential-env", PASSWORD_ENV, "--ca-file", str(ca), "--out", str(out))
     assert res.exit_code == 0, res.output
-    assert "10.0.10.12" in res.output and "site servers cannot be learned" in res.output
+    assert "10.0.10.12" in res.output
+    assert "site servers cannot be learned" in res.output
     text = out.read_text()
-    assert PASSWORD not in text and "{env: " + PASSWORD_ENV + "}" in text
+    assert PASSWORD not in text
+    assert "{env: " + PASSWORD_ENV + "}" in text
     assert "Site servers CANNOT be learned" in text
     inv = load_inventory(out)
     names = {n.name: n for n in inv.nodes}
     assert set(names) == {"MGMT1", "10.0.10.12"}
-    assert names["MGMT1"].address == "127.0.0.1" and names["MGMT1"].roles == ("management",)
+    assert names["MGMT1"].address == "127.0.0.1"
+    assert names["MGMT1"].roles == ("management",)
     assert names["10.0.10.12"].roles == ("management",)
     assert names["MGMT1"].ca_file == ca.resolve()
 
@@ -184,7 +201,8 @@ def test_dropped_connection_is_retried(lab_cluster):
     _, inv_path = lab_cluster("healthy", scheme="http", faults={"SITE1": {"drop_mid_receive": True}})
     result = collect_cluster(load_inventory(inv_path), load_profile(None))
     assert [n.status for n in result.nodes] == ["ok"] * 4
-    assert result.stats_for("SITE1").attempts == 2 and result.stats_for("MGMT1").attempts == 1
+    assert result.stats_for("SITE1").attempts == 2
+    assert result.stats_for("MGMT1").attempts == 1
 
 
 def test_dropped_connection_without_retries_is_reported(lab_cluster):
@@ -193,7 +211,8 @@ def test_dropped_connection_without_retries_is_reported(lab_cluster):
     inv_path.write_text(text)
     result = collect_cluster(load_inventory(inv_path), load_profile(None))
     site1 = {n.name: n for n in result.nodes}["SITE1"]
-    assert site1.status == "protocol" and "closed unexpectedly" in site1.reason
+    assert site1.status is NodeStatus.PROTOCOL
+    assert "closed unexpectedly" in site1.reason
 
 
 def test_cli_prompt_credential_and_overrides(lab_cluster, tmp_path):
@@ -203,7 +222,8 @@ def test_cli_prompt_credential_and_overrides(lab_cluster, tmp_path):
     res = run_cli("collect", "-i", str(inv), "-o", str(out), "--concurrency", "2", "--deadline", "30",
                   input=PASSWORD + "\n")
     assert res.exit_code == 0, res.output
-    assert res.output.count("Password for auditor") == 1 and PASSWORD not in res.output
+    assert res.output.count("Password for auditor") == 1
+    assert PASSWORD not in res.output
     assert "collected 4/4" in res.output
 
 

@@ -18,6 +18,7 @@ from auditor.collect.runner import collect_cluster, hostname_mismatch
 from auditor.nodestate import NodeState
 from auditor.profile import load_profile
 from auditor.remote import RemoteError
+from auditor.vocab import NodeStatus
 
 pytestmark = pytest.mark.timeout(60)
 PW = "Runner-Pw-0xBEEF"
@@ -72,7 +73,8 @@ def test_retry_only_transient_kinds(kind, attempts, status, monkeypatch):
     result = collect_cluster(inv, load_profile(None), credentials=creds, execute=execute)
     node = result.nodes[0]
     assert (node.status, len(calls), result.stats[0].attempts) == (status, attempts, attempts)
-    assert PW not in node.reason and "********" in node.reason
+    assert PW not in node.reason
+    assert "********" in node.reason
     assert node.reason == ("boom ********" if status == kind else f"{kind}: boom ********")
 
 
@@ -100,7 +102,8 @@ def test_bounded_concurrency():
 
     inv, creds = inventory([f"N{i}" for i in range(12)], concurrency=3)
     result = collect_cluster(inv, load_profile(None), credentials=creds, execute=execute)
-    assert len(result.nodes) == 12 and peak[0] == 3
+    assert len(result.nodes) == 12
+    assert peak[0] == 3
 
 
 @pytest.mark.parametrize("name, address, hostname, fqdn, mismatch", [
@@ -138,7 +141,7 @@ def test_abandoned_worker_gives_its_slot_to_the_next_node():
     assert [n.status for n in result.nodes] == ["timeout", "refused", "refused"]
     assert result.stats_for("STUCK").error_kind == "deadline"
     time.sleep(0.2)  # the released worker finishes late; the recorded outcome stays
-    assert result.nodes[0].status == "timeout"
+    assert result.nodes[0].status is NodeStatus.TIMEOUT
 
 
 def test_progress_and_warnings_go_to_the_events_the_caller_supplies():

@@ -8,6 +8,7 @@ from auditor.collect.snapshot import write_snapshot
 from auditor.manifest import load_cluster_folder
 from auditor.nodestate import FileEntry, NodeState, path_key
 from auditor.profile import load_profile
+from auditor.vocab import NodeStatus
 
 INV = ("version: 1\ncluster: c\ndefaults: {username: u, credential: {env: X}}\nnodes:\n"
        "  - {name: GOOD, roles: [site]}\n  - {name: EVIL, roles: [site]}\n  - {name: '../up', address: up.example, roles: [site]}\n"
@@ -34,7 +35,11 @@ def test_unsafe_remote_paths_and_names_stay_inside(tmp_path):
     assert not (tmp_path / "escape.txt").exists()
     manifest, states = load_cluster_folder(out)
     by = {s.name: s for s in states}
-    assert by["GOOD"].status == "ok" and by["GOOD"].file("C:\\P\\a.conf").content == b"x=1\r\n"
-    assert by["EVIL"].status == "protocol" and "unsafe" in by["EVIL"].reason
-    assert by["../up"].status == "ok" and {e.folder for e in manifest.nodes} == {"good", "evil", "_up", "down"}
-    assert by["DOWN"].status == "refused" and not (out / "down").exists()
+    assert by["GOOD"].status is NodeStatus.OK
+    assert by["GOOD"].file("C:\\P\\a.conf").content == b"x=1\r\n"
+    assert by["EVIL"].status is NodeStatus.PROTOCOL
+    assert "unsafe" in by["EVIL"].reason
+    assert by["../up"].status is NodeStatus.OK
+    assert {e.folder for e in manifest.nodes} == {"good", "evil", "_up", "down"}
+    assert by["DOWN"].status is NodeStatus.REFUSED
+    assert not (out / "down").exists()
