@@ -61,7 +61,8 @@ def test_audit_options_record_and_notify_only_on_new(tmp_path, smtp_server):
                              "--notify-always"], catch_exceptions=False)
     assert "run_id=None notified=True" in r4.output
     r5 = runner.invoke(cli, ["audit", "--from", str(SCENARIO), "--no-history", "--notify-config", str(notify_yaml)])
-    assert r5.exit_code == 2 and "need the history" in r5.output
+    assert r5.exit_code == 2
+    assert "need the history" in r5.output
 
 
 def test_audit_option_errors_exit_2_before_work(tmp_path, monkeypatch):

@@ -19,7 +19,8 @@ def test_history_lists_runs_newest_first(three_runs):
     assert r.exit_code == 0, r.output
     lines = [ln.strip() for ln in r.output.splitlines() if ln.strip()[:1].isdigit()]
     assert [ln.split()[0] for ln in lines] == ["3", "2", "1"]
-    assert "2026-11-03T01:02:00Z" in r.output and "PROD" in r.output
+    assert "2026-11-03T01:02:00Z" in r.output
+    assert "PROD" in r.output
 
     r = run("history", "--history", str(path), "--limit", "2", "--json")
     data = json.loads(r.output)
@@ -39,18 +40,24 @@ def test_drift_default_explicit_and_json(three_runs):
     r = run("drift", "--history", str(path))
     assert r.exit_code == 0, r.output
     assert "Drift from run 2 (previous run)" in r.output
-    assert "cmlPort" in r.output and "8080" in r.output and "8081" in r.output
-    assert "Changed findings (1)" in r.output and "New failing" not in r.output
+    assert "cmlPort" in r.output
+    assert "8080" in r.output
+    assert "8081" in r.output
+    assert "Changed findings (1)" in r.output
+    assert "New failing" not in r.output
 
     r = run("drift", "1", "2", "--history", str(path), "--json")
     data = json.loads(r.output)
     assert (data["baseline_run"], data["run"]) == (1, 2)
     assert [(f["check_id"], f["subject"]) for f in data["new"]] == [("SERVICE-RUNNING", "MGMT1:YSoftSQ-LDAP")]
     assert [(f["check_id"], f["now_status"]) for f in data["resolved"]] == [("SPOC-MGMT-LIST", "pass")]
-    assert data["changed"] == [] and data["config_changes"] == [] and data["nodes"] == []
+    assert data["changed"] == []
+    assert data["config_changes"] == []
+    assert data["nodes"] == []
 
     r = run("drift", "2", "--history", str(path), "--fail-on-new")
-    assert r.exit_code == 1 and "New failing findings (1)" in r.output
+    assert r.exit_code == 1
+    assert "New failing findings (1)" in r.output
     r = run("drift", "--history", str(path), "--fail-on-new")
     assert r.exit_code == 0
 
@@ -59,10 +66,12 @@ def test_baseline_set_show_clear_changes_drift(three_runs):
     path, _ = three_runs
     h = ["--history", str(path)]
     r = run("baseline", "show", *h)
-    assert r.exit_code == 0 and "no baseline pinned" in r.output
+    assert r.exit_code == 0
+    assert "no baseline pinned" in r.output
 
     r = run("baseline", "set", "1", "--note", "after CHG0042", *h)
-    assert r.exit_code == 0 and "pinned to run 1" in r.output
+    assert r.exit_code == 0
+    assert "pinned to run 1" in r.output
     r = run("baseline", "show", "--json", *h)
     pins = json.loads(r.output)["baselines"]
     assert [(p["cluster"], p["run_id"], p["note"]) for p in pins] == [("PROD", 1, "after CHG0042")]
@@ -70,11 +79,14 @@ def test_baseline_set_show_clear_changes_drift(three_runs):
     r = run("drift", "--json", *h)
     data = json.loads(r.output)
     assert (data["baseline_run"], data["baseline_kind"], data["run"]) == (1, "pinned", 3)
-    assert len(data["new"]) == 1 and len(data["resolved"]) == 1 and len(data["changed"]) == 1
+    assert len(data["new"]) == 1
+    assert len(data["resolved"]) == 1
+    assert len(data["changed"]) == 1
     assert "1*" in run("history", *h).output  # the pin is marked in the list
 
     r = run("baseline", "clear", *h)
-    assert r.exit_code == 0 and "cleared 1" in r.output
+    assert r.exit_code == 0
+    assert "cleared 1" in r.output
     assert json.loads(run("drift", "--json", *h).output)["baseline_run"] == 2
 
 
@@ -84,15 +96,18 @@ def test_unknown_run_and_missing_history_exit_2(three_runs, tmp_path):
     for args in (["drift", "1", "99"], ["drift", "99"], ["baseline", "set", "42"], ["drift", "x", "1"]):
         r = run(*args, *h)
         assert r.exit_code == 2, (args, r.output)
-        assert "error:" in r.output and "unknown run id" in r.output
+        assert "error:" in r.output
+        assert "unknown run id" in r.output
         assert "Traceback" not in r.output
 
     r = run("drift", "1", *h)
-    assert r.exit_code == 2 and "first run" in r.output
+    assert r.exit_code == 2
+    assert "first run" in r.output
 
     missing = tmp_path / "nope.sqlite"
     r = run("history", "--history", str(missing))
-    assert r.exit_code == 2 and "no history database" in r.output
+    assert r.exit_code == 2
+    assert "no history database" in r.output
     assert not missing.exists()
     r = run("baseline", "clear", "--cluster", "NOPE", *h)
     assert r.exit_code == 2

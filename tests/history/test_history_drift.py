@@ -41,11 +41,14 @@ def test_runs_are_recorded_with_counts_and_metadata(three_runs):
         runs = list_runs(db)
         assert [r.id for r in runs] == [3, 2, 1]
         r1 = get_run(db, 1)
-        assert r1.cluster == "PROD" and r1.source == "winrm" and r1.exit_code == 1
+        assert r1.cluster == "PROD"
+        assert r1.source == "winrm"
+        assert r1.exit_code == 1
         assert r1.finished_at == "2026-11-01T01:02:00Z"
         assert r1.status_counts == {"pass": 2, "fail": 2, "error": 0, "skip": 1, "waived": 0}
         assert r1.failing == {"info": 0, "low": 0, "medium": 1, "high": 1, "critical": 0}
-        assert r1.nodes_total == 3 and r1.nodes_unreachable == 0
+        assert r1.nodes_total == 3
+        assert r1.nodes_unreachable == 0
         stored = load_findings(db, 1)
         assert stored == run1_findings()  # round trip, expected/actual JSON included
         assert schema_version(db) == SCHEMA_VERSION
@@ -77,7 +80,8 @@ def test_secret_values_are_never_stored(three_runs):
     path, _ = three_runs
     raw = path.read_bytes() + (path.with_name(path.name + "-wal").read_bytes()
                                if path.with_name(path.name + "-wal").exists() else b"")
-    assert b"Secret-1" not in raw and b"Secret-2" not in raw
+    assert b"Secret-1" not in raw
+    assert b"Secret-2" not in raw
     db = sqlite3.connect(path)
     try:
         values = db.execute("SELECT DISTINCT value FROM config_values WHERE key = 'dbPassword'").fetchall()
@@ -107,11 +111,14 @@ def test_drift_run2_to_run3_config_and_changed_finding(three_runs):
         d = compare_runs(db, 2, 3)
     finally:
         db.close()
-    assert d.new == [] and d.resolved == [] and d.nodes == []
+    assert d.new == []
+    assert d.resolved == []
+    assert d.nodes == []
     assert [(c.check_id, c.subject, c.fields) for c in d.changed] == [
         ("MGMT-CONFIG-CONSISTENT", "MGMT2:dbHost", ["severity"])
     ]
-    assert d.changed[0].before["severity"] == "medium" and d.changed[0].after["severity"] == "high"
+    assert d.changed[0].before["severity"] == "medium"
+    assert d.changed[0].after["severity"] == "high"
     # cmlPort changed and jvmRoute added; the rotated password is masked both times: no change
     assert [(c.node, c.file, c.key, c.change, c.before, c.after) for c in d.config_changes] == [
         ("MGMT1", CONF, "cmlPort", "changed", "8080", "8081"),
@@ -135,7 +142,8 @@ def test_default_drift_is_latest_vs_previous_and_baseline_pin_changes_it(three_r
         assert [c.key for c in d.config_changes] == ["cmlPort", "jvmRoute"]
 
         report = drift_for_report(db, 3)
-        assert report["baseline_run"] == 1 and report["baseline_kind"] == "pinned"
+        assert report["baseline_run"] == 1
+        assert report["baseline_kind"] == "pinned"
         assert [x["check_id"] for x in report["new"]] == ["SERVICE-RUNNING"]
         assert report["new"][0]["status"] == "fail"
         assert report["resolved"][0]["now_status"] == "pass"
@@ -199,7 +207,8 @@ def test_waived_finding_is_a_change_not_a_resolution_and_expiry_makes_it_new(his
         b = record_run(db, make_run(waived, [], when="02"))
         c = record_run(db, make_run(failing, [], when="03"))
         d = compare_runs(db, a, b)
-        assert d.new == [] and d.resolved == []
+        assert d.new == []
+        assert d.resolved == []
         assert [(x.check_id, x.fields, x.after["status"]) for x in d.changed] == [
             ("SPOC-MGMT-LIST", ["status"], "waived")
         ]
@@ -373,7 +382,8 @@ def test_node_going_dark_does_not_resolve_its_failures(history_path):
         b = record_run(db, make_run(dark, config("8080", "s"), nodes=down, when="02"))
         d = compare_runs(db, a, b)
         assert [(n.node, n.change) for n in d.nodes] == [("MGMT2", "unreachable")]
-        assert d.resolved == [] and d.changed == []
+        assert d.resolved == []
+        assert d.changed == []
         assert keys(d.new) == [("NODE-REACHABLE", "MGMT2")]
         # a failure on a node that is still reachable and now skipped is still resolved
         fixed = [f(x.check_id, x.subject, "skip", x.severity.value) if x.subject == "SITE1" else x

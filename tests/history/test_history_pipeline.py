@@ -44,15 +44,20 @@ def test_recorder_fills_run_id_drift_and_trend(scenario, tmp_path):
     rec = HistoryRecorder(hist, cluster=manifest.name, profile=profile)
 
     r1 = run_audit(states, profile, source_label=str(SCENARIO), history=rec, today=date(2026, 11, 25))
-    assert r1.run.run_id == 1 and r1.since_last_run is None and len(r1.trend) == 1
-    assert rec.new_failures and all(f["status"] in ("fail", "error") for f in rec.new_failures)
+    assert r1.run.run_id == 1
+    assert r1.since_last_run is None
+    assert len(r1.trend) == 1
+    assert rec.new_failures
+    assert all(f["status"] in ("fail", "error") for f in rec.new_failures)
 
     changed = copy.deepcopy(states)
     conf = _set_property(changed, "MGMT1", "management.properties", "sessionTimeoutMinutes", "45")
     _set_property(changed, "MGMT1", "management.properties", "dbPassword", "Top-Secret-9")
     r2 = run_audit(changed, profile, source_label=str(SCENARIO), history=rec, today=date(2026, 11, 26))
     since = r2.since_last_run
-    assert r2.run.run_id == 2 and since["baseline_run"] == 1 and since["baseline_kind"] == "previous"
+    assert r2.run.run_id == 2
+    assert since["baseline_run"] == 1
+    assert since["baseline_kind"] == "previous"
     assert {(c["node"], c["file"], c["key"], c["change"], c["before"], c["after"])
             for c in since["config_changes"]} == {
         ("MGMT1", conf, "sessionTimeoutMinutes", "changed", "30", "45"),
@@ -61,7 +66,9 @@ def test_recorder_fills_run_id_drift_and_trend(scenario, tmp_path):
     assert [p["run_id"] for p in r2.trend] == [1, 2]
     assert rec.new_failures == since["new"]
     summary = rec.summary(r2, "reports/index.html")
-    assert summary["run_id"] == 2 and summary["cluster"] == "drift" and summary["baseline_run"] == 1
+    assert summary["run_id"] == 2
+    assert summary["cluster"] == "drift"
+    assert summary["baseline_run"] == 1
 
     raw = hist.read_bytes()
     wal = hist.with_name(hist.name + "-wal")
@@ -93,7 +100,8 @@ def test_waiver_hook_in_pipeline_and_html_report(scenario, tmp_path):
     report = run_audit(states, profile, source_label="s", waivers=hook, history=rec, today=date(2026, 11, 25))
     assert report.title_of("WAIVER-EXPIRED") == "Waiver expired"
     meta = next(m for m in report.checks if m.id == "WAIVER-EXPIRED")
-    assert meta == next(m for m in WAIVER_CHECK_META if m.id == "WAIVER-EXPIRED") and meta.remediation
+    assert meta == next(m for m in WAIVER_CHECK_META if m.id == "WAIVER-EXPIRED")
+    assert meta.remediation
     waived = [f for f in report.findings if f.key() == target.key()]
     assert [f.status for f in waived] == [Status.WAIVED]
     assert waived[0].waiver["owner"] == "print-team"

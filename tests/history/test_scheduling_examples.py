@@ -39,7 +39,8 @@ def test_task_xml_runs_the_wrapper_as_gmsa_daily():
     assert trigger.findtext(f"{TASK_NS}ScheduleByDay/{TASK_NS}DaysInterval") == "1"
     assert root.findtext(f"{TASK_NS}Settings/{TASK_NS}MultipleInstancesPolicy") == "IgnoreNew"
     args = root.findtext(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Arguments")
-    assert "-File" in args and "run-nightly.ps1" in args
+    assert "-File" in args
+    assert "run-nightly.ps1" in args
 
 
 def test_powershell_wrapper_parses_and_uses_real_flags():
@@ -51,7 +52,8 @@ def test_powershell_wrapper_parses_and_uses_real_flags():
     text = source.decode()
     assert "exit $exitCode" in text
     used = set(re.findall(r"'(--[a-z-]+)'", text))
-    assert used and used <= known_audit_flags(), used - known_audit_flags()
+    assert used, used - known_audit_flags()
+    assert used <= known_audit_flags(), used - known_audit_flags()
 
 
 def test_cron_line_is_valid_and_uses_real_flags():
@@ -78,5 +80,7 @@ def test_logrotate_and_env_examples():
 
 def test_notify_and_waiver_examples_load():
     cfg = load_notify_config(ROOT / "examples" / "notify.yaml")
-    assert cfg.mail is not None and cfg.webhook is not None and cfg.webhook.url_env
+    assert cfg.mail is not None
+    assert cfg.webhook is not None
+    assert cfg.webhook.url_env
     assert len(load_waivers(ROOT / "examples" / "waivers.yaml")) == 3

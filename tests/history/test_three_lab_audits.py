@@ -128,7 +128,9 @@ def test_three_audits_show_exactly_what_changed(lab, tmp_path):
     d12 = drift()  # latest against previous
     assert {(f["check_id"], f["node"]) for f in d12["new"]} == {("SPOC-MGMT-LIST", "SITE1"),
                                                               ("IMS-SERVICE-ACCOUNT", "MGMT2")}
-    assert d12["resolved"] == [] and d12["changed"] == [] and d12["nodes"] == []
+    assert d12["resolved"] == []
+    assert d12["changed"] == []
+    assert d12["nodes"] == []
     assert {(c["node"], c["file"], c["key"], c["change"], c["after"]) for c in d12["config_changes"]} == {
         ("SITE1", SPOC_FILE, "serverGUID2", "removed", None),
         ("SITE1", SPOC_FILE, "serverIP2", "removed", None),
@@ -148,7 +150,8 @@ def test_three_audits_show_exactly_what_changed(lab, tmp_path):
     assert new23 == {("MGMT-CONFIG-CONSISTENT", "MGMT1"), ("MGMT-CONFIG-CONSISTENT", "MGMT2")}, new23
     assert {(f["check_id"], f["node"], f["now_status"]) for f in d23["resolved"]} == {
         ("SPOC-MGMT-LIST", "SITE1", "pass")}
-    assert d23["changed"] == [] and d23["nodes"] == []
+    assert d23["changed"] == []
+    assert d23["nodes"] == []
     assert {(c["node"], c["key"], c["change"], c["before"], c["after"]) for c in d23["config_changes"]} == {
         ("SITE1", "serverGUID2", "added", None, "6f1c2a02-3b7e-4c1d-9a55-000000000002"),
         ("SITE1", "serverIP2", "added", None, "10.0.10.12"),

@@ -30,7 +30,8 @@ def test_trend_counts_oldest_first(three_runs):
         points = trend(db)
         assert [p["run_id"] for p in points] == [1, 2, 3]
         assert points[0]["failing"] == {"critical": 0, "high": 1, "medium": 1, "low": 0, "info": 0}
-        assert points[2]["failing"]["high"] == 2 and points[2]["failing_total"] == 2
+        assert points[2]["failing"]["high"] == 2
+        assert points[2]["failing_total"] == 2
         assert [p["run_id"] for p in trend(db, limit=2)] == [2, 3]
         assert trend(db, cluster="OTHER") == []
     finally:
@@ -49,7 +50,8 @@ def test_trend_svg_is_well_formed_and_escapes_text(three_runs):
     svg = render_trend_svg(points, title="Failing <by> severity & run")
     root = ET.fromstring(svg)  # well-formed XML
     assert root.tag == f"{SVG}svg"
-    assert "<script>" not in svg and "<b>" not in svg
+    assert "<script>" not in svg
+    assert "<b>" not in svg
     assert root.find(f"{SVG}title").text == "Failing <by> severity & run"
     groups = root.findall(f"{SVG}g")
     assert len(groups) == 4
@@ -93,7 +95,9 @@ def test_mail_only_when_something_new_fails(three_runs, smtp_server, monkeypatch
     assert cap.messages == []
 
     res = notify(SUMMARY, new2, cfg)  # run 2: SERVICE-RUNNING on MGMT1 is new
-    assert res.triggered and res.mail_sent and res.errors == []
+    assert res.triggered
+    assert res.mail_sent
+    assert res.errors == []
     assert len(cap.messages) == 1
     msg = cap.messages[0]
     assert msg["from"] == "auditor@corp.example"
@@ -105,7 +109,8 @@ def test_mail_only_when_something_new_fails(three_runs, smtp_server, monkeypatch
 
     always = NotifyConfig(mail=cfg.mail, always=True)
     res = notify(SUMMARY, new3, always)
-    assert res.mail_sent and "no new failures" in cap.messages[-1]["data"]
+    assert res.mail_sent
+    assert "no new failures" in cap.messages[-1]["data"]
 
 
 def test_min_severity_and_missing_password(smtp_server, monkeypatch):
@@ -118,7 +123,8 @@ def test_min_severity_and_missing_password(smtp_server, monkeypatch):
     monkeypatch.delenv("NOPE_PASSWORD", raising=False)
     cfg.mail.username, cfg.mail.password_env = "u", "NOPE_PASSWORD"
     res = notify(SUMMARY, [{"check_id": "A", "severity": "high", "subject": "s"}], cfg)
-    assert res.triggered and not res.mail_sent
+    assert res.triggered
+    assert not res.mail_sent
     assert res.errors == ["mail not sent: mail password: environment variable NOPE_PASSWORD is not set"]
     assert cap.messages == []
 
@@ -131,14 +137,17 @@ def test_webhook_posts_json_and_retries_server_errors(three_runs, webhook_server
     new2, new3 = new_failures(path)
     cfg = NotifyConfig(webhook=WebhookSettings(url_env="TEST_HOOK_URL", token_env="TEST_HOOK_TOKEN",
                                                timeout=5, retries=2, backoff=0))
-    assert notify(SUMMARY, new3, cfg).triggered is False and cap.requests == []
+    assert notify(SUMMARY, new3, cfg).triggered is False
+    assert cap.requests == []
 
     cap.statuses[:] = [503]  # first attempt fails, the retry succeeds
     res = notify(SUMMARY, new2, cfg)
-    assert res.webhook_sent and res.errors == []
+    assert res.webhook_sent
+    assert res.errors == []
     assert len(cap.requests) == 2
     body = cap.requests[-1]["json"]
-    assert body["event"] == "paragon-auditor.run" and body["summary"]["run_id"] == 3
+    assert body["event"] == "paragon-auditor.run"
+    assert body["summary"]["run_id"] == 3
     assert [f["check_id"] for f in body["new_failures"]] == ["SERVICE-RUNNING"]
     assert "1 new failing" in body["text"]
     assert cap.requests[-1]["headers"]["Authorization"] == "Bearer tok-123"
@@ -150,13 +159,15 @@ def test_webhook_retries_are_bounded_and_4xx_not_retried(webhook_server):
     cap.statuses[:] = [500, 500, 500, 500]
     with pytest.raises(Exception, match="500"):
         post_webhook({"x": 1}, WebhookSettings(url=url, retries=2, backoff=1.5, timeout=5), sleep=sleeps.append)
-    assert len(cap.requests) == 3 and sleeps == [1.5, 3.0]
+    assert len(cap.requests) == 3
+    assert sleeps == [1.5, 3.0]
 
     cap.requests.clear()
     cap.statuses[:] = [400]
     res = notify(SUMMARY, [{"check_id": "A", "severity": "high"}],
                  NotifyConfig(webhook=WebhookSettings(url=url, retries=3, backoff=0, timeout=5)))
-    assert not res.webhook_sent and len(cap.requests) == 1
+    assert not res.webhook_sent
+    assert len(cap.requests) == 1
     assert res.errors == ["webhook not sent: HTTP 400 Bad Request"]
     assert "secret-path" not in res.errors[0]  # the URL (which may embed a token) is never echoed
 
@@ -172,7 +183,9 @@ def test_unreachable_targets_are_reported_not_raised():
                        webhook=WebhookSettings(url=f"http://127.0.0.1:{port}/h", retries=1, backoff=0, timeout=2),
                        always=True)
     res = notify(SUMMARY, [], cfg)
-    assert res.triggered and not res.mail_sent and not res.webhook_sent
+    assert res.triggered
+    assert not res.mail_sent
+    assert not res.webhook_sent
     assert len(res.errors) == 2
 
 
@@ -185,7 +198,9 @@ def test_notify_config_file(tmp_path):
         "webhook:\n  url_env: HOOK_URL\n  retries: 9\n"
     )
     cfg = load_notify_config(p)
-    assert cfg.min_severity == Severity.MEDIUM and cfg.mail.starttls and cfg.mail.port == 587
+    assert cfg.min_severity == Severity.MEDIUM
+    assert cfg.mail.starttls
+    assert cfg.mail.port == 587
     assert cfg.mail.to == ["a@corp.example", "b@corp.example"]
     assert cfg.webhook.url_env == "HOOK_URL"
     for bad, msg in [({"mail": {"host": "h", "from": "f", "to": "t", "password": "x"}}, "environment variables"),
@@ -219,11 +234,14 @@ def test_mail_with_starttls_verifies_the_certificate(smtp_tls_server, monkeypatc
                         username="u", password_env="TEST_SMTP_PASSWORD", timeout=5)
     res = notify(SUMMARY, [{"check_id": "A", "severity": "high", "subject": "s"}], NotifyConfig(mail=mail))
     assert res.mail_sent, res.errors
-    assert cap.tls and cap.auth == [("u", "tls-pw")] and len(cap.messages) == 1
+    assert cap.tls
+    assert cap.auth == [("u", "tls-pw")]
+    assert len(cap.messages) == 1
     assert cap.commands.index("STARTTLS") < cap.commands.index("AUTH")  # credentials only after TLS
 
     # without the CA the self-signed certificate is refused, and nothing is sent
     mail.ca_file = None
     res = notify(SUMMARY, [{"check_id": "A", "severity": "high", "subject": "s"}], NotifyConfig(mail=mail))
-    assert not res.mail_sent and "CERTIFICATE_VERIFY_FAILED" in res.errors[0]
+    assert not res.mail_sent
+    assert "CERTIFICATE_VERIFY_FAILED" in res.errors[0]
     assert len(cap.messages) == 1

@@ -62,10 +62,15 @@ def test_active_waiver_applies_with_glob_and_expired_one_is_flagged():
     assert set(by_check) == {"WAIVER-EXPIRED", "WAIVER-UNUSED"}
     exp = by_check["WAIVER-EXPIRED"]
     assert (exp.status, exp.severity) == (Status.FAIL, Severity.LOW)
-    assert "jana" in exp.message and "2026-11-01" in exp.message and "1 finding(s) fail again" in exp.message
-    assert exp.file == "w.yaml" and exp.line == 7
+    assert "jana" in exp.message
+    assert "2026-11-01" in exp.message
+    assert "1 finding(s) fail again" in exp.message
+    assert exp.file == "w.yaml"
+    assert exp.line == 7
     unused = by_check["WAIVER-UNUSED"]
-    assert unused.severity == Severity.INFO and "NOTHING-MATCHES" in unused.message and unused.line == 12
+    assert unused.severity == Severity.INFO
+    assert "NOTHING-MATCHES" in unused.message
+    assert unused.line == 12
 
 
 def test_expiry_day_itself_still_applies():
@@ -92,7 +97,8 @@ def test_matching_is_case_insensitive_and_subject_glob_narrows():
 
 def test_waiver_hook_and_example_file():
     hook = WaiverFile(ROOT / "examples" / "waivers.yaml")
-    assert len(hook.waivers) == 3 and all(w.owner for w in hook.waivers)
+    assert len(hook.waivers) == 3
+    assert all(w.owner for w in hook.waivers)
     out = hook([f("DB-EXTERNAL", "TST-MGMT1", "fail", "critical")], date(2026, 11, 25))
     assert out[0].status == Status.WAIVED
     assert {x.check_id for x in out[1:]} == {"WAIVER-UNUSED"}  # the two other waivers match nothing
