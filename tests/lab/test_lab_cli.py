@@ -83,8 +83,11 @@ def test_serve_until_sigint(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert PW not in out and PW not in err and PW not in inv.read_text()
-    assert "SITE2" in out and "refused" in out
+    assert PW not in out
+    assert PW not in err
+    assert PW not in inv.read_text()
+    assert "SITE2" in out
+    assert "refused" in out
     assert f"auditor audit --inventory {inv}" in out
     assert "lab cluster stopped" in out
 
@@ -96,16 +99,19 @@ def test_serve_generated_password_printed_once_and_sigterm(tmp_path):
     exports = [line for line in out.splitlines() if "export PARAGON_LAB_PASSWORD=" in line]
     assert len(exports) == 1
     password = exports[0].split("=", 1)[1]
-    assert len(password) >= 16 and out.count(password) == 1
+    assert len(password) >= 16
+    assert out.count(password) == 1
     assert password not in inv.read_text()
 
 
 def test_serve_bad_input_is_one_line_error(tmp_path):
     res = CliRunner().invoke(main, ["lab", "serve", str(tmp_path)])
-    assert res.exit_code == 2 and "not a scenario folder" in res.output
+    assert res.exit_code == 2
+    assert "not a scenario folder" in res.output
     res = CliRunner().invoke(main, ["lab", "serve", "healthy", "--fault", "NOPE:refuse",
                                     "--handler", "lab_echo_handler:make_handler"])
-    assert res.exit_code == 2 and "no node 'NOPE'" in res.output
+    assert res.exit_code == 2
+    assert "no node 'NOPE'" in res.output
 
 
 def test_generate(tmp_path):
@@ -117,21 +123,25 @@ def test_generate(tmp_path):
     assert len(manifest.nodes) == 15
     assert sum("management" in n.roles for n in manifest.nodes) == 3
     res = runner.invoke(main, ["lab", "generate", str(out), "--sites", "3"])
-    assert res.exit_code == 2 and "--force" in res.output
+    assert res.exit_code == 2
+    assert "--force" in res.output
     res = runner.invoke(main, ["lab", "generate", str(out), "--sites", "3", "--force"])
-    assert res.exit_code == 0 and len(load_manifest(out).nodes) == 5
+    assert res.exit_code == 0
+    assert len(load_manifest(out).nodes) == 5
     other = tmp_path / "notascenario"
     other.mkdir()
     (other / "precious.txt").write_text("keep")
     res = runner.invoke(main, ["lab", "generate", str(other), "--force"])
-    assert res.exit_code == 2 and (other / "precious.txt").exists()
+    assert res.exit_code == 2
+    assert (other / "precious.txt").exists()
 
 
 def test_serve_with_the_real_executor(tmp_path):
     """The default handler (auditor.lab.executor) starts and stops cleanly too."""
     pytest.importorskip("auditor.lab.executor")
     out = _serve_once(tmp_path, "healthy", "--scheme", "http", "--workdir", str(tmp_path / "wd"), handler=None)
-    assert "MGMT1" in out and "lab cluster stopped" in out
+    assert "MGMT1" in out
+    assert "lab cluster stopped" in out
 
 
 def test_a_kept_work_folder_is_served_again_in_place(tmp_path):

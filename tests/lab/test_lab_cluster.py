@@ -35,7 +35,8 @@ def test_https_ntlm_cluster_and_inventory(scenario_dir, tmp_path):
     with LabCluster(scenario_dir, handler_factory=make_handler, password=PW, workdir=tmp_path / "wd") as lab:
         assert set(lab.endpoints) == {"MGMT1", "MGMT2", "SITE1", "SITE2"}
         assert len({p for _, p in lab.endpoints.values()}) == 4
-        assert lab.ca_file is not None and lab.ca_file.is_file()
+        assert lab.ca_file is not None
+        assert lab.ca_file.is_file()
         for name in lab.endpoints:
             r = session_for_url(lab.url(name), transport="ntlm", password=PW, ca_file=lab.ca_file).run_ps("hostname")
             assert r.std_out == f"{name}\r\n".encode()
@@ -43,7 +44,8 @@ def test_https_ntlm_cluster_and_inventory(scenario_dir, tmp_path):
         text = inv_path.read_text()
         assert PW not in text
         data = yaml.safe_load(text)
-        assert data["version"] == 1 and data["cluster"] == "healthy"
+        assert data["version"] == 1
+        assert data["cluster"] == "healthy"
         assert data["defaults"] == {"transport": "ntlm", "scheme": "https", "ca_file": "lab-ca.pem",
                                     "username": "auditor", "credential": {"env": "PARAGON_LAB_PASSWORD"},
                                     "connect_timeout": 5, "read_timeout": 30, "deadline": 60, "concurrency": 16}
@@ -56,7 +58,8 @@ def test_https_ntlm_cluster_and_inventory(scenario_dir, tmp_path):
             return
         inv = load_inventory(inv_path)
         assert [n.port for n in inv.nodes] == [lab.endpoints[n.name][1] for n in inv.nodes]
-        assert inv.nodes[0].ca_file is not None and Path(inv.nodes[0].ca_file).is_file()
+        assert inv.nodes[0].ca_file is not None
+        assert Path(inv.nodes[0].ca_file).is_file()
     assert (tmp_path / "wd" / "pki").is_dir()  # a workdir we were given is kept
 
 

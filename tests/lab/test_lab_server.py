@@ -28,9 +28,12 @@ def test_basic_http(lab_server, pki):
     r = session_for(srv, pki, transport="basic").run_ps("hello")
     assert (r.status_code, r.std_out, r.std_err) == (0, b"user=auditor\r\nhello\r\n", b"")
     c = srv.counters()
-    assert c.requests == 5 and c.status == {200: 5}
+    assert c.requests == 5
+    assert c.status == {200: 5}
     assert c.actions == {"Create": 1, "Command": 1, "Receive": 1, "Signal": 1, "Delete": 1}
-    assert c.shells_open == 0 and c.commands_run == 1 and c.encrypted_requests == 0
+    assert c.shells_open == 0
+    assert c.commands_run == 1
+    assert c.encrypted_requests == 0
 
 
 def test_basic_http_refused_without_allow_unencrypted(lab_server, pki):
@@ -43,17 +46,21 @@ def test_basic_https_with_ca_file(lab_server, pki):
     srv = lab_server(auth="basic", tls=True)
     assert srv.url.startswith("https://127.0.0.1:")
     r = session_for(srv, pki, transport="basic").run_ps("over tls")
-    assert r.status_code == 0 and r.std_out.endswith(b"over tls\r\n")
+    assert r.status_code == 0
+    assert r.std_out.endswith(b"over tls\r\n")
 
 
 def test_ntlm_http_is_encrypted(lab_server, pki):
     srv = lab_server(auth="ntlm")
     r = session_for(srv, pki, transport="ntlm").run_ps("sealed")
-    assert r.status_code == 0 and r.std_out == b"user=auditor\r\nsealed\r\n"
+    assert r.status_code == 0
+    assert r.std_out == b"user=auditor\r\nsealed\r\n"
     c = srv.counters()
     # 3 empty handshake POSTs + 5 sealed operations; every SOAP message both ways was sealed
-    assert c.requests == 8 and c.status == {401: 2, 200: 6}
-    assert c.encrypted_requests == 5 and c.encrypted_replies == 5
+    assert c.requests == 8
+    assert c.status == {401: 2, 200: 6}
+    assert c.encrypted_requests == 5
+    assert c.encrypted_replies == 5
 
 
 def test_ntlm_http_plaintext_refused(lab_server, pki):
@@ -66,10 +73,13 @@ def test_ntlm_http_plaintext_refused(lab_server, pki):
 def test_ntlm_https_with_channel_binding(lab_server, pki):
     srv = lab_server(auth="ntlm", tls=True)
     r = session_for(srv, pki, transport="ntlm").run_ps("cbt")
-    assert r.status_code == 0 and r.std_out.endswith(b"cbt\r\n")
-    assert srv.channel_bindings and srv.channel_bindings.startswith(b"tls-server-end-point:")
+    assert r.status_code == 0
+    assert r.std_out.endswith(b"cbt\r\n")
+    assert srv.channel_bindings
+    assert srv.channel_bindings.startswith(b"tls-server-end-point:")
     c = srv.counters()
-    assert c.encrypted_requests == 0 and c.status == {401: 2, 200: 5}
+    assert c.encrypted_requests == 0
+    assert c.status == {401: 2, 200: 5}
 
 
 def test_ntlm_https_without_cbt_rejected(lab_server, pki):
@@ -81,7 +91,8 @@ def test_ntlm_https_without_cbt_rejected(lab_server, pki):
 def test_ntlm_https_encryption_always(lab_server, pki):
     srv = lab_server(auth="ntlm", tls=True)
     r = session_for(srv, pki, transport="ntlm", message_encryption="always").run_ps("both")
-    assert r.status_code == 0 and srv.counters().encrypted_replies == 5
+    assert r.status_code == 0
+    assert srv.counters().encrypted_replies == 5
 
 
 def test_both_auth_accepts_basic_and_ntlm(lab_server, pki):
@@ -110,17 +121,20 @@ def test_ntlm_user_known_to_process_but_not_to_this_node(lab_server, pki):
 def test_domain_account(lab_server, pki):
     srv = lab_server(auth="ntlm", accounts={"LAB\\svc-audit": "Dom-Pw1"})
     r = session_for(srv, pki, transport="ntlm", user="LAB\\svc-audit", password="Dom-Pw1").run_ps("dom")
-    assert r.status_code == 0 and b"svc-audit" in r.std_out
+    assert r.status_code == 0
+    assert b"svc-audit" in r.std_out
 
 
 def test_command_line_limit(lab_server, pki):
     srv = lab_server(auth="basic")
     s = session_for(srv, pki, transport="basic")
     ok = s.run_ps("x" * 3000)
-    assert ok.status_code == 0 and ok.std_out.endswith(b"x" * 100 + b"\r\n")
+    assert ok.status_code == 0
+    assert ok.std_out.endswith(b"x" * 100 + b"\r\n")
     too_long = s.run_ps("x" * 3100)
     assert too_long.status_code == 1
-    assert too_long.std_err == b"The command line is too long.\r\n" and too_long.std_out == b""
+    assert too_long.std_err == b"The command line is too long.\r\n"
+    assert too_long.std_out == b""
 
 
 def test_command_line_limit_boundary(lab_server, pki):
@@ -129,7 +143,8 @@ def test_command_line_limit_boundary(lab_server, pki):
     s = session_for(srv, pki, transport="basic")
     assert s.run_ps("z" * 3061).status_code == 0
     assert s.run_ps("z" * 3062).std_err == b"The command line is too long.\r\n"
-    assert srv.status_codes == {200: 10} and srv.actions["Command"] == 2
+    assert srv.status_codes == {200: 10}
+    assert srv.actions["Command"] == 2
 
 
 def test_skip_cmd_shell_allows_longer_lines(lab_server, pki):
@@ -142,11 +157,13 @@ def test_skip_cmd_shell_allows_longer_lines(lab_server, pki):
         cid = p.run_command(shell, line, skip_cmd_shell=True)
         out, err, code = p.get_command_output(shell, cid)
         p.cleanup_command(shell, cid)
-        assert code == 0 and out.endswith(b"y\r\n")
+        assert code == 0
+        assert out.endswith(b"y\r\n")
         cid = p.run_command(shell, line, skip_cmd_shell=False)
         out, err, code = p.get_command_output(shell, cid)
         p.cleanup_command(shell, cid)
-        assert code == 1 and err == b"The command line is too long.\r\n"
+        assert code == 1
+        assert err == b"The command line is too long.\r\n"
     finally:
         p.close_shell(shell)
 
@@ -169,7 +186,8 @@ def test_raw_stderr_is_clixml(lab_server, pki):
     p.cleanup_command(shell, cid)
     p.close_shell(shell)
     assert err.startswith(b"#< CLIXML\r\n<Objs Version=\"1.1.0.1\"")
-    assert b'<S S="Error">oops_x000D__x000A_</S>' in err and code == 1
+    assert b'<S S="Error">oops_x000D__x000A_</S>' in err
+    assert code == 1
 
 
 def test_codepage_and_crlf(lab_server, pki):
@@ -193,16 +211,21 @@ def test_environment_and_exit_code(lab_server, pki):
     _, _, code7 = p.get_command_output(shell, cid)
     p.cleanup_command(shell, cid)
     p.close_shell(shell)
-    assert out.decode() == request and code == 0 and code7 == 7
+    assert out.decode() == request
+    assert code == 0
+    assert code7 == 7
     assert srv.counters().shells_open == 0
 
 
 def test_timeout_faults_recovered(lab_server, pki):
     srv = lab_server(auth="ntlm", faults=LabFaults(timeout_faults=2))
     r = session_for(srv, pki, transport="ntlm").run_ps("slow")
-    assert r.status_code == 0 and r.std_out.endswith(b"slow\r\n")
+    assert r.status_code == 0
+    assert r.std_out.endswith(b"slow\r\n")
     c = srv.counters()
-    assert c.actions["Receive"] == 1 and c.actions["fault"] == 2 and c.status[500] == 2
+    assert c.actions["Receive"] == 1
+    assert c.actions["fault"] == 2
+    assert c.status[500] == 2
 
 
 def test_chunked_output_reassembled(lab_server, pki):
@@ -278,7 +301,9 @@ def test_receive_timeout_fault_codes_are_real(lab_server, pki):
     with pytest.raises(winrm.exceptions.WinRMOperationTimeoutError):
         p.get_command_output_raw(shell, cid)
     out, _, code, done = p.get_command_output_raw(shell, cid)
-    assert done and code == 0 and b"ipconfig" in out
+    assert done
+    assert code == 0
+    assert b"ipconfig" in out
     p.cleanup_command(shell, cid)
     p.close_shell(shell)
 
@@ -293,7 +318,8 @@ def test_http_details(lab_server):
             while b"\r\n\r\n" not in data:
                 data += s.recv(4096)
             head = data.split(b"\r\n\r\n")[0].decode()
-            assert head.startswith("HTTP/1.1 401") and "Content-Length: 0" in head
+            assert head.startswith("HTTP/1.1 401")
+            assert "Content-Length: 0" in head
             assert "WWW-Authenticate: Negotiate" in head
     assert srv.counters().requests == 2
 
@@ -325,7 +351,9 @@ def test_concurrent_sessions(lab_server, pki):
         outs = list(ex.map(work, range(4)))
     assert all(f"t{i}-2".encode() in o for i, o in enumerate(outs))
     c = srv.counters()
-    assert c.commands_run == 12 and c.shells_open == 0 and c.encrypted_replies == 60
+    assert c.commands_run == 12
+    assert c.shells_open == 0
+    assert c.encrypted_replies == 60
 
 
 def test_password_never_in_users_file_of_other_process(lab_server):
