@@ -57,7 +57,8 @@ def test_every_apply_op_answer_becomes_its_typed_result(drift):
     assert write.ok
     assert write.sha256 == _sha(new)
     assert write.previous_sha256 == _sha(old)
-    assert write.backup_path is not None and write.backup_path.endswith(".paragon-auditor.bak")
+    assert write.backup_path is not None
+    assert write.backup_path.endswith(".paragon-auditor.bak")
     assert isinstance(restart, RestartServiceResult)
     assert restart.state == "Running"
     assert isinstance(account, SetServiceAccountResult)

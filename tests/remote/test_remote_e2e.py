@@ -28,6 +28,7 @@ from auditor.remote import (
     write_file_op,
 )
 from auditor.remote import client as client_mod
+from auditor.vocab import NodeStatus
 
 pytestmark = pytest.mark.timeout(90)
 PW = "Rx-9937-remote-e2e!"  # test-only password for 127.0.0.1 listeners
@@ -69,8 +70,10 @@ def _same_as_scenario(cluster: LabCluster, node: str, state) -> None:
     original = load_node(cluster.node(node).node_dir)
     for key, f in original.files.items():
         if "pgsql-data" not in key:
-            assert state.files[key].content == f.content and state.files[key].mtime == f.mtime
-    assert state.services == original.services and state.hostname == original.hostname
+            assert state.files[key].content == f.content
+            assert state.files[key].mtime == f.mtime
+    assert state.services == original.services
+    assert state.hostname == original.hostname
 
 
 def test_ntlm_with_message_encryption_over_http(lab, request_):
@@ -79,13 +82,15 @@ def test_ntlm_with_message_encryption_over_http(lab, request_):
     resp = execute(target(cluster, "MGMT1"), request_)
     elapsed = time.perf_counter() - t0
     state = node_state_from_response("MGMT1", resp, expect_hostname="MGMT1")
-    assert state.status == "ok", state.reason
+    assert state.status is NodeStatus.OK, state.reason
     _same_as_scenario(cluster, "MGMT1", state)
     assert state.probe("\\\\fs01.corp.example\\paragon\\ims-repository").exists
     srv = cluster.server("MGMT1")
     c = srv.counters()
-    assert c.encrypted_requests >= 5 and c.encrypted_replies >= 5  # really sealed, not plaintext
-    assert c.commands_run == 1 and c.shells_open == 0  # ONE command, shell closed
+    assert c.encrypted_requests >= 5
+    assert c.encrypted_replies >= 5  # really sealed, not plaintext
+    assert c.commands_run == 1
+    assert c.shells_open == 0  # ONE command, shell closed
     print(f"\ncollect MGMT1 over NTLM+encryption/HTTP: {elapsed * 1000:.0f} ms")
 
 
@@ -96,7 +101,7 @@ def test_ntlm_over_https_with_ca_file_all_nodes(lab, request_):
         resp = execute(target(cluster, node), request_)
         elapsed = time.perf_counter() - t0
         state = node_state_from_response(node, resp)
-        assert state.status == "ok"
+        assert state.status is NodeStatus.OK
         _same_as_scenario(cluster, node, state)
         assert cluster.server(node).counters().shells_open == 0
         print(f"\ncollect {node} over NTLM/HTTPS: {elapsed * 1000:.0f} ms")
@@ -114,21 +119,27 @@ def test_failure_kinds(lab, request_):
         return ei.value
 
     e = kind_of("MGMT1", password="wrong-password")
-    assert e.kind == "auth" and e.message.startswith("authentication failed for auditor (NTLM) at 127.0.0.1:")
+    assert e.kind == "auth"
+    assert e.message.startswith("authentication failed for auditor (NTLM) at 127.0.0.1:")
     assert "wrong-password" not in e.message
     e = kind_of("MGMT1")
-    assert e.kind == "protocol" and "no 'PARAGON-AUDITOR/1' line" in e.message
+    assert e.kind == "protocol"
+    assert "no 'PARAGON-AUDITOR/1' line" in e.message
     e = kind_of("MGMT2")
-    assert e.kind == "protocol" and "truncated output?" in e.message
+    assert e.kind == "protocol"
+    assert "truncated output?" in e.message
     e = kind_of("SITE1", max_output_bytes=500_000)
-    assert e.kind == "too_large" and "exceeded 500000 bytes" in e.message
+    assert e.kind == "too_large"
+    assert "exceeded 500000 bytes" in e.message
     assert cluster.server("SITE1").counters().shells_open == 0  # closed even after giving up
     big = execute(target(cluster, "SITE1"), request_)  # 2 MB of noise + 2 timeout faults: still fine
-    assert node_state_from_response("SITE1", big).status == "ok"
+    assert node_state_from_response("SITE1", big).status is NodeStatus.OK
     e = kind_of("SITE2")
-    assert e.kind == "refused" and e.message == f"connection refused at 127.0.0.1:{cluster.endpoints['SITE2'][1]}"
+    assert e.kind == "refused"
+    assert e.message == f"connection refused at 127.0.0.1:{cluster.endpoints['SITE2'][1]}"
     e = kind_of("MGMT1", ca_file=None)
-    assert e.kind == "tls" and e.message.startswith("certificate verify failed:")
+    assert e.kind == "tls"
+    assert e.message.startswith("certificate verify failed:")
     assert "give the CA that signed the listener's certificate as ca_file in the inventory" in e.message
 
 
@@ -136,11 +147,13 @@ def test_http_unencrypted_and_tls_untrusted(lab, request_):
     cluster = lab("https", faults={"MGMT2": {"untrusted_cert": True}, "SITE1": {"delay_seconds": 3}})
     with pytest.raises(RemoteError) as ei:
         execute(target(cluster, "MGMT2"), request_)
-    assert ei.value.kind == "tls" and "certificate verify failed" in ei.value.message
+    assert ei.value.kind == "tls"
+    assert "certificate verify failed" in ei.value.message
     assert "does not hold the CA that signed this listener's certificate" in ei.value.message
     with pytest.raises(RemoteError) as ei:
         execute(target(cluster, "SITE1", read_timeout=2, operation_timeout=1), request_)
-    assert ei.value.kind == "timeout" and "127.0.0.1" in ei.value.message
+    assert ei.value.kind == "timeout"
+    assert "127.0.0.1" in ei.value.message
     # verify=False accepts the untrusted certificate (documented as unsafe)
     assert execute(target(cluster, "MGMT2", verify=False), request_)["hostname"] == "MGMT2"
 
@@ -160,7 +173,8 @@ def test_executor_failure_is_remote_with_clean_text(lab, request_, monkeypatch):
         execute(target(cluster, "MGMT1"), request_)
     assert ei.value.kind == "remote"
     assert "failed with exit code 1: lab: the executor sent" in ei.value.message
-    assert "CLIXML" not in ei.value.message and "_x000D_" not in ei.value.message
+    assert "CLIXML" not in ei.value.message
+    assert "_x000D_" not in ei.value.message
 
 
 def test_apply_over_winrm_changes_the_node_and_recollect_sees_it(lab, request_):
@@ -178,7 +192,8 @@ def test_apply_over_winrm_changes_the_node_and_recollect_sees_it(lab, request_):
     resp = execute(t, req, secrets={"PA_S_PROXY": secret})
     assert [r["status"] for r in resp["results"]] == ["ok", "ok", "ok"], resp["results"]
     after = node_state_from_response("SITE1", execute(t, request_))
-    assert after.file(SPOC).content == new and after.file(SPOC).mtime != before.file(SPOC).mtime
+    assert after.file(SPOC).content == new
+    assert after.file(SPOC).mtime != before.file(SPOC).mtime
     assert after.service("YSoftImsProxy").account == "CORP\\svc-proxy"
     assert after.service("YSoftSQ-SPOC").start_time != before.service("YSoftSQ-SPOC").start_time
     node_json = (cluster.node("SITE1").node_dir / "node.json").read_text()
@@ -186,7 +201,8 @@ def test_apply_over_winrm_changes_the_node_and_recollect_sees_it(lab, request_):
     # the collection runner's form: values to keep out of messages, nothing sent
     with pytest.raises(RemoteError) as ei:
         execute(target(cluster, "SITE1", password="wrong-" + secret), request_, secrets=[secret])
-    assert ei.value.kind == "auth" and secret not in ei.value.message
+    assert ei.value.kind == "auth"
+    assert secret not in ei.value.message
     # a secret that is not a PA_S_ variable is refused before anything is sent
     with pytest.raises(ValueError, match="secret variable names"):
         execute(t, req, secrets={"PASSWORD": secret})

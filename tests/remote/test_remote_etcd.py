@@ -104,7 +104,8 @@ def test_a_secret_key_is_refused_by_the_request_and_by_the_executor(healthy, key
                                             f"'{re.escape(pattern)}'"):
         validate_request(req)
     res = run_request(healthy, "MGMT1", req)  # the lab validates before it runs anything
-    assert res.exit_code == 1 and "refusing to read etcd key" in res.error
+    assert res.exit_code == 1
+    assert "refusing to read etcd key" in res.error
     node = LabNode(*entry(healthy, "MGMT1"))  # and the op itself refuses too
     with pytest.raises(OpFailed, match=f"refusing to read etcd key {key}"):
         op_etcd(node, req["ops"][0], node.load(), {})

@@ -31,6 +31,7 @@ from auditor.remote import (
     write_file_op,
 )
 from auditor.remote.protocol import encode_output, parse_output, response_json
+from auditor.vocab import NodeStatus
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -49,19 +50,24 @@ def collect_req() -> dict:
 
 def test_collect_every_op_on_a_management_node(drift, collect_req):
     resp = respond(drift, "MGMT1", collect_req)
-    assert resp["protocol"] == 1 and resp["kind"] == "collect" and resp["request_id"] == "req-1"
+    assert resp["protocol"] == 1
+    assert resp["kind"] == "collect"
+    assert resp["request_id"] == "req-1"
     assert resp["hostname"] == "MGMT1"
     assert [r["id"] for r in resp["results"]] == [op["id"] for op in collect_req["ops"]]
     assert all(r["status"] == "ok" for r in resp["results"]), [r for r in resp["results"] if r["status"] != "ok"]
 
     facts = result(resp, "facts")["data"]
-    assert facts["hostname"] == "MGMT1" and facts["fqdn"] == "mgmt1.corp.example"
-    assert facts["os"]["build"] == "20348" and facts["dotnet_release"] == 528449
+    assert facts["hostname"] == "MGMT1"
+    assert facts["fqdn"] == "mgmt1.corp.example"
+    assert facts["os"]["build"] == "20348"
+    assert facts["dotnet_release"] == 528449
     assert facts["environment"] == {"SAFEQ_HOME": "C:\\DispatcherParagon\\Management"}
     assert facts["interfaces"] == [{"name": "Ethernet0", "ipv4": ["10.0.10.11"]}]
 
     services = {s["name"]: s for s in result(resp, "services")["data"]["services"]}
-    assert services["YSoftSQ-SPOCGS"]["state"] == "Stopped" and services["YSoftSQ-SPOCGS"]["pid"] is None
+    assert services["YSoftSQ-SPOCGS"]["state"] == "Stopped"
+    assert services["YSoftSQ-SPOCGS"]["pid"] is None
     assert services["YSoftIms"]["account"] == "CORP\\svc-paragon"
     assert list(services["YSoftPGSQL"]) == ["name", "display_name", "state", "start_mode", "account",
                                             "image_path", "start_time", "pid"]
@@ -80,9 +86,13 @@ def test_collect_every_op_on_a_management_node(drift, collect_req):
                      "C:\\DispatcherParagon\\Management\\ims\\application.properties",
                      "C:\\DispatcherParagon\\Management\\management-server-install.log"]
     f0 = files["files"][0]
-    assert f0["exists"] and f0["mtime"] == "2026-10-01T08:00:00Z" and not f0["truncated"] and f0["error"] is None
+    assert f0["exists"]
+    assert f0["mtime"] == "2026-10-01T08:00:00Z"
+    assert not f0["truncated"]
+    assert f0["error"] is None
     on_disk = (drift / "mgmt1/files/c/DispatcherParagon/Management/conf/management.properties").read_bytes()
-    assert base64.b64decode(f0["content_b64"]) == on_disk and f0["size"] == len(on_disk)
+    assert base64.b64decode(f0["content_b64"]) == on_disk
+    assert f0["size"] == len(on_disk)
 
     spoc = result(resp, "files:spooler_controller")["data"]
     assert spoc["install_dir"] == "C:\\DispatcherParagon\\SPOC"  # from a quoted ImagePath with arguments
@@ -91,7 +101,8 @@ def test_collect_every_op_on_a_management_node(drift, collect_req):
     assert probe == [{"path": "C:\\DispatcherParagon\\Management\\PGSQL-data", "exists": True, "is_dir": True,
                       "error": None}]
     prop = result(resp, "probe_property:management:repository.path")["data"]
-    assert prop["found"] and prop["value"] == "\\\\fs01.corp.example\\paragon\\ims-repository"  # unescaped
+    assert prop["found"]
+    assert prop["value"] == "\\\\fs01.corp.example\\paragon\\ims-repository"  # unescaped
     assert prop["probe"] == {"path": prop["value"], "exists": True, "is_dir": True, "error": None}
 
 
@@ -140,10 +151,13 @@ def test_truncation_and_case_insensitive_paths(drift):
     resp = respond(drift, "MGMT1", req)
     f = result(resp, "files:spooler_controller")["data"]["files"][0]
     assert f["path"] == "C:\\DispatcherParagon\\SPOC\\CONF\\MODULES\\spoc.conf"  # dir as asked, name as on disk
-    assert f["truncated"] and len(base64.b64decode(f["content_b64"])) == 10 and f["size"] > 10
+    assert f["truncated"]
+    assert len(base64.b64decode(f["content_b64"])) == 10
+    assert f["size"] > 10
     st = node_state_from_response("MGMT1", resp)
     entry_ = st.file(SPOC)
-    assert entry_.truncated and entry_.error == "truncated at 10 bytes"
+    assert entry_.truncated
+    assert entry_.error == "truncated at 10 bytes"
 
 
 def test_round_trip_node_folder_response_nodestate_folder(drift, tmp_path, collect_req):
@@ -187,8 +201,10 @@ def test_round_trip_node_folder_response_nodestate_folder(drift, tmp_path, colle
 
 def test_output_format_is_one_ascii_line(drift, collect_req):
     res = run_request(drift, "MGMT1", collect_req)
-    assert res.stdout.startswith("PARAGON-AUDITOR/1 ") and res.stdout.endswith("\n")
-    assert res.stdout.count("\n") == 1 and res.stdout.isascii()
+    assert res.stdout.startswith("PARAGON-AUDITOR/1 ")
+    assert res.stdout.endswith("\n")
+    assert res.stdout.count("\n") == 1
+    assert res.stdout.isascii()
     resp = parse_output(res.stdout.encode())
     # the exact bytes executor.ps1 writes: compact ASCII JSON, base64, CRLF
     assert encode_output(resp).replace("\r\n", "\n") == res.stdout
@@ -215,17 +231,21 @@ def test_write_restore_restart_account_installers(drift):
     assert [r["status"] for r in resp["results"]] == ["ok", "ok", "ok", "ok"], resp["results"]
     w = resp["results"][1]["data"]
     assert spoc_file.read_bytes() == new
-    assert w["sha256"] == _sha(new) and w["previous_sha256"] == _sha(old)
-    assert w["backup_path"].startswith(SPOC.lower() + ".") and w["backup_path"].endswith(".paragon-auditor.bak")
+    assert w["sha256"] == _sha(new)
+    assert w["previous_sha256"] == _sha(old)
+    assert w["backup_path"].startswith(SPOC.lower() + ".")
+    assert w["backup_path"].endswith(".paragon-auditor.bak")
     backups = list(spoc_file.parent.glob("spoc.conf.*.paragon-auditor.bak"))
-    assert len(backups) == 1 and backups[0].read_bytes() == old
+    assert len(backups) == 1
+    assert backups[0].read_bytes() == old
     data = json.loads((node_dir / "node.json").read_text())
     times = {path_key(k): v for k, v in data["file_times"].items()}
     assert times[path_key(SPOC)] == w["mtime"] != "2026-10-01T08:00:00Z"
     assert times[path_key(w["backup_path"])] == "2026-10-01T08:00:00Z"  # a copy keeps the mtime
     svc = {s["name"]: s for s in data["services"]}
     r = resp["results"][2]["data"]
-    assert r["state"] == "Running" and svc["YSoftSQ-SPOC"]["start_time"] == r["start_time"] != "2026-11-20T02:00:00Z"
+    assert r["state"] == "Running"
+    assert svc["YSoftSQ-SPOC"]["start_time"] == r["start_time"] != "2026-11-20T02:00:00Z"
     assert svc["YSoftSQ-SPOC"]["pid"] == r["pid"]
     assert svc["YSoftImsProxy"]["account"] == "CORP\\svc-paragon"
     assert "S3cret" not in (node_dir / "node.json").read_text()
@@ -239,7 +259,8 @@ def test_write_restore_restart_account_installers(drift):
 
     # restore from the backup (atomically), guarded by the content we wrote
     resp3 = respond(drift, "SITE1", build_apply_request([restore_file_op(SPOC, w["backup_path"], _sha(new))]))
-    assert resp3["results"][0]["status"] == "ok" and spoc_file.read_bytes() == old
+    assert resp3["results"][0]["status"] == "ok"
+    assert spoc_file.read_bytes() == old
     assert resp3["results"][0]["data"]["mtime"] == "2026-10-01T08:00:00Z"
     collected = node_state_from_response("SITE1", respond(drift, "SITE1", build_collect_request(load_profile())))
     assert collected.file(SPOC).content == old
@@ -249,7 +270,8 @@ def test_write_new_file_backup_dir_and_refusals(drift):
     node_dir = entry(drift, "MGMT2")[1]
     newfile = "C:\\DispatcherParagon\\SPOC\\conf\\modules\\extra.conf"
     resp = respond(drift, "MGMT2", build_apply_request([write_file_op(newfile, b"a=1\r\n", None)]))
-    assert resp["results"][0]["status"] == "ok" and resp["results"][0]["data"]["backup_path"] is None
+    assert resp["results"][0]["status"] == "ok"
+    assert resp["results"][0]["data"]["backup_path"] is None
     assert (node_dir / "files/c/DispatcherParagon/SPOC/conf/modules/extra.conf").read_bytes() == b"a=1\r\n"
     # exists now: a plan that expects no file is refused
     resp = respond(drift, "MGMT2", build_apply_request([write_file_op(newfile, b"b", None)]))
@@ -269,10 +291,13 @@ def test_apply_faults_service_start_fail_installer_and_missing_password(drift):
     faults = {"service_start_fail": ["YSoftSQ-SPOC"], "installer_running": True}
     resp = respond(drift, "SITE1", build_apply_request([restart_service_op("YSoftSQ-SPOC", 5)]), faults=faults)
     r = resp["results"][0]
-    assert r["status"] == "failed" and r["error"] == "service YSoftSQ-SPOC did not reach Running within 5 s (state: Stopped)"
+    assert r["status"] == "failed"
+    assert r["error"] == "service YSoftSQ-SPOC did not reach Running within 5 s (state: Stopped)"
     data = json.loads((entry(drift, "SITE1")[1] / "node.json").read_text())
     spoc = next(s for s in data["services"] if s["name"] == "YSoftSQ-SPOC")
-    assert spoc["state"] == "Stopped" and spoc["pid"] is None and spoc["start_time"] is None
+    assert spoc["state"] == "Stopped"
+    assert spoc["pid"] is None
+    assert spoc["start_time"] is None
 
     resp = respond(drift, "SITE1", build_apply_request([check_installers_op(list(load_profile().installer_processes)),
                                                         restart_service_op("YSoftImsProxy")]), faults=faults)
@@ -290,19 +315,25 @@ def test_apply_faults_service_start_fail_installer_and_missing_password(drift):
 
 def test_output_faults_and_wrong_hostname(drift, collect_req):
     garbage = run_request(drift, "SITE1", collect_req, faults={"garbage_output": True})
-    assert garbage.exit_code == 0 and "PARAGON-AUDITOR" not in garbage.stdout
+    assert garbage.exit_code == 0
+    assert "PARAGON-AUDITOR" not in garbage.stdout
     trunc = run_request(drift, "SITE1", collect_req, faults={"truncated_output": True})
-    assert trunc.stdout.startswith("PARAGON-AUDITOR/1 ") and not trunc.stdout.endswith("\n")
+    assert trunc.stdout.startswith("PARAGON-AUDITOR/1 ")
+    assert not trunc.stdout.endswith("\n")
     huge = run_request(drift, "SITE1", collect_req, faults={"huge_output": 300_000})
-    assert len(huge.stdout) > 300_000 and parse_output(huge.stdout.encode())["kind"] == "collect"
+    assert len(huge.stdout) > 300_000
+    assert parse_output(huge.stdout.encode())["kind"] == "collect"
     resp = respond(drift, "SITE1", collect_req, faults={"wrong_hostname": "SITE9"})
-    assert resp["hostname"] == "SITE9" and result(resp, "facts")["data"]["fqdn"] == "site9.corp.example"
+    assert resp["hostname"] == "SITE9"
+    assert result(resp, "facts")["data"]["fqdn"] == "site9.corp.example"
     with pytest.raises(RemoteError) as ei:
         node_state_from_response("SITE1", resp, expect_hostname="SITE1")
-    assert ei.value.kind == "protocol" and "answered as 'SITE9'" in ei.value.message
+    assert ei.value.kind == "protocol"
+    assert "answered as 'SITE9'" in ei.value.message
     resp = respond(drift, "SITE1", collect_req, faults={"op_errors": {"registry": "Access is denied."}})
     st = node_state_from_response("SITE1", resp)
-    assert st.status == "error" and st.reason == "collection incomplete: registry: Access is denied."
+    assert st.status is NodeStatus.ERROR
+    assert st.reason == "collection incomplete: registry: Access is denied."
     assert st.services  # the other ops still delivered
     assert set(FAULTS) >= {"garbage_output", "truncated_output", "huge_output", "wrong_hostname",
                            "service_start_fail", "installer_running"}
@@ -325,22 +356,28 @@ def test_unknown_scripts_ops_versions_fail_loudly(drift, collect_req):
     ]
     for line, text in cases:
         res = _run_raw(drift, env, line)
-        assert res.exit_code == 1 and text in res.error and res.stdout == ""
+        assert res.exit_code == 1
+        assert text in res.error
+        assert res.stdout == ""
     res = _run_raw(drift, env, bootstrap.command_line(), ["extra"])
-    assert res.exit_code == 1 and "unexpected command arguments" in res.error
+    assert res.exit_code == 1
+    assert "unexpected command arguments" in res.error
 
     tampered = dict(env)
     tampered["PA_X0"] = bootstrap.pack(bootstrap.executor_script() + "\n# changed")
     res = _run_raw(drift, tampered, bootstrap.command_line())
-    assert res.exit_code == 1 and "is not the shipped executor.ps1" in res.error
+    assert res.exit_code == 1
+    assert "is not the shipped executor.ps1" in res.error
     res = _run_raw(drift, {k: v for k, v in env.items() if not k.startswith("PA_R")}, bootstrap.command_line())
-    assert res.exit_code == 1 and "PA_R0 is missing" in res.error
+    assert res.exit_code == 1
+    assert "PA_R0 is missing" in res.error
 
     def with_request(req: dict) -> str:
         e = dict(env)
         e["PA_R0"] = bootstrap.pack(json.dumps(req))
         res = _run_raw(drift, e, bootstrap.command_line())
-        assert res.exit_code == 1 and res.stdout == ""
+        assert res.exit_code == 1
+        assert res.stdout == ""
         return res.error
 
     assert "unsupported protocol version 2" in with_request(dict(collect_req, protocol=2))
@@ -351,7 +388,8 @@ def test_unknown_scripts_ops_versions_fail_loudly(drift, collect_req):
     e = dict(env)
     e["PA_R0"] = bootstrap.pack("{not json")
     res = _run_raw(drift, e, bootstrap.command_line())
-    assert res.exit_code == 1 and "request is not valid JSON" in res.error
+    assert res.exit_code == 1
+    assert "request is not valid JSON" in res.error
 
 
 # ---- naive one-liners -------------------------------------------------------------------------
@@ -361,13 +399,17 @@ def test_naive_one_liners(drift):
         return _run_raw(drift, {}, encoded(script))
 
     r = run(f"Get-Content -Raw -LiteralPath '{SPOC.upper()}'")
-    assert r.exit_code == 0 and "serverGUID=" in r.stdout and "\r" not in r.stdout
+    assert r.exit_code == 0
+    assert "serverGUID=" in r.stdout
+    assert "\r" not in r.stdout
     r = run("Get-Content -Raw -LiteralPath 'C:\\nope.txt'")
-    assert r.exit_code == 1 and "Cannot find path 'C:\\nope.txt'" in r.error
+    assert r.exit_code == 1
+    assert "Cannot find path 'C:\\nope.txt'" in r.error
     r = run("Get-Service -Name 'ysoftsq-spoc' | Select-Object Name,Status,StartType | ConvertTo-Json")
     assert r.stdout == '{\n    "Name":  "YSoftSQ-SPOC",\n    "Status":  4,\n    "StartType":  2\n}\n'
     r = run("Get-Service -Name 'Nope' | Select-Object Name,Status,StartType | ConvertTo-Json")
-    assert r.exit_code == 1 and "Cannot find any service with service name 'Nope'" in r.error
+    assert r.exit_code == 1
+    assert "Cannot find any service with service name 'Nope'" in r.error
     assert run("Test-Path -LiteralPath '\\\\fs01.corp.example\\paragon\\ims-repository'").stdout == "True\n"
     assert run("Test-Path -LiteralPath 'C:\\DispatcherParagon\\Management\\PGSQL-data'").stdout == "True\n"
     assert run("Test-Path -LiteralPath 'C:\\Nope'").stdout == "False\n"
@@ -378,7 +420,8 @@ def test_naive_one_liners(drift):
     r = run("(Get-CimInstance Win32_Service -Filter \"Name='YSoftIms'\").StartName")
     assert r.stdout == "CORP\\svc-paragon\n"
     r = run("Get-Content -Raw -LiteralPath 'C:\\a.txt'; Remove-Item C:\\ -Recurse")
-    assert r.exit_code == 1 and "unrecognised script" in r.error
+    assert r.exit_code == 1
+    assert "unrecognised script" in r.error
     assert len(NAIVE_COMMANDS) == 6
 
 
@@ -431,5 +474,6 @@ def test_broken_node_json_fails_loudly(drift, collect_req):
     data["services"][0]["colour"] = "blue"
     (node_dir / "node.json").write_text(json.dumps(data))
     res = run_request(drift, "SITE1", collect_req)
-    assert res.exit_code == 1 and res.stdout == ""
+    assert res.exit_code == 1
+    assert res.stdout == ""
     assert res.error.startswith("lab: cannot simulate SITE1: TypeError")

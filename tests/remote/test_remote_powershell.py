@@ -51,7 +51,10 @@ def test_command_line_is_fixed_and_under_the_cmd_limit():
     assert len(line) < 8191 // 3, len(line)  # plenty of room under cmd.exe's 8191
     script = base64.b64decode(line.rsplit(" ", 1)[1]).decode("utf-16-le")
     assert script == bootstrap.bootstrap_script()
-    assert "PA_X" in script and "PA_R" in script and "GZipStream" in script and "exit $global:PAExit" in script
+    assert "PA_X" in script
+    assert "PA_R" in script
+    assert "GZipStream" in script
+    assert "exit $global:PAExit" in script
 
 
 def test_executor_implements_every_op_and_the_output_contract():
@@ -64,7 +67,8 @@ def test_executor_implements_every_op_and_the_output_contract():
     assert "$ErrorActionPreference = 'Stop'" in src
     assert "'PARAGON-AUDITOR/1 ' + [Convert]::ToBase64String" in src
     assert "$global:PAExit = 0" in src
-    assert "Get-CimInstance -ClassName Win32_Service" in src and "Get-NetTCPConnection -State Listen" in src
+    assert "Get-CimInstance -ClassName Win32_Service" in src
+    assert "Get-NetTCPConnection -State Listen" in src
     assert "[System.IO.File]::Replace(" in src  # atomic replacement
     assert src.isascii()  # the script itself survives any codepage
     # never the PowerShell automatic $pid / $input / $args / $matches as our own variables
@@ -106,7 +110,8 @@ def test_every_called_helper_is_defined_and_every_helper_is_used():
 
     walk(tree.root_node)
     ours_called = {c for c in called if c.startswith("PA-")}
-    assert defined and ours_called
+    assert defined
+    assert ours_called
     assert ours_called - defined == set()
     assert defined - ours_called == set()
 

@@ -34,7 +34,9 @@ from auditor.winpath import image_executable, install_dir
 
 def test_collect_request_from_profile():
     req = build_collect_request(load_profile(), request_id="abc")
-    assert req["protocol"] == 1 and req["kind"] == "collect" and req["request_id"] == "abc"
+    assert req["protocol"] == 1
+    assert req["kind"] == "collect"
+    assert req["request_id"] == "abc"
     ops = {op["id"]: op for op in req["ops"]}
     assert ops["services"]["patterns"] == ["YSoft*", "YSQ*"]
     assert ops["facts"]["env"] == ["SAFEQ_HOME"]
@@ -78,7 +80,8 @@ def test_apply_request_builders():
     req = build_apply_request([write_file_op("C:\\a\\b.conf", b"\x00\xff", "0" * 64, backup_dir="D:\\bk"),
                                set_service_account_op("YSoftIms", "CORP\\svc", "PA_S_IMS")])
     w, s = req["ops"]
-    assert w["content_b64"] == base64.b64encode(b"\x00\xff").decode() and w["id"] == "0:write_file"
+    assert w["content_b64"] == base64.b64encode(b"\x00\xff").decode()
+    assert w["id"] == "0:write_file"
     assert s == {"op": "set_service_account", "name": "YSoftIms", "account": "CORP\\svc", "password_env": "PA_S_IMS",
                  "id": "1:set_service_account"}
     assert "password" not in json.dumps(req).lower().replace("password_env", "")
@@ -110,9 +113,11 @@ def test_wildcards():
     assert wild_match("*paragon*setup*", "Dispatcher-Paragon-Setup.exe")
     assert wild_match("SafeQ6.exe", "safeq6.EXE")
     assert not wild_match("SafeQ6.exe", "SafeQ6xexe")  # the dot is literal
-    assert wild_match("a?c", "abc") and not wild_match("a?c", "ac")
+    assert wild_match("a?c", "abc")
+    assert not wild_match("a?c", "ac")
     assert not wild_match("[ab]*", "a1")  # brackets are literal, unlike -like
-    assert wild_match("*.conf", "spoc.conf") and not wild_match("*.conf", "spoc.config")
+    assert wild_match("*.conf", "spoc.conf")
+    assert not wild_match("*.conf", "spoc.config")
 
 
 @pytest.mark.parametrize("text, key, value", [
@@ -163,7 +168,9 @@ def test_decoder_is_strict_and_names_the_place():
         {"name": "YSoftIms", "display_name": "x", "state": "Running", "start_mode": "Auto", "account": "LocalSystem",
          "image_path": "", "start_time": "2026-01-01T00:00:00Z", "pid": 4}]}}
     st = node_state_from_response("N", _resp([ok_services]))
-    assert st.service("ysoftims").pid == 4 and st.collected_at == "2026-01-01T00:00:01Z" and st.hostname == "H"
+    assert st.service("ysoftims").pid == 4
+    assert st.collected_at == "2026-01-01T00:00:01Z"
+    assert st.hostname == "H"
     bad = copy.deepcopy(ok_services)
     bad["data"]["services"][0]["pid"] = "4"
     with pytest.raises(RemoteError) as ei:
@@ -194,7 +201,8 @@ def test_decoder_is_strict_and_names_the_place():
 
 def test_target_never_shows_the_password():
     t = Target(name="n", host="10.0.0.1", username="CORP\\auditor", password="Sup3r-Secret")
-    assert "Sup3r-Secret" not in repr(t) and "Sup3r-Secret" not in str(t)
+    assert "Sup3r-Secret" not in repr(t)
+    assert "Sup3r-Secret" not in str(t)
     assert t.endpoint == "https://10.0.0.1:5986/wsman"
     assert Target(name="v6", host="fe80::1", scheme="http", port=5985).endpoint == "http://[fe80::1]:5985/wsman"
     with pytest.raises(ValueError, match="read_timeout"):
@@ -228,4 +236,5 @@ def test_decoder_refuses_hostile_file_paths(path):
              "error": None}]}}
     with pytest.raises(RemoteError) as ei:
         node_state_from_response("N", _resp([files]))
-    assert ei.value.kind == "protocol" and "files[0].path" in ei.value.message
+    assert ei.value.kind == "protocol"
+    assert "files[0].path" in ei.value.message

@@ -31,7 +31,8 @@ def schemas() -> tuple[dict, dict]:
     blocks = re.findall(r"```json\n(\{\n  \"\$schema\".*?)\n```", DOC.read_text(), re.S)
     assert len(blocks) == 2
     req, resp = (json.loads(b) for b in blocks)
-    assert req["$id"].endswith(":request") and resp["$id"].endswith(":response")
+    assert req["$id"].endswith(":request")
+    assert resp["$id"].endswith(":response")
     return req, resp
 
 
