@@ -85,7 +85,9 @@ def test_unreachable_wins_over_findings():
 
 def test_redact_argv():
     text = redact_argv(["auditor", "audit", "--password", "hunter2", "--token=abc", "db.password=x", "--out", "r"])
-    assert "hunter2" not in text and "abc" not in text and "=x" not in text
+    assert "hunter2" not in text
+    assert "abc" not in text
+    assert "=x" not in text
     assert "--out r" in text
 
 
@@ -155,7 +157,8 @@ def test_junit_structure(full_report):
     failure = fail.find("failure")
     assert failure is not None
     assert HOSTILE in failure.get("message")
-    assert "expected:" in failure.text and "actual:" in failure.text
+    assert "expected:" in failure.text
+    assert "actual:" in failure.text
     assert by[("SVC-RUNNING", "SITE1:SPOC")].find("error") is not None
     assert by[("SVC-RUNNING", "MGMT1:SPOC")].find("skipped") is not None
     waived = by[("SVC-RUNNING", "MGMT2:YSoftIMS")].find("skipped")
@@ -178,10 +181,13 @@ def test_csv_one_row_per_finding(full_report):
     rows = list(csv.DictReader(io.StringIO(render_csv(full_report))))
     assert len(rows) == len(full_report.findings)
     row = next(r for r in rows if r["subject"] == "SITE1:serverGUID3")
-    assert row["severity"] == "high" and row["status"] == "fail" and row["line"] == "12"
+    assert row["severity"] == "high"
+    assert row["status"] == "fail"
+    assert row["line"] == "12"
     assert HOSTILE in row["actual"]
     waived = next(r for r in rows if r["status"] == "waived")
-    assert waived["waiver_owner"] == "jane" and waived["waiver_expires"] == "2026-12-31"
+    assert waived["waiver_owner"] == "jane"
+    assert waived["waiver_expires"] == "2026-12-31"
 
 
 def test_csv_neutralises_formulas(report):
@@ -194,13 +200,18 @@ def test_csv_neutralises_formulas(report):
 # ---- console --------------------------------------------------------------------------------
 def test_console_summary(full_report, tmp_path):
     text = render_console(full_report, [tmp_path / "report.html"])
-    assert "severity" in text and "critical" in text
-    assert "NOT AUDITED" in text and "SITE2" in text and "timeout" in text
+    assert "severity" in text
+    assert "critical" in text
+    assert "NOT AUDITED" in text
+    assert "SITE2" in text
+    assert "timeout" in text
     assert str(tmp_path / "report.html") in text
     assert "Failing findings" in text
-    assert "\x00" not in text and "\x1b" not in text
+    assert "\x00" not in text
+    assert "\x1b" not in text
     quiet = render_console(full_report, [], details=False)
-    assert "Failing findings" not in quiet and "NOT AUDITED" in quiet
+    assert "Failing findings" not in quiet
+    assert "NOT AUDITED" in quiet
 
 
 # ---- HTML -----------------------------------------------------------------------------------
@@ -241,9 +252,11 @@ def test_html_sections(full_report):
     assert positions == sorted(positions), dict(zip(order, positions, strict=True))
     assert html.index('href="#unreachable"') < html.index('id="failing"')  # the banner names them at once
     assert "<svg" in html
-    assert "NOT AUDITED" in html and "FAIL" in html  # text, not colour only
+    assert "NOT AUDITED" in html
+    assert "FAIL" in html  # text, not colour only
     assert "auditor fix --inventory INVENTORY.yaml --check SPOC-MGMT-LIST --node SITE1" in html
-    assert "jane" in html and "2026-12-31" in html
+    assert "jane" in html
+    assert "2026-12-31" in html
     for check in CHECKS:
         assert check.remediation in html
     assert "Compared with the previous run (run 41" in html
@@ -251,17 +264,22 @@ def test_html_sections(full_report):
 
 def test_html_optional_sections_absent(report):
     html = render_html(report)
-    assert 'id="since"' not in html and 'id="trend"' not in html and "<svg" not in html
+    assert 'id="since"' not in html
+    assert 'id="trend"' not in html
+    assert "<svg" not in html
     assert 'id="unreachable"' not in html
 
 
 def test_trend_svg_escapes_and_scales():
     trend = [dict(TREND[0], finished_at=HOSTILE), *TREND[1:]]
     svg = str(trend_svg(trend))
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert HOSTILE not in svg and "&lt;script&gt;" in svg
+    assert svg.startswith("<svg")
+    assert svg.endswith("</svg>")
+    assert HOSTILE not in svg
+    assert "&lt;script&gt;" in svg
     ET.fromstring(svg)  # well-formed
-    assert trend_svg(None) is None and trend_svg([]) is None
+    assert trend_svg(None) is None
+    assert trend_svg([]) is None
     assert "<rect" in str(trend_svg([{"run_id": 1, "finished_at": None, "failing": {}}]))
 
 
@@ -276,7 +294,8 @@ def test_write_reports(full_report, tmp_path):
 def test_since_last_run_shape_from_history(full_report):
     assert full_report.since_last_run is SINCE
     html = render_html(full_report)
-    assert "unreachable" in html and "now_status" not in html
+    assert "unreachable" in html
+    assert "now_status" not in html
     assert "&rarr; pass" in html or "→ pass" in html
 
 
@@ -300,8 +319,10 @@ def test_html_matrix_large_cluster_folds_quiet_nodes():
     html = render_html(r)
     assert 'class="matrix wide"' in html
     matrix = html[html.index('id="matrix"'):html.index('id="waived"')]
-    assert '<th scope="row">SITE007' in matrix and '<th scope="row">SITE005' in matrix  # failing and unreachable
-    assert "38 node(s) with every check ok" in matrix and '<th scope="row">SITE001' not in matrix
+    assert '<th scope="row">SITE007' in matrix
+    assert '<th scope="row">SITE005' in matrix  # failing and unreachable
+    assert "38 node(s) with every check ok" in matrix
+    assert '<th scope="row">SITE001' not in matrix
     assert "<details>" in matrix  # collapsed: 40 nodes
 
 
