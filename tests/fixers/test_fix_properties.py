@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from auditor.checks import run_checks
 from auditor.cluster import Cluster
+from auditor.findings import Status
 from auditor.fixers import FixOptions, build_plan
 from auditor.manifest import load_cluster_folder
 from auditor.nodestate import FileEntry, path_key
@@ -68,7 +69,7 @@ def test_spoc_conf_fix_passes_the_check_and_keeps_the_rest(entries, before, betw
     new = np.edits[0].new
     site1.files[path_key(PATH)] = FileEntry(path=PATH, content=new, mtime="2026-10-02T08:00:00Z")
     again = run_checks(Cluster.build(nodes, PROFILE), only={"SPOC-MGMT-LIST"}, nodes={"SITE1"})
-    assert [f.status.value for f in again if f.node == "SITE1"] == ["pass"], [f.message for f in again]
+    assert [f.status for f in again if f.node == "SITE1"] == [Status.PASS], [f.message for f in again]
 
     # same encoding (BOM included) and line endings; non-server lines untouched and in order
     assert new.startswith(data[:2]) if encoding == "utf-16" else new.startswith(b"\xef\xbb\xbf") == \
