@@ -20,7 +20,8 @@ def doc(text: str | bytes) -> PropertiesDocument:
 def test_separators_comments_and_blank_lines():
     d = doc("# comment\n! bang comment\n\na=1\nb = 2\nc:3\nd : 4\ne 5\n  f\t=\t6\ng\n")
     assert d.as_dict() == {"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": ""}
-    assert d.entry("b").sep == " = " and d.entry("f").indent == "  "
+    assert d.entry("b").sep == " = "
+    assert d.entry("f").indent == "  "
     assert d.entry("e").lineno == 8
 
 

@@ -50,7 +50,8 @@ def test_whitespace_around_keys_and_values():
 def test_malformed_line_names_file_and_line():
     with pytest.raises(ParseError) as exc:
         doc("# ok\nserverGUID=a\nthis line has no separator\n")
-    assert exc.value.line == 3 and "spoc.conf:3:" in str(exc.value)
+    assert exc.value.line == 3
+    assert "spoc.conf:3:" in str(exc.value)
     with pytest.raises(ParseError) as exc:
         doc("a=1\n = value\n")
     assert exc.value.line == 2
@@ -107,8 +108,10 @@ def test_remove_server_renumbers_without_gap():
     assert [(s.index, s.guid) for s in d.servers()] == [(1, "bbb"), (2, "ccc")]
     text = d.render().decode()
     assert "serverGUID = bbb\r\nserverIP = 10.0.0.2\r\n" in text
-    assert "{AAA}" not in text and "serverGUID3" not in text
-    assert "; other settings" in text and "unknownKey=kept" in text
+    assert "{AAA}" not in text
+    assert "serverGUID3" not in text
+    assert "; other settings" in text
+    assert "unknownKey=kept" in text
     assert d.server_key_problems() == []
 
 
@@ -126,7 +129,8 @@ def test_set_and_remove_plain_keys():
     d.set("localGUID", "spoc-b")
     d.remove("unknownKey")
     text = d.render().decode()
-    assert "localGUID=spoc-b\r\n" in text and "unknownKey" not in text
+    assert "localGUID=spoc-b\r\n" in text
+    assert "unknownKey" not in text
     assert text.count("\n") == BASE.count("\n") - 1
 
 
@@ -146,7 +150,8 @@ def test_any_bytes_parse_or_raise_and_render_identically(data):
     try:
         d = SpocConfDocument(data, "fuzz")
     except ParseError as exc:
-        assert exc.line is not None and exc.line >= 1
+        assert exc.line is not None
+        assert exc.line >= 1
         return
     assert d.render() == data
 

@@ -22,9 +22,11 @@ def test_decode_variants():
     assert decode_bytes(codecs.BOM_UTF16_LE + "a=1".encode("utf-16-le")).text == "a=1"
     assert decode_bytes(codecs.BOM_UTF16_BE + "a=1".encode("utf-16-be")).text == "a=1"
     bomless = decode_bytes("key=value\r\n".encode("utf-16-le"))
-    assert bomless.encoding == "utf-16-le" and bomless.text == "key=value\r\n"
+    assert bomless.encoding == "utf-16-le"
+    assert bomless.text == "key=value\r\n"
     legacy = decode_bytes(b"name=Caf\xe9\x81")  # not UTF-8: falls back losslessly
-    assert legacy.encoding == "latin-1" and legacy.encode() == b"name=Caf\xe9\x81"
+    assert legacy.encoding == "latin-1"
+    assert legacy.encode() == b"name=Caf\xe9\x81"
 
 
 def test_invalid_utf16_after_bom_is_parse_error():
@@ -61,17 +63,20 @@ def test_app_settings():
     data = (b'<?xml version="1.0"?><configuration><appSettings><add key="A" value="1"/>'
             b'<add key="A" value="2"/></appSettings></configuration>')
     s = app_settings(data)
-    assert s.values == {"A": "2"} and s.duplicates == ["A"]
+    assert s.values == {"A": "2"}
+    assert s.duplicates == ["A"]
 
 
 def test_doctype_and_entities_are_refused_with_line():
     evil = b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n]>\n<configuration>&lol;</configuration>'
     with pytest.raises(ParseError) as exc:
         parse_xml(evil, "remoteConfImg.xml")
-    assert exc.value.line == 2 and "DOCTYPE" in str(exc.value)
+    assert exc.value.line == 2
+    assert "DOCTYPE" in str(exc.value)
 
 
 def test_malformed_xml_names_line():
     with pytest.raises(ParseError) as exc:
         parse_xml(b"<configuration>\n  <property key='a'>\n</configuration>\n", "x.xml")
-    assert exc.value.line == 3 and str(exc.value).startswith("x.xml:3:")
+    assert exc.value.line == 3
+    assert str(exc.value).startswith("x.xml:3:")
