@@ -71,7 +71,8 @@ def test_collector_one_command_per_node_constant_requests(tmp_path, monkeypatch,
             assert c.actions == {"Create": 1, "Command": 1, "Receive": 1, "Signal": 1, "Delete": 1}, node.name
             assert c.requests == REQUESTS_PER_NODE, (node.name, c)
             assert c.encrypted_requests == c.encrypted_replies == 5, node.name
-            assert c.shells_open == 0 and c.auth_failures == 0, node.name
+            assert c.shells_open == 0, node.name
+            assert c.auth_failures == 0, node.name
 
 
 def _count_calls(fn) -> int:
@@ -257,15 +258,19 @@ def test_drift_does_not_copy_unchanged_findings(tmp_path, profile, monkeypatch):
     monkeypatch.setattr(Finding, "to_dict", counting)
     new, resolved, changed = diff_findings(findings, after)
     assert calls <= 2
-    assert len(new) + len(changed) == 1 and not resolved
+    assert len(new) + len(changed) == 1
+    assert not resolved
 
 
 def test_history_json_fast_path_returns_fresh_objects():
     from auditor.history.store import _loads
 
     a, b = _loads("[]"), _loads("[]")
-    assert a == [] and a is not b
-    assert _loads("{}") == {} and _loads("null") is None and _loads(None) is None
+    assert a == []
+    assert a is not b
+    assert _loads("{}") == {}
+    assert _loads("null") is None
+    assert _loads(None) is None
     assert _loads('{"k": [1]}') == {"k": [1]}
 
 
