@@ -73,7 +73,8 @@ def run(*args: str):
 
 def one_line_error(result) -> str:
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: "), result.output
     return lines[0]
 
 
@@ -97,7 +98,8 @@ def test_discover_out_below_a_file_fails_before_contacting_the_seed(inventory, a
                  "--credential-env", ENV, "--deadline", "2", "--out", str(a_file / "cluster.yaml"))
     assert result.exit_code == 2
     line = one_line_error(result)
-    assert "cannot create the folder for the inventory" in line and "a file is in the way" in line
+    assert "cannot create the folder for the inventory" in line
+    assert "a file is in the way" in line
     assert not contacted(silent_node)
 
 
@@ -111,7 +113,8 @@ def test_lab_generate_out_below_a_file_is_a_one_line_error(a_file):
 def test_discover_help_documents_exit_codes():
     result = run("discover", "--help")
     assert result.exit_code == 0
-    assert "Exit codes:" in result.output and "3 the seed could not be collected" in result.output
+    assert "Exit codes:" in result.output
+    assert "3 the seed could not be collected" in result.output
 
 
 def test_fix_plan_json_below_a_file_fails_before_planning(a_file, tmp_path):
@@ -136,7 +139,8 @@ def test_out_has_the_same_short_option_in_audit_collect_and_discover(tmp_path):
     for cmd in ("audit", "collect", "discover", "demo"):
         assert "-o, --out" in run(cmd, "--help").output, cmd
     result = run("audit", "--from", str(_drift_scenario()), "-o", str(tmp_path / "r"), "--no-history", "-q")
-    assert result.exit_code == 1 and (tmp_path / "r" / "report.html").is_file()
+    assert result.exit_code == 1
+    assert (tmp_path / "r" / "report.html").is_file()
 
 
 def test_history_for_an_unknown_cluster_names_the_cluster(tmp_path, monkeypatch):
@@ -156,8 +160,10 @@ def test_prompt_credential_without_input_is_exit_2_not_aborted(inventory, tmp_pa
     result = CliRunner().invoke(main, ["audit", "--inventory", str(inventory), "--out", str(tmp_path / "r"),
                                        "--no-history"], input="")
     assert result.exit_code == 2, result.output
-    assert "Aborted" not in result.output and "Traceback" not in result.output
-    assert "error: no password entered (end of input)" in result.output and "{env: VAR}" in result.output
+    assert "Aborted" not in result.output
+    assert "Traceback" not in result.output
+    assert "error: no password entered (end of input)" in result.output
+    assert "{env: VAR}" in result.output
     assert not contacted(silent_node)
 
 
@@ -169,7 +175,8 @@ def test_prompt_credential_without_input_is_exit_2_not_aborted(inventory, tmp_pa
 def test_live_only_options_with_from_are_refused_not_ignored(cmd, opts, named, tmp_path):
     result = run(cmd, "--from", str(_drift_scenario()), *opts, "--no-history" if cmd == "audit" else "--no-progress")
     assert result.exit_code == 2
-    assert named in result.output and "not to --from SNAPSHOT_DIR" in result.output
+    assert named in result.output
+    assert "not to --from SNAPSHOT_DIR" in result.output
 
 
 def test_no_progress_with_from_is_harmless(tmp_path):
@@ -185,7 +192,8 @@ def test_history_file_that_is_not_a_database_stops_before_collecting(inventory, 
     result = run("audit", "--inventory", str(inventory), "--out", str(tmp_path / "r"), "--history", str(junk))
     assert result.exit_code == 2
     assert "is not usable" in one_line_error(result)
-    assert not contacted(silent_node) and not (tmp_path / "r").exists()
+    assert not contacted(silent_node)
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -225,7 +233,8 @@ def test_every_command_that_scripts_run_documents_its_exit_codes(cmd):
     result = run(cmd, "--help")
     assert result.exit_code == 0
     text = " ".join(result.output.split())  # click re-wraps the text
-    assert "Exit codes" in text and "2 " in text.split("Exit codes", 1)[1]
+    assert "Exit codes" in text
+    assert "2 " in text.split("Exit codes", 1)[1]
 
 
 def test_fix_apply_with_unwritable_journal_fails_before_collecting(inventory, a_file, tmp_path, silent_node):
@@ -258,7 +267,8 @@ def test_waivers_saved_as_utf16_are_applied_and_other_encodings_named(tmp_path):
                  "--format", "json", "--waivers", str(waivers))
     assert result.exit_code == 1, result.output
     statuses = {(f["check_id"], f["status"]) for f in json.loads((out / "report.json").read_text())["findings"]}
-    assert ("SPOC-MGMT-LIST", "waived") in statuses and ("SPOC-MGMT-LIST", "fail") not in statuses
+    assert ("SPOC-MGMT-LIST", "waived") in statuses
+    assert ("SPOC-MGMT-LIST", "fail") not in statuses
     waivers.write_bytes(b"waivers: []\n# caf\xe9\n")  # Latin-1
     result = run("audit", "--from", str(_drift_scenario()), "--no-history", "-q", "-o", str(out),
                  "--waivers", str(waivers))
