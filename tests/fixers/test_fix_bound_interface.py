@@ -38,5 +38,6 @@ def test_other_interface_fails_live_and_offline_and_fix_points_it_at_the_bound_o
     res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply", "--yes",
                                     "--journal", str(tmp_path / "journal.jsonl")])
     assert res.exit_code == 0, res.output
-    assert "serverIP=10.0.10.11" in res.output and "10.0.10.11:8443" in res.output
+    assert "serverIP=10.0.10.11" in res.output
+    assert "10.0.10.11:8443" in res.output
     assert failing(["--inventory", str(inv)], tmp_path / "after") == set()

@@ -29,8 +29,10 @@ def test_diff_of_utf16_crlf_file_names_encoding_and_shows_text():
     old = "\ufeffa=1\r\nb=2\r\n".encode("utf-16-le")
     new = "\ufeffa=1\r\nb=3\r\n".encode("utf-16-le")
     d = unified_diff(old, new, "N:C:\\x.conf")
-    assert "UTF-16 LE with BOM" in d and "CRLF" in d
-    assert "-b=2" in d and "+b=3" in d
+    assert "UTF-16 LE with BOM" in d
+    assert "CRLF" in d
+    assert "-b=2" in d
+    assert "+b=3" in d
     assert "\r" not in d
 
 
@@ -86,7 +88,8 @@ def test_lock_excludes_second_holder_and_reports_who(tmp_path):
     with ClusterLock("prod cluster", tmp_path):
         with pytest.raises(LockHeld) as err:
             ClusterLock("prod cluster", tmp_path).acquire()
-        assert str(os.getpid()) in str(err.value) and socket.gethostname() in str(err.value)
+        assert str(os.getpid()) in str(err.value)
+        assert socket.gethostname() in str(err.value)
         # another cluster is independent
         with ClusterLock("other", tmp_path):
             pass
@@ -104,7 +107,8 @@ def test_stale_lock_of_dead_process_is_taken_over(tmp_path):
     lock.path.write_text(json.dumps({"pid": dead_pid, "host": socket.gethostname(), "user": "x",
                                      "started_at": "2026-01-01T00:00:00Z", "token": "t"}))
     with lock:
-        assert lock.took_over and lock.took_over["pid"] == dead_pid
+        assert lock.took_over
+        assert lock.took_over["pid"] == dead_pid
     assert not lock.path.exists()
 
 
@@ -160,4 +164,5 @@ def test_windows_liveness_probe_never_signals_the_holder(tmp_path, monkeypatch):
     assert asked == [4242]
     monkeypatch.setattr(lock_module, "_windows_process_running", lambda pid: False)  # holder gone
     with ClusterLock("c", tmp_path) as taken:
-        assert taken.took_over and taken.took_over["pid"] == 4242
+        assert taken.took_over
+        assert taken.took_over["pid"] == 4242

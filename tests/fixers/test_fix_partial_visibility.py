@@ -55,7 +55,8 @@ def test_spoc_list_is_not_rewritten_while_a_management_server_is_down(profile, d
 def test_the_plan_says_which_server_is_missing_and_how_to_declare_it(profile):
     plan = plan_for(drift_without("MGMT2"), profile, "SPOC-MGMT-LIST")
     reasons = " ".join(b.reason for b in plan.blocked)
-    assert "MGMT2 was not collected" in reasons and "declare guid, bound_ip and cml_port" in reasons, reasons
+    assert "MGMT2 was not collected" in reasons, reasons
+    assert "declare guid, bound_ip and cml_port" in reasons, reasons
 
 
 def test_a_declared_server_is_written_while_down(profile):

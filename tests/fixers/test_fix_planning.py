@@ -78,7 +78,8 @@ def test_drift_plan_fixes_everything_fixable_and_advises_on_db(profile):
     assert [n.node for n in plan.nodes if not n.empty] == ["MGMT2", "SITE1", "SITE2"]
     assert not plan.blocked
     assert [(a.check_id, a.nodes) for a in plan.advice] == [("DB-EXTERNAL", ["MGMT1", "MGMT2"])]
-    assert "external" in plan.advice[0].text and plan.advice[0].references
+    assert "external" in plan.advice[0].text
+    assert plan.advice[0].references
     # planning touched nothing
     assert [n.files for n in nodes] == [n.files for n in before]
     # every fixable failure is gone once the plan is in place
@@ -87,7 +88,8 @@ def test_drift_plan_fixes_everything_fixable_and_advises_on_db(profile):
     assert sorted({f.check_id for f in left}) == ["DB-EXTERNAL"]
     # a second plan finds nothing to do
     _, again = plan_for(after, profile, remove_stale=True)
-    assert not again.has_changes and not again.blocked
+    assert not again.has_changes
+    assert not again.blocked
 
 
 def test_missing_server_appended_with_next_suffix_as_three_lines(profile):
@@ -154,7 +156,8 @@ def test_utf16_bom_crlf_file_round_trips_with_only_the_new_lines(profile):
     assert "\n" not in new_text.replace("\r\n", "")  # CRLF only
     assert [ln for ln in new_text.split("\r\n") if ln not in text.split("\r\n")] == [
         f"serverGUID2={MGMT2_GUID}", "serverIP2=10.0.10.12", "serverPORT2=6010"]
-    assert "UTF-16 LE with BOM" in e.diff and "CRLF" in e.diff
+    assert "UTF-16 LE with BOM" in e.diff
+    assert "CRLF" in e.diff
     # comments and order untouched
     assert new_text.startswith("# Spooler Controller module configuration\r\n# Management servers")
 
@@ -190,7 +193,8 @@ def test_ims_addresses_keep_separator_and_stale_needs_flag(profile):
     _, plan = plan_for(nodes, profile, only={"SPOC-IMS-ADDRESSES"})
     assert edit(plan, "SITE1", path).new == \
         b"infrastructureServiceAddresses=10.0.10.11:8443; 10.0.10.99:8443; 10.0.10.12:8443\n"
-    assert "10.0.10.99" in plan.blocked[0].reason and plan.node("SITE1").partial
+    assert "10.0.10.99" in plan.blocked[0].reason
+    assert plan.node("SITE1").partial
     _, plan = plan_for(nodes, profile, only={"SPOC-IMS-ADDRESSES"}, remove_stale=True)
     assert edit(plan, "SITE1", path).new == b"infrastructureServiceAddresses=10.0.10.11:8443; 10.0.10.12:8443\n"
 
@@ -222,7 +226,8 @@ def test_repository_without_majority_is_blocked_unless_given(profile, tmp_path):
     nodes = three_mgmt(tmp_path, ["\\\\fs01\\a", "\\\\fs02\\b", "C:\\local"])
     _, plan = plan_for(nodes, profile, only={"IMS-REPO-SHARED"})
     assert not plan.has_changes
-    assert plan.blocked and "--repository-path" in plan.blocked[0].reason
+    assert plan.blocked
+    assert "--repository-path" in plan.blocked[0].reason
     _, plan = plan_for(nodes, profile, only={"IMS-REPO-SHARED"}, repository_path="\\\\fs09\\new share\\r")
     assert [n.node for n in plan.nodes] == ["MGMT1", "MGMT2", "MGMT3"]
     assert b"repository.path=\\\\\\\\fs09\\\\new share\\\\r" in plan.nodes[0].edits[0].new
@@ -233,7 +238,8 @@ def test_repository_without_majority_is_blocked_unless_given(profile, tmp_path):
 def test_no_unc_at_all_is_blocked(profile, tmp_path):
     nodes = three_mgmt(tmp_path, ["C:\\a", "C:\\a", "C:\\a"])
     _, plan = plan_for(nodes, profile, only={"IMS-REPO-SHARED"})
-    assert not plan.has_changes and "no node has a repository.path that can work" in plan.blocked[0].reason
+    assert not plan.has_changes
+    assert "no node has a repository.path that can work" in plan.blocked[0].reason
 
 
 def test_repository_written_with_single_backslashes_is_rewritten_as_java_reads_it(profile, tmp_path):
@@ -265,7 +271,8 @@ def test_service_account_from_majority_with_password_reference_only(profile):
     np = plan.node("MGMT2")
     assert [(a.kind, a.service) for a in np.actions] == [(SET_ACCOUNT, "YSoftIms"), (RESTART, "YSoftIms")]
     a = np.actions[0]
-    assert a.account == "CORP\\svc-paragon" and a.previous_account == "LocalSystem"
+    assert a.account == "CORP\\svc-paragon"
+    assert a.previous_account == "LocalSystem"
     assert a.password_ref == "environment variable IMS_PW"
     assert "IMS_PW" in str(plan.to_dict())
 
@@ -273,7 +280,8 @@ def test_service_account_from_majority_with_password_reference_only(profile):
 def test_service_account_blocked_without_reference_and_gmsa_needs_no_password(profile, tmp_path):
     nodes = three_mgmt(tmp_path, ["\\\\fs\\r"] * 3, ["LocalSystem", "NT AUTHORITY\\NetworkService", "LocalSystem"])
     _, plan = plan_for(nodes, profile, only={"IMS-SERVICE-ACCOUNT"})
-    assert not plan.has_changes and "--service-account" in plan.blocked[0].reason
+    assert not plan.has_changes
+    assert "--service-account" in plan.blocked[0].reason
     _, plan = plan_for(nodes, profile, only={"IMS-SERVICE-ACCOUNT"}, service_account="CORP\\gmsa-ims$")
     assert len(plan.nodes) == 3
     assert all(n.actions[0].password_ref is None for n in plan.nodes)
@@ -309,7 +317,8 @@ def test_loopback_inventory_address_is_never_written(profile):
     _, plan = plan_for(nodes, profile, remove_stale=True)
     new = b"".join(e.new for n in plan.nodes for e in n.edits)
     assert b"127.0.0.1" not in new
-    assert b"serverIP2=10.0.10.12" in new and b"10.0.10.12:8443" in new
+    assert b"serverIP2=10.0.10.12" in new
+    assert b"10.0.10.12:8443" in new
 
 
 # ---- the command offline (--from) -----------------------------------------------------------
@@ -326,16 +335,20 @@ def _fix_cli(*args: str):
 def test_cli_from_snapshot_plans_and_exits_1_then_0_for_healthy():
     res = _fix_cli("--from", str(SCENARIOS / "drift"), "--remove-stale")
     assert res.exit_code == 1, res.output
-    assert "+serverGUID2=6f1c2a02" in res.output and "DB-EXTERNAL" in res.output
+    assert "+serverGUID2=6f1c2a02" in res.output
+    assert "DB-EXTERNAL" in res.output
     res = _fix_cli("--from", str(SCENARIOS / "healthy"))
-    assert res.exit_code == 0 and "Nothing to change." in res.output
+    assert res.exit_code == 0
+    assert "Nothing to change." in res.output
 
 
 def test_cli_refuses_apply_from_snapshot_and_password_on_command_line():
     res = _fix_cli("--from", str(SCENARIOS / "drift"), "--apply", "--yes")
-    assert res.exit_code == 2 and "--from" in res.output
+    assert res.exit_code == 2
+    assert "--from" in res.output
     res = _fix_cli("--from", str(SCENARIOS / "drift"), "--service-password-env", "hunter2!")
-    assert res.exit_code == 2 and "NAME of an environment variable" in res.output
+    assert res.exit_code == 2
+    assert "NAME of an environment variable" in res.output
     res = _fix_cli("--from", str(SCENARIOS / "drift"), "--check", "NOPE")
     assert res.exit_code == 2
 
@@ -367,10 +380,13 @@ def test_cli_plan_json_is_versioned_and_carries_no_file_content(tmp_path):
     res = _fix_cli("--from", str(SCENARIOS / "drift"), "--remove-stale", "--plan-json", str(out))
     assert res.exit_code == 1
     doc = json.loads(out.read_text())
-    assert doc["format"] == "paragon-auditor-fix-plan" and doc["version"] == 1 and doc["cluster"] == "drift"
+    assert doc["format"] == "paragon-auditor-fix-plan"
+    assert doc["version"] == 1
+    assert doc["cluster"] == "drift"
     assert [n["node"] for n in doc["nodes"]] == ["MGMT2", "SITE1", "SITE2"]
     edit = doc["nodes"][2]["edits"][1]
-    assert edit["old_sha256"] != edit["new_sha256"] and "+serverGUID2=" in edit["diff"]
+    assert edit["old_sha256"] != edit["new_sha256"]
+    assert "+serverGUID2=" in edit["diff"]
     assert set(edit) == {"node", "path", "check_id", "reason", "old_sha256", "new_sha256", "restart", "diff"}
     assert doc["advice"][0]["check_id"] == "DB-EXTERNAL"
 
@@ -386,7 +402,9 @@ def test_duplicate_and_odd_suffix_server_keys_made_canonical(profile):
     set_file(st, SITE1_SPOC, text.encode())
     cluster, plan = plan_for(nodes, profile, only={"SPOC-MGMT-LIST"})
     new = edit(plan, "SITE1", SITE1_SPOC).new.decode()
-    assert new.count("serverIP=") == 1 and "serverGUID2=" in new and "02=" not in new
+    assert new.count("serverIP=") == 1
+    assert "serverGUID2=" in new
+    assert "02=" not in new
     after = applied(nodes, plan)
     assert not [f for f in run_checks(Cluster.build(after, profile), only={"SPOC-MGMT-LIST"}) if f.failing]
 
@@ -399,7 +417,8 @@ def test_ims_addresses_without_any_template_are_blocked(profile):
                 set_file(st, f.path, b"proxy.cacheSeconds=60\r\n")
     _, plan = plan_for(nodes, profile, only={"SPOC-IMS-ADDRESSES"})
     assert not plan.has_changes
-    assert plan.blocked and all("format" in b.reason for b in plan.blocked)
+    assert plan.blocked
+    assert all("format" in b.reason for b in plan.blocked)
 
 
 def test_duplicate_management_guid_blocks_the_list_fix(profile):

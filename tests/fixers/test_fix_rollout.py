@@ -92,7 +92,8 @@ def test_a_declined_confirmation_changes_nothing(fix_lab, tmp_path):
                          progress=False, journal=tmp_path / "journal.jsonl")
     with pytest.raises(Refused, match="not confirmed"):
         run_fix(request, console)
-    assert console.questions and console.questions[0].startswith("Apply these ")
+    assert console.questions
+    assert console.questions[0].startswith("Apply these ")
     assert console.results == []
     assert sorted((p, p.read_bytes()) for p in lab.serve_dir.rglob("*") if p.is_file()) == before
 

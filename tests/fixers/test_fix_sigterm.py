@@ -56,7 +56,8 @@ def test_sigterm_mid_node_rolls_back_and_stops(fix_lab, tmp_path):
     assert (lab.serve_dir / MGMT2_IMS).read_bytes() == before  # restored byte for byte
     entries = read_journal(journal)
     actions = [e["action"] for e in entries]
-    assert "restore_file" in actions and actions[-1] == "rollback"
+    assert "restore_file" in actions
+    assert actions[-1] == "rollback"
     assert not any(e.get("node") == "SITE2" for e in entries)  # the rollout stopped
 
 
@@ -102,7 +103,8 @@ def test_hangup_mid_node_rolls_back_with_the_terminal_gone(fix_lab, tmp_path):
     assert (lab.serve_dir / MGMT2_IMS).read_bytes() == before  # restored byte for byte
     entries = read_journal(journal)
     actions = [e["action"] for e in entries]
-    assert "restore_file" in actions and actions[-1] == "rollback"
+    assert "restore_file" in actions
+    assert actions[-1] == "rollback"
     assert not any(e.get("node") == "SITE2" for e in entries)  # the rollout stopped
 
 
