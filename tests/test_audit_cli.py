@@ -65,7 +65,8 @@ def drift_out(tmp_path_factory) -> tuple[Path, object]:
 def test_drift_exit_code_and_console(drift_out):
     out, result = drift_out
     assert result.exit_code == 1, result.output
-    assert "severity" in result.output and "critical" in result.output
+    assert "severity" in result.output
+    assert "critical" in result.output
     for name in ("report.html", "report.json", "junit.xml", "findings.csv"):
         assert str(out / name) in result.output
 
@@ -104,7 +105,8 @@ def test_drift_html(drift_out):
     out, _ = drift_out
     html = (out / "report.html").read_text()
     assert "Dispatcher Paragon cluster audit" in html
-    assert "SPOC-MGMT-LIST" in html and "auditor fix --inventory" in html
+    assert "SPOC-MGMT-LIST" in html
+    assert "auditor fix --inventory" in html
 
 
 # ---- exit codes -----------------------------------------------------------------------------
@@ -134,17 +136,21 @@ def test_unreachable_node_exit_3(tmp_path):
     set_node_status(snap, "SITE2", "timeout", "no answer on 10.0.20.11:5986 within 30 s")
     result = audit("--from", str(snap), "--out", str(tmp_path / "out"), "--format", "json,html,junit")
     assert result.exit_code == 3, result.output
-    assert "NOT AUDITED" in result.output and "SITE2" in result.output and "timeout" in result.output
+    assert "NOT AUDITED" in result.output
+    assert "SITE2" in result.output
+    assert "timeout" in result.output
     data = json.loads((tmp_path / "out" / "report.json").read_text())
     assert validate(data, SCHEMA) == []
     assert data["summary"]["nodes_unreachable"] == 1
     node = next(n for n in data["nodes"] if n["name"] == "SITE2")
-    assert node["status"] == "timeout" and "5986" in node["reason"]
+    assert node["status"] == "timeout"
+    assert "5986" in node["reason"]
     html = (tmp_path / "out" / "report.html").read_text()
     assert html.index('href="#unreachable"') < html.index('id="failing"')  # the verdict banner names them first
     junit = ET.parse(tmp_path / "out" / "junit.xml").getroot()
     coll = [c for c in junit.iter("testcase") if c.get("classname") == "auditor.collection" and c.get("name") == "SITE2"]
-    assert coll and coll[0].find("error") is not None
+    assert coll
+    assert coll[0].find("error") is not None
 
 
 def test_unreachable_wins_over_findings_and_fail_on_never(tmp_path):
@@ -231,23 +237,29 @@ def test_history_fills_since_last_run_and_trend(tmp_path):
     first = audit("--from", str(DRIFT), "--out", str(tmp_path / "r1"), "--history", str(db))
     assert first.exit_code == 1
     data1 = json.loads((tmp_path / "r1" / "report.json").read_text())
-    assert data1["run"]["run_id"] is not None and data1["since_last_run"] is None
+    assert data1["run"]["run_id"] is not None
+    assert data1["since_last_run"] is None
     second = audit("--from", str(DRIFT), "--out", str(tmp_path / "r2"), "--history", str(db),
                    "--format", "html,json")
     assert second.exit_code == 1
     data2 = json.loads((tmp_path / "r2" / "report.json").read_text())
     assert validate(data2, SCHEMA) == []
-    assert data2["since_last_run"] is not None and data2["since_last_run"]["new"] == []
+    assert data2["since_last_run"] is not None
+    assert data2["since_last_run"]["new"] == []
     assert len(data2["trend"]) == 2
     html = (tmp_path / "r2" / "report.html").read_text()
-    assert 'id="since"' in html and 'id="trend"' in html and "<svg" in html
+    assert 'id="since"' in html
+    assert 'id="trend"' in html
+    assert "<svg" in html
 
 
 def test_no_history_has_no_drift_sections(tmp_path):
     result = audit("--from", str(DRIFT), "--out", str(tmp_path), "--no-history")
     assert result.exit_code == 1
     data = json.loads((tmp_path / "report.json").read_text())
-    assert data["run"]["run_id"] is None and data["since_last_run"] is None and data["trend"] is None
+    assert data["run"]["run_id"] is None
+    assert data["since_last_run"] is None
+    assert data["trend"] is None
     assert not (tmp_path / "default-history.sqlite").exists()
 
 
@@ -260,11 +272,13 @@ def test_waivers_file(tmp_path):
     data = json.loads((tmp_path / "out" / "report.json").read_text())
     assert validate(data, SCHEMA) == []
     waived = [f for f in data["findings"] if f["status"] == "waived"]
-    assert waived and all(f["node"] == "SITE2" for f in waived)
+    assert waived
+    assert all(f["node"] == "SITE2" for f in waived)
     assert waived[0]["waiver"]["owner"] == "print-team@corp.example"
     assert result.exit_code == 1  # SITE1's stale entry still fails
     html = (tmp_path / "out" / "report.html").read_text()
-    assert "WAN &lt;b&gt;upgrade&lt;/b&gt;" in html and "2099-12-31" in html
+    assert "WAN &lt;b&gt;upgrade&lt;/b&gt;" in html
+    assert "2099-12-31" in html
 
 
 def test_history_failure_is_a_warning_not_a_lost_report(tmp_path):

@@ -32,10 +32,12 @@ def test_live_drift_audit(lab, tmp_path):
                                        "--format", "json,html,junit,csv"])
     assert result.exit_code == 1, result.output
     data = json.loads((out / "report.json").read_text())
-    assert data["run"]["source_kind"] == "inventory" and data["run"]["source"] == str(inv)
+    assert data["run"]["source_kind"] == "inventory"
+    assert data["run"]["source"] == str(inv)
     assert data["summary"]["nodes_audited"] == 4
     fixable = [f for f in data["findings"] if f["fixable"] and f["status"] == "fail"]
-    assert fixable and fixable[0]["fix_command"].startswith(f"auditor fix --inventory {inv} --check ")
+    assert fixable
+    assert fixable[0]["fix_command"].startswith(f"auditor fix --inventory {inv} --check ")
     planted = json.loads((SCENARIOS / "drift" / "manifest.json").read_text())["planted"]
     failing = {(f["check_id"], f["node"]) for f in data["findings"] if f["status"] == "fail"}
     assert {(p["check_id"], p["node"]) for p in planted} <= failing
@@ -48,10 +50,13 @@ def test_live_unreachable_node_exit_3(lab, tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["audit", "--inventory", str(inv), "--out", str(out), "-q"])
     assert result.exit_code == 3, result.output
-    assert "NOT AUDITED" in result.output and "SITE2" in result.output and "refused" in result.output
+    assert "NOT AUDITED" in result.output
+    assert "SITE2" in result.output
+    assert "refused" in result.output
     data = json.loads((out / "report.json").read_text())
     site2 = next(n for n in data["nodes"] if n["name"] == "SITE2")
-    assert site2["status"] == "refused" and site2["reason"]
+    assert site2["status"] == "refused"
+    assert site2["reason"]
     assert data["summary"]["nodes_unreachable"] == 1
 
 

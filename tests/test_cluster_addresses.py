@@ -16,7 +16,8 @@ def _view(address: str, interfaces: list[str]):
 
 def test_loopback_endpoint_is_not_the_node_address():
     v = _view("127.0.0.1", ["10.0.10.11"])
-    assert v.ips() == ["10.0.10.11"] and v.primary_ip() == "10.0.10.11"
+    assert v.ips() == ["10.0.10.11"]
+    assert v.primary_ip() == "10.0.10.11"
 
 
 def test_inventory_ip_is_preferred_when_it_is_one_of_the_interfaces():

@@ -29,7 +29,8 @@ def test_scenario_round_trips_byte_for_byte(tmp_path):
 def test_lookup_is_case_insensitive_like_ntfs():
     node = SCENARIOS / "healthy" / "mgmt1"
     hit = find_file(node, "c:\\dispatcherparagon\\spoc\\CONF\\modules\\SPOC.CONF")
-    assert hit is not None and hit.name == "spoc.conf"
+    assert hit is not None
+    assert hit.name == "spoc.conf"
     assert find_file(node, "C:\\DispatcherParagon\\nothing.txt") is None
     state = load_node(node)
     assert state.file("C:/DISPATCHERPARAGON/SPOC/conf/modules/spoc.conf") is not None
@@ -69,7 +70,8 @@ def test_newer_node_format_is_refused(tmp_path):
 def test_manifest_lists_every_node_and_planted_problems(tmp_path):
     manifest, nodes = load_cluster_folder(SCENARIOS / "drift")
     assert [n.name for n in nodes] == ["MGMT1", "MGMT2", "SITE1", "SITE2"]
-    assert nodes[0].roles == ["management"] and nodes[2].roles == ["site"]
+    assert nodes[0].roles == ["management"]
+    assert nodes[2].roles == ["site"]
     assert {(p["check_id"], p["node"]) for p in manifest.planted} >= {("IMS-REPO-SHARED", "MGMT2")}
     shutil.copytree(SCENARIOS / "drift", tmp_path / "d")
     m = json.loads((tmp_path / "d" / "manifest.json").read_text())
