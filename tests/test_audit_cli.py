@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import sys
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -14,9 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
-
-sys.path.insert(0, str(Path(__file__).parent / "reports"))
-from jsonschema_lite import validate  # noqa: E402
+from tests.reports.jsonschema_lite import validate
 
 SCENARIOS = Path(str(resources.files("auditor.lab").joinpath("scenarios")))
 DRIFT = SCENARIOS / "drift"

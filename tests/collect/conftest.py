@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from collect_support import PASSWORD, PASSWORD_ENV, SCENARIOS
+
+from tests.collect.collect_support import PASSWORD, PASSWORD_ENV, SCENARIOS
 
 
 @pytest.fixture

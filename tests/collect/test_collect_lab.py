@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collect_support import PASSWORD, PASSWORD_ENV, SCENARIOS
 
 from auditor.cli import main
 from auditor.collect.inventory import load_inventory
@@ -19,6 +18,7 @@ from auditor.collect.snapshot import write_snapshot
 from auditor.manifest import load_cluster_folder, load_manifest
 from auditor.profile import load_profile
 from auditor.vocab import NodeStatus
+from tests.collect.collect_support import PASSWORD, PASSWORD_ENV, SCENARIOS
 
 pytestmark = pytest.mark.timeout(90)
 

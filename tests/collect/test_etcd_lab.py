@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from collect_support import PASSWORD, SCENARIOS
 
 from auditor.cli import main
 from auditor.lab.scenario_builder import LAB_ETCD_SECRETS
+from tests.collect.collect_support import PASSWORD, SCENARIOS
 
 pytestmark = pytest.mark.timeout(120)
 

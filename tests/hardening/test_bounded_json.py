@@ -13,15 +13,15 @@ import json
 import shutil
 from pathlib import Path
 
-import hx_support
 import pytest
-from hx_support import SCENARIOS, cli_env, rewrite_inventory, run_cli
 
 from auditor.errors import InputError
 from auditor.jsonfile import DEFAULT_LIMITS, JsonError, JsonLimits, parse_json, read_json_file
 from auditor.lab.winrm.handler import CommandResult
 from auditor.remote.protocol import OUTPUT_PREFIX, ProtocolError, parse_output
 from auditor.vocab import NodeStatus
+from tests.hardening import hx_support
+from tests.hardening.hx_support import SCENARIOS, cli_env, rewrite_inventory, run_cli
 
 pytestmark = pytest.mark.timeout(180)
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)

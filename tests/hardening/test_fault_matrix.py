@@ -21,9 +21,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
-import hx_support
 import pytest
-from hx_support import cli_env, rewrite_inventory, run_cli
+
+from tests.hardening import hx_support
+from tests.hardening.hx_support import cli_env, rewrite_inventory, run_cli
 
 pytestmark = pytest.mark.timeout(150)
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)
@@ -173,7 +174,7 @@ def test_ctrl_c_mid_collection_exits_promptly(hard_lab, tmp_path):
     import subprocess
     import time
 
-    from hx_support import AUDITOR
+    from tests.hardening.hx_support import AUDITOR
 
     lab, inv = hard_lab("healthy", password=PASSWORD, username=USERNAME, password_env=PASSWORD_ENV,
                       faults={"SITE1": {"delay_seconds": 30}, "SITE2": {"timeout_faults": 10**9}})

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import shutil
 
-import hx_support
 import pytest
-from hx_support import SCENARIOS, cli_env, rewrite_inventory, run_cli
 
 from auditor.collect.inventory import parse_inventory
 from auditor.errors import InputError
+from tests.hardening import hx_support
+from tests.hardening.hx_support import SCENARIOS, cli_env, rewrite_inventory, run_cli
 
 pytestmark = pytest.mark.timeout(180)
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)

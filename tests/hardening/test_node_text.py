@@ -16,12 +16,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-import hx_support
 import pytest
-from hx_support import SCENARIOS, cli_env, rewrite_inventory, run_cli
 
 from auditor.parsers import ParseError, SpocConfDocument, parse_properties
 from auditor.safetext import valid_text
+from tests.hardening import hx_support
+from tests.hardening.hx_support import SCENARIOS, cli_env, rewrite_inventory, run_cli
 
 pytestmark = pytest.mark.timeout(180)
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)

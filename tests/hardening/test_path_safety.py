@@ -14,9 +14,7 @@ import json
 import re
 from pathlib import Path
 
-import hx_support
 import pytest
-from hx_support import cli_env, rewrite_inventory, run_cli
 
 from auditor.collect.snapshot import folder_names
 from auditor.errors import InputError
@@ -24,6 +22,8 @@ from auditor.lab.winrm.handler import CommandResult
 from auditor.nodefolder import safe_folder_name, save_node, windows_to_relative
 from auditor.nodestate import FileEntry, NodeState
 from auditor.remote.protocol import OUTPUT_PREFIX, encode_output
+from tests.hardening import hx_support
+from tests.hardening.hx_support import cli_env, rewrite_inventory, run_cli
 
 pytestmark = pytest.mark.timeout(150)
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)

@@ -22,12 +22,12 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 
-import hx_support
 import pytest
 from click.testing import CliRunner
-from hx_support import cli_env, rewrite_inventory, run_cli
 
 from auditor.cli import main
+from tests.hardening import hx_support
+from tests.hardening.hx_support import cli_env, rewrite_inventory, run_cli
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 
-import hx_support
 import pytest
-from hx_support import cli_env, rewrite_inventory, run_cli
+
+from tests.hardening import hx_support
+from tests.hardening.hx_support import cli_env, rewrite_inventory, run_cli
 
 pytestmark = pytest.mark.timeout(150)
 hard_lab = hx_support.hard_lab  # the fixture (this folder has no conftest: see hx_support)

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hx_support import AUDITOR, SCENARIOS, cli_env, run_cli
+
+from tests.hardening.hx_support import AUDITOR, SCENARIOS, cli_env, run_cli
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -220,7 +221,7 @@ def kerberos_lab(tmp_path, kerberos_realm):
 def test_no_kerberos_ticket_or_key_in_any_output(kerberos_lab, tmp_path):
     """A Kerberos flow (collect, audit, fix --apply, discover, failures with no ticket and an
     expired one): no session key, ticket or long-term key in any stream or file, in any form."""
-    from krb_material import ccache_secrets, keytab_keys
+    from tests.hardening.krb_material import ccache_secrets, keytab_keys
 
     inventory, lab_proc = kerberos_lab
     realm = tmp_path / "labwork" / "kdc"  # the lab's realm: database, keytabs, the ticket cache

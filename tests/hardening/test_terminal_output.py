@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hx_support import SCENARIOS, cli_env
+
+from tests.hardening.hx_support import SCENARIOS, cli_env
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hist_data import config, make_run, run1_findings, run2_findings, run3_findings
 
 from auditor.history import connect, record_run
+from tests.history.hist_data import config, make_run, run1_findings, run2_findings, run3_findings
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import sqlite3
 import threading
 
 import pytest
-from hist_data import CONF, NODES, config, f, make_run, run1_findings, run2_findings
 
 from auditor.errors import InputError
 from auditor.findings import Finding, Status
@@ -27,6 +26,7 @@ from auditor.history import (
 )
 from auditor.history.schema import SCHEMA_VERSION, schema_version
 from auditor.history.store import clear_baseline, load_findings, prune_runs
+from tests.history.hist_data import CONF, NODES, config, f, make_run, run1_findings, run2_findings
 
 
 def keys(findings) -> list[tuple[str, str]]:

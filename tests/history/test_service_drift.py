@@ -3,9 +3,8 @@ like any other configuration value (``service <name>``, keys StartName/StartMode
 
 from __future__ import annotations
 
-from hist_data import config_drift
-
 from auditor.nodestate import NodeState, Service
+from tests.history.hist_data import config_drift
 
 
 def node(**ims) -> NodeState:

@@ -7,10 +7,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from hist_data import config_drift
-
 from auditor.manifest import load_cluster_folder
 from auditor.nodestate import FileEntry, NodeState, path_key
+from tests.history.hist_data import config_drift
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
 MGMT_IMS = "C:\\DispatcherParagon\\Management\\ims\\application.properties"

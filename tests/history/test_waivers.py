@@ -6,11 +6,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hist_data import f
 
 from auditor.errors import InputError
 from auditor.findings import Severity, Status
 from auditor.waivers import WaiverFile, apply_waivers, load_waivers, local_today, parse_waivers
+from tests.history.hist_data import f
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -113,7 +113,7 @@ def test_clock_skew_between_this_host_and_the_kdc(labs, tmp_path, kerberos_realm
     try:
         skewed = kerberos_realm.kdc.skewed("+1h")  # the same realm, a KDC an hour ahead
     except Exception as exc:  # noqa: BLE001 - libfaketime missing: say so like any missing piece
-        from conftest import kerberos_unavailable
+        from tests.conftest import kerberos_unavailable
 
         kerberos_unavailable(str(exc))
     monkeypatch.setenv("KRB5_CONFIG", str(skewed.krb5_conf))

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from krb_support import SPN_HOST, USER, kerberos_server, kerberos_session
 from winrm.exceptions import InvalidCredentialsError, WinRMTransportError
 
 from auditor.lab.winrm.certs import LabPKI
 from auditor.lab.winrm.server import LabWinRMServer
+from tests.kerberos.krb_support import SPN_HOST, USER, kerberos_server, kerberos_session
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,19 +36,9 @@ def servers(kerberos_realm) -> Iterator[list[LabWinRMServer]]:
 
 @pytest.fixture
 def echo():
-    from lab_echo_handler import EchoHandler  # tests/lab helper: echoes the command with the user
+    from tests.lab.lab_echo_handler import EchoHandler  # tests/lab helper: echoes the command with the user
 
     return EchoHandler()
-
-
-@pytest.fixture(autouse=True)
-def _lab_helpers_on_path(request):
-    import sys
-    from pathlib import Path
-
-    lab_dir = str(Path(__file__).resolve().parents[1] / "lab")
-    if lab_dir not in sys.path:
-        sys.path.insert(0, lab_dir)
 
 
 def _start(servers, kerberos_realm, echo, **kw) -> LabWinRMServer:
@@ -97,7 +87,7 @@ def test_plaintext_kerberos_over_http_is_refused(servers, kerberos_realm, echo):
 
 
 def test_kerberos_only_listener_refuses_ntlm(servers, kerberos_realm, echo):
-    from lab_support import session_for_url
+    from tests.lab.lab_support import session_for_url
 
     srv = _start(servers, kerberos_realm, echo, accounts={USER: "Lab-Passw0rd!"})
     # requests_ntlm gives up when the 401 to its NEGOTIATE carries no challenge
@@ -109,7 +99,7 @@ def test_kerberos_only_listener_refuses_ntlm(servers, kerberos_realm, echo):
 
 
 def test_negotiate_listener_accepts_kerberos_and_ntlm(servers, kerberos_realm, echo):
-    from lab_support import session_for_url
+    from tests.lab.lab_support import session_for_url
 
     srv = _start(servers, kerberos_realm, echo, auth="negotiate", accounts={USER: "Lab-Passw0rd!"})
     assert kerberos_session(srv).run_ps("k").std_out.startswith(b"user=auditor@LAB.TEST")

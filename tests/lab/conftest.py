@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from lab_echo_handler import EchoHandler
-from lab_support import PASSWORD, USER, lab_threads, session_for, session_for_url  # noqa: F401
 
 from auditor.lab.winrm.certs import LabPKI
 from auditor.lab.winrm.server import LabFaults, LabServerSettings, LabWinRMServer
+from tests.lab.lab_echo_handler import EchoHandler
+from tests.lab.lab_support import PASSWORD, USER, lab_threads, session_for, session_for_url  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from lab_support import session_for_url
 
 from auditor.cli import main
 from auditor.manifest import load_manifest
+from tests.lab.lab_support import session_for_url
 
 pytestmark = pytest.mark.timeout(60)
 HERE = Path(__file__).resolve().parent
@@ -23,8 +23,8 @@ PW = "Serve-Pw1!"  # test-only
 
 
 def _serve(tmp_path: Path, *args: str, password: str | None = PW,
-           handler: str | None = "lab_echo_handler:make_handler") -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+           handler: str | None = "tests.lab.lab_echo_handler:make_handler") -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(HERE.parents[1]) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("PARAGON_LAB_PASSWORD", None)
     if password:
         env["PARAGON_LAB_PASSWORD"] = password
@@ -46,7 +46,7 @@ def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 20, written_a
 
 
 def _serve_once(tmp_path: Path, *args: str, password: str | None = PW, stop: int = signal.SIGINT,
-                handler: str | None = "lab_echo_handler:make_handler") -> str:
+                handler: str | None = "tests.lab.lab_echo_handler:make_handler") -> str:
     """Serve until the work folder's inventory is (re)written, then stop; returns stdout."""
     inv = tmp_path / "wd" / "inventory.yaml"
     before = inv.stat().st_mtime_ns if inv.exists() else None
@@ -109,7 +109,7 @@ def test_serve_bad_input_is_one_line_error(tmp_path):
     assert res.exit_code == 2
     assert "not a scenario folder" in res.output
     res = CliRunner().invoke(main, ["lab", "serve", "healthy", "--fault", "NOPE:refuse",
-                                    "--handler", "lab_echo_handler:make_handler"])
+                                    "--handler", "tests.lab.lab_echo_handler:make_handler"])
     assert res.exit_code == 2
     assert "no node 'NOPE'" in res.output
 

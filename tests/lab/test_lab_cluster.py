@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from lab_echo_handler import EchoHandler, make_handler
-from lab_support import session_for_url
 from winrm.exceptions import InvalidCredentialsError
 
 from auditor.errors import InputError
 from auditor.lab.cluster import LabCluster, faults_from_specs, parse_fault_spec
+from tests.lab.lab_echo_handler import EchoHandler, make_handler
+from tests.lab.lab_support import session_for_url
 
 pytestmark = pytest.mark.timeout(60)
 PW = "Cluster-Pw1!"  # test-only

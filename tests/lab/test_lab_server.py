@@ -10,8 +10,6 @@ import time
 import pytest
 import requests
 import winrm
-from lab_echo_handler import EchoHandler, big_output
-from lab_support import PASSWORD, USER, lab_threads, session_for
 from winrm.exceptions import (
     InvalidCredentialsError,
     WinRMTransportError,
@@ -19,6 +17,8 @@ from winrm.exceptions import (
 )
 
 from auditor.lab.winrm.server import LabFaults
+from tests.lab.lab_echo_handler import EchoHandler, big_output
+from tests.lab.lab_support import PASSWORD, USER, lab_threads, session_for
 
 pytestmark = pytest.mark.timeout(30)
 

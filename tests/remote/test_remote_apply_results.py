@@ -7,7 +7,6 @@ import copy
 import hashlib
 
 import pytest
-from remote_helpers import copy_scenario, entry, respond
 
 from auditor.remote import RemoteError, build_apply_request
 from auditor.remote.apply_results import (
@@ -27,6 +26,7 @@ from auditor.remote.protocol import (
     write_file_op,
 )
 from auditor.vocab import OpStatus
+from tests.remote.remote_helpers import copy_scenario, entry, respond
 
 SPOC = "C:\\DispatcherParagon\\SPOC\\conf\\modules\\spoc.conf"
 

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from remote_helpers import SCENARIOS
 
 from auditor.lab.cluster import LabCluster
 from auditor.lab.executor import make_handler
@@ -29,6 +28,7 @@ from auditor.remote import (
 )
 from auditor.remote import client as client_mod
 from auditor.vocab import NodeStatus
+from tests.remote.remote_helpers import SCENARIOS
 
 pytestmark = pytest.mark.timeout(90)
 PW = "Rx-9937-remote-e2e!"  # test-only password for 127.0.0.1 listeners

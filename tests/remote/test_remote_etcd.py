@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-from remote_helpers import copy_scenario, entry, respond, result, run_request
 
 from auditor.errors import InputError
 from auditor.lab.collect_ops import op_etcd
@@ -17,6 +16,7 @@ from auditor.nodefolder import load_node, save_node
 from auditor.nodestate import EtcdMember
 from auditor.remote import RemoteError, bootstrap, node_state_from_response
 from auditor.remote.protocol import ETCD_SECRET_FLOOR, ProtocolError, etcd_op, validate_request
+from tests.remote.remote_helpers import copy_scenario, entry, respond, result, run_request
 
 pytestmark = pytest.mark.timeout(60)
 

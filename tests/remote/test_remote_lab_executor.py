@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from remote_helpers import copy_scenario, encoded, entry, respond, result, run_request, shell
 
 from auditor.errors import InputError
 from auditor.lab.executor import FAULTS, NAIVE_COMMANDS, make_handler
@@ -32,6 +31,7 @@ from auditor.remote import (
 )
 from auditor.remote.protocol import encode_output, parse_output, response_json
 from auditor.vocab import NodeStatus
+from tests.remote.remote_helpers import copy_scenario, encoded, entry, respond, result, run_request, shell
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ps_subset import PsError, PsScript, Unsupported
 
 from auditor.remote import bootstrap
+from tests.remote.ps_subset import PsError, PsScript, Unsupported
 
 CASES = json.loads((Path(__file__).parent / "winpath_cases.json").read_text(encoding="utf-8"))
 SCRIPT = PsScript(bootstrap.executor_script())

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from remote_helpers import copy_scenario, respond
 
 from auditor.profile import load_profile
 from auditor.remote import (
@@ -22,6 +21,7 @@ from auditor.remote import (
     set_service_account_op,
     write_file_op,
 )
+from tests.remote.remote_helpers import copy_scenario, respond
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}

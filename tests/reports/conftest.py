@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from report_fixtures import SINCE, TREND, make_product_model, make_report
 
 from auditor.reports.model import AuditReport
+from tests.reports.report_fixtures import SINCE, TREND, make_product_model, make_report
 
 
 @pytest.fixture

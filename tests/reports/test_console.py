@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report_fixtures import SINCE, make_report
-
 from auditor.reports.console import render_console
+from tests.reports.report_fixtures import SINCE, make_report
 
 LONG = ("the database runs on Management server MGMT1 (dbHost=10.0.10.11) and every other node "
         "points at it as well, so one disk failure stops printing everywhere; expected: external")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 
-from report_fixtures import make_report
-
 from auditor.evidence import Mark, Marks, marks_detail
 from auditor.findings import Finding, Severity, Status
 from auditor.reports.evidence import evidence_view, text_of
 from auditor.reports.html import render_html
+from tests.reports.report_fixtures import make_report
 
 MGMT = [{"node": "MGMT1", "guid": "g1", "ip": "10.0.10.11", "port": "6010"},
         {"node": "MGMT2", "guid": "g2", "ip": "10.0.10.12", "port": "6010"}]

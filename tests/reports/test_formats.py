@@ -10,8 +10,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from jsonschema_lite import validate
-from report_fixtures import CHECKS, HOSTILE, SINCE, TREND, make_report
 
 from auditor.audit import exit_code_for, parse_formats, write_reports
 from auditor.errors import InputError
@@ -22,6 +20,8 @@ from auditor.reports.console import render_console
 from auditor.reports.html import trend_svg
 from auditor.reports.matrix import status_matrix, summary_counts
 from auditor.reports.model import AuditReport, redact_argv
+from tests.reports.jsonschema_lite import validate
+from tests.reports.report_fixtures import CHECKS, HOSTILE, SINCE, TREND, make_report
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report-schema.json").read_text())
 

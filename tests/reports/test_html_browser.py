@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import SINCE, TREND, make_large_report
 
 from auditor.audit import run_audit, write_reports
 from auditor.manifest import load_cluster_folder
 from auditor.nodestate import NodeState
 from auditor.profile import load_profile
+from tests.reports.report_fixtures import SINCE, TREND, make_large_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

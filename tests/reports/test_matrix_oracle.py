@@ -12,11 +12,11 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from report_fixtures import CHECKS, make_report
 
 from auditor.findings import Finding, Severity, Status
 from auditor.reports.matrix import severity_status_table, status_matrix, summary_counts
 from auditor.reports.model import CLUSTER_ROW, STATUS_WORST_FIRST
+from tests.reports.report_fixtures import CHECKS, make_report
 
 NODES = ["MGMT1", "MGMT2", "SITE1", "SITE2", "GHOST"]  # GHOST: named by a finding, not a report node
 CHECK_IDS = [c.id for c in CHECKS] + ["UNKNOWN-CHECK"]
