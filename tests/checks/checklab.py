@@ -89,7 +89,8 @@ def set_file(st: NodeState, path: str, content: bytes | None, mtime: str | None 
 
 def get_file(st: NodeState, path: str) -> bytes:
     entry = st.file(path)
-    assert entry is not None and entry.content is not None, path
+    assert entry is not None, path
+    assert entry.content is not None, path
     return entry.content
 
 

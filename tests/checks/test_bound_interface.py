@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from checklab import MGMT_CONF, Lab, rewrite
 
 from auditor.checks import run_checks
 from auditor.cluster import Cluster
@@ -17,6 +16,7 @@ from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.manifest import load_cluster_folder
 from auditor.profile import load_profile
+from tests.checks.checklab import MGMT_CONF, Lab, rewrite
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
 SPOC_CHECKS = ("SPOC-MGMT-LIST", "SPOC-IMS-ADDRESSES")

@@ -26,12 +26,15 @@ def test_registry_discovers_every_check_with_valid_meta():
     checks = all_checks()
     ids = [m.META.id for m in checks]
     assert set(ids) >= EXPECTED_IDS
-    assert ids == sorted(ids) and len(ids) == len(set(ids))
+    assert ids == sorted(ids)
+    assert len(ids) == len(set(ids))
     for mod in checks:
         meta = mod.META
         assert isinstance(meta, CheckMeta)
         assert re.fullmatch(r"[A-Z0-9]+(-[A-Z0-9]+)+", meta.id)
-        assert meta.title and meta.rationale and meta.remediation
+        assert meta.title
+        assert meta.rationale
+        assert meta.remediation
         assert meta.scope in ("node", "cluster")
 
 
@@ -52,7 +55,9 @@ def test_a_check_is_fixable_exactly_when_a_fixer_is_registered_for_it():
 def test_checks_command_lists_table():
     res = CliRunner().invoke(main, ["checks"])
     assert res.exit_code == 0, res.output
-    assert "SPOC-MGMT-LIST" in res.output and "severity" in res.output and "fixable" in res.output
+    assert "SPOC-MGMT-LIST" in res.output
+    assert "severity" in res.output
+    assert "fixable" in res.output
 
 
 def test_checks_markdown_is_docs_file_and_docs_are_up_to_date():

@@ -3,14 +3,13 @@ DB-SETTINGS-CONSISTENT (every Management server reports the same database)."""
 
 from __future__ import annotations
 
-from checklab import Lab, failing, statuses
-
 from auditor.declared import DatabaseDeclaration, Declarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.lab.scenario_builder import MgmtSpec
 from auditor.nodestate import EtcdMember
 from auditor.vocab import NodeStatus
+from tests.checks.checklab import Lab, failing, statuses
 
 STALE = MgmtSpec(name="MGMT0", ip="10.0.10.10", guid="old")
 

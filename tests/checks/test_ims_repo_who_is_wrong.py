@@ -3,12 +3,11 @@ shared, then the majority; only the deviating servers fail."""
 
 from __future__ import annotations
 
-from checklab import Lab, declaring, failing
-
 from auditor.declared import Declarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.vocab import NodeStatus
+from tests.checks.checklab import Lab, declaring, failing
 
 SHARE = "\\\\fs01.corp.example\\paragon\\ims-repository"  # the lab's default
 OTHER = "\\\\fs02\\other"

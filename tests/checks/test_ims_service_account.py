@@ -4,13 +4,13 @@ repository share fail, and when Management servers disagree only the wrong one f
 from __future__ import annotations
 
 import pytest
-from checklab import Lab, declaring, failing
 
 from auditor.declared import Declarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.lab.scenario_builder import ACCOUNT_KINDS
 from auditor.vocab import NodeStatus
+from tests.checks.checklab import Lab, declaring, failing
 
 DOMAIN = "CORP\\svc-paragon"  # the lab's default account
 KINDS = ACCOUNT_KINDS  # one account of each kind (the lab's servers run as CORP\svc-paragon)
@@ -98,7 +98,8 @@ def test_two_nodes_two_domain_accounts_tie():
 
 def test_the_tie_says_what_to_declare():
     f = lab_with({"MGMT2": "CORP\\svc-other"}).run("IMS-SERVICE-ACCOUNT")["MGMT1"]
-    assert "tie:" in f.message and "(key ims_service_account)" in f.message
+    assert "tie:" in f.message
+    assert "(key ims_service_account)" in f.message
 
 
 def test_two_nodes_with_a_declaration_blame_the_other_one():

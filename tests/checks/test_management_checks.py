@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import codecs
 
-from checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, statuses
-
-from auditor.findings import Status
+from auditor.findings import Severity, Status
 from auditor.nodestate import ListeningPort, PathProbe, Service, path_key
+from tests.checks.checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, statuses
 
 SHARE = "\\\\fs01.corp.example\\paragon\\ims-repository"
 
@@ -21,7 +20,8 @@ def probe(st, path, exists=True, error=None):
 def test_repo_healthy_and_site_servers_skipped():
     found = Lab().run("IMS-REPO-SHARED")
     assert statuses(found) == {"MGMT1": "pass", "MGMT2": "pass", "SITE1": "skip", "SITE2": "skip"}
-    assert found["MGMT1"].line == 3 and found["MGMT1"].file == MGMT_IMS
+    assert found["MGMT1"].line == 3
+    assert found["MGMT1"].file == MGMT_IMS
 
 
 def test_repo_normalisation_trailing_backslash_case_slashes():
@@ -37,7 +37,8 @@ def test_repo_local_path_fails():
     lab.spec("MGMT2").repository_path = "D:\\ims\\repository"
     found = lab.run("IMS-REPO-SHARED")
     assert failing(found) == {"MGMT2"}
-    assert "local drive path" in found["MGMT2"].message and found["MGMT2"].fixable
+    assert "local drive path" in found["MGMT2"].message
+    assert found["MGMT2"].fixable
 
 
 def test_repo_two_different_shares_fail_both():
@@ -58,9 +59,10 @@ def test_repo_majority_wins_with_three_nodes():
 def test_repo_unreachable_share_fails_and_unprobed_is_error():
     lab = Lab().edit(lambda s: probe(s["MGMT1"], SHARE, exists=False, error="access denied"))
     f = lab.run("IMS-REPO-SHARED")["MGMT1"]
-    assert f.status.value == "fail" and "access denied" in f.message
+    assert f.status == Status.FAIL
+    assert "access denied" in f.message
     lab = Lab().edit(lambda s: s["MGMT1"].probes.clear())
-    assert lab.run("IMS-REPO-SHARED")["MGMT1"].status.value == "error"
+    assert lab.run("IMS-REPO-SHARED")["MGMT1"].status == Status.ERROR
 
 
 def test_repo_key_missing_fails_file_unparseable_errors():
@@ -68,14 +70,15 @@ def test_repo_key_missing_fails_file_unparseable_errors():
     assert "not set" in lab.run("IMS-REPO-SHARED")["MGMT1"].message
     lab = Lab().edit(lambda s: rewrite(s["MGMT1"], MGMT_IMS, lambda t: t + "broken=\\uZZZZ\r\n"))
     f = lab.run("IMS-REPO-SHARED")["MGMT1"]
-    assert f.status.value == "error" and f.line == 5
+    assert f.status == Status.ERROR
+    assert f.line == 5
 
 
 def test_repo_utf16_file_with_bom():
     lab = Lab().edit(lambda s: rewrite(s["MGMT1"], MGMT_IMS, lambda t: t, encoding="utf-16-le",
                                        bom=codecs.BOM_UTF16_LE))
     assert Lab().cluster().node("MGMT1").management.repository_path == SHARE
-    assert lab.run("IMS-REPO-SHARED")["MGMT1"].status.value == "pass"
+    assert lab.run("IMS-REPO-SHARED")["MGMT1"].status == Status.PASS
 
 
 def test_repo_single_backslashes_show_line_read_value_and_correction():
@@ -124,8 +127,10 @@ def test_db_embedded_multi_node_is_critical_with_signals():
     assert failing(found) == {"MGMT1", "MGMT2"}
     assert {f.severity.value for n, f in found.items() if n.startswith("MGMT")} == {"critical"}
     sig = found["MGMT1"].details["signals"]
-    assert any("dbHost=localhost" in s for s in sig) and any("YSoftPGSQL" in s for s in sig)
-    assert any("PGSQL-data" in s for s in sig) and any("listening on port 5433" in s for s in sig)
+    assert any("dbHost=localhost" in s for s in sig)
+    assert any("YSoftPGSQL" in s for s in sig)
+    assert any("PGSQL-data" in s for s in sig)
+    assert any("listening on port 5433" in s for s in sig)
     assert found["MGMT1"].details["decided_by"] == "etcd"
     assert found["MGMT1"].message.endswith("(decided by this node's etcd, etcd key dbHost)")
     assert found["MGMT1"].file is None
@@ -169,7 +174,8 @@ def test_db_falls_back_to_properties_when_etcd_does_not_answer():
 
 def test_db_host_name_of_other_management_node():
     found = embedded(Lab(), host_on_mgmt2="MGMT1.CORP.EXAMPLE").run("DB-EXTERNAL")
-    assert "MGMT1" in found["MGMT2"].message and found["MGMT2"].status.value == "fail"
+    assert "MGMT1" in found["MGMT2"].message
+    assert found["MGMT2"].status == Status.FAIL
 
 
 def test_db_embedded_single_node_is_medium():
@@ -177,13 +183,14 @@ def test_db_embedded_single_node_is_medium():
     lab.spec("MGMT1").embedded_db_host = True
     lab.spec("MGMT1").db = {"dbClass": "PGSQL", "dbHost": "127.0.0.1", "dbPort": "5433"}
     f = lab.run("DB-EXTERNAL")["MGMT1"]
-    assert f.status.value == "fail" and f.severity.value == "medium"
+    assert f.status == Status.FAIL
+    assert f.severity == Severity.MEDIUM
 
 
 def test_db_embedded_flag_alone_is_not_trusted():
     lab = Lab()
     lab.spec("MGMT1").db = {"dbClass": "MSSQL", "dbHost": "sql01.corp.example", "dbPort": "1433", "embeddedDb": "1"}
-    assert lab.run("DB-EXTERNAL")["MGMT1"].status.value == "pass"
+    assert lab.run("DB-EXTERNAL")["MGMT1"].status == Status.PASS
 
 
 def test_db_host_unknown_running_pg_fails_else_error():
@@ -198,7 +205,7 @@ def test_db_host_unknown_running_pg_fails_else_error():
         no_host(s)
         s["MGMT1"].services.append(Service(name="YSoftPGSQL", state="Running", start_time="2026-11-20T02:00:00Z"))
         s["MGMT1"].listening_ports.append(ListeningPort(address="0.0.0.0", port=5433))
-    assert Lab().edit(no_host_pg).run("DB-EXTERNAL")["MGMT1"].status.value == "fail"
+    assert Lab().edit(no_host_pg).run("DB-EXTERNAL")["MGMT1"].status == Status.FAIL
 
 
 # ---- MGMT-CONFIG-CONSISTENT: tests/checks/test_shared_config.py ----------------------------------
@@ -210,5 +217,6 @@ def test_db_on_sql_express_instance_of_a_management_node_fails():
         lab.spec(name).db = {"dbClass": "MSSQL", "dbHost": "tcp:mgmt1\\\\SQLEXPRESS,1433", "dbPort": "1433"}
     found = lab.run("DB-EXTERNAL")
     assert failing(found) == {"MGMT1", "MGMT2"}
-    assert "not an external" in found["MGMT2"].message and "MGMT1" in found["MGMT2"].message
+    assert "not an external" in found["MGMT2"].message
+    assert "MGMT1" in found["MGMT2"].message
     assert failing(lab.run("MGMT-CONFIG-CONSISTENT")) == set()

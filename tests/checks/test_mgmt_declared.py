@@ -3,11 +3,10 @@ naming both; the declared value is the expectation, with its source."""
 
 from __future__ import annotations
 
-from checklab import MGMT_CONF, Lab, rewrite
-
 from auditor.declared import Declarations, NodeDeclarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
+from tests.checks.checklab import MGMT_CONF, Lab, rewrite
 
 G1 = "6f1c2a01-3b7e-4c1d-9a55-000000000001"
 

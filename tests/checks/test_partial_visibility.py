@@ -6,12 +6,12 @@ of the Spooler Controllers, each expectation with its source."""
 from __future__ import annotations
 
 import pytest
-from checklab import MGMT_CONF, SPOC_IMS, Lab, rewrite, spoc_conf_of
 
 from auditor.declared import Declarations, NodeDeclarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.lab.scenario_builder import MgmtSpec
+from tests.checks.checklab import MGMT_CONF, SPOC_IMS, Lab, rewrite, spoc_conf_of
 
 G1 = "6f1c2a01-3b7e-4c1d-9a55-000000000001"
 G2 = "6f1c2a02-3b7e-4c1d-9a55-000000000002"

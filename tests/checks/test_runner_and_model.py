@@ -6,16 +6,16 @@ import sys
 import types
 
 import pytest
-from checklab import PROFILE, Lab
 
 import auditor.checks as checks_pkg
 from auditor.addresses import split_host_port
 from auditor.checks import run_checks
 from auditor.cluster import Cluster, normalize_guid
 from auditor.errors import InputError
-from auditor.findings import CheckMeta, Severity
+from auditor.findings import CheckMeta, Severity, Status
 from auditor.nodestate import NodeState
 from auditor.winpath import image_executable, install_dir
+from tests.checks.checklab import PROFILE, Lab
 
 
 def test_only_and_nodes_filters():
@@ -40,7 +40,9 @@ def test_crashing_check_becomes_error_finding(monkeypatch):
     monkeypatch.setitem(sys.modules, "auditor.checks.zz_crash", mod)
     found = run_checks(Lab().cluster())
     crash = [f for f in found if f.check_id == "ZZ-CRASH"]
-    assert len(crash) == 1 and crash[0].status.value == "error" and "boom" in crash[0].message
+    assert len(crash) == 1
+    assert crash[0].status == Status.ERROR
+    assert "boom" in crash[0].message
     assert any(f.check_id == "SPOC-MGMT-LIST" for f in found)  # the rest still ran
 
 
@@ -62,11 +64,16 @@ def test_helpers():
 def test_model_views():
     c = Lab().cluster()
     m1 = c.node("mgmt1")
-    assert m1.is_management and m1.management.guid.endswith("01") and m1.management.cml_port == "6010"
-    assert m1.management.db.host == "sql01.corp.example" and m1.management.ims_account == "CORP\\svc-paragon"
-    assert m1.spoc.install_dir == "C:\\DispatcherParagon\\SPOC" and m1.version == "6.0.112.4"
+    assert m1.is_management
+    assert m1.management.guid.endswith("01")
+    assert m1.management.cml_port == "6010"
+    assert m1.management.db.host == "sql01.corp.example"
+    assert m1.management.ims_account == "CORP\\svc-paragon"
+    assert m1.spoc.install_dir == "C:\\DispatcherParagon\\SPOC"
+    assert m1.version == "6.0.112.4"
     s2 = c.node("SITE2")
-    assert s2.spoc.install_dir == "D:\\SafeQ6\\SPOC" and s2.management is None
+    assert s2.spoc.install_dir == "D:\\SafeQ6\\SPOC"
+    assert s2.management is None
     assert [s.index for s in s2.spoc.servers] == [1, 2]
     assert [a.port for a in s2.spoc.ims_addresses] == [8443, 8443]
     assert [n.name for n in c.management_nodes] == ["MGMT1", "MGMT2"]
@@ -77,9 +84,11 @@ def test_resolution_ip_names_fqdn_short_and_localhost():
     c = Lab().cluster()
     m1, m2 = c.node("MGMT1"), c.node("MGMT2")
     assert c.resolve("10.0.10.12") is m2
-    assert c.resolve("MGMT1") is m1 and c.resolve("mgmt1.CORP.example.") is m1
+    assert c.resolve("MGMT1") is m1
+    assert c.resolve("mgmt1.CORP.example.") is m1
     assert c.resolve("mgmt1.other.example") is None  # a different domain is a different host
-    assert c.resolve("localhost") is None and c.resolve("localhost", from_node=m2) is m2
+    assert c.resolve("localhost") is None
+    assert c.resolve("localhost", from_node=m2) is m2
     assert c.resolve("127.0.0.1", from_node=m1) is m1
     assert c.resolve("10.0.20.10") is None  # a site server is not a management server
     assert c.resolve("10.0.20.10", candidates=c.nodes).name == "SITE1"
@@ -94,10 +103,14 @@ def test_unreachable_node_and_parse_errors_in_model():
         s["MGMT2"].file(path).content = b"nonsense\n"
     c = lab.edit(edit).cluster()
     s1 = c.node("SITE1")
-    assert not s1.reachable and s1.spoc is None and s1.management is None
+    assert not s1.reachable
+    assert s1.spoc is None
+    assert s1.management is None
     bad = c.node("MGMT2")
-    assert bad.spoc.conf.status == "parse_error" and bad.spoc.conf.line == 1
-    assert bad.file_problems and bad.file_problems[0].path.endswith("spoc.conf")
+    assert bad.spoc.conf.status == "parse_error"
+    assert bad.spoc.conf.line == 1
+    assert bad.file_problems
+    assert bad.file_problems[0].path.endswith("spoc.conf")
 
 
 def test_empty_node_builds():

@@ -8,7 +8,7 @@ import pytest
 
 from auditor.checks import run_checks
 from auditor.cluster import Cluster
-from auditor.findings import Status
+from auditor.findings import Severity, Status
 from auditor.manifest import load_cluster_folder
 from auditor.profile import load_profile
 
@@ -33,11 +33,13 @@ def test_drift_evidence_is_specific():
     _, findings = audit("drift")
     by = {(f.check_id, f.node): f for f in findings}
     stale = by[("SPOC-MGMT-LIST", "SITE1")]
-    assert "stale" in stale.message and stale.line == 12 and stale.file.endswith("spoc.conf")
+    assert "stale" in stale.message
+    assert stale.line == 12
+    assert stale.file.endswith("spoc.conf")
     assert stale.fixable
     assert "MGMT2" in by[("SPOC-MGMT-LIST", "SITE2")].message
     db1 = by[("DB-EXTERNAL", "MGMT1")]
-    assert db1.severity.value == "critical"
+    assert db1.severity == Severity.CRITICAL
     assert any("YSoftPGSQL" in s for s in db1.details["signals"])
     assert any("5433" in s for s in db1.details["signals"])
     assert "MGMT1" in by[("DB-EXTERNAL", "MGMT2")].message
@@ -64,7 +66,7 @@ def test_healthy_has_no_fail_or_error():
 
 @pytest.mark.parametrize("managements,sites", [(1, 0), (1, 3), (3, 5), (4, 30)])
 def test_generated_healthy_clusters_are_clean(managements, sites):
-    from checklab import Lab
+    from tests.checks.checklab import Lab
 
     findings = run_checks(Lab(sites=sites, managements=managements).cluster())
     assert [(f.check_id, f.node, f.message) for f in findings if f.failing] == []

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import codecs
 
-from checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, set_file
-
 from auditor.declared import Declarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.profile import load_profile
 from auditor.vocab import NodeStatus
+from tests.checks.checklab import MGMT_CONF, MGMT_IMS, Lab, failing, rewrite, set_file
 
 CHECK = "MGMT-CONFIG-CONSISTENT"
 PORT = "ims\\application.properties server.port"

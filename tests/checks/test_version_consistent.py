@@ -3,13 +3,12 @@ Management server's build (the database was upgraded by it); only the others fai
 
 from __future__ import annotations
 
-from checklab import Lab, failing
-
 from auditor.declared import Declarations
 from auditor.expectations import ExpectationSource
 from auditor.findings import Status
 from auditor.nodestate import NodeState
 from auditor.vocab import NodeStatus
+from tests.checks.checklab import Lab, failing
 
 NEW = "6.0.113.1"
 OLD = "6.0.112.4"  # the lab's default build

@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from fix_lab_support import LAB_PASSWORD, LAB_PASSWORD_ENV, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
+
+from tests.fixers.fix_lab_support import (
+    LAB_PASSWORD,
+    LAB_PASSWORD_ENV,
+    SERVICE_PASSWORD,
+    SERVICE_PASSWORD_ENV,
+)
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "auditor" / "lab" / "scenarios"
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-from lock_support import fake_msvcrt
 
 from auditor.fixers.journal import Journal, read_journal
 from auditor.fixers.lock import ClusterLock, LockHeld
@@ -23,6 +22,7 @@ from auditor.fixers.plan import (
     merge_node_plans,
     unified_diff,
 )
+from tests.fixers.lock_support import fake_msvcrt
 
 
 def test_diff_of_utf16_crlf_file_names_encoding_and_shows_text():

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import pytest
-from fix_lab_support import SERVICE_PASSWORD_ENV, journal_shows
 
 from auditor.fixers.journal import read_journal
+from tests.fixers.fix_lab_support import SERVICE_PASSWORD_ENV, journal_shows
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")]

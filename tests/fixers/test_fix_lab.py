@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fix_lab_support import LAB_PASSWORD, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
 
 from auditor.checks import run_checks
 from auditor.cli import main
@@ -18,6 +17,7 @@ from auditor.collect.runner import collect_cluster
 from auditor.fixers.journal import read_journal
 from auditor.profile import load_profile
 from auditor.vocab import ExitStatus
+from tests.fixers.fix_lab_support import LAB_PASSWORD, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -57,14 +57,17 @@ def test_apply_fixes_drift_to_only_db_external_then_nothing_to_do(fix_lab, tmp_p
 
     # the journal: every change, its backup and diff; never a password
     text = journal.read_text()
-    assert SERVICE_PASSWORD not in text and LAB_PASSWORD not in text
+    assert SERVICE_PASSWORD not in text
+    assert LAB_PASSWORD not in text
     entries = read_journal(journal)
     writes = [e for e in entries if e["action"] == "write_file"]
     assert {(e["node"], e["result"]) for e in writes} == {("MGMT2", "ok"), ("SITE1", "ok"), ("SITE2", "ok")}
-    assert len(writes) == 4 and all(e["backup"].endswith(".paragon-auditor.bak") and e["diff"] for e in writes)
+    assert len(writes) == 4
+    assert all(e["backup"].endswith(".paragon-auditor.bak") and e["diff"] for e in writes)
     acct = [e for e in entries if e["action"] == "set_service_account"]
-    assert acct and acct[0]["account"] == "CORP\\svc-paragon" and acct[0]["password_source"] == \
-        f"environment variable {SERVICE_PASSWORD_ENV}"
+    assert acct
+    assert acct[0]["account"] == "CORP\\svc-paragon"
+    assert acct[0]["password_source"] == f"environment variable {SERVICE_PASSWORD_ENV}"
     assert all(e["user"] and e["time"] for e in entries)
     assert [e["result"] for e in entries if e["action"] == "verify"] == ["ok", "ok", "ok"]
     # backups are kept on the nodes
@@ -77,9 +80,11 @@ def test_apply_fixes_drift_to_only_db_external_then_nothing_to_do(fix_lab, tmp_p
     before = tree(lab.serve_dir)
     code, out = fix(inv, "--remove-stale")
     assert code == 0, out
-    assert "Nothing to change." in out and "DB-EXTERNAL" in out
+    assert "Nothing to change." in out
+    assert "DB-EXTERNAL" in out
     code, out = fix(inv, *APPLY, journal=journal)
-    assert code == 0 and "Nothing to apply." in out
+    assert code == 0
+    assert "Nothing to apply." in out
     assert tree(lab.serve_dir) == before
 
 
@@ -101,7 +106,8 @@ def test_service_fails_to_start_rolls_back_and_stops_rollout(fix_lab, tmp_path):
     # MGMT2 (first) is fixed; SITE1's write is rolled back byte for byte; its service stays
     # down (the fault persists), which needs the admin: exit 5. SITE2 is never touched.
     assert code == 5, out
-    assert "Rollout STOPPED at SITE1" in out and "Not touched: SITE2" in out
+    assert "Rollout STOPPED at SITE1" in out
+    assert "Not touched: SITE2" in out
     assert "byte-identical to before" in out
     assert "MANUAL ACTION NEEDED: start service YSoftSQ-SPOC" in out
     now = tree(lab.serve_dir)
@@ -120,7 +126,8 @@ def test_write_refused_by_node_rolls_back_cleanly_exit_4(fix_lab):
     original = tree(lab.serve_dir)
     code, out = fix(inv, *APPLY, "--journal", str(lab.workdir / "j.jsonl"))
     assert code == 4, out
-    assert "Access to the path is denied" in out and "Rollout STOPPED at MGMT2" in out
+    assert "Access to the path is denied" in out
+    assert "Rollout STOPPED at MGMT2" in out
     assert tree(lab.serve_dir) == original
 
 
@@ -129,7 +136,8 @@ def test_installer_running_anywhere_refuses_before_any_change(fix_lab):
     original = tree(lab.serve_dir)
     code, out = fix(inv, *APPLY, "--journal", str(lab.workdir / "j.jsonl"))
     assert code == 6, out
-    assert "installer is running" in out and "SITE2" in out
+    assert "installer is running" in out
+    assert "SITE2" in out
     assert tree(lab.serve_dir) == original
     assert not (lab.workdir / "j.jsonl").exists()
 
@@ -138,7 +146,8 @@ def test_apply_needs_yes_without_a_terminal(fix_lab):
     lab, inv = fix_lab("drift")
     original = tree(lab.serve_dir)
     code, out = fix(inv, "--apply")
-    assert code == 6 and "--yes" in out
+    assert code == 6
+    assert "--yes" in out
     assert tree(lab.serve_dir) == original
 
 
@@ -149,7 +158,8 @@ def test_check_and_node_filters_limit_the_change(fix_lab, tmp_path):
     assert code == 0, out
     left = failing(inv)
     assert ("SPOC-MGMT-LIST", "SITE2") not in left
-    assert ("SPOC-MGMT-LIST", "SITE1") in left and ("SPOC-IMS-ADDRESSES", "SITE2") in left
+    assert ("SPOC-MGMT-LIST", "SITE1") in left
+    assert ("SPOC-IMS-ADDRESSES", "SITE2") in left
     entries = read_journal(tmp_path / "j.jsonl")
     assert {e["node"] for e in entries if e["action"] == "write_file"} == {"SITE2"}
     assert json.dumps(entries).count("spoc.conf") >= 1
@@ -216,7 +226,8 @@ def test_second_fix_on_the_same_cluster_is_locked_out(fix_lab, tmp_path):
     original = tree(lab.serve_dir)
     with ClusterLock(load_inventory(inv).cluster, Path(os.environ["PARAGON_AUDITOR_STATE_DIR"])):
         code, out = fix(inv, *APPLY, journal=tmp_path / "j.jsonl")
-    assert code == 6 and "another fix is running" in out
+    assert code == 6
+    assert "another fix is running" in out
     assert tree(lab.serve_dir) == original
 
 
@@ -259,7 +270,8 @@ def test_interrupt_mid_node_rolls_back_then_propagates(fix_lab, tmp_path):
         engine.run(plan)
     assert (lab.serve_dir / SITE1_SPOC).read_bytes() == before
     actions = [e["action"] for e in read_journal(tmp_path / "j.jsonl")]
-    assert actions[-1] == "rollback" and "restore_file" in actions
+    assert actions[-1] == "rollback"
+    assert "restore_file" in actions
 
 
 # ---- interactive use (a terminal stood in for) ----------------------------------------------
@@ -272,11 +284,13 @@ def test_declined_confirmation_changes_nothing(fix_lab, monkeypatch):
     lab, inv = fix_lab("drift")
     original = tree(lab.serve_dir)
     res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply"], input="n\n")
-    assert res.exit_code == 6 and "not confirmed" in res.output
+    assert res.exit_code == 6
+    assert "not confirmed" in res.output
     assert tree(lab.serve_dir) == original
     # Ctrl-D at the prompt: the error starts on its own line, not after "[y/N]: "
     res = CliRunner().invoke(main, ["fix", "--inventory", str(inv), "--no-progress", "--apply"], input="")
-    assert res.exit_code == 6 and "\nerror: not confirmed: nothing was changed" in res.output
+    assert res.exit_code == 6
+    assert "\nerror: not confirmed: nothing was changed" in res.output
     assert tree(lab.serve_dir) == original
 
 
@@ -291,7 +305,8 @@ def test_confirmed_with_hidden_password_prompt(fix_lab, monkeypatch, tmp_path):
                              input=f"y\n{SERVICE_PASSWORD}\n")
     assert res.exit_code == 0, res.output
     assert "Password for CORP\\svc-paragon" in res.output
-    assert SERVICE_PASSWORD not in res.output and SERVICE_PASSWORD not in journal.read_text()
+    assert SERVICE_PASSWORD not in res.output
+    assert SERVICE_PASSWORD not in journal.read_text()
     assert ("IMS-SERVICE-ACCOUNT", "MGMT2") not in failing(inv)
     assert any(e.get("password_source") == "a hidden prompt when applying" for e in read_journal(journal))
 
@@ -342,7 +357,8 @@ def test_utf16_lf_file_round_trips_through_the_real_protocol(fix_lab, tmp_path):
     assert code == 0, out
     assert "UTF-16 LE with BOM, line endings: LF" in out
     after = (lab.serve_dir / rel).read_bytes()
-    assert after.startswith(b"\xff\xfe") and b"\r\x00" not in after
+    assert after.startswith(b"\xff\xfe")
+    assert b"\r\x00" not in after
     old_lines = before[2:].decode("utf-16-le").split("\n")
     new_lines = after[2:].decode("utf-16-le").split("\n")
     assert [ln for ln in new_lines if ln not in old_lines] == [
@@ -363,16 +379,19 @@ def test_partial_fix_keeps_stale_entry_verifies_and_exits_7(fix_lab, tmp_path):
     journal = tmp_path / "j.jsonl"
     code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", journal=journal)
     assert code == ExitStatus.APPLIED_BLOCKED, out  # applied and verified, but the stale entry waits
-    assert "kept stale entry 2" in out and "verified" in out
+    assert "kept stale entry 2" in out
+    assert "verified" in out
     assert "Exit code 7: 1 blocked item(s) above still need your input." in out  # why not 0
     text = (lab.serve_dir / SITE1_SPOC).read_text()
-    assert "serverGUID3=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text and "serverIP2=10.0.10.10" in text
+    assert "serverGUID3=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text
+    assert "serverIP2=10.0.10.10" in text
     code, out = fix(inv, "--apply", "--yes", "--check", "SPOC-MGMT-LIST", "--node", "SITE1", "--remove-stale",
                     journal=journal)
     assert code == 0, out
     assert ("SPOC-MGMT-LIST", "SITE1") not in failing(inv)
     text = (lab.serve_dir / SITE1_SPOC).read_text()
-    assert "10.0.10.10" not in text and "serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text
+    assert "10.0.10.10" not in text
+    assert "serverGUID2=6f1c2a02-3b7e-4c1d-9a55-000000000002" in text
 
 
 def test_change_that_cannot_be_journaled_is_not_kept(fix_lab, tmp_path):
@@ -415,7 +434,8 @@ def test_changing_a_shared_value_on_every_node_is_not_mistaken_for_drift(fix_lab
         nj.write_text(json.dumps(facts, indent=2))
     lab, inv = fix_lab(tmp_path / "three")
     code, out = fix(inv, "--repository-path", new_share)
-    assert code == 1 and out.count("repository.path=\\\\\\\\fs02") == 3, out
+    assert code == 1, out
+    assert out.count("repository.path=\\\\\\\\fs02") == 3, out
     code, out = fix(inv, "--apply", "--yes", "--repository-path", new_share, journal=tmp_path / "j.jsonl")
     assert code == 0, out
     for folder in ("mgmt1", "mgmt2", "mgmt3"):

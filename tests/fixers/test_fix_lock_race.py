@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 import pytest
-from lock_support import fake_msvcrt, posix_running
 
 from auditor.fixers import lock as lock_module
 from auditor.fixers.lock import ClusterLock, LockHeld
+from tests.fixers.lock_support import fake_msvcrt, posix_running
 
 pytestmark = pytest.mark.timeout(120)
 

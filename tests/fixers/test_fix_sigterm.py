@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fix_lab_support import SERVICE_PASSWORD_ENV, journal_shows
 
 from auditor.cli import main
 from auditor.fixers.journal import read_journal
+from tests.fixers.fix_lab_support import SERVICE_PASSWORD_ENV, journal_shows
 
 pytestmark = pytest.mark.timeout(240)
 

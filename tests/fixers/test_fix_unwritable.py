@@ -23,9 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fix_lab_support import LAB_PASSWORD, LAB_PASSWORD_ENV, SERVICE_PASSWORD, SERVICE_PASSWORD_ENV
 
 from auditor.lab.winrm import ntlm_users
+from tests.fixers.fix_lab_support import (
+    LAB_PASSWORD,
+    LAB_PASSWORD_ENV,
+    SERVICE_PASSWORD,
+    SERVICE_PASSWORD_ENV,
+)
 
 pytestmark = pytest.mark.timeout(240)
 

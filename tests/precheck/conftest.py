@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from precheck_support import LAB_PASSWORD_ENV, SCENARIOS, SERVICE_PASSWORD_ENV
+
+from tests.precheck.precheck_support import LAB_PASSWORD_ENV, SCENARIOS, SERVICE_PASSWORD_ENV
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from precheck_support import SERVICE_PASSWORD_ENV
 
 from auditor.cli import main
 from auditor.lab.install import install_node
 from auditor.vocab import ExitStatus
+from tests.precheck.precheck_support import SERVICE_PASSWORD_ENV
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from precheck_support import situation
-
 from auditor.nodestate import NodeStatus, Process
 from auditor.precheck.evaluate import evaluate
 from auditor.precheck.model import Change, NodeCollection, PrecheckReport, Verdict
 from auditor.precheck.output import PRECHECK_FORMAT, render_console, render_html, render_json
 from auditor.vocab import ExitStatus
+from tests.precheck.precheck_support import situation
 
 
 def _report(**kw) -> PrecheckReport:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from precheck_support import NEW, result, verdicts
-
 from auditor.nodestate import ClockSample, NodeStatus, Process
 from auditor.precheck.model import Change, Verdict
 from auditor.precheck.needs import ACCOUNT, REPOSITORY, VERSION
+from tests.precheck.precheck_support import NEW, result, verdicts
 
 
 def test_the_healthy_cluster_with_a_new_server_with_nothing_installed_is_a_go():

@@ -39,7 +39,8 @@ def error_of(path) -> InputError:
 def test_override_errors_name_the_line(tmp_path, text, line, words):
     path = write(tmp_path, text)
     err = error_of(path)
-    assert err.source == str(path) and err.line == line, (err.line, str(err))
+    assert err.source == str(path), (err.line, str(err))
+    assert err.line == line, (err.line, str(err))
     for w in words:
         assert w in str(err), str(err)
 
@@ -70,7 +71,8 @@ def test_cli_shows_one_line_with_file_and_line(tmp_path):
     path = write(tmp_path, "spoc_conf:\n  guid_kye: x\n")
     res = CliRunner().invoke(main, ["audit", "--from", str(tmp_path), "--profile", str(path), "-o", str(tmp_path / "o")])
     assert res.exit_code == 2
-    assert f"{path}:2" in res.output and "guid_kye: unknown key" in res.output
+    assert f"{path}:2" in res.output
+    assert "guid_kye: unknown key" in res.output
     assert "Traceback" not in res.output
 
 
