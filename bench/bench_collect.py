@@ -52,8 +52,19 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from floor import floor  # noqa: E402
-from measure import Client, LabProcess, MachineWatch, delta, extract_commit, machine, run_audit  # noqa: E402
+from measure import (  # noqa: E402
+    Client,
+    LabProcess,
+    MachineWatch,
+    delta,
+    executor_digest,
+    extract_commit,
+    machine,
+    run_audit,
+)
 from naive import naive_estimate, naive_run  # noqa: E402
+
+from auditor.lab.executor import EXTRA_EXECUTORS_VAR  # noqa: E402
 
 PASSWORD_ENV = "PARAGON_LAB_PASSWORD"
 BASELINE = "4292309"
@@ -237,7 +248,8 @@ def evaluate(results: dict[str, Any], baseline: Client | None, total_s: float) -
         if res is None:
             continue
         mine = [r for r in res["runs"] if r["client"] == "this checkout"]
-        theirs = [r for r in res["runs"] if baseline is not None and r["client"] == baseline.label]
+        # a baseline run that did not audit every node did less work: it is no reference
+        theirs = [r for r in res["runs"] if baseline is not None and r["client"] == baseline.label and r["clean"]]
         limit = TARGETS["30 ms: wall vs baseline (no regression)"]
         value = median_of(mine, "wall") / median_of(theirs, "wall") if theirs else None
         out.append(("30 ms: wall vs baseline (no regression)", f"{max(row.sizes)} nodes, medians", value, limit,
@@ -299,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.baseline != "none":
             try:
                 baseline = extract_commit(args.baseline, work / "baseline")
+                env[EXTRA_EXECUTORS_VAR] = executor_digest(baseline)
             except RuntimeError as exc:
                 print(f"A/B: {exc}", file=sys.stderr)
         scenarios: dict[int, Path] = {}

@@ -148,6 +148,16 @@ def extract_commit(commit: str, dest: Path) -> Client:
     return Client(f"baseline {sha}", dest)
 
 
+def executor_digest(client: Client) -> str:
+    """sha256 of the executor.ps1 ``client`` sends, as its own code computes it: the lab process
+    is told to accept it too (``PARAGON_LAB_EXTRA_EXECUTORS``), so an earlier commit's client is
+    answered instead of refused (the lab otherwise accepts exactly today's executor)."""
+    boot = (f"import sys; sys.path.insert(0, {str(client.cwd)!r}); "
+            "from auditor.remote.bootstrap import executor_sha256; print(executor_sha256())")
+    return subprocess.run([sys.executable, "-c", boot], check=True, capture_output=True, text=True,
+                          cwd=client.cwd).stdout.strip()
+
+
 def run_audit(client: Client, args: list[str], env: dict[str, str], report: Path | None = None) -> dict[str, Any]:
     """``auditor audit ARGS`` in its own process; wall, CPU, peak RSS, threads and sockets of it only."""
     t0 = time.perf_counter()

@@ -28,6 +28,7 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,18 @@ def decode_command_line(command_line: str) -> str:
         return base64.b64decode(m.group(2), validate=True).decode("utf-16-le")
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise LabFailure("lab: -EncodedCommand argument is not base64 of UTF-16LE text") from None
+
+
+EXTRA_EXECUTORS_VAR = "PARAGON_LAB_EXTRA_EXECUTORS"
+"""Comma-separated sha256 digests of other executor.ps1 versions this lab process also accepts.
+
+Only the benchmark sets it, to run an earlier commit's client against today's lab (the A/B of
+``make bench``): the lab answers from the request, which that executor's protocol version
+shares, so its client does the same work. Unset, the lab accepts exactly the shipped executor."""
+
+
+def _extra_executors() -> frozenset[str]:
+    return frozenset(d for d in os.environ.get(EXTRA_EXECUTORS_VAR, "").split(",") if d)
 
 
 def _unpack_env(env: dict[str, str], prefix: str) -> str:
@@ -110,7 +123,7 @@ class LabExecutor:
         env = shell.env or {}
         executor = _unpack_env(env, bootstrap.EXECUTOR_VAR)
         got = hashlib.sha256(executor.encode("utf-8")).hexdigest()
-        if got != bootstrap.executor_sha256():
+        if got != bootstrap.executor_sha256() and got not in _extra_executors():
             raise LabFailure(f"lab: the executor sent (sha256 {got[:16]}...) is not the shipped executor.ps1 "
                              f"(sha256 {bootstrap.executor_sha256()[:16]}...)")
         request_text = _unpack_env(env, bootstrap.REQUEST_VAR)
