@@ -114,3 +114,19 @@ def test_one_or_two_hung_nodes_are_not_overload(failed):
     first = limit.update(done=0, failed=0, in_flight=START, queued=1000, node_seconds=0.0)
     clock.step(WINDOW, 0.2)
     assert limit.update(done=30, failed=failed, in_flight=first, queued=1000, node_seconds=0.0) >= first
+
+
+def test_a_burst_just_before_a_raise_does_not_end_the_growth():
+    """With real latencies nodes end in bursts (all started together, ended together). The
+    throughput before a raise is the whole time at that limit, so one bursty window just before
+    the raise does not make a doubling that helped look like one that did not."""
+    limit, clock = limiter()
+    done = 0
+    node_seconds = 2.0
+    for step in range(400):
+        clock.step(WINDOW, 0.3)
+        steady = limit.limit / node_seconds  # throughput follows the number in flight
+        burst = 3 if step % 4 == 0 else 0  # the window that ends at each raise holds a burst
+        done += int(steady * WINDOW * (1 + burst)) if burst else int(steady * WINDOW * 0.5)
+        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=node_seconds)
+    assert limit.peak == 512
