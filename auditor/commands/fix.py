@@ -153,6 +153,24 @@ def _has_terminal() -> bool:
     return sys.stdin.isatty()
 
 
+def service_password_options(when: str = "") -> Any:
+    """The two options naming where the service account's password is (``auditor fix`` and
+    ``auditor precheck add-management --after``); :func:`password_ref_from_options` reads them.
+    ``when`` prefixes their help (e.g. "With --after: ")."""
+
+    def text(help_text: str) -> str:
+        return f"{when}{help_text}" if when else help_text[0].upper() + help_text[1:]
+
+    def decorate(f: Any) -> Any:
+        f = click.option("--service-password-keyring", metavar="SERVICE:USER", default=None,
+                         help=text("OS keyring entry holding the service account's password."))(f)
+        return click.option("--service-password-env", metavar="VAR", default=None,
+                            help=text("environment variable holding the service account's password "
+                                      "(else keyring or prompt)."))(f)
+
+    return decorate
+
+
 def password_ref_from_options(env: str | None, keyring_spec: str | None) -> CredentialRef | None:
     """The credential reference of --service-password-env / --service-password-keyring (None: prompt)."""
     if env and keyring_spec:
@@ -215,10 +233,7 @@ class TerminalConsole:
               help="Shared IMS repository path to set (default: the UNC path most Management servers use).")
 @click.option("--service-account", metavar="DOMAIN\\USER", default=None,
               help="Infrastructure Service account (default: the one the other Management servers use).")
-@click.option("--service-password-env", metavar="VAR", default=None,
-              help="Environment variable holding that account's password (else keyring or prompt).")
-@click.option("--service-password-keyring", metavar="SERVICE:USER", default=None,
-              help="OS keyring entry holding that account's password.")
+@service_password_options()
 @click.option("--plan-json", "plan_json", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="Also write the plan as JSON (e.g. to attach to a change ticket).")
 @click.option("--waivers", "waivers_path", type=click.Path(dir_okay=False, path_type=Path), default=None,

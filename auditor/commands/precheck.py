@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from auditor.collect.cli_options import collection_options, terminal_events
-from auditor.commands.fix import TerminalConsole, password_ref_from_options
+from auditor.commands.fix import TerminalConsole, password_ref_from_options, service_password_options
 from auditor.fixers.journal import DEFAULT_JOURNAL, DEFAULT_STATE_DIR
 from auditor.fixers.plan import FixOptions
 from auditor.fixers.rollout import run_fix
@@ -126,10 +126,7 @@ def command() -> None:
               help="NODE is installed: plan the follow-up (dry run), with --apply apply it.")
 @click.option("--apply", "do_apply", is_flag=True, default=False, help="With --after: apply the follow-up plan.")
 @click.option("--yes", "-y", is_flag=True, default=False, help="With --after --apply: do not ask for confirmation.")
-@click.option("--service-password-env", metavar="VAR", default=None,
-              help="With --after: environment variable holding the service account's password.")
-@click.option("--service-password-keyring", metavar="SERVICE:USER", default=None,
-              help="With --after: OS keyring entry holding the service account's password.")
+@service_password_options(when="With --after: ")
 @click.option("--plan-json", "plan_json", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="With --after: also write the follow-up plan as JSON.")
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
