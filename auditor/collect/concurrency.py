@@ -146,15 +146,15 @@ class AdaptiveLimit:
         self._clock, self._cpu = clock, cpu
         self._t, self._c = clock(), cpu()
         self._done = self._failed = 0
-        self._raised_at: float | None = None  # when the last raise happened
-        self._done_at_raise = 0
-        # when the current limit took effect, and the nodes done by then: the throughput before
-        # a raise is measured over the whole time at that limit, not over one window (with
-        # real latencies nodes end in bursts, and one bursty window ended growth at 64 in flight
-        # for 2,000 realistic nodes: wall 2.75x the floor in the quiet make bench of 2026-11-27)
+        # when the current limit took effect, and the nodes done by then: throughput is measured
+        # over the whole time at a limit, both before a raise and after it, not over one window
+        # (with real latencies nodes end in bursts, and one bursty window ended growth at 64 in
+        # flight for 2,000 realistic nodes: wall 2.75x the floor in the quiet make bench of
+        # 2026-11-27)
         self._level_t = self._t
         self._level_done = 0
-        self._rate_before: float = 0.0  # throughput in the window before that raise
+        self._judging = False  # the current limit is a raise whose effect is not judged yet
+        self._rate_before: float = 0.0  # throughput at the limit before that raise
         self._before_raise = self.limit
         self._growing = True
         self._hold_until = 0.0
@@ -175,7 +175,7 @@ class AdaptiveLimit:
         if failures >= BACKOFF_FAILURES and failures >= BACKOFF_SHARE * max(1, ended):
             self.limit = max(1, min(self.limit, in_flight) // 2)
             self._hold_until = now + max(WINDOW, node_seconds) * 2
-            self._raised_at = None
+            self._judging = False
             self._level_t, self._level_done = now, done
             return self.limit
         if now < self._hold_until or queued <= 0 or in_flight < self.limit or self.limit >= self.ceiling:
@@ -183,23 +183,22 @@ class AdaptiveLimit:
         if cpu_rate >= CPU_BUSY:
             return self.limit
         settle = max(WINDOW, node_seconds)
-        if self._raised_at is not None and now - self._raised_at >= settle:
-            since = (done - self._done_at_raise) / (now - self._raised_at)  # steadier than one window
+        if self._judging and now - self._level_t >= settle:
+            since = (done - self._level_done) / (now - self._level_t)
             if self._rate_before > 0 and since < self._rate_before * GOOD_GROWTH:
                 self._growing = False  # the limit is found
                 if since < self._rate_before * GROWTH:
                     self.limit = self._before_raise  # that raise brought nothing: undo it
                     self._level_t, self._level_done = now, done
-            self._raised_at = None
-        if not self._growing or self._raised_at is not None:
+            self._judging = False
+        if not self._growing or self._judging:
             return self.limit
         at_level = now - self._level_t
         if at_level < settle:
             return self.limit  # not yet a node's time at this limit: its throughput is not known
         self._rate_before = (done - self._level_done) / at_level
         self._level_t, self._level_done = now, done
-        self._raised_at = now
-        self._done_at_raise = done
+        self._judging = True
         self._before_raise = self.limit
         self.limit = min(self.ceiling, self.limit * 2)
         self.peak = max(self.peak, self.limit)
