@@ -31,7 +31,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from auditor.collect.concurrency import AdaptiveLimit, safe_ceiling
 from auditor.collect.credentials import Credentials, PromptFn, click_prompt, resolve_credentials
 from auditor.collect.host_identity import hostname_mismatch
 from auditor.collect.inventory import Inventory, NodeTarget
+from auditor.collect.order import collection_order
 from auditor.collect.resolve import resolve_ipv4
 from auditor.collect.results import (
     SILENT,
@@ -380,6 +381,7 @@ def collect_cluster(
     prompt: PromptFn = click_prompt,
     execute: Callable[..., dict] | None = None,
     request: dict[str, Any] | None = None,
+    previous_seconds: Mapping[str, float] | None = None,
 ) -> CollectionResult:
     """Collect every node of ``inventory``; always returns one NodeState per node.
 
@@ -388,6 +390,8 @@ def collect_cluster(
     ``auditor.remote.execute``. Warnings and progress go to ``events``. ``request``: a
     collect request other than the profile's full one (e.g. ``build_probe_request``: only
     test paths from the nodes), with the same deadlines, retries and identity check.
+    ``previous_seconds`` (lower-cased node name -> seconds its collection took last time):
+    start the slowest nodes first (:mod:`auditor.collect.order`); results keep inventory order.
     """
     warnings = check_security(inventory, security)  # refuse before anyone is prompted
     check_transports(inventory)
@@ -409,8 +413,8 @@ def collect_cluster(
     ceiling = safe_ceiling(len(jobs), inventory.max_concurrency)
     adaptive = None if fixed else AdaptiveLimit(ceiling.value)
     pool = _Pool(max(1, min(fixed or adaptive.limit, len(jobs))), request, creds, run)  # type: ignore[union-attr]
-    for job in jobs:
-        pool.queue.put(job)
+    for i in collection_order([job.node.name for job in jobs], previous_seconds or {}):
+        pool.queue.put(jobs[i])
     try:
         pool.start()
         _monitor(jobs, pool, bar, adaptive)

@@ -8,7 +8,8 @@ same input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,8 @@ class ClusterData:
 
     ``kind`` is ``inventory`` (collected now) or ``snapshot`` (``--from``); ``label`` the
     inventory file or snapshot folder as given; ``started_at`` when collection started (live)
-    or when the run started (snapshot)."""
+    or when the run started (snapshot); ``node_seconds`` how long each node's collection took
+    (lower-cased name -> seconds; live only), recorded so the next run starts the slowest first."""
 
     states: list[NodeState]
     declared: Declarations
@@ -38,6 +40,7 @@ class ClusterData:
     kind: str
     label: str
     started_at: str
+    node_seconds: Mapping[str, float] = field(default_factory=dict)
 
 
 def require_one_source(inventory: Path | None, from_dir: Path | None, collect_opts: dict[str, Any]) -> None:
@@ -64,13 +67,16 @@ def read_snapshot(folder: Path, started_at: str) -> ClusterData:
 
 
 def collect_live(inventory: Inventory, profile: Profile, security: SecurityOptions, events: CollectionEvents,
-                 inventory_path: Path) -> ClusterData:
-    """Collect every node of ``inventory`` now (one remote command per node)."""
+                 inventory_path: Path, previous_seconds: Mapping[str, float] | None = None) -> ClusterData:
+    """Collect every node of ``inventory`` now (one remote command per node), the slowest of
+    the previous run first when ``previous_seconds`` says which (:mod:`auditor.collect.order`)."""
     from auditor.collect.runner import collect_cluster
 
-    result = collect_cluster(inventory, profile, security=security, events=events)
+    result = collect_cluster(inventory, profile, security=security, events=events,
+                             previous_seconds=previous_seconds)
     return ClusterData(states=result.nodes, declared=inventory.declared, name=inventory.cluster, kind="inventory",
-                       label=str(inventory_path), started_at=result.started_at)
+                       label=str(inventory_path), started_at=result.started_at,
+                       node_seconds={s.name.lower(): s.seconds for s in result.stats})
 
 
 __all__ = ["ClusterData", "collect_live", "read_snapshot", "require_one_source"]

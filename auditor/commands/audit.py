@@ -116,13 +116,15 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             extras = _extras(history_opts, prof)
             events = terminal_events(progress=not (quiet or collect_opts.get("no_progress")))
             created = make_folder(out_dir, "report folder")  # an unusable --out fails now, not after collecting
+            previous = extras.history.previous_seconds(inv.cluster) if extras.history is not None else None
             try:
-                data = collect_live(inv, prof, security, events, inventory)
+                data = collect_live(inv, prof, security, events, inventory, previous)
             except BaseException:  # Ctrl-C, no password entered ...: no empty report folder left behind
                 remove_if_empty(created)
                 raise
         if extras.history is not None:
             extras.history.cluster = data.name
+            extras.history.node_seconds = dict(data.node_seconds)
         report = run_audit(
             data.states, prof,
             only_checks=only_checks, only_nodes=nodes or None,

@@ -8,26 +8,30 @@ the report module's internals, and the store itself only ever sees a :class:`Run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.errors import InputError
 from auditor.history.config_values import config_values_from_nodes
 from auditor.history.drift import drift_for_report
-from auditor.history.schema import connect
-from auditor.history.store import NodeRecord, RunRecord, record_run
+from auditor.history.schema import HistoryError, connect
+from auditor.history.store import NodeRecord, RunRecord, previous_collection_seconds, record_run
 from auditor.history.trend import trend
 from auditor.profile import Profile
 
 
 def run_record_from_report(report: Any, *, nodes: Sequence[Any] = (), exit_code: int | None = None,
-                           cluster: str = "", profile: Any = None, keep_config: bool = True) -> RunRecord:
+                           cluster: str = "", profile: Any = None, keep_config: bool = True,
+                           node_seconds: Mapping[str, float] | None = None) -> RunRecord:
     """Build a :class:`RunRecord` from an ``AuditReport``-like object and the node states.
 
     Only nodes in scope are recorded (``--node`` narrows the audit), so a narrowed run does
-    not look as if the other nodes had vanished.
+    not look as if the other nodes had vanished. ``node_seconds`` (node name, lower-cased ->
+    seconds its collection took) is recorded for a live run.
     """
+    seconds = node_seconds or {}
     run = report.run
     in_scope = [n for n in report.nodes if getattr(n, "in_scope", True)]
     scope = {n.name.lower() for n in in_scope}
@@ -44,7 +48,7 @@ def run_record_from_report(report: Any, *, nodes: Sequence[Any] = (), exit_code:
         meta["only_nodes"] = list(run.only_nodes)
     return RunRecord(
         findings=list(report.findings),
-        nodes=[NodeRecord(n.name, n.status or "ok", n.reason or "") for n in in_scope],
+        nodes=[NodeRecord(n.name, n.status or "ok", n.reason or "", seconds.get(n.name.lower())) for n in in_scope],
         config_values=config_values_from_nodes(states, profile) if keep_config else [],
         started_at=run.started_at,
         finished_at=run.finished_at,
@@ -64,7 +68,8 @@ class HistoryRecorder:
     ``cluster`` names the cluster (inventory ``cluster:`` or snapshot manifest ``name``) so
     one history file can hold several clusters without comparing one with another.
     ``profile`` supplies extra secret key patterns (``management_conf.secret_key_patterns``)
-    and the spoc.conf key names.
+    and the spoc.conf key names. ``node_seconds``: how long each node's collection took in
+    this run (set by the command after a live collection; recorded for the next run's order).
     """
 
     path: Path | str
@@ -72,6 +77,7 @@ class HistoryRecorder:
     profile: Profile | None = None
     trend_limit: int = 30
     keep_config: bool = True
+    node_seconds: dict[str, float] = field(default_factory=dict)
     run_id: int | None = field(default=None, init=False)
     exit_code: int | None = field(default=None, init=False)
     # Failing findings new since the comparison run; on a cluster's first run every failing
@@ -81,7 +87,8 @@ class HistoryRecorder:
     def __call__(self, report: Any, *, nodes: Sequence[Any], exit_code: int) -> None:
         self.run_id, self.exit_code, self.new_failures = None, None, []  # nothing stale if this fails
         record = run_record_from_report(report, nodes=nodes, exit_code=exit_code, cluster=self.cluster,
-                                        profile=self.profile, keep_config=self.keep_config)
+                                        profile=self.profile, keep_config=self.keep_config,
+                                        node_seconds=self.node_seconds)
         patterns: list[str] = []
         if self.profile is not None:
             patterns = list(self.profile.management_conf.secret_key_patterns)
@@ -100,6 +107,21 @@ class HistoryRecorder:
             self.new_failures = list(since["new"])
         else:
             self.new_failures = [f.to_dict() for f in report.findings if f.failing]
+
+    def previous_seconds(self, cluster: str) -> dict[str, float]:
+        """How long each node of ``cluster`` took in its latest live run (lower-cased name ->
+        seconds), for the collection order; empty when the file does not exist yet or cannot
+        be read (recording this run reports that problem, as it does without this hint)."""
+        if not Path(self.path).expanduser().exists():
+            return {}
+        try:
+            db = connect(self.path, create=False)
+        except (HistoryError, InputError):
+            return {}
+        try:
+            return previous_collection_seconds(db, cluster)
+        finally:
+            db.close()
 
     def summary(self, report: Any, report_location: str | None = None) -> dict[str, Any]:
         """The ``report_summary`` for :func:`auditor.notify.notify` after this run."""

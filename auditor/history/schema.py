@@ -96,6 +96,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE findings ADD COLUMN expected_sources_json TEXT;
         """,
     ),
+    (
+        3,
+        "run_nodes: how long collecting each node took (seconds), so the next run starts the slowest first",
+        """
+        ALTER TABLE run_nodes ADD COLUMN seconds REAL;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
