@@ -16,8 +16,9 @@ from typing import Any
 from auditor.errors import InputError
 from auditor.history.config_values import config_values_from_nodes
 from auditor.history.drift import drift_for_report
+from auditor.history.node_seconds import previous_collection_seconds
 from auditor.history.schema import HistoryError, connect
-from auditor.history.store import NodeRecord, RunRecord, previous_collection_seconds, record_run
+from auditor.history.store import NodeRecord, RunRecord, record_run
 from auditor.history.trend import trend
 from auditor.profile import Profile
 

@@ -68,10 +68,8 @@ def resolve_history_path(cli_value: str | os.PathLike[str] | None = None) -> Pat
 # --------------------------------------------------------------------------------------
 @dataclass
 class NodeRecord:
-    """One audited node: ``status`` is ``ok`` or the collection failure kind (NodeState.status).
-
-    ``seconds``: how long collecting it took (None for a run from a snapshot); the next live
-    run starts the slowest nodes first (:func:`previous_collection_seconds`)."""
+    """One audited node: ``status`` is ``ok`` or the collection failure kind (NodeState.status);
+    ``seconds`` how long collecting it took (None from a snapshot: auditor.history.node_seconds)."""
 
     name: str
     status: NodeStatus = NodeStatus.OK
@@ -255,8 +253,7 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
                 continue
             seen_nodes.add(n.name)
             node_rows.append((run_id, n.name, n.status, n.reason or "", n.seconds))
-        db.executemany("INSERT INTO run_nodes(run_id, name, status, reason, seconds) VALUES (?, ?, ?, ?, ?)",
-                       node_rows)
+        db.executemany("INSERT INTO run_nodes(run_id, name, status, reason, seconds) VALUES (?,?,?,?,?)", node_rows)
         db.executemany(
             "INSERT INTO findings(run_id, seq, check_id, subject, node, status, severity, message, expected_json,"
             " actual_json, fixable, file, line, details_json, waiver_json, expected_sources_json)"
@@ -378,21 +375,6 @@ def load_nodes(db: sqlite3.Connection, run_id: int) -> list[NodeRecord]:
                       (run_id,))
     return [NodeRecord(r["name"], r["status"], r["reason"], r["seconds"]) for r in rows]
 
-
-def previous_collection_seconds(db: sqlite3.Connection, cluster: str) -> dict[str, float]:
-    """How long collecting each node took in the cluster's latest run that collected live
-    (node name, lower-cased -> seconds); empty when no such run is recorded.
-
-    A node that timed out last time counts with the time it held its slot (its deadline):
-    started first, it no longer holds the whole run open for a deadline after everything else.
-    """
-    row = db.execute("SELECT id FROM runs WHERE cluster = ? AND EXISTS (SELECT 1 FROM run_nodes"
-                     " WHERE run_nodes.run_id = runs.id AND run_nodes.seconds IS NOT NULL) ORDER BY id DESC LIMIT 1",
-                     (cluster,)).fetchone()
-    if row is None:
-        return {}
-    rows = db.execute("SELECT name, seconds FROM run_nodes WHERE run_id = ? AND seconds IS NOT NULL", (row[0],))
-    return {r["name"].lower(): float(r["seconds"]) for r in rows}
 
 
 def _loads(text: str | None) -> Any:

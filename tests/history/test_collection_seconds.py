@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from auditor.history.node_seconds import previous_collection_seconds
 from auditor.history.schema import MIGRATIONS, connect
-from auditor.history.store import NodeRecord, RunRecord, load_nodes, previous_collection_seconds, record_run
+from auditor.history.store import NodeRecord, RunRecord, load_nodes, record_run
 
 
 def _record(db, cluster: str, nodes: list[NodeRecord]) -> int:
