@@ -39,7 +39,7 @@ def _cases():
     yield pytest.param("MGMT1: [x]", "- a: b", spoc, "C:\\DP\\SPOC\\conf\\modules\\spoc.conf", id="syntax")
 
 
-@pytest.mark.parametrize("hostname,fqdn,spoc,spoc_path", _cases())
+@pytest.mark.parametrize("hostname,fqdn,spoc,spoc_path", list(_cases()))
 def test_remote_text_cannot_inject_keys_into_the_proposed_inventory(hostname, fqdn, spoc, spoc_path):
     text = _proposal(hostname, fqdn, spoc, spoc_path)
     data = yaml.safe_load(text)
