@@ -171,11 +171,15 @@ def run_audit(client: Client, args: list[str], env: dict[str, str], report: Path
     peaks = sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     summary: dict[str, Any] = {}
+    run: dict[str, Any] = {}
     if report is not None and report.exists():
-        summary = json.loads(report.read_text()).get("summary", {})
+        data = json.loads(report.read_text())
+        summary, run = data.get("summary", {}), data.get("run", {})
     return {"wall": round(wall, 3), "cpu": round(ru.ru_utime + ru.ru_stime, 3),
             "maxrss_mb": round(ru.ru_maxrss / 1024, 1), "exit_code": proc.returncode, **peaks,
             "nodes_audited": summary.get("nodes_audited"), "findings": summary.get("findings_total"),
+            # CPU of the collection alone (report.json run.collection_cpu_seconds; None before it existed)
+            "collection_cpu": run.get("collection_cpu_seconds"),
             "stderr": err.decode("utf-8", "replace")[-2000:]}
 
 
