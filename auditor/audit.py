@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from auditor import __version__
 from auditor.declared import Declarations
@@ -37,6 +37,9 @@ from auditor.profile.verification import Verification
 from auditor.reports import DEFAULT_FORMATS, RENDERERS
 from auditor.reports.model import AuditReport, NodeInfo, RunMeta
 from auditor.vocab import ExitStatus, utc_now
+
+if TYPE_CHECKING:
+    from auditor.cluster import Cluster
 
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "never")
 
@@ -54,9 +57,11 @@ class HistoryHook(Protocol):
     """Stores the finished report and annotates it in place: ``report.run.run_id``,
     ``report.since_last_run`` (drift vs the previous run or the pinned baseline) and
     ``report.trend``. Receives the node states so it can keep configuration values for
-    config drift. Runs after the exit code is known (``exit_code``)."""
+    config drift, and the cluster model built from them (files it already parsed need not be
+    parsed again). Runs after the exit code is known (``exit_code``)."""
 
-    def __call__(self, report: AuditReport, *, nodes: Sequence[NodeState], exit_code: int) -> None: ...
+    def __call__(self, report: AuditReport, *, nodes: Sequence[NodeState], exit_code: int,
+                 model: Cluster | None = None) -> None: ...
 
 
 # ---- small helpers --------------------------------------------------------------------------
@@ -222,7 +227,8 @@ def assemble_report(
     return AuditReport(run=run, nodes=infos, findings=list(findings), checks=checks)
 
 
-def record_history_stage(report: AuditReport, history: HistoryHook | None, nodes: Sequence[NodeState]) -> None:
+def record_history_stage(report: AuditReport, history: HistoryHook | None, nodes: Sequence[NodeState],
+                         cluster: Cluster | None = None) -> None:
     """Hook point for the history store; it annotates the report in place.
 
     A history failure (locked or corrupt database, full disk) must not cost the admin the
@@ -232,7 +238,7 @@ def record_history_stage(report: AuditReport, history: HistoryHook | None, nodes
     if history is None:
         return
     try:
-        history(report, nodes=nodes, exit_code=exit_code_for(report, report.run.fail_on))
+        history(report, nodes=nodes, exit_code=exit_code_for(report, report.run.fail_on), model=cluster)
     except (AuditorError, sqlite3.Error, OSError) as exc:
         report.run.warnings.append(f"history not recorded: {exc}")
 
@@ -278,7 +284,7 @@ def run_audit(
             fail_on=fail_on, started_at=started,
         )
         report.product_model = product_model_stage(cluster, node_names)
-        record_history_stage(report, history, nodes)
+        record_history_stage(report, history, nodes, cluster)
     return report
 
 

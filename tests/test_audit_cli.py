@@ -293,7 +293,7 @@ def test_history_hook_failure_becomes_a_warning(tmp_path):
     from auditor.manifest import load_cluster_folder
     from auditor.profile import load_profile
 
-    def broken_history(report, *, nodes, exit_code):
+    def broken_history(report, *, nodes, exit_code, model=None):
         raise HistoryError("database is locked")
 
     _m, states = load_cluster_folder(HEALTHY)

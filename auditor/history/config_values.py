@@ -49,11 +49,11 @@ SERVICE_FILE = "service {name}"
 def service_values(node: NodeState) -> list[ConfigValue]:
     """The configuration of every collected service of ``node`` as config values."""
     out: list[ConfigValue] = []
+    name = node.name
     for svc in sorted(node.services, key=lambda s: s.name.lower()):
         file = SERVICE_FILE.format(name=svc.name)
-        out += [ConfigValue(node.name, file, "StartName", svc.account),
-                ConfigValue(node.name, file, "StartMode", svc.start_mode),
-                ConfigValue(node.name, file, "State", svc.state)]
+        out += (ConfigValue(name, file, "StartName", svc.account), ConfigValue(name, file, "StartMode", svc.start_mode),
+                ConfigValue(name, file, "State", svc.state))
     return out
 
 
@@ -69,14 +69,34 @@ def etcd_values(node: NodeState) -> list[ConfigValue]:
     return [ConfigValue(node.name, ETCD_FILE, k, v) for k, v in sorted(node.etcd.values.items())]
 
 
-def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None) -> list[ConfigValue]:
+def spoc_documents(cluster: Any, profile: Any) -> dict[int, Any]:
+    """The spoc.conf documents the cluster model parsed, by ``id()`` of the collected file entry.
+
+    The model parses each node's spoc.conf with the profile (``SpocConfDocument.from_profile``),
+    exactly as :func:`_values_of` does; every node's differs (its own GUID), so parsing them
+    again cost half a second at 5,000 nodes. Only when the model used this same profile."""
+    if cluster is None or profile is None or cluster.profile is not profile:
+        return {}
+    out: dict[int, Any] = {}
+    for view in cluster.nodes:
+        conf = view.spoc.conf if view.spoc is not None else None
+        if conf is not None and conf.ok and conf.path is not None:
+            entry = view.state.file(conf.path)  # the entry load_file parsed
+            if entry is not None:
+                out[id(entry)] = conf.doc
+    return out
+
+
+def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None, cluster: Any = None) -> list[ConfigValue]:
     """(node, file, key, value) for every key of every parseable config file, every service and
     the Management etcd's allow-listed keys of every reachable node. Secrets are masked later, by :func:`auditor.history.store.record_run`.
 
     Files are parsed once per distinct (file name, content): most files of a cluster's nodes
-    are byte-for-byte the same (two thirds of them in a 5,000-node cluster)."""
+    are byte-for-byte the same (two thirds of them in a 5,000-node cluster). ``cluster``: the
+    model built from ``nodes``, whose parsed spoc.conf files are used as they are."""
     out: list[ConfigValue] = []
     parsed: dict[tuple[str, bytes], dict[str, str] | None] = {}
+    documents = spoc_documents(cluster, profile)
     for node in nodes:
         if not node.reachable:
             continue
@@ -84,6 +104,8 @@ def config_values_from_nodes(nodes: Iterable[NodeState], profile: Any = None) ->
             if not entry.exists or entry.content is None or entry.truncated:
                 continue
             key = (entry.path.replace("/", "\\").rsplit("\\", 1)[-1].lower(), entry.content)
+            if key not in parsed and key[0] == "spoc.conf" and id(entry) in documents:
+                parsed[key] = documents[id(entry)].as_dict()  # what _values_of would return
             if key not in parsed:
                 try:
                     parsed[key] = _values_of(entry.path, entry.content, profile)

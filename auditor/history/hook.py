@@ -25,12 +25,13 @@ from auditor.profile import Profile
 
 def run_record_from_report(report: Any, *, nodes: Sequence[Any] = (), exit_code: int | None = None,
                            cluster: str = "", profile: Any = None, keep_config: bool = True,
-                           node_seconds: Mapping[str, float] | None = None) -> RunRecord:
+                           node_seconds: Mapping[str, float] | None = None, model: Any = None) -> RunRecord:
     """Build a :class:`RunRecord` from an ``AuditReport``-like object and the node states.
 
     Only nodes in scope are recorded (``--node`` narrows the audit), so a narrowed run does
     not look as if the other nodes had vanished. ``node_seconds`` (node name, lower-cased ->
-    seconds its collection took) is recorded for a live run.
+    seconds its collection took) is recorded for a live run. ``model``: the cluster model the
+    audit built from ``nodes`` (its parsed files are reused).
     """
     seconds = node_seconds or {}
     run = report.run
@@ -50,7 +51,7 @@ def run_record_from_report(report: Any, *, nodes: Sequence[Any] = (), exit_code:
     return RunRecord(
         findings=list(report.findings),
         nodes=[NodeRecord(n.name, n.status or "ok", n.reason or "", seconds.get(n.name.lower())) for n in in_scope],
-        config_values=config_values_from_nodes(states, profile) if keep_config else [],
+        config_values=config_values_from_nodes(states, profile, model) if keep_config else [],
         started_at=run.started_at,
         finished_at=run.finished_at,
         tool_version=run.tool_version,
@@ -85,11 +86,11 @@ class HistoryRecorder:
     # finding counts as new (nothing was known before, and it proves notifications work).
     new_failures: list[dict[str, Any]] = field(default_factory=list, init=False)
 
-    def __call__(self, report: Any, *, nodes: Sequence[Any], exit_code: int) -> None:
+    def __call__(self, report: Any, *, nodes: Sequence[Any], exit_code: int, model: Any = None) -> None:
         self.run_id, self.exit_code, self.new_failures = None, None, []  # nothing stale if this fails
         record = run_record_from_report(report, nodes=nodes, exit_code=exit_code, cluster=self.cluster,
                                         profile=self.profile, keep_config=self.keep_config,
-                                        node_seconds=self.node_seconds)
+                                        node_seconds=self.node_seconds, model=model)
         patterns: list[str] = []
         if self.profile is not None:
             patterns = list(self.profile.management_conf.secret_key_patterns)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from auditor.errors import AuditorError, InputError
 from auditor.findings import Severity, Status
+from auditor.history.stored_once import migrate_rows_to_stored_once
 from auditor.vocab import utc_now
 
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)  # info .. critical
@@ -24,7 +26,8 @@ BUSY_TIMEOUT_MS = 15000
 _STATUS_COLS = ", ".join(f"n_{s} INTEGER NOT NULL DEFAULT 0" for s in STATUSES)
 _FAIL_COLS = ", ".join(f"fail_{s} INTEGER NOT NULL DEFAULT 0" for s in SEVERITIES)
 
-MIGRATIONS: list[tuple[int, str, str]] = [
+# A step is SQL, or a function (db, execute_sql) for one that moves rows with Python code.
+MIGRATIONS: list[tuple[int, str, str | Callable[[sqlite3.Connection, Callable[[str], None]], None]]] = [
     (
         1,
         "runs, nodes, findings, config values, baseline pins",
@@ -103,6 +106,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE run_nodes ADD COLUMN seconds REAL;
         """,
     ),
+    (
+        4,
+        "findings and config values stored once (bodies, sets), read through views of the old names",
+        migrate_rows_to_stored_once,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -172,8 +180,10 @@ def _migrate(db: sqlite3.Connection, source: str) -> None:
         for version, description, sql in MIGRATIONS:
             if version <= current:
                 continue
-            for statement in _split_sql(sql):
-                db.execute(statement)
+            if callable(sql):
+                sql(db, lambda text: _execute_all(db, text))
+            else:
+                _execute_all(db, sql)
             db.execute(
                 "INSERT INTO schema_migrations(version, description, applied_at) VALUES (?, ?, ?)",
                 (version, description, utc_now()),
@@ -182,6 +192,11 @@ def _migrate(db: sqlite3.Connection, source: str) -> None:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _execute_all(db: sqlite3.Connection, sql: str) -> None:
+    for statement in _split_sql(sql):
+        db.execute(statement)
 
 
 def _split_sql(sql: str) -> list[str]:

@@ -19,23 +19,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditor import __version__
 from auditor.errors import InputError
-from auditor.findings import Finding, Severity, Status, sources_from_dict, sources_to_dict
+from auditor.findings import Finding, Severity, Status, sources_from_dict
+from auditor.history.rows import finding_bodies, from_json, run_counts, severity_text, status_text, to_json
 from auditor.history.schema import (  # HistoryError, connect: also reachable here, as before the split
     SEVERITIES,
     STATUSES,
     HistoryError,  # noqa: F401
     connect,  # noqa: F401
 )
+from auditor.history.stored_once import prune_orphans, store_config, store_findings
 from auditor.secretkeys import DEFAULT_SECRET_PATTERNS, compile_patterns, mask_value
 from auditor.vocab import NodeStatus, iso_utc, utc_now
 
@@ -84,9 +87,10 @@ class NodeRecord:
         return self.status == NodeStatus.OK
 
 
-@dataclass
-class ConfigValue:
-    """One configuration value seen on a node (``file`` is the Windows path)."""
+class ConfigValue(NamedTuple):
+    """One configuration value seen on a node (``file`` is the Windows path).
+
+    A named tuple rather than a dataclass: a 5,000-node run builds 200,000 of them."""
 
     node: str
     file: str
@@ -125,19 +129,7 @@ class RunRecord:
 
     def counts(self) -> dict[str, Any]:
         """Counts by status and failing counts (fail + error) by severity."""
-        by_status = {s: 0 for s in STATUSES}
-        failing = {s: 0 for s in SEVERITIES}
-        for f in self.findings:
-            by_status[_value(Status, f.status)] += 1
-            if f.failing:
-                failing[_value(Severity, f.severity)] += 1
-        return {"status": by_status, "failing": failing}
-
-
-def _value(enum: type[Enum], member: Any) -> Any:
-    """``enum(member).value`` without the enum lookup when ``member`` already is one (~5 us each,
-    three per finding: a second at 90,000 findings)."""
-    return member.value if isinstance(member, enum) else enum(member).value
+        return run_counts(Counter((status_text(f.status), severity_text(f.severity)) for f in self.findings))
 
 
 def _node_from_any(n: Any) -> NodeRecord:
@@ -198,27 +190,23 @@ def _iso(value: datetime | str | None) -> str | None:
 # --------------------------------------------------------------------------------------
 # Writing a run
 # --------------------------------------------------------------------------------------
-def _json_default(value: Any) -> Any:
-    # Sets are sorted so the same evidence always serialises the same way (str() of a set
-    # follows hash order, which changes between processes and would look like drift).
-    if isinstance(value, (set, frozenset)):
-        return sorted((_json_default(v) if not isinstance(v, (str, int, float)) else v for v in value), key=str)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, Enum):
-        return value.value
-    return str(value)
-
-
-# what json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False) builds per
-# call, built once (360,000 calls for a 5,000-node run)
-_ENCODE = json.JSONEncoder(sort_keys=True, default=_json_default, ensure_ascii=False).encode
-
-
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return _ENCODE(value)
+def _config_rows(values: Iterable[ConfigValue], compiled: list[re.Pattern[str]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Per node, its (file, key, value, masked) rows with secret values masked."""
+    per_node: dict[str, list[tuple[Any, ...]]] = {}
+    secret_keys: dict[str, bool] = {}  # a few hundred distinct keys among 200,000 values at 5,000 nodes
+    for node, file, key, value in values:
+        secret = secret_keys.get(key)
+        if secret is None:
+            secret = secret_keys[key] = any(rx.search(key) for rx in compiled)
+        rows = per_node.get(node)
+        if rows is None:
+            rows = per_node[node] = []
+        if secret or not (value is None or type(value) is str):
+            value, masked = mask_value(key, value, compiled, secret)
+            rows.append((file, key, value, 1 if masked else 0))
+        else:
+            rows.append((file, key, value, 0))  # what mask_value returns for it
+    return per_node
 
 
 def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Sequence[str] = ()) -> int:
@@ -226,15 +214,19 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
 
     ``secret_patterns`` are extra regular expressions (e.g. the profile's
     ``management_conf.secret_key_patterns``) on top of :data:`DEFAULT_SECRET_PATTERNS`.
+    Findings and config values are stored once however many runs repeat them
+    (:mod:`auditor.history.stored_once`).
     """
     compiled = compile_patterns((*DEFAULT_SECRET_PATTERNS, *secret_patterns))
-    counts = run.counts()
+    bodies = finding_bodies(run.findings)
+    counts = run_counts(Counter((b[3], b[4]) for b in bodies))
+    per_node = _config_rows(run.config_values, compiled)
     unreachable = sum(1 for n in run.nodes if not n.reachable)
     cols = ["started_at", "finished_at", "recorded_at", "tool_version", "profile", "source", "cluster",
             "exit_code", "nodes_total", "nodes_unreachable", "meta_json"]
     vals: list[Any] = [_iso(run.started_at), _iso(run.finished_at) or utc_now(), utc_now(), run.tool_version,
                        run.profile, run.source, run.cluster, run.exit_code, len(run.nodes), unreachable,
-                       _json(run.meta or {})]
+                       to_json(run.meta or {})]
     for s in STATUSES:
         cols.append(f"n_{s}")
         vals.append(counts["status"][s])
@@ -244,6 +236,7 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
 
     db.execute("BEGIN IMMEDIATE")
     try:
+        previous = latest_run_id(db, run.cluster)  # the run most likely to share rows with this one
         cur = db.execute(f"INSERT INTO runs({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
         run_id = int(cur.lastrowid)  # type: ignore[arg-type]
         seen_nodes: set[str] = set()
@@ -254,29 +247,8 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
             seen_nodes.add(n.name)
             node_rows.append((run_id, n.name, n.status, n.reason or "", n.seconds))
         db.executemany("INSERT INTO run_nodes(run_id, name, status, reason, seconds) VALUES (?,?,?,?,?)", node_rows)
-        db.executemany(
-            "INSERT INTO findings(run_id, seq, check_id, subject, node, status, severity, message, expected_json,"
-            " actual_json, fixable, file, line, details_json, waiver_json, expected_sources_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (run_id, i, f.check_id, f.subject, f.node, _value(Status, f.status), _value(Severity, f.severity),
-                 f.message or "", _json(f.expected), _json(f.actual), int(bool(f.fixable)), f.file, f.line,
-                 _json(f.details or None), _json(f.waiver),
-                 _json(sources_to_dict(f.expected_sources)) if f.expected_sources else None)
-                for i, f in enumerate(run.findings)
-            ],
-        )
-        cfg_rows = []
-        secret_keys: dict[str, bool] = {}  # a few hundred distinct keys among 70,000 values at 5,000 nodes
-        for c in run.config_values:
-            secret = secret_keys.get(c.key)
-            if secret is None:
-                secret = secret_keys[c.key] = any(rx.search(c.key) for rx in compiled)
-            value, masked = mask_value(c.key, c.value, compiled, secret)
-            cfg_rows.append((run_id, c.node, c.file, c.key, value, int(masked)))
-        db.executemany(
-            "INSERT INTO config_values(run_id, node, file, key, value, masked) VALUES (?, ?, ?, ?, ?, ?)", cfg_rows
-        )
+        store_findings(db, run_id, bodies, previous)
+        store_config(db, run_id, per_node, previous)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -377,23 +349,13 @@ def load_nodes(db: sqlite3.Connection, run_id: int) -> list[NodeRecord]:
 
 
 
-def _loads(text: str | None) -> Any:
-    # Most stored evidence is null, [] or {}: skipping the JSON parser for those saves ~1 s
-    # when a 5,000-node run (4 JSON columns x 90,000 findings) is loaded for drift.
-    if text is None or text == "null":
-        return None
-    if text == "[]":
-        return []
-    if text == "{}":
-        return {}
-    return json.loads(text)
-
-
 def load_findings(db: sqlite3.Connection, run_id: int, keys_table: str | None = None) -> list[Finding]:
     """The findings of a run in their order; with ``keys_table`` (a table of ``check_id, subject``
     rows, see :mod:`auditor.history.changed_rows`) only the findings with those keys."""
     if keys_table is None:
         rows = db.execute("SELECT * FROM findings WHERE run_id = ? ORDER BY seq", (run_id,))
+    elif db.execute(f"SELECT 1 FROM {keys_table} LIMIT 1").fetchone() is None:
+        return []  # no key can differ (the usual nightly run)
     else:
         rows = db.execute(f"SELECT f.* FROM findings f JOIN {keys_table} k ON f.check_id = k.check_id"
                           " AND f.subject = k.subject WHERE f.run_id = ? ORDER BY f.seq", (run_id,))
@@ -405,14 +367,14 @@ def load_findings(db: sqlite3.Connection, run_id: int, keys_table: str | None = 
             node=r["node"],
             subject=r["subject"],
             message=r["message"],
-            expected=_loads(r["expected_json"]),
-            actual=_loads(r["actual_json"]),
+            expected=from_json(r["expected_json"]),
+            actual=from_json(r["actual_json"]),
             fixable=bool(r["fixable"]),
             file=r["file"],
             line=r["line"],
-            details=_loads(r["details_json"]) or {},
-            waiver=_loads(r["waiver_json"]),
-            expected_sources=sources_from_dict(_loads(r["expected_sources_json"])),
+            details=from_json(r["details_json"]) or {},
+            waiver=from_json(r["waiver_json"]),
+            expected_sources=sources_from_dict(from_json(r["expected_sources_json"])),
         )
         for r in rows
     ]
@@ -492,6 +454,7 @@ def prune_runs(db: sqlite3.Connection, keep: int) -> int:
             " WHERE rn > ?) AND id NOT IN (SELECT run_id FROM baseline)",
             (keep,),
         )
+        prune_orphans(db)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

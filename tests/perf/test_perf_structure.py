@@ -263,7 +263,7 @@ def test_drift_does_not_copy_unchanged_findings(tmp_path, profile, monkeypatch):
 
 
 def test_history_json_fast_path_returns_fresh_objects():
-    from auditor.history.store import _loads
+    from auditor.history.rows import from_json as _loads
 
     a, b = _loads("[]"), _loads("[]")
     assert a == []
