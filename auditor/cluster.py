@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.addresses import db_server_host, is_ip, is_loopback, split_host_port
-from auditor.configfiles import FileResult, collected_files_of, glob_files, load_file  # noqa: F401 - collected_files_of: also reachable here
+from auditor.configfiles import FileResult, ParseCache, collected_files_of, glob_files, load_file  # noqa: F401 - collected_files_of: also reachable here
 from auditor.dbsettings import DbOrigin, DbSettings, read_db_settings  # noqa: F401 - DbOrigin: also reachable here
 from auditor.declared import Declarations, normalize_guid
 from auditor.expectations import ExpectationSource, Expected
@@ -218,7 +218,8 @@ class Cluster:
     # ---- construction -----------------------------------------------------------------
     @classmethod
     def build(cls, nodes: list[NodeState], profile: Profile, declared: Declarations | None = None) -> Cluster:
-        views = [_build_node(n, profile) for n in nodes]
+        parsing = _Parsing(profile)
+        views = [_build_node(n, profile, parsing) for n in nodes]
         return cls(nodes=views, profile=profile, declared=declared or Declarations())
 
     # ---- lookups ------------------------------------------------------------------------
@@ -337,7 +338,17 @@ def _install_dir(node: NodeState, sub, services: list[Service], marker: str | No
     return None
 
 
-def _build_node(state: NodeState, profile: Profile) -> NodeView:
+class _Parsing:
+    """The parsers of one model build and the documents they share (configfiles.ParseCache):
+    one spoc.conf parser object per build, so identical spoc.conf files share a document too."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.cache = ParseCache()
+        self.spoc_conf = lambda b, s: SpocConfDocument.from_profile(b, s, profile)
+
+
+def _build_node(state: NodeState, profile: Profile, parsing: _Parsing | None = None) -> NodeView:
+    parsing = parsing or _Parsing(profile)
     view = NodeView(state=state)
     if not state.reachable:
         return view
@@ -350,9 +361,9 @@ def _build_node(state: NodeState, profile: Profile) -> NodeView:
 
     spoc_dir = view.install_dirs.get("spooler_controller")
     if spoc_dir or "spooler_controller" in view.services:
-        view.spoc = _build_spoc(state, profile, spoc_dir)
+        view.spoc = _build_spoc(state, profile, spoc_dir, parsing)
     if view.is_management:
-        view.management = _build_management(view, state, profile)
+        view.management = _build_management(view, state, profile, parsing)
     view.version, view.version_source = _version(state, profile, view.install_dirs.get("management"))
     for res in view.config_files():
         if res.status in (FileStatus.PARSE_ERROR, FileStatus.UNREADABLE):
@@ -360,14 +371,14 @@ def _build_node(state: NodeState, profile: Profile) -> NodeView:
     return view
 
 
-def _build_spoc(state: NodeState, profile: Profile, spoc_dir: str | None) -> SpocView:
+def _build_spoc(state: NodeState, profile: Profile, spoc_dir: str | None, parsing: _Parsing) -> SpocView:
     def rel(p: str | None) -> str | None:
         return join(spoc_dir, p) if spoc_dir and p else None
 
-    conf = load_file(state, rel(profile.spoc_conf.file),
-                 lambda b, s: SpocConfDocument.from_profile(b, s, profile))
-    ims = load_file(state, rel(profile.spoc_ims.file), PropertiesDocument)
-    remote = load_file(state, rel("conf\\remoteConfImg.xml"), remote_conf_properties)
+    cache = parsing.cache
+    conf = load_file(state, rel(profile.spoc_conf.file), parsing.spoc_conf, cache=cache)
+    ims = load_file(state, rel(profile.spoc_ims.file), PropertiesDocument, cache=cache)
+    remote = load_file(state, rel("conf\\remoteConfImg.xml"), remote_conf_properties, cache=cache)
     view = SpocView(install_dir=spoc_dir, conf=conf, ims=ims, remote_conf=remote)
     if conf.ok:
         view.own_guid = conf.doc.get(profile.spoc_conf.own_guid_key)
@@ -391,18 +402,18 @@ def _build_spoc(state: NodeState, profile: Profile, spoc_dir: str | None) -> Spo
 _IDENTITY_KEYS = {"guid": "guid_key", "used_ip": "ip_key", "cml_port": "port_key"}  # attribute -> profile key
 
 
-def _build_management(view: NodeView, state: NodeState, profile: Profile) -> ManagementView:
+def _build_management(view: NodeView, state: NodeState, profile: Profile, parsing: _Parsing) -> ManagementView:
     mdir = view.install_dirs.get("management")
     conf_files: dict[str, FileResult] = {}
     if mdir:
         pattern = profile.management_conf.files
         for f in glob_files(state, mdir, pattern):
             name = f.path.replace("/", "\\").rsplit("\\", 1)[-1].lower()
-            conf_files[name] = load_file(state, f.path, PropertiesDocument)
+            conf_files[name] = load_file(state, f.path, PropertiesDocument, cache=parsing.cache)
     ims_rel = profile.management_ims.file
     ims_dir = view.install_dirs.get(profile.management_ims.subsystem)
     ims = load_file(state, join(ims_dir, ims_rel) if ims_dir else None, PropertiesDocument,
-                "Management Service not found")
+                    "Management Service not found", cache=parsing.cache)
     mgmt = ManagementView(install_dir=mdir, conf_files=conf_files, ims=ims)
 
     def val(key: str) -> tuple[str, str, int] | None:
@@ -422,12 +433,12 @@ def _build_management(view: NodeView, state: NodeState, profile: Profile) -> Man
             mgmt.repository_path, mgmt.repository_line, mgmt.repository_entry = e.value, e.lineno, e
     mgmt.ims_service = view.subsystem_service("infrastructure")
     loaded = {path_key(r.path): r for r in [*conf_files.values(), ims] if r.path}
-    mgmt.shared = _shared_files(view, state, profile, loaded)
+    mgmt.shared = _shared_files(view, state, profile, loaded, parsing.cache)
     return mgmt
 
 
 def _shared_files(view: NodeView, state: NodeState, profile: Profile,
-                  loaded: dict[str, FileResult]) -> list[SharedFileResult]:
+                  loaded: dict[str, FileResult], cache: ParseCache) -> list[SharedFileResult]:
     """The node's files of every ``shared_config`` entry: each collected match of a pattern, or
     the one named file with its status (missing, not collected ...). Files already parsed for
     the model (``loaded``, by path key) are not parsed again."""
@@ -440,7 +451,7 @@ def _shared_files(view: NodeView, state: NodeState, profile: Profile,
                  else [join(folder, spec.path)])
         base = len(normalize(folder).rstrip("\\")) + 1
         for path in paths:
-            result = loaded.get(path_key(path)) or load_file(state, path, PropertiesDocument)
+            result = loaded.get(path_key(path)) or load_file(state, path, PropertiesDocument, cache=cache)
             out.append(SharedFileResult(name, spec, normalize(path)[base:], result))
     return out
 

@@ -124,8 +124,20 @@ class SpocConfDocument(KeyValueDocument):
         """The canonical key of ``fieldname`` ("guid", "ip", "port") of entry ``index``."""
         return self._key(fieldname, index)
 
+    def _reparse(self) -> None:
+        self._servers: list[ServerEntry] | None = None  # servers() of these entries, once computed
+        super()._reparse()
+
     def servers(self) -> list[ServerEntry]:
-        """Numbered server entries sorted by index (the effective, last value of each key)."""
+        """Numbered server entries sorted by index (the effective, last value of each key).
+
+        Computed once per parse (the model, several checks and the product model each ask for
+        every node's list); a new list of the same entries each call. Editing re-parses."""
+        if self._servers is None:
+            self._servers = self._scan_servers()
+        return list(self._servers)
+
+    def _scan_servers(self) -> list[ServerEntry]:
         found: dict[int, ServerEntry] = {}
         for e in self.entries:
             m = self._server_re.match(e.key)

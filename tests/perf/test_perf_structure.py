@@ -406,3 +406,48 @@ def test_fix_plan_work_is_linear_in_spoc_conf_entries(remove_stale):
         counts[n] = _count_calls(plan)
     ratio = counts[400] / counts[100]
     assert ratio < 4.5, f"planning work grew {ratio:.2f}x for 4x the entries: {counts}"
+
+
+def test_identical_files_of_a_cluster_are_parsed_once(tmp_path, profile):
+    """The SPOC's IMS properties are byte-identical on every Site server of a generated
+    cluster: the model shares one parsed document per path instead of parsing 5,000 copies
+    (one generated site server has its SPOC on another drive, so another path)."""
+    cluster = Cluster.build(_states(tmp_path, 6), profile)
+    docs = {id(n.spoc.ims.doc) for n in cluster.site_nodes}
+    paths = {n.spoc.ims.path for n in cluster.site_nodes}
+    assert len(docs) == len(paths) < len(cluster.site_nodes)
+
+
+def test_parse_cache_keeps_each_files_own_path_and_bytes():
+    from auditor.configfiles import ParseCache
+    from auditor.parsers import PropertiesDocument
+
+    cache = ParseCache()
+    a = cache.parse(PropertiesDocument, b"k=v\n", "C:\\a\\x.properties")
+    b = cache.parse(PropertiesDocument, b"k=v\n", "C:\\b\\x.properties")
+    c = cache.parse(PropertiesDocument, b"k=w\n", "C:\\a\\x.properties")
+    assert (a.source, b.source, c.get("k")) == ("C:\\a\\x.properties", "C:\\b\\x.properties", "w")
+
+
+def test_parse_cache_repeats_a_parse_error_for_the_same_bytes():
+    from auditor.configfiles import ParseCache
+    from auditor.parsers import ParseError, PropertiesDocument
+
+    cache = ParseCache()
+    bad = b"k=\\uZZZZ\n"
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ParseError) as info:
+            cache.parse(PropertiesDocument, bad, "x.properties")
+        errors.append((info.value.message, info.value.line))
+    assert errors[0] == errors[1]
+
+
+def test_spoc_conf_server_list_follows_edits():
+    """servers() is computed once per parse; an edit re-parses, so the list is never stale."""
+    from auditor.parsers import SpocConfDocument
+
+    doc = SpocConfDocument(b"serverGUID=a\nserverIP=10.0.0.1\nserverPORT=6010\n")
+    before = [s.index for s in doc.servers()]
+    doc.append_server("b", "10.0.0.2", 6010)
+    assert (before, [s.index for s in doc.servers()]) == ([1], [1, 2])
