@@ -29,7 +29,7 @@ def xml_text(value: object) -> str:
     return _XML_INVALID.sub("", format_value(value))
 
 
-def _evidence(f: Finding, report: AuditReport) -> str:
+def _evidence(f: Finding, report: AuditReport, remediation: dict[str, str]) -> str:
     lines = [f.message]
     if f.node:
         lines.append(f"node: {f.node}")
@@ -39,23 +39,26 @@ def _evidence(f: Finding, report: AuditReport) -> str:
         lines.append(f"actual: {format_value(f.actual)}")
     if f.file:
         lines.append(f"file: {f.file}" + (f":{f.line}" if f.line else ""))
-    check = report.check(f.check_id)
-    if check and check.remediation:
-        lines.append(f"remediation: {check.remediation}")
+    if remediation.get(f.check_id):
+        lines.append(f"remediation: {remediation[f.check_id]}")
     if f.fixable:
         lines.append(f"fix: {fix_command(f, report)}")
     return xml_text("\n".join(lines))
 
 
-def _testcase(suite: ET.Element, f: Finding, report: AuditReport) -> None:
-    case = ET.SubElement(suite, "testcase", classname=xml_text(f.check_id), name=xml_text(f.subject), time="0")
+def _testcase(suite: ET.Element, f: Finding, report: AuditReport, remediation: dict[str, str],
+              classname: str) -> None:
+    """``classname``: ``xml_text(f.check_id)``; ``remediation``: check id -> its remediation."""
+    case = ET.SubElement(suite, "testcase", classname=classname, name=xml_text(f.subject), time="0")
+    if f.status == Status.PASS:
+        return
     header = xml_text(f"[{f.severity.value}] {f.message}")
     if f.status == Status.FAIL:
         el = ET.SubElement(case, "failure", message=header, type=f.severity.value)
-        el.text = _evidence(f, report)
+        el.text = _evidence(f, report, remediation)
     elif f.status == Status.ERROR:
         el = ET.SubElement(case, "error", message=header, type="check-error")
-        el.text = _evidence(f, report)
+        el.text = _evidence(f, report, remediation)
     elif f.status == Status.SKIP:
         ET.SubElement(case, "skipped", message=xml_text(f.message))
     elif f.status == Status.WAIVED:
@@ -90,10 +93,13 @@ def render_junit(report: AuditReport) -> str:
         by_check[f.check_id].append(f)
     order = [c.id for c in report.checks if c.id in by_check] + sorted(
         c for c in by_check if report.check(c) is None)
+    # report.check(): the first check of an id wins
+    remediation = {c.id: c.remediation for c in reversed(report.checks)}
     for check_id in order:
         suite = ET.SubElement(root, "testsuite", name=xml_text(check_id), timestamp=xml_text(report.run.started_at))
+        classname = xml_text(check_id)
         for f in by_check[check_id]:
-            _testcase(suite, f, report)
+            _testcase(suite, f, report, remediation, classname)
         _suite_counts(suite)
 
     suites = root.findall("testsuite")

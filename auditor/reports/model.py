@@ -138,13 +138,30 @@ class AuditReport:
         return [n for n in self.nodes if n.in_scope and not n.audited]
 
     @property
+    def sorted_findings(self) -> list[Finding]:
+        """Every finding, worst severity first, then status, check id, node, subject: the order
+        of every report (a new list each time).
+
+        Sorted once and reused while ``findings`` holds the same finding objects in the same
+        order (the JSON, CSV and HTML writers and the summary each need it; at 105,000 findings
+        a sort costs ~0.1 s, the comparison ~1 ms), like the findings frame
+        (auditor.reports.matrix.findings_frame)."""
+        fs = self.findings
+        cached = self.__dict__.get("_sorted_findings")
+        if cached is None or cached[0] != fs:  # C-speed: identical objects compare without __eq__
+            cached = (list(fs), sorted(fs, key=finding_sort_key))
+            self.__dict__["_sorted_findings"] = cached
+        return list(cached[1])
+
+    @property
     def failing_findings(self) -> list[Finding]:
         """fail/error findings, worst severity first, then check id, node, subject."""
-        return sorted((f for f in self.findings if f.failing), key=finding_sort_key)
+        failing = _FAILING
+        return [f for f in self.sorted_findings if f.status in failing]
 
     @property
     def waived_findings(self) -> list[Finding]:
-        return sorted((f for f in self.findings if f.status == Status.WAIVED), key=finding_sort_key)
+        return [f for f in self.sorted_findings if f.status == Status.WAIVED]
 
     def failing_at_or_above(self, fail_on: str | Severity | None) -> list[Finding]:
         """Failing findings that make the run fail under ``--fail-on`` (``never`` -> none)."""
@@ -168,7 +185,7 @@ class AuditReport:
             "summary": self.summary(),
             "nodes": [{**vars(n), "roles": list(n.roles)} for n in self.nodes],  # asdict, without deepcopy
             "checks": [check_to_dict(c) for c in self.checks],
-            "findings": [finding_to_dict(f, self) for f in sorted(self.findings, key=finding_sort_key)],
+            "findings": [finding_to_dict(f, self) for f in self.sorted_findings],
             "since_last_run": self.since_last_run,
             "trend": self.trend,
             "product_model": self.product_model.to_dict() if self.product_model is not None else None,
@@ -191,8 +208,13 @@ class AuditReport:
         )
 
 
+_SORT_SEVERITY = {s: -s.rank for s in Severity}
+_SORT_STATUS = {s: i for i, s in enumerate(STATUS_WORST_FIRST)}
+_FAILING = frozenset(s for s in Status if Finding("", s, Severity.INFO, None, "", "").failing)
+
+
 def finding_sort_key(f: Finding) -> tuple:
-    return (-f.severity.rank, STATUS_WORST_FIRST.index(f.status), f.check_id, f.node or "", f.subject)
+    return (_SORT_SEVERITY[f.severity], _SORT_STATUS[f.status], f.check_id, f.node or "", f.subject)
 
 
 def finding_to_dict(f: Finding, report: AuditReport | None = None) -> dict[str, Any]:

@@ -451,3 +451,70 @@ def test_spoc_conf_server_list_follows_edits():
     before = [s.index for s in doc.servers()]
     doc.append_server("b", "10.0.0.2", 6010)
     assert (before, [s.index for s in doc.servers()]) == ([1], [1, 2])
+
+
+@pytest.mark.parametrize("value", [
+    {"a": 1, "b": [1.5, None, True, "é\n\"x\"", {"c": []}]}, [Status.FAIL, Severity.HIGH], "text", 3, None,
+    {"k": "\ud800"}, [1e300, -0.0],
+])
+def test_json_line_encoder_gives_what_json_encoder_gives(value):
+    from auditor.reports.json_report import _line_encoder
+
+    opts = {"ensure_ascii": True, "allow_nan": False}
+    assert _line_encoder(opts)(value) == json.JSONEncoder(separators=(", ", ": "), **opts).encode(value)
+
+
+def test_json_line_encoder_refuses_nan_like_json_encoder():
+    from auditor.reports.json_report import _line_encoder
+
+    with pytest.raises(ValueError):
+        _line_encoder({"ensure_ascii": True, "allow_nan": False})({"x": math.nan})
+
+
+def _old_csv_rows(report) -> list[list]:
+    """render_csv's rows as written before its fast path (one _cell call per text cell)."""
+    from auditor.reports.csv_report import _cell
+    from auditor.reports.model import finding_sort_key
+
+    titles = {c.id: _cell(c.title) for c in reversed(report.checks)}
+    rows = []
+    for f in sorted(report.findings, key=finding_sort_key):
+        waiver = f.waiver or {}
+        title = titles.get(f.check_id)
+        rows.append([
+            f.check_id, title if title is not None else _cell(report.title_of(f.check_id)), f.severity.value,
+            f.status.value, _cell(f.node or ""), _cell(f.subject), _cell(f.message), _cell(f.expected),
+            _cell(f.actual), "yes" if f.fixable else "no", _cell(fix_command(f, report)) if f.fixable else "",
+            _cell(f.file or ""), "" if f.line is None else f.line, _cell(waiver.get("reason", "")),
+            _cell(waiver.get("owner", "")), _cell(waiver.get("expires", waiver.get("expiry", ""))),
+        ])
+    return rows
+
+
+def test_csv_fast_rows_same_as_one_cell_call_each(profile):
+    import csv
+    import io
+
+    from auditor.reports.csv_report import COLUMNS, render_csv
+
+    drift = load_cluster_folder(Path(__file__).resolve().parents[2] / "auditor/lab/scenarios/drift")[1]
+    report = run_audit(drift, profile)
+    hostile = ["=1+1", "+x", "-y", "@z", "\tt", "\rr", "", "plain"]
+    for i, f in enumerate(report.findings[:len(hostile) * 2]):
+        text = hostile[i % len(hostile)]
+        f.node, f.subject, f.message, f.file = text or None, text, text, text or None
+        f.waiver = {"reason": text, "owner": "=o", "expiry": "-1"} if i % 2 else None
+    report.findings.append(Finding("UNKNOWN-CHECK", Status.FAIL, Severity.LOW, None, "=s", "-m", expected=["=x"]))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([COLUMNS, *_old_csv_rows(report)])
+    assert render_csv(report) == buf.getvalue()
+
+
+def test_sorted_findings_follow_the_findings_list(profile):
+    from auditor.reports.model import finding_sort_key
+
+    drift = load_cluster_folder(Path(__file__).resolve().parents[2] / "auditor/lab/scenarios/drift")[1]
+    report = run_audit(drift, profile)
+    assert report.sorted_findings  # sorted once and remembered
+    report.findings = report.findings[::2] + [Finding("A-NEW", Status.ERROR, Severity.CRITICAL, None, "x", "m")]
+    assert report.sorted_findings == sorted(report.findings, key=finding_sort_key)
