@@ -195,6 +195,7 @@ def assemble_report(
     fail_on: str,
     started_at: str,
     finished_at: str | None = None,
+    collection_cpu_seconds: float | None = None,
 ) -> AuditReport:
     scope = {n.lower() for n in only_nodes} if only_nodes else None
     infos = [NodeInfo.from_state(n, in_scope=scope is None or n.name.lower() in scope) for n in nodes]
@@ -223,6 +224,7 @@ def assemble_report(
         fail_on=fail_on,
         only_checks=list(only_checks or []),
         only_nodes=list(only_nodes or []),
+        collection_cpu_seconds=collection_cpu_seconds,
     )
     return AuditReport(run=run, nodes=infos, findings=list(findings), checks=checks)
 
@@ -259,6 +261,7 @@ def run_audit(
     today: date | None = None,
     catalogue: Sequence[CheckMeta] | None = None,
     declared: Declarations | None = None,
+    collection_cpu_seconds: float | None = None,
 ) -> AuditReport:
     """Audit already-collected node states and return the report (nothing is written).
 
@@ -267,6 +270,7 @@ def run_audit(
     need the whole cluster; ``only_nodes`` only filters which findings are reported.
     ``started_at`` is when collection started (live audits), so the run covers it.
     ``declared``: what the inventory (or the snapshot's manifest) declares (auditor.declared).
+    ``collection_cpu_seconds``: the live collection's CPU on this host (report.json ``run``).
     """
     started = started_at or utc_now()
     catalogue = list(catalogue) if catalogue is not None else check_catalogue()
@@ -281,7 +285,7 @@ def run_audit(
             only_checks=checks, only_nodes=node_names,
             profile_label=getattr(profile, "label", str(profile)),
             source_kind=source_kind, source_label=source_label, command_line=command_line,
-            fail_on=fail_on, started_at=started,
+            fail_on=fail_on, started_at=started, collection_cpu_seconds=collection_cpu_seconds,
         )
         report.product_model = product_model_stage(cluster, node_names)
         record_history_stage(report, history, nodes, cluster)

@@ -77,6 +77,7 @@ def test_drift_json(drift_out):
     for p in planted:
         assert (p["check_id"], p["node"]) in failing
     assert data["run"]["source_kind"] == "snapshot"
+    assert data["run"]["collection_cpu_seconds"] is None  # nothing collected by this run
     assert data["run"]["command_line"].startswith("auditor audit --from ")
     assert data["summary"]["nodes_unreachable"] == 0
     assert {c["id"] for c in data["checks"]} >= {p["check_id"] for p in planted}

@@ -33,6 +33,7 @@ def test_live_drift_audit(lab, tmp_path):
     assert result.exit_code == 1, result.output
     data = json.loads((out / "report.json").read_text())
     assert data["run"]["source_kind"] == "inventory"
+    assert data["run"]["collection_cpu_seconds"] > 0  # the live collection's own CPU on this host
     assert data["run"]["source"] == str(inv)
     assert data["summary"]["nodes_audited"] == 4
     fixable = [f for f in data["findings"] if f["fixable"] and f["status"] == "fail"]

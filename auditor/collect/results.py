@@ -65,6 +65,10 @@ class CollectionResult:
     finished_at: str
     stats: list[NodeStats] = field(default_factory=list)
     seconds: float = 0.0
+    # CPU seconds this process spent while the collection ran (time.process_time: every thread,
+    # user + system), apart from process start, checks and reports; another thread of the same
+    # process working meanwhile would be counted too
+    cpu_seconds: float = 0.0
     concurrency: Concurrency | None = None
 
     @property

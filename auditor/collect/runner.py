@@ -407,6 +407,7 @@ def collect_cluster(
 
     started_at = utc_now()
     t0 = time.monotonic()
+    cpu0 = time.process_time()
     jobs = [_Job(node) for node in inventory.nodes]
     bar = _Progress(len(jobs), events)
     fixed = inventory.concurrency
@@ -432,6 +433,7 @@ def collect_cluster(
         stats.append(job.final[1])
     return CollectionResult(nodes=nodes, started_at=started_at, finished_at=utc_now(), stats=stats,
                             seconds=round(time.monotonic() - t0, 3),
+                            cpu_seconds=round(time.process_time() - cpu0, 3),
                             concurrency=Concurrency(adaptive=adaptive is not None,
                                                     peak=adaptive.peak if adaptive else pool.size,
                                                     ceiling=ceiling, peak_workers=pool.peak_workers))

@@ -138,6 +138,7 @@ def write_snapshot(result: CollectionResult, inventory: Inventory, profile: Prof
             "started_at": result.started_at,
             "finished_at": result.finished_at,
             "seconds": result.seconds,
+            "cpu_seconds": result.cpu_seconds,
             "inventory": str(inventory.path) if inventory.path else "",
             "nodes": per_node,
         }},

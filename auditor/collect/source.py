@@ -32,7 +32,8 @@ class ClusterData:
     ``kind`` is ``inventory`` (collected now) or ``snapshot`` (``--from``); ``label`` the
     inventory file or snapshot folder as given; ``started_at`` when collection started (live)
     or when the run started (snapshot); ``node_seconds`` how long each node's collection took
-    (lower-cased name -> seconds; live only), recorded so the next run starts the slowest first."""
+    (lower-cased name -> seconds; live only), recorded so the next run starts the slowest first;
+    ``collection_cpu_seconds`` the CPU this host spent collecting (live only)."""
 
     states: list[NodeState]
     declared: Declarations
@@ -41,6 +42,7 @@ class ClusterData:
     label: str
     started_at: str
     node_seconds: Mapping[str, float] = field(default_factory=dict)
+    collection_cpu_seconds: float | None = None
 
 
 def require_one_source(inventory: Path | None, from_dir: Path | None, collect_opts: dict[str, Any]) -> None:
@@ -76,7 +78,8 @@ def collect_live(inventory: Inventory, profile: Profile, security: SecurityOptio
                              previous_seconds=previous_seconds)
     return ClusterData(states=result.nodes, declared=inventory.declared, name=inventory.cluster, kind="inventory",
                        label=str(inventory_path), started_at=result.started_at,
-                       node_seconds={s.name.lower(): s.seconds for s in result.stats})
+                       node_seconds={s.name.lower(): s.seconds for s in result.stats},
+                       collection_cpu_seconds=result.cpu_seconds)
 
 
 __all__ = ["ClusterData", "collect_live", "read_snapshot", "require_one_source"]

@@ -131,6 +131,7 @@ def command(ctx: click.Context, inventory: Path | None, profile: Path | None, fr
             source_label=data.label, source_kind=data.kind, command_line=command_line,
             fail_on=fail_on, started_at=data.started_at, catalogue=catalogue,
             waivers=extras.waivers, history=extras.history, today=extras.today, declared=data.declared,
+            collection_cpu_seconds=data.collection_cpu_seconds,
         )
     except (OSError, UnicodeDecodeError) as exc:  # unreadable input: a message, never a traceback
         raise AuditorError(f"cannot read input: {exc}") from None

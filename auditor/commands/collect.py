@@ -50,6 +50,7 @@ def print_summary(result: CollectionResult) -> None:
         click.echo(f"({hidden} node(s) collected ok, not listed; see manifest.json)")
     ok = len(result.nodes) - len(result.failed)
     click.echo(f"collected {ok}/{len(result.nodes)} node(s) in {result.seconds:.2f}s"
+               f" ({result.cpu_seconds:.2f}s of CPU on this host)"
                + (f", {len(result.failed)} failed" if result.failed else ""))
 
 

@@ -52,6 +52,8 @@ class RunMeta:
     run_id: int | str | None = None  # set by the history store when it records the run
     # Problems that did not stop the run but the reader must know (history not recorded ...)
     warnings: list[str] = field(default_factory=list)
+    # CPU seconds the auditing host spent collecting (live audits; None for --from)
+    collection_cpu_seconds: float | None = None
 
 
 @dataclass

@@ -86,6 +86,8 @@ def test_ntlm_http_failures_accounted_and_no_secret_written(lab_cluster, tmp_pat
     stats = manifest.to_dict()["extra"]["collection"]["nodes"]
     assert stats["MGMT2"]["attempts"] == 1
     assert stats["SITE2"]["attempts"] == 1  # final kinds: no retry
+    assert manifest.to_dict()["extra"]["collection"]["cpu_seconds"] > 0
+    assert "of CPU on this host" in res.output
     assert "MGMT2" in res.output
     assert "refused" in res.output
     assert "collected 2/4" in res.output
