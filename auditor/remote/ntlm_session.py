@@ -14,17 +14,36 @@ together about a third of the client's CPU per node):
   environment are never used for WinRM here (see ``auditor.remote.client``), so the session
   is built with ``trust_env`` off and no proxies: the same connections, without the walk.
 
+* over plain HTTP (message encryption), the empty POST that sets up encryption is sent
+  without credentials, so the node answers 401 only to name the schemes it offers, and the
+  NTLM exchange starts on a second request. Here that first POST already carries the NTLM
+  NEGOTIATE (:class:`PreemptiveNtlmAuth`): 7 HTTP requests per node instead of 8, one round
+  trip less. RFC 4559 section 5 (the Negotiate scheme as Windows implements it): a client
+  may send the Authorization header with its initial token on the first request of a
+  connection, which bypasses the initial 401 when the client knows the server accepts
+  Negotiate. Every WinRM listener offers Negotiate (NTLM or Kerberos), and HTTP.sys
+  authenticates the connection, not the request; pywinrm itself sends its Kerberos token
+  the same way (``force_preemptive=True`` in ``winrm.transport``). A node that answers the
+  pre-emptive token with a bare 401 gets the classic exchange on the same connection.
+
 Everything else is what pywinrm does for ``transport="ntlm"``: certificate validation as
-asked (``ca_file`` or the default bundle), channel binding, the transport's default headers,
-and message encryption set up with the empty POST when the endpoint is plain HTTP.
+asked (``ca_file`` or the default bundle), channel binding (HTTPS keeps requests_ntlm's
+classic exchange, which reads the server certificate from the first 401), the transport's
+default headers, and message encryption set up with the empty POST when the endpoint is
+plain HTTP.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+from typing import Any
+from urllib.parse import urlparse
 
 import requests
+import spnego
 from requests_ntlm import HttpNtlmAuth
+from requests_ntlm.requests_ntlm import ShimSessionSecurity
 from spnego._ntlm_raw.crypto import is_ntlm_hash, lmowfv1, ntowfv1
 from winrm.transport import Transport
 
@@ -40,6 +59,61 @@ def ntlm_secret(password: str) -> str:
     return f"{lmowfv1(password).hex()}:{ntowfv1(password).hex()}"
 
 
+class PreemptiveNtlmAuth(HttpNtlmAuth):
+    """requests_ntlm's NTLM, with the NEGOTIATE sent on the first request (see the module doc).
+
+    Used for plain HTTP only (no channel binding to compute before the first reply). The
+    first request carries ``Authorization: Negotiate <NEGOTIATE>``; the node's 401 carries
+    the CHALLENGE, answered with the AUTHENTICATE on the same connection, as requests_ntlm
+    does from its second leg on. A 401 without a challenge (a server that ignored the
+    token) falls back to requests_ntlm's own three-step exchange.
+    """
+
+    SCHEME = "Negotiate"
+
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__(username=username, password=password, send_cbt=False)
+        self._first = True
+        self._context: Any = None  # the NTLM context whose NEGOTIATE went out, until its CHALLENGE
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r = super().__call__(r)
+        if self._first:
+            self._first = False
+            self._context = spnego.client(self.username, self.password, protocol="ntlm",
+                                          hostname=urlparse(r.url).hostname, service="http",
+                                          options=spnego.NegotiateOptions.use_ntlm)
+            r.headers["Authorization"] = f"{self.SCHEME} {base64.b64encode(self._context.step() or b'').decode()}"
+        return r
+
+    def response_hook(self, r: requests.Response, **kwargs: Any) -> requests.Response:
+        context, self._context = self._context, None
+        if context is None or r.status_code != 401:
+            return super().response_hook(r, **kwargs)
+        challenge = _token(r.headers.get("www-authenticate", ""), self.SCHEME)
+        if challenge is None:  # the node ignored the pre-emptive token: the classic exchange
+            del r.request.headers["Authorization"]
+            return super().response_hook(r, **kwargs)
+        r.content  # noqa: B018 - read the 401's body so the connection can carry the next request
+        r.raw.release_conn()
+        request = r.request.copy()
+        request.headers["Authorization"] = f"{self.SCHEME} {base64.b64encode(context.step(challenge) or b'').decode()}"
+        answer = r.connection.send(request, **kwargs)  # type: ignore[attr-defined]
+        answer.history.append(r)
+        self.session_security = ShimSessionSecurity(context)
+        return answer
+
+
+def _token(header: str, scheme: str) -> bytes | None:
+    """The token of ``scheme`` in a WWW-Authenticate header value, or None when it has none."""
+    prefix = scheme.lower() + " "
+    for part in header.split(","):
+        part = part.strip()
+        if part.lower().startswith(prefix) and part[len(prefix):].strip():
+            return base64.b64decode(part[len(prefix):].strip())
+    return None
+
+
 def prepare_ntlm_session(transport: Transport) -> None:
     """Give ``transport`` a ready session (pywinrm's ``build_session`` then returns it as is)."""
     session = requests.Session()
@@ -49,10 +123,11 @@ def prepare_ntlm_session(transport: Transport) -> None:
     if verify and transport.ca_trust_path not in (None, "legacy_requests"):
         verify = transport.ca_trust_path
     session.verify = verify
-    session.auth = HttpNtlmAuth(username=transport.username, password=ntlm_secret(transport.password or ""),
-                                send_cbt=transport.send_cbt)
+    secret = ntlm_secret(transport.password or "")
+    https = transport.endpoint.lower().startswith("https")
+    session.auth = PreemptiveNtlmAuth(transport.username or "", secret) if not https else \
+        HttpNtlmAuth(username=transport.username, password=secret, send_cbt=transport.send_cbt)
     session.headers.update(transport.default_headers)
     transport.session = session
-    https = transport.endpoint.lower().startswith("https")
     if transport.message_encryption == "always" or (transport.message_encryption == "auto" and not https):
         transport.setup_encryption(session)

@@ -94,6 +94,21 @@ def test_ntlm_with_message_encryption_over_http(lab, request_):
     print(f"\ncollect MGMT1 over NTLM+encryption/HTTP: {elapsed * 1000:.0f} ms")
 
 
+def test_ntlm_pre_emptive_negotiate_and_classic_fallback(lab, request_):
+    """The empty POST that sets up encryption carries the NTLM NEGOTIATE (no anonymous 401);
+    a listener that ignores that token gets the classic three-step exchange instead."""
+    cluster = lab("http", faults={"SITE1": {"challenge_first": True}})
+    for node in ("MGMT1", "SITE1"):
+        state = node_state_from_response(node, execute(target(cluster, node), request_), expect_hostname=node)
+        assert state.status is NodeStatus.OK, state.reason
+    pre_emptive = cluster.server("MGMT1").counters()
+    classic = cluster.server("SITE1").counters()
+    assert pre_emptive.status == {401: 1, 200: 6}
+    assert classic.status == {401: 2, 200: 6}
+    assert classic.encrypted_replies == 5
+    assert classic.auth_failures == 0
+
+
 def test_ntlm_over_https_with_ca_file_all_nodes(lab, request_):
     cluster = lab("https")
     for node in ("MGMT1", "MGMT2", "SITE1", "SITE2"):

@@ -52,6 +52,7 @@ class WSManConnection(BaseHTTPRequestHandler):
             self.request.settimeout(10)
             self.request.do_handshake()  # in this thread, not in accept(); errors ignored quietly
         super().setup()
+        self.offered = False  # the bare 401 offer went out on this connection (fault challenge_first)
         self.gss = NegotiateConnection(lab.channel_bindings, lab.settings.mechanisms, lab.settings.keytab)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -158,6 +159,10 @@ class WSManConnection(BaseHTTPRequestHandler):
         settings = lab.settings
         mechs = settings.mechanisms
         token = authz.split(None, 1)[1] if " " in authz else ""
+        if settings.faults.challenge_first and not self.offered:
+            self.offered = True  # a listener that ignores a token on a connection's first request
+            self._unauthorized(failed=False)
+            return None
         if scheme:
             lab._count_auth(Mechanism.BASIC if scheme == "basic" else _sniff(token, kerberos_scheme=scheme == "kerberos"))
         if scheme == "basic":

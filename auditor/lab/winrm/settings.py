@@ -25,6 +25,7 @@ class LabFaults:
     timeout_faults: int = 0  # WSMan TimedOut faults on Receive before each command's output
     drop_mid_receive: bool = False  # close the connection, no reply, on the first Receive with output
     untrusted_cert: bool = False  # HTTPS leaf issued by a CA the clients are not given
+    challenge_first: bool = False  # answer a connection's first request with the bare 401 offer, token or not
     chunk_bytes: int | None = None  # max raw output bytes per Receive reply
     exec_seconds: float = 0.0  # how long each command runs before its output is ready (PowerShell start + work)
 
@@ -45,7 +46,7 @@ class LabFaults:
             raise ValueError(f"unknown fault kind(s): {', '.join(sorted(unknown))}")
         f = cls()
         for key, value in data.items():
-            if key in ("refuse", "wrong_password", "drop_mid_receive", "untrusted_cert"):
+            if key in ("refuse", "wrong_password", "drop_mid_receive", "untrusted_cert", "challenge_first"):
                 setattr(f, key, _as_bool(value))
             elif key in ("delay_seconds", "exec_seconds"):
                 setattr(f, key, float(value))
