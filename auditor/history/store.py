@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -219,7 +220,7 @@ def record_run(db: sqlite3.Connection, run: RunRecord, *, secret_patterns: Seque
     """
     compiled = compile_patterns((*DEFAULT_SECRET_PATTERNS, *secret_patterns))
     bodies = finding_bodies(run.findings)
-    counts = run_counts(Counter((b[3], b[4]) for b in bodies))
+    counts = run_counts(Counter(map(itemgetter(3, 4), bodies)))  # (status, severity)
     per_node = _config_rows(run.config_values, compiled)
     unreachable = sum(1 for n in run.nodes if not n.reachable)
     cols = ["started_at", "finished_at", "recorded_at", "tool_version", "profile", "source", "cluster",

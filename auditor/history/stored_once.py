@@ -23,6 +23,7 @@ import marshal
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 FINDING_COLUMNS = ("check_id", "subject", "node", "status", "severity", "message", "expected_json", "actual_json",
@@ -153,9 +154,10 @@ def store_findings(db: sqlite3.Connection, run_id: int, bodies: Sequence[tuple[A
     ids, _ = _intern(db, "finding_bodies", dict(zip(digests, bodies, strict=True)), FINDING_COLUMNS, known)
     db.executemany("INSERT INTO run_findings(run_id, seq, body_id) VALUES (?, ?, ?)",
                    [(run_id, seq, ids[d]) for seq, d in enumerate(digests)])
-    keys = Counter((b[0], b[1]) for b in bodies)
-    db.executemany("INSERT INTO run_duplicate_keys(run_id, check_id, subject) VALUES (?, ?, ?)",
-                   [(run_id, c, s) for (c, s), n in keys.items() if n > 1])
+    keys = list(map(itemgetter(0, 1), bodies))  # (check_id, subject)
+    if len(set(keys)) < len(keys):  # a check yielded a subject twice (rare)
+        db.executemany("INSERT INTO run_duplicate_keys(run_id, check_id, subject) VALUES (?, ?, ?)",
+                       [(run_id, c, s) for (c, s), n in Counter(keys).items() if n > 1])
 
 
 def store_config(db: sqlite3.Connection, run_id: int, per_node: dict[str, list[tuple[Any, ...]]],
