@@ -14,6 +14,10 @@ together about a third of the client's CPU per node):
   environment are never used for WinRM here (see ``auditor.remote.client``), so the session
   is built with ``trust_env`` off and no proxies: the same connections, without the walk.
 
+* every request goes through ``requests.Session``'s general machinery: cookie jars merged
+  and filled from every reply, headers and hooks merged, the URL parsed again, redirects
+  looked for. A WinRM exchange has no cookies and no redirects: :class:`WinRMSession`
+  prepares and sends its requests without that (the same request line, headers and body).
 * over plain HTTP (message encryption), the empty POST that sets up encryption is sent
   without credentials, so the node answers 401 only to name the schemes it offers, and the
   NTLM exchange starts on a second request. Here that first POST already carries the NTLM
@@ -42,6 +46,8 @@ from urllib.parse import urlparse
 
 import requests
 import spnego
+from requests.hooks import default_hooks, dispatch_hook
+from requests.structures import CaseInsensitiveDict
 from requests_ntlm import HttpNtlmAuth
 from requests_ntlm.requests_ntlm import ShimSessionSecurity
 from spnego._ntlm_raw.crypto import is_ntlm_hash, lmowfv1, ntowfv1
@@ -57,6 +63,55 @@ def ntlm_secret(password: str) -> str:
     if is_ntlm_hash(password):
         return password
     return f"{lmowfv1(password).hex()}:{ntowfv1(password).hex()}"
+
+
+class WinRMSession(requests.Session):
+    """A ``requests.Session`` for one WinRM connection: no cookies, no redirects, no proxies,
+    nothing from the environment (see the module doc).
+
+    ``prepare_request`` builds the request from the session's headers, the request's own
+    headers and body, and the session's auth (whose hook, requests_ntlm's, still runs on every
+    reply); ``send`` hands it to the connection adapter and runs the response hooks. A reply
+    is read whole (WinRM replies are small), as ``requests.Session`` does without ``stream``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.proxies = {}
+        self._urls: dict[str, str] = {}  # the URL as given -> as requests prepares it
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        p = requests.PreparedRequest()
+        p.method = str(request.method).upper()
+        p.url = self._url(str(request.url))
+        p.headers = CaseInsensitiveDict(self.headers)
+        p.headers.update(request.headers or {})
+        p._cookies = None  # type: ignore[attr-defined]
+        p.prepare_body(request.data, None, None)
+        p.hooks = default_hooks()
+        p.prepare_auth(request.auth or self.auth, p.url)
+        return p
+
+    def _url(self, url: str) -> str:
+        prepared = self._urls.get(url)
+        if prepared is None:
+            probe = requests.PreparedRequest()
+            probe.prepare_url(url, None)
+            prepared = self._urls[url] = str(probe.url)
+        return prepared
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("stream", False)
+        kwargs.setdefault("verify", self.verify)
+        kwargs.setdefault("cert", self.cert)
+        kwargs.setdefault("proxies", {})
+        kwargs.pop("allow_redirects", None)
+        response = self.get_adapter(url=str(request.url)).send(request, **kwargs)
+        response = dispatch_hook("response", request.hooks, response, **kwargs)
+        if not kwargs["stream"]:
+            response.content  # noqa: B018 - read the reply whole, as requests does
+        return response
 
 
 class PreemptiveNtlmAuth(HttpNtlmAuth):
@@ -116,9 +171,7 @@ def _token(header: str, scheme: str) -> bytes | None:
 
 def prepare_ntlm_session(transport: Transport) -> None:
     """Give ``transport`` a ready session (pywinrm's ``build_session`` then returns it as is)."""
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies = {}
+    session = WinRMSession()
     verify: bool | str = transport.server_cert_validation == "validate"
     if verify and transport.ca_trust_path not in (None, "legacy_requests"):
         verify = transport.ca_trust_path
