@@ -89,6 +89,10 @@ def _depth_exceeds(value: Any, max_depth: int) -> bool:
     return False
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape of a UTF-16 surrogate: the only way text decoded as strict UTF-8 can yield one."""
+
+
 def _decode_text(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
@@ -138,7 +142,9 @@ def parse_json(data: bytes | str, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
         at = _too_deep_at(text, limits.max_depth)
         raise JsonError(f"nested more than {limits.max_depth} levels deep",
                         _line_at(text, at) if at is not None else None)
-    return valid_tree(value)
+    if isinstance(data, str) or _SURROGATE_ESCAPE.search(text):
+        return valid_tree(value)
+    return value  # strict UTF-8 and no \uD800-\uDFFF escape: no lone surrogate to repair
 
 
 def read_json_file(path: Path, limits: JsonLimits = DEFAULT_LIMITS, *, not_found: str | None = None) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from typing import Any
 
 from auditor.errors import InputError
@@ -125,16 +126,26 @@ def _install_head(d: Any, w: str, keys: tuple[str, ...]) -> dict[str, Any]:
     return d
 
 
+@functools.lru_cache(maxsize=4096)
+def _unsafe_path(path: str) -> str | None:
+    """Why :func:`windows_to_relative` refuses ``path``, None when it accepts it. Cached: every
+    node of a cluster answers for the same profile paths."""
+    try:
+        windows_to_relative(path)
+    except InputError as exc:
+        return exc.message
+    return None
+
+
 def _files(d: Any, w: str, st: NodeState) -> None:
     d = _install_head(d, w, ("subsystem", "service", "install_dir", "files"))
     for n, f in enumerate(_l(d["files"], f"{w}.files")):
         ww = f"{w}.files[{n}]"
         f = _obj(f, ww, ("path", "exists", "mtime", "size", "content_b64", "truncated", "error"))
         path = _s(f["path"], f"{ww}.path") or ""
-        try:  # the same rule the snapshot writer applies: a hostile path is refused here already
-            windows_to_relative(path)
-        except InputError as exc:
-            raise _Bad(f"{ww}.path: {exc.message}") from None
+        refused = _unsafe_path(path)  # the snapshot writer's rule: a hostile path is refused here already
+        if refused:
+            raise _Bad(f"{ww}.path: {refused}")
         exists = _b(f["exists"], f"{ww}.exists")
         truncated = _b(f["truncated"], f"{ww}.truncated")
         error = _s(f["error"], f"{ww}.error", null=True)

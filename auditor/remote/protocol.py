@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -69,10 +70,12 @@ class ProtocolError(ValueError):
 # Shared semantics (the PowerShell executor implements exactly the same rules)
 # ---------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=512)
 def wild_regex(pattern: str) -> re.Pattern[str]:
     """``*`` = any run of characters, ``?`` = one character, everything else literal,
     case-insensitive. Deliberately *not* PowerShell ``-like`` (which treats ``[`` specially)
-    nor Win32 ``FindFirstFile`` (8.3 quirks): both executors build the same regex."""
+    nor Win32 ``FindFirstFile`` (8.3 quirks): both executors build the same regex.
+    Cached: the profile's few patterns are matched against every node's answer."""
     rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(f"^{rx}\\Z", re.IGNORECASE | re.DOTALL)
 

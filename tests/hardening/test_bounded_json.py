@@ -180,3 +180,17 @@ def test_valid_answer_ten_times_the_limit_in_small_pieces_is_cut_off_early(tmp_p
     assert "Traceback" not in run.stdout
     receives = cluster.server("SITE2").actions.get("Receive", 0)
     assert 50 < receives < 200, receives  # the whole answer would take about 1,000
+
+
+@pytest.mark.parametrize(("document", "expected"), [
+    (b'{"h": "MGMT2\\ud800"}', {"h": "MGMT2\ufffd"}),  # a lone surrogate escape, lower-case hex
+    (b'{"h": "a\\uDFFFb"}', {"h": "a\ufffdb"}),  # upper-case hex
+    (b'{"\\udc00": 1}', {"\ufffd": 1}),  # in a key
+    (b'{"h": "\\ud83d\\ude00"}', {"h": "\U0001f600"}),  # a pair: one valid character
+    (b'{"h": "\\\\ud800"}', {"h": "\\ud800"}),  # an escaped backslash, then text
+    ('{"h": "x\ud800"}', {"h": "x\ufffd"}),  # text (not bytes) with a raw lone surrogate
+], ids=["lower", "upper", "key", "pair", "escaped-backslash", "str-input"])
+def test_lone_surrogates_are_replaced_whatever_the_path(document, expected):
+    """parse_json skips the repair walk when strict UTF-8 bytes carry no surrogate escape; every
+    document that can hold a lone surrogate still gets it replaced."""
+    assert parse_json(document) == expected
