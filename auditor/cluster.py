@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from auditor.addresses import db_server_host, is_ip, is_loopback, split_host_port
@@ -123,8 +124,9 @@ class NodeView:
     version_source: str | None = None
     file_problems: list[FileResult] = field(default_factory=list)
 
-    @property
+    @cached_property
     def name(self) -> str:
+        """The node's inventory name (read once: checks ask ~80 times per node)."""
         return self.state.name
 
     @property
@@ -308,10 +310,13 @@ class Cluster:
 # ---------------------------------------------------------------------------------------
 def _find_services(node: NodeState, profile: Profile) -> dict[str, list[Service]]:
     out: dict[str, list[Service]] = {}
+    by_name: dict[str, Service] = {}  # lower-case name -> the first service of that name, as node.service()
+    for s in node.services:
+        by_name.setdefault(s.name.lower(), s)
     for key, sub in profile.subsystems.items():
         found = []
         for sname in sub.services:
-            svc = node.service(sname.name)
+            svc = by_name.get(sname.name.lower())
             if svc is None and sname.display_names:
                 wanted = {d.lower() for d in sname.display_names}
                 svc = next((s for s in node.services if s.display_name.lower() in wanted), None)

@@ -103,7 +103,14 @@ def load_file(node: NodeState, path: str | None, parse: Callable[[bytes, str], A
 def glob_files(node: NodeState, folder: str, pattern: str) -> list[FileEntry]:
     """Collected files under ``folder`` matching the relative ``pattern``, in path order."""
     full = path_key(join(folder, pattern))
+    if not _WILDCARDS.intersection(full):  # a plain path matches one key only: look it up
+        found = node.files.get(full)
+        return [found] if found is not None else []
     return sorted((f for k, f in node.files.items() if fnmatch.fnmatchcase(k, full)), key=lambda f: path_key(f.path))
+
+
+_WILDCARDS = frozenset("*?[")
+"""The characters that make an fnmatch pattern more than a plain path."""
 
 
 def collected_files_of(node: NodeState, folder: str, patterns: list[str]) -> list[FileEntry]:

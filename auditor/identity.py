@@ -111,7 +111,18 @@ class Identities:
     def by_host(self, host: str) -> list[ServerIdentity]:
         """Servers ``host`` (an address or a host name, as written in a node's configuration)
         may name: by any known address, or by a name of the node (inventory name, host name,
-        FQDN; a short name only when unambiguous). Local names (``localhost``) name no server."""
+        FQDN; a short name only when unambiguous). Local names (``localhost``) name no server.
+
+        Remembered per host while ``servers`` holds the same identities (every Spooler
+        Controller lists the same few addresses: 30,000 look-ups at 5,000 nodes)."""
+        memo = self.__dict__.setdefault("_hosts_named", {})
+        found = memo.get(host)
+        current = tuple(map(id, self.servers))  # the objects stay alive in the memo, so ids are not reused
+        if found is None or found[0] != current:  # identities replaced while identify() builds them
+            found = memo[host] = (current, self._by_host(host), tuple(self.servers))
+        return list(found[1])
+
+    def _by_host(self, host: str) -> list[ServerIdentity]:
         h = host.strip().strip("[]").rstrip(".").lower()
         if not h or is_loopback(h) or h in self._local_names():
             return []

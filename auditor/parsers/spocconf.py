@@ -13,6 +13,7 @@ profile) for the first one, then the same keys with suffixes 2, 3, 4 ...
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,13 @@ class ServerLine:
     value: str
 
 
+@functools.lru_cache(maxsize=8)
+def _server_pattern(guid_key: str, ip_key: str, port_key: str) -> re.Pattern[str]:
+    """The server keys with their optional numeric suffix (compiled once per key names: every
+    node's spoc.conf is parsed with the same)."""
+    return re.compile("^(" + "|".join(re.escape(k) for k in (guid_key, ip_key, port_key)) + r")(\d*)$")
+
+
 class SpocConfDocument(KeyValueDocument):
     """An editable spoc.conf with the Management-server list exposed as :class:`ServerEntry`."""
 
@@ -63,8 +71,7 @@ class SpocConfDocument(KeyValueDocument):
                  guid_key: str = "serverGUID", ip_key: str = "serverIP", port_key: str = "serverPORT"):
         self.comment_prefixes = tuple(comment_prefixes)
         self.guid_key, self.ip_key, self.port_key = guid_key, ip_key, port_key
-        self._server_re = re.compile(
-            "^(" + "|".join(re.escape(k) for k in (guid_key, ip_key, port_key)) + r")(\d*)$")
+        self._server_re = _server_pattern(guid_key, ip_key, port_key)
         super().__init__(data, source)
 
     @classmethod
@@ -78,23 +85,28 @@ class SpocConfDocument(KeyValueDocument):
     # ---- parsing --------------------------------------------------------------------
     def _parse(self) -> list[Entry]:
         entries: list[Entry] = []
+        add = entries.append
+        comments = self.comment_prefixes
         for i, line in enumerate(self.lines):
             body = line_body(line)
             stripped = body.strip()
             if i == 0 and stripped.startswith("\ufeff"):
                 stripped = stripped[1:].strip()
-            if not stripped or stripped.startswith(self.comment_prefixes):
+            if not stripped or stripped.startswith(comments):
                 continue
-            if "=" not in body:
+            left, eq, right = body.partition("=")
+            if not eq:
                 raise ParseError(f"expected 'key=value', got {stripped[:60]!r}", source=self.source, line=i + 1)
-            left, right = body.split("=", 1)
             key = left.strip()
             if not key:
                 raise ParseError("missing key before '='", source=self.source, line=i + 1)
+            value = right.strip()
+            if left == key and right == value:  # the usual "key=value": no whitespace to keep
+                add(Entry(key, value, i, i + 1, "=", "", line))
+                continue
             indent = left[: len(left) - len(left.lstrip())]
             sep = left[len(indent) + len(key):] + "=" + right[: len(right) - len(right.lstrip())]
-            entries.append(Entry(key=key, value=right.strip(), line=i, end=i + 1, sep=sep, indent=indent,
-                                 raw=line))
+            add(Entry(key, value, i, i + 1, sep, indent, line))
         return entries
 
     def _format(self, key: str, value: str, sep: str, indent: str) -> str:
@@ -154,13 +166,19 @@ class SpocConfDocument(KeyValueDocument):
     def server_key_problems(self) -> list[str]:
         """Textual problems of the numbering itself: gaps, odd suffixes, duplicates."""
         problems = []
-        for key, lines in self.duplicates().items():
-            if self._server_re.match(key):
-                problems.append(f"{key} written {len(lines)} times (lines {', '.join(map(str, lines))})")
+        written: dict[str, list[int]] = {}  # server key -> its lines (duplicates(), server keys only)
+        odd = []
+        match = self._server_re.match
         for e in self.entries:
-            m = self._server_re.match(e.key)
-            if m and m.group(2) and (m.group(2) == "1" or m.group(2).startswith("0")):
-                problems.append(f"non-standard key {e.key} at line {e.lineno} (first server has no suffix)")
+            m = match(e.key)
+            if m:
+                written.setdefault(e.key, []).append(e.lineno)
+                if m.group(2) and (m.group(2) == "1" or m.group(2).startswith("0")):
+                    odd.append(f"non-standard key {e.key} at line {e.lineno} (first server has no suffix)")
+        for key, lines in written.items():
+            if len(lines) > 1:
+                problems.append(f"{key} written {len(lines)} times (lines {', '.join(map(str, lines))})")
+        problems += odd
         servers = self.servers()  # once: it re-scans every entry
         indexes = [s.index for s in servers]
         if indexes:

@@ -28,6 +28,8 @@ _BOMS: list[tuple[bytes, str]] = [
 ]
 
 _EOL_RE = re.compile(r"\r\n|\r|\n")
+# what str.splitlines breaks lines at besides CR and LF (VT, FF, FS, GS, RS, NEL, LS, PS)
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass
@@ -92,8 +94,11 @@ def split_lines(text: str) -> list[str]:
     """Split keeping each line's own ending (CRLF, LF or CR); the last line may lack one.
 
     ``str.splitlines`` is not used because it also splits on form feeds, NEL and Unicode
-    separators, which are ordinary characters in these files.
+    separators, which are ordinary characters in these files; a text without any of those
+    (nearly every file) is split by it all the same, in C.
     """
+    if not _OTHER_BREAKS.search(text):
+        return text.splitlines(keepends=True)
     lines: list[str] = []
     pos = 0
     for m in _EOL_RE.finditer(text):

@@ -520,3 +520,43 @@ def test_sorted_findings_follow_the_findings_list(profile):
     assert report.sorted_findings  # sorted once and remembered
     report.findings = report.findings[::2] + [Finding("A-NEW", Status.ERROR, Severity.CRITICAL, None, "x", "m")]
     assert report.sorted_findings == sorted(report.findings, key=finding_sort_key)
+
+
+@pytest.mark.parametrize("text", ["", "a", "a\n", "a\r\nb\rc\n\n", "\r\r\n\n\r", "no end\r\nlast", "x\x0cy\nz",
+                                  "a\u2028b\r\n", "a\x85b\r", "v\x0bw\x1cx\x1dy\x1ez\u2029"])
+def test_split_lines_same_on_its_fast_path(text):
+    """split_lines hands texts without the extra separators to str.splitlines (C); both paths
+    give the lines the CR/LF scan gives."""
+    import re
+
+    from auditor.parsers.text import split_lines
+
+    scanned, pos = [], 0
+    for m in re.finditer(r"\r\n|\r|\n", text):
+        scanned.append(text[pos:m.end()])
+        pos = m.end()
+    assert split_lines(text) == scanned + ([text[pos:]] if pos < len(text) else [])
+
+
+def test_glob_files_plain_path_and_pattern_agree():
+    from auditor.configfiles import glob_files
+    from auditor.nodestate import NodeState
+
+    node = NodeState(name="N", address="10.0.0.1")
+    for path in ("C:\\P\\conf\\a.properties", "C:\\P\\conf\\b.properties", "C:\\P\\other.txt"):
+        node.files[path_key(path)] = FileEntry(path=path, exists=True, content=b"")
+    plain = [f.path for f in glob_files(node, "c:/p", "CONF\\a.properties")]
+    assert plain == [f.path for f in glob_files(node, "C:\\P", "conf\\[a]*.properties")]
+
+
+def test_hosts_named_follow_replaced_identities(tmp_path, profile):
+    """Identities.by_host is remembered per host, but not across identities replaced while
+    they are built (a stale answer would name the old object)."""
+    from dataclasses import replace
+
+    cluster = Cluster.build(_states(tmp_path, 4), profile)
+    ids = cluster.identities()
+    address = next(a for a in ids.servers[0].addresses)
+    assert ids.by_host(address) == [ids.servers[0]]
+    ids.servers[0] = replace(ids.servers[0])
+    assert ids.by_host(address)[0] is ids.servers[0]
