@@ -226,23 +226,28 @@ def finding_to_dict(f: Finding, report: AuditReport | None = None) -> dict[str, 
     deep-copies every evidence value and ``jsonable`` then serialised each one to test it,
     which was most of the JSON report's time at 5,000 nodes (90,000 findings).
     """
+    expected, actual, details, waiver, sources = f.expected, f.actual, f.details, f.waiver, f.expected_sources
     return {
         "check_id": f.check_id,
-        "status": f.status.value,
-        "severity": f.severity.value,
+        "status": _ENUM_VALUE[f.status],
+        "severity": _ENUM_VALUE[f.severity],
         "node": f.node,
         "subject": f.subject,
         "message": f.message,
-        "expected": _plain(f.expected),
-        "actual": _plain(f.actual),
+        # most evidence is None or a text, which _plain returns as it is
+        "expected": expected if expected is None or type(expected) is str else _plain(expected),
+        "actual": actual if actual is None or type(actual) is str else _plain(actual),
         "fixable": f.fixable,
         "file": f.file,
         "line": f.line,
-        "details": _plain(f.details),
-        "waiver": _plain(f.waiver),
-        "expected_sources": sources_to_dict(f.expected_sources),
+        "details": _plain(details),
+        "waiver": waiver if waiver is None else _plain(waiver),
+        "expected_sources": sources_to_dict(sources) if sources else {},
         "fix_command": fix_command(f, report) if f.fixable else None,
     }
+
+
+_ENUM_VALUE: dict[Any, str] = {**{s: s.value for s in Status}, **{s: s.value for s in Severity}}
 
 
 def _plain(value: Any) -> Any:
