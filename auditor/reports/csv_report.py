@@ -43,12 +43,17 @@ def render_csv(report: AuditReport) -> str:
     formula = frozenset(_FORMULA_START)
     cell = _cell
     values: dict = {**{s: s.value for s in Severity}, **{s: s.value for s in Status}}
-    no_waiver: dict = {}
 
     def row(f: Finding) -> tuple:
-        waiver = f.waiver or no_waiver
+        waiver = f.waiver
+        if waiver:
+            reason, owner = cell(waiver.get("reason", "")), cell(waiver.get("owner", ""))
+            expires = cell(waiver.get("expires", waiver.get("expiry", "")))
+        else:
+            reason = owner = expires = ""  # what _cell("") gives
         title = titles.get(f.check_id)
         node, subject, message, file = f.node or "", f.subject, f.message, f.file or ""
+        expected, actual = f.expected, f.actual
         return (
             # node names come from the inventory or a snapshot manifest: as untrusted as values
             f.check_id, title if title is not None else cell(report.title_of(f.check_id)), values[f.severity],
@@ -56,11 +61,10 @@ def render_csv(report: AuditReport) -> str:
             node if type(node) is str and node[:1] not in formula else cell(node),
             subject if type(subject) is str and subject[:1] not in formula else cell(subject),
             message if type(message) is str and message[:1] not in formula else cell(message),
-            cell(f.expected), cell(f.actual),
+            "" if expected is None else cell(expected), "" if actual is None else cell(actual),
             "yes" if f.fixable else "no", cell(fix_command(f, report)) if f.fixable else "",
             file if type(file) is str and file[:1] not in formula else cell(file), "" if f.line is None else f.line,
-            cell(waiver.get("reason", "")), cell(waiver.get("owner", "")),
-            cell(waiver.get("expires", waiver.get("expiry", ""))),
+            reason, owner, expires,
         )
 
     w.writerows(map(row, report.sorted_findings))
