@@ -11,7 +11,8 @@ What it does (about 6-7 minutes on 2 cores; the limit is 10; see docs/performanc
 
    * ``30 ms``: 30 ms before every HTTP reply, no remote execution time (the client's own
      costs show). Run as an A/B: the baseline commit (:data:`BASELINE`, ``--baseline``) and
-     this checkout alternate, ``--ab-rounds`` times each, so a busy spell hits both sides.
+     this checkout alternate, ``--ab-rounds`` times each at the largest size (once each below
+     it), so a busy spell hits both sides.
    * ``realistic``: per-node remote execution time drawn from ``auditor.lab.latency``
      (median 1.5 s, 5 % at 5-10 s, 0.3 % past the deadline) and 10 ms per request. At 500 and
      2,000 nodes it runs twice with one history file, as a scheduled audit does: the first
@@ -327,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ab-rounds", type=int, default=2, help="runs of each side of the A/B, interleaved")
     ap.add_argument("--max-nodes", type=int, default=0, help="skip live sizes above this (a quick look; targets fail)")
     ap.add_argument("--deadline", type=float, default=60.0, help="per-node deadline in the lab inventories (60)")
-    ap.add_argument("--naive-sample", type=int, default=5, help="nodes of the naive loop (0 skips it)")
+    ap.add_argument("--naive-sample", type=int, default=3,
+                    help="nodes of the naive loop: 1 Management + N-1 Site servers (0 skips it)")
     ap.add_argument("--snapshot-nodes", type=int, default=5000, help="0 skips the snapshot benchmark")
     ap.add_argument("--history-nodes", type=int, default=5000, help="0 skips the history benchmark")
     ap.add_argument("--json", type=Path, default=None, help="also write every number to this file")
@@ -370,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
                     scenarios[n] = work / f"scenario-{n}"
                     build_healthy(scenarios[n], sites=n - 2)
                 clients = [me, baseline] if row.ab and baseline is not None else [me]
-                rounds = args.ab_rounds if row.ab else 1
+                # the A/B's rounds at the row's largest size (its target); one each below it
+                rounds = args.ab_rounds if row.ab and n == max(row.sizes) else 1
                 results["live"][row.name][n] = live_size(row, n, scenarios[n], work, env, password, clients, rounds,
                                                          args.deadline)
         if args.naive_sample and ROWS[0].sizes[0] in scenarios:
@@ -383,10 +386,15 @@ def main(argv: list[str] | None = None) -> int:
                 results["naive"] = naive_run(lab, password, mg + st)
             finally:
                 lab.close()
+        shared: list[str] = []  # the snapshot bench's 5,000-node cluster serves the history bench too
         if args.snapshot_nodes:
-            results["snapshot"] = subprocess_json("bench_snapshot.py", "--nodes", str(args.snapshot_nodes), env=env)
+            results["snapshot"] = subprocess_json("bench_snapshot.py", "--nodes", str(args.snapshot_nodes),
+                                                  "--workdir", str(work / "offline"), env=env)
+            if args.history_nodes == args.snapshot_nodes:
+                shared = ["--snapshot", str(work / "offline" / "snapshot")]
         if args.history_nodes:
-            results["history"] = subprocess_json("bench_history.py", "--nodes", str(args.history_nodes), env=env)
+            results["history"] = subprocess_json("bench_history.py", "--nodes", str(args.history_nodes), *shared,
+                                                 env=env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=2, help="runs with and without history, interleaved")
+    ap.add_argument("--snapshot", type=Path, default=None,
+                    help="audit this healthy snapshot instead of generating one (bench_snapshot.py --workdir)")
     args = ap.parse_args(argv)
 
     from auditor.lab.scenario_builder import build_healthy
@@ -46,13 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     work = Path(tempfile.mkdtemp(prefix="paragon-bench-hist-", dir=scratch_root()))
     try:
-        snap = work / "snapshot"
-        build_healthy(snap, sites=args.nodes - 2)
+        snap = args.snapshot or work / "snapshot"
+        if args.snapshot is None:
+            build_healthy(snap, sites=args.nodes - 2)
         history = work / "history.sqlite"
 
-        def audit(with_history: bool, i: int) -> dict:
+        def audit(with_history: bool, i: int, formats: str = FORMATS) -> dict:
             out = work / f"out-{i}"
-            opts = ["--from", str(snap), "--out", str(out), "--format", FORMATS, "--no-progress", "--quiet"]
+            opts = ["--from", str(snap), "--out", str(out), "--format", formats, "--no-progress", "--quiet"]
             opts += ["--history", str(history)] if with_history else ["--no-history"]
             watch = MachineWatch()
             r = run_audit(client, opts, env, out / "report.json")
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out, ignore_errors=True)
             return r
 
-        prime = audit(True, 0)
+        prime = audit(True, 0, "json")  # only there to be the previous run: one report is enough
         runs: dict[str, list[dict]] = {"without": [], "with": []}
         for i in range(args.rounds):
             runs["without"].append(audit(False, 2 * i + 1))
