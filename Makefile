@@ -35,7 +35,7 @@ docs: $(STAMP)
 	$(VENV)/bin/auditor checks --markdown > docs/checks.md
 
 bench: $(STAMP)
-	$(PY) bench/bench_collect.py; rc=$$?; $(PY) bench/bench_fix_plan.py && exit $$rc
+	$(PY) bench/bench_collect.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-report
