@@ -70,3 +70,26 @@ def test_history_written_before_node_seconds_is_upgraded(history_path):
         assert previous_collection_seconds(db, "c") == {"site1": 4.0}
     finally:
         db.close()
+
+
+def test_a_narrowed_run_keeps_the_other_nodes_last_times(history_path):
+    db = connect(history_path)
+    try:
+        _record(db, "c", [NodeRecord("MGMT1", seconds=1.0), NodeRecord("SITE1", seconds=9.0)])
+        _record(db, "c", [NodeRecord("MGMT1", seconds=2.0)])  # audit --node MGMT1
+        assert previous_collection_seconds(db, "c") == {"mgmt1": 2.0, "site1": 9.0}
+    finally:
+        db.close()
+
+
+def test_only_the_latest_runs_are_searched(history_path):
+    from auditor.history.node_seconds import RUNS_CONSIDERED
+
+    db = connect(history_path)
+    try:
+        _record(db, "c", [NodeRecord("GONE", seconds=9.0)])
+        for _ in range(RUNS_CONSIDERED):
+            _record(db, "c", [NodeRecord("SITE1", seconds=1.0)])
+        assert previous_collection_seconds(db, "c") == {"site1": 1.0}
+    finally:
+        db.close()
