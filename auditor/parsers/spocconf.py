@@ -165,21 +165,14 @@ class SpocConfDocument(KeyValueDocument):
 
     def server_key_problems(self) -> list[str]:
         """Textual problems of the numbering itself: gaps, odd suffixes, duplicates."""
-        problems = []
-        written: dict[str, list[int]] = {}  # server key -> its lines (duplicates(), server keys only)
-        odd = []
         match = self._server_re.match
+        problems = [f"{key} written {len(lines)} times (lines {', '.join(map(str, lines))})"
+                    for key, lines in self.duplicates().items() if match(key)]
         for e in self.entries:
             m = match(e.key)
-            if m:
-                written.setdefault(e.key, []).append(e.lineno)
-                if m.group(2) and (m.group(2) == "1" or m.group(2).startswith("0")):
-                    odd.append(f"non-standard key {e.key} at line {e.lineno} (first server has no suffix)")
-        for key, lines in written.items():
-            if len(lines) > 1:
-                problems.append(f"{key} written {len(lines)} times (lines {', '.join(map(str, lines))})")
-        problems += odd
-        servers = self.servers()  # once: it re-scans every entry
+            if m and m.group(2) and (m.group(2) == "1" or m.group(2).startswith("0")):
+                problems.append(f"non-standard key {e.key} at line {e.lineno} (first server has no suffix)")
+        servers = self.servers()
         indexes = [s.index for s in servers]
         if indexes:
             missing = sorted(set(range(1, max(indexes) + 1)) - set(indexes))
