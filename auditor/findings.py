@@ -41,6 +41,11 @@ class Status(str, Enum):
     WAIVED = "waived"  # a failing finding covered by a valid waiver
 
 
+FAILING_STATUSES = frozenset({Status.FAIL, Status.ERROR})
+"""The statuses that count as failing (:attr:`Finding.failing`). A ``str`` enum: the stored
+texts ``"fail"`` and ``"error"`` are members of this set too."""
+
+
 @dataclass(frozen=True)
 class CheckMeta:
     """Declared once per check module as ``META``; docs/checks.md is generated from it."""
@@ -84,7 +89,7 @@ class Finding:
 
     @property
     def failing(self) -> bool:
-        return self.status in (Status.FAIL, Status.ERROR)
+        return self.status in FAILING_STATUSES
 
     def key(self) -> tuple[str, str]:
         """Identity used to compare runs (drift): check id + subject."""

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-from auditor.findings import Finding, Severity, Status, sources_to_dict
+from auditor.findings import FAILING_STATUSES, Finding, Severity, Status, sources_to_dict
 from auditor.history.schema import SEVERITIES, STATUSES
 
 
@@ -89,9 +89,6 @@ def finding_bodies(findings: Iterable[Finding]) -> list[tuple[Any, ...]]:
     ]
 
 
-_FAILING = {Status.FAIL.value, Status.ERROR.value}  # Finding.failing, on stored values
-
-
 def run_counts(pairs: Counter[tuple[str, str]]) -> dict[str, Any]:
     """Counts by status and failing counts (fail + error) by severity, from the number of
     findings per (status, severity) value."""
@@ -99,6 +96,6 @@ def run_counts(pairs: Counter[tuple[str, str]]) -> dict[str, Any]:
     failing = {s: 0 for s in SEVERITIES}
     for (status, severity), n in pairs.items():
         by_status[status] += n
-        if status in _FAILING:
+        if status in FAILING_STATUSES:
             failing[severity] += n
     return {"status": by_status, "failing": failing}

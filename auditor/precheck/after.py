@@ -30,10 +30,10 @@ from typing import Any
 from auditor.checks import run_checks
 from auditor.checks._common import product_services
 from auditor.cluster import Cluster
-from auditor.findings import Status
 from auditor.fixers.plan import Blocked, FixOptions, FixPlan
 from auditor.fixers.planning import Review
 from auditor.fixers.rollout import FixRequest
+from auditor.precheck.situation import failing
 
 AFTER_CHECKS = ("IMS-REPO-SHARED", "IMS-SERVICE-ACCOUNT", "SPOC-MGMT-LIST", "SPOC-IMS-ADDRESSES")
 """The checks whose fixers do the follow-up steps (the plan's --check selection)."""
@@ -104,8 +104,7 @@ def _not_ready(cluster: Cluster, new: str) -> str:
     if not product_services(cluster, node) or node.management is None:
         return (f"{new} has nothing of the product installed yet: install it first (server installer, "
                 "'Additional Management server'), then run the follow-up again")
-    behind = [f for f in run_checks(cluster, only={"VERSION-CONSISTENT"})
-              if f.node and f.node.lower() == new.lower() and f.status in (Status.FAIL, Status.ERROR)]
+    behind = failing(run_checks(cluster, only={"VERSION-CONSISTENT"}), [new])
     if behind:
         return f"{new}: {behind[0].message}: install it with the cluster's version first"
     return ""

@@ -24,7 +24,7 @@ from auditor.checks import run_checks
 from auditor.cluster import Cluster, NodeView
 from auditor.declared import Declarations
 from auditor.expectations import Expected
-from auditor.findings import Finding, Status
+from auditor.findings import Finding
 from auditor.nodestate import NodeState, PathProbe
 from auditor.precheck.model import Change, Outcome, Verdict
 from auditor.profile import Profile
@@ -92,8 +92,7 @@ class Situation:
 def failing(findings: Iterable[Finding], nodes: Iterable[str] | None = None) -> list[Finding]:
     """The ``fail``/``error`` findings, of ``nodes`` only when given (case-insensitive)."""
     wanted = {n.lower() for n in nodes} if nodes is not None else None
-    return [f for f in findings if f.status in (Status.FAIL, Status.ERROR)
-            and (wanted is None or (f.node or "").lower() in wanted)]
+    return [f for f in findings if f.failing and (wanted is None or (f.node or "").lower() in wanted)]
 
 
 def blocked_by(bad: Sequence[Finding], unseen: Sequence[str]) -> Outcome | None:

@@ -18,7 +18,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from auditor.findings import CheckMeta, Finding, Severity, Status, sources_to_dict
+from auditor.findings import FAILING_STATUSES, CheckMeta, Finding, Severity, Status, sources_to_dict
 from auditor.profile.verification import Verification
 from auditor.vocab import NodeStatus
 
@@ -158,8 +158,7 @@ class AuditReport:
     @property
     def failing_findings(self) -> list[Finding]:
         """fail/error findings, worst severity first, then check id, node, subject."""
-        failing = _FAILING
-        return [f for f in self.sorted_findings if f.status in failing]
+        return [f for f in self.sorted_findings if f.status in FAILING_STATUSES]
 
     @property
     def waived_findings(self) -> list[Finding]:
@@ -212,7 +211,6 @@ class AuditReport:
 
 _SORT_SEVERITY = {s: -s.rank for s in Severity}
 _SORT_STATUS = {s: i for i, s in enumerate(STATUS_WORST_FIRST)}
-_FAILING = frozenset(s for s in Status if Finding("", s, Severity.INFO, None, "", "").failing)
 
 
 def finding_sort_key(f: Finding) -> tuple:
@@ -229,8 +227,8 @@ def finding_to_dict(f: Finding, report: AuditReport | None = None) -> dict[str, 
     expected, actual, details, waiver, sources = f.expected, f.actual, f.details, f.waiver, f.expected_sources
     return {
         "check_id": f.check_id,
-        "status": _ENUM_VALUE[f.status],
-        "severity": _ENUM_VALUE[f.severity],
+        "status": ENUM_VALUE[f.status],
+        "severity": ENUM_VALUE[f.severity],
         "node": f.node,
         "subject": f.subject,
         "message": f.message,
@@ -247,7 +245,8 @@ def finding_to_dict(f: Finding, report: AuditReport | None = None) -> dict[str, 
     }
 
 
-_ENUM_VALUE: dict[Any, str] = {**{s: s.value for s in Status}, **{s: s.value for s in Severity}}
+ENUM_VALUE: dict[Any, str] = {**{s: s.value for s in Status}, **{s: s.value for s in Severity}}
+"""A status's or severity's text, without the enum's ``.value`` descriptor (per finding, per report)."""
 
 
 def _plain(value: Any) -> Any:
