@@ -6,8 +6,8 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
-from auditor.findings import Finding, Severity, Status
-from auditor.reports.model import fix_command, format_value
+from auditor.findings import Finding
+from auditor.reports.model import ENUM_VALUE, fix_command, format_value
 
 if TYPE_CHECKING:
     from auditor.reports.model import AuditReport
@@ -42,7 +42,7 @@ def render_csv(report: AuditReport) -> str:
     titles = {c.id: _cell(c.title) for c in reversed(report.checks)}  # first wins, as title_of
     formula = frozenset(_FORMULA_START)
     cell = _cell
-    values: dict = {**{s: s.value for s in Severity}, **{s: s.value for s in Status}}
+    values = ENUM_VALUE
 
     def row(f: Finding) -> tuple:
         waiver = f.waiver
