@@ -111,11 +111,10 @@ class HistoryRecorder:
             self.new_failures = [f.to_dict() for f in report.findings if f.failing]
 
     def previous_seconds(self, cluster: str) -> dict[str, float]:
-        """How long each node of ``cluster`` took in its latest live run (lower-cased name ->
-        seconds), for the collection order; empty when the file does not exist yet or cannot
-        be read (recording this run reports that problem, as it does without this hint)."""
-        if not Path(self.path).expanduser().exists():
-            return {}
+        """How long each node of ``cluster`` took the last time it was collected (lower-cased
+        name -> seconds, :func:`previous_collection_seconds`), for the collection order; empty
+        when the file does not exist yet (connect's InputError) or cannot be read (recording
+        this run reports that problem, as it does without this hint)."""
         try:
             db = connect(self.path, create=False)
         except (HistoryError, InputError):
