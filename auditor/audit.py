@@ -31,10 +31,11 @@ from auditor import __version__
 from auditor.declared import Declarations
 from auditor.errors import AuditorError, InputError
 from auditor.findings import CheckMeta, Finding, Severity
+from auditor.forkjobs import run_jobs
 from auditor.nodestate import NodeState
 from auditor.outdir import make_folder
 from auditor.profile.verification import Verification
-from auditor.reports import DEFAULT_FORMATS, RENDERERS
+from auditor.reports import DEFAULT_FORMATS, RELATIVE_COST, RENDERERS, prepare_shared
 from auditor.reports.model import AuditReport, NodeInfo, RunMeta
 from auditor.vocab import ExitStatus, utc_now
 
@@ -323,24 +324,34 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def write_reports(report: AuditReport, out_dir: str | Path, formats: Iterable[str] = DEFAULT_FORMATS) -> list[Path]:
+def write_reports(report: AuditReport, out_dir: str | Path, formats: Iterable[str] = DEFAULT_FORMATS,
+                  *, workers: int | None = None) -> list[Path]:
     """Render every format into ``out_dir`` (created if needed); returns the written paths
-    in the order of ``formats``. File names are fixed (see RENDERERS) so links stay stable."""
+    in the order of ``formats``. File names are fixed (see RENDERERS) so links stay stable.
+
+    Several formats are written in parallel by forked worker processes where that is safe
+    (auditor.forkjobs: ``os.fork`` exists and this process runs one thread; ``workers``
+    caps the processes, default the usable cores), else one after the other. The files and
+    the errors are the same either way: each file is written whole or not at all, and a
+    failure raises the error of the first failing format in ``formats`` order."""
     names = parse_formats(list(formats))
     out = Path(out_dir)
     make_folder(out, "report folder")
-    written = []
-    for name in names:
-        filename, render = RENDERERS[name]
-        path = out / filename
-        with bulk_gc():
-            text = render(report)
-        try:
-            _atomic_write_text(path, text)
-        except OSError as exc:
-            raise AuditorError(f"cannot write {path}: {exc.strerror or exc}") from None
-        written.append(path)
-    return written
+    paths = [out / RENDERERS[name][0] for name in names]
+    if len(names) > 1:
+        prepare_shared(report)
+    jobs = [lambda name=name, path=path: _write_one(report, name, path) for name, path in zip(names, paths, strict=True)]
+    run_jobs(jobs, [RELATIVE_COST.get(name, 1.0) for name in names], workers)
+    return paths
+
+
+def _write_one(report: AuditReport, name: str, path: Path) -> None:
+    with bulk_gc():
+        text = RENDERERS[name][1](report)
+    try:
+        _atomic_write_text(path, text)
+    except OSError as exc:
+        raise AuditorError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 __all__ = [

@@ -22,13 +22,27 @@ RENDERERS: dict[str, tuple[str, Callable[[AuditReport], str]]] = {
     "csv": ("findings.csv", render_csv),
 }
 DEFAULT_FORMATS = ("html", "json")
+# Relative CPU cost of each format at scale (5,000 nodes, 105,000 findings: json 1.4 s, csv 1.2 s,
+# junit 0.95 s, html 0.65 s), to share the formats out among worker processes (auditor.forkjobs)
+RELATIVE_COST = {"json": 1.4, "csv": 1.2, "junit": 0.95, "html": 0.65}
+
+
+def prepare_shared(report: AuditReport) -> None:
+    """Compute once what several renderers share (the sorted findings, the findings frame),
+    before the formats are written in separate processes that would each compute it again."""
+    from auditor.reports.matrix import findings_frame
+
+    report.sorted_findings  # noqa: B018 (cached on the report)
+    findings_frame(report)
 
 __all__ = [
     "AuditReport",
     "NodeInfo",
     "RunMeta",
     "REPORT_SCHEMA_VERSION",
+    "RELATIVE_COST",
     "RENDERERS",
+    "prepare_shared",
     "DEFAULT_FORMATS",
     "render_console",
     "render_csv",

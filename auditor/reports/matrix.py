@@ -10,10 +10,17 @@ over severity x status.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+# These views do no linear algebra, and numpy's OpenBLAS would otherwise start a pool of
+# idle threads at import: a process with threads alive must not fork, which would make the
+# report formats be written one by one (auditor.forkjobs). Only effective when numpy is not
+# loaded yet; an admin's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from auditor.findings import Severity, Status
 from auditor.reports.model import CLUSTER_ROW, SEVERITIES_DESC, STATUS_WORST_FIRST
