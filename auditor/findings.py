@@ -102,6 +102,15 @@ class Finding:
         d["expected_sources"] = sources_to_dict(self.expected_sources)
         return d
 
+    def about(self, node: str) -> Finding:
+        """This finding, the same in every field, for ``node`` (its node and subject): a
+        shallow copy, the evidence shared (findings are not changed once made). ~6x cheaper
+        than ``dataclasses.replace``, which matters at one per node of a 5,000-node cluster."""
+        twin = object.__new__(Finding)
+        twin.__dict__.update(self.__dict__)
+        twin.node = twin.subject = node
+        return twin
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
         d = dict(d)

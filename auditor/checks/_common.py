@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from auditor.cluster import FileResult, NodeView
@@ -41,6 +41,32 @@ def per_node(meta: CheckMeta, cluster: Any, evaluate: Callable[[NodeView], Itera
             yield unreachable(meta, node)
         else:
             yield from evaluate(node)
+
+
+class JudgedOnce:
+    """A per-node finding judged once per distinct content of what the check reads from a node.
+
+    Healthy Site servers carry identical server lists (a 5,000-node cluster: ~5,000 copies of
+    one list), and judging each copy against the cluster's Management servers again gives the
+    same finding but for its node. ``key`` must capture everything the evaluation reads from
+    the node (the values, their line numbers, the file's path) except the node's name, which
+    the evaluation may use only as the finding's ``node`` and ``subject``: the first finding
+    for a key is kept and later nodes get a copy naming them. A finding whose subject is not
+    its node's name is never reused (each such node is judged itself).
+    """
+
+    def __init__(self, evaluate: Callable[[NodeView], Finding]):
+        self.evaluate = evaluate
+        self._judged: dict[Hashable, Finding] = {}
+
+    def __call__(self, node: NodeView, key: Hashable) -> Finding:
+        first = self._judged.get(key)
+        if first is not None:
+            return first.about(node.name)
+        finding = self.evaluate(node)
+        if finding.node == node.name and finding.subject == node.name:
+            self._judged[key] = finding
+        return finding
 
 
 def spoc_blocker(meta: CheckMeta, cluster: Any, node: NodeView, file_of: Callable[[Any], FileResult]

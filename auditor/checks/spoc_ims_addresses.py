@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import make, per_node, spoc_blocker
+from auditor.checks._common import JudgedOnce, make, per_node, spoc_blocker
 from auditor.checks._identity import (
     Judged,
     Verdict,
@@ -98,7 +98,14 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
+    # the evaluation reads the file's path, the addresses entry (present, its line, each
+    # address as written and its host) and the cluster
+    judged = JudgedOnce(lambda node: evaluate(cluster, node))
+
     def check_node(node: NodeView) -> Iterator[Finding]:
-        yield spoc_blocker(META, cluster, node, lambda spoc: spoc.ims) or evaluate(cluster, node)
+        spoc = node.spoc
+        yield (spoc_blocker(META, cluster, node, lambda spoc: spoc.ims)
+               or judged(node, (spoc.ims.path, spoc.ims_addresses_present, spoc.ims_addresses_line,
+                                tuple((a.raw, a.host) for a in spoc.ims_addresses))))
 
     yield from per_node(META, cluster, check_node)

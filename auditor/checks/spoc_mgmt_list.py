@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.checks._common import per_node, spoc_blocker
+from auditor.checks._common import JudgedOnce, per_node, spoc_blocker
 from auditor.checks._identity import (
     Judged,
     Verdict,
@@ -161,7 +161,13 @@ def evaluate(cluster: Cluster, node: NodeView) -> Finding:
 
 
 def run(cluster: Cluster) -> Iterator[Finding]:
+    # the evaluation reads the file's path and its server lines (keys, values, line numbers),
+    # from which the server entries and the numbering problems follow, and the cluster
+    judged = JudgedOnce(lambda node: evaluate(cluster, node))
+
     def check_node(node: NodeView) -> Iterator[Finding]:
-        yield spoc_blocker(META, cluster, node, lambda spoc: spoc.conf) or evaluate(cluster, node)
+        conf = node.spoc.conf if node.spoc is not None else None
+        yield (spoc_blocker(META, cluster, node, lambda spoc: spoc.conf)
+               or judged(node, (conf.path, conf.doc.server_signature())))
 
     yield from per_node(META, cluster, check_node)

@@ -138,7 +138,16 @@ class SpocConfDocument(KeyValueDocument):
 
     def _reparse(self) -> None:
         self._servers: list[ServerEntry] | None = None  # servers() of these entries, once computed
+        self._signature: tuple[tuple[int, str, str], ...] | None = None
         super()._reparse()
+
+    def server_signature(self) -> tuple[tuple[int, str, str], ...]:
+        """Every server line as (line, key, value): two documents with equal signatures have
+        the same :meth:`servers` and :meth:`server_key_problems`. Once per parse."""
+        if self._signature is None:
+            match = self._server_re.match
+            self._signature = tuple((e.line, e.key, e.value) for e in self.entries if match(e.key))
+        return self._signature
 
     def servers(self) -> list[ServerEntry]:
         """Numbered server entries sorted by index (the effective, last value of each key).
