@@ -39,8 +39,8 @@ def test_drifted_node_still_fails(check_id):
     assert found["SITE5"].status == Status.FAIL
 
 
-@pytest.mark.parametrize("check_id", sorted(CHECKS))
-def test_identical_content_is_judged_once(check_id, monkeypatch):
+def _judged_nodes(check_id: str, monkeypatch) -> list[str]:
+    """The nodes SPOC-* really judged (evaluate called) while running on ``_lab()``."""
     module = CHECKS[check_id]
     judged: list[str] = []
     real = module.evaluate
@@ -51,22 +51,17 @@ def test_identical_content_is_judged_once(check_id, monkeypatch):
 
     monkeypatch.setattr(module, "evaluate", counting)
     list(module.run(_lab().cluster()))
-    assert not {"SITE1", "SITE3"} <= set(judged)
+    return judged
+
+
+@pytest.mark.parametrize("check_id", sorted(CHECKS))
+def test_identical_content_is_judged_once(check_id, monkeypatch):
+    assert not {"SITE1", "SITE3"} <= set(_judged_nodes(check_id, monkeypatch))
 
 
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_content_on_other_lines_is_judged_again(check_id, monkeypatch):
-    module = CHECKS[check_id]
-    judged: list[str] = []
-    real = module.evaluate
-
-    def counting(cluster, node):
-        judged.append(node.name)
-        return real(cluster, node)
-
-    monkeypatch.setattr(module, "evaluate", counting)
-    list(module.run(_lab().cluster()))
-    assert "SITE4" in judged
+    assert "SITE4" in _judged_nodes(check_id, monkeypatch)
 
 
 class _Node:
