@@ -48,6 +48,7 @@ from auditor.remote.kerberos import (
 from auditor.remote.ntlm_session import ntlm_secret, prepare_ntlm_session
 from auditor.remote.protocol import (
     SECRET_ENV_RE,
+    CheckedResponse,
     ProtocolError,
     parse_output,
     response_json,
@@ -315,7 +316,7 @@ def _protocol(target: Target) -> Protocol:
 
 def execute(target: Target, request: dict[str, Any],
             secrets: Mapping[str, str] | Iterable[str] | None = None) -> dict[str, Any]:
-    """Run one request on one node and return its validated response.
+    """Run one request on one node and return its validated response (a ``CheckedResponse``).
 
     ``secrets``: a mapping of shell variables (``PA_S_...``) to values for ops that need a
     password; they travel in the (encrypted) Create message only, never in the request. Any
@@ -392,7 +393,7 @@ def _execute(target: Target, request: dict[str, Any], secrets: dict[str, str]) -
         validate_response(response, request)
     except ProtocolError as exc:
         raise RemoteError("protocol", f"{target.name}: {exc}") from None
-    return response
+    return CheckedResponse(response)
 
 
 def _run(target: Target, env: dict[str, str]) -> tuple[bytes, bytes, int]:

@@ -40,7 +40,13 @@ from auditor.remote.fields import integer as _i
 from auditor.remote.fields import obj as _obj
 from auditor.remote.fields import string as _s
 from auditor.remote.fields import utc_time as _t
-from auditor.remote.protocol import ETCD_KEY_RE, ProtocolError, etcd_secret_pattern, validate_response
+from auditor.remote.protocol import (
+    ETCD_KEY_RE,
+    CheckedResponse,
+    ProtocolError,
+    etcd_secret_pattern,
+    validate_response,
+)
 from auditor.vocab import NodeStatus, OpStatus
 from auditor.winpath import is_absolute
 
@@ -229,7 +235,8 @@ def node_state_from_response(name: str, response: dict[str, Any], expect_hostnam
     try:
         if not isinstance(response, dict):
             raise ProtocolError("response: expected a JSON object")
-        validate_response(response)
+        if not isinstance(response, CheckedResponse):  # execute's answers were checked there, with the request
+            validate_response(response)
         if response["kind"] != "collect":
             raise ProtocolError(f"response kind is {response['kind']!r}, expected 'collect'")
         st = NodeState(name=name)

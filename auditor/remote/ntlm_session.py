@@ -53,6 +53,8 @@ from requests_ntlm.requests_ntlm import ShimSessionSecurity
 from spnego._ntlm_raw.crypto import is_ntlm_hash, lmowfv1, ntowfv1
 from winrm.transport import Transport
 
+from auditor.remote.plain_http import PlainHttpAdapter
+
 
 @functools.lru_cache(maxsize=16)
 def ntlm_secret(password: str) -> str:
@@ -181,6 +183,8 @@ def prepare_ntlm_session(transport: Transport) -> None:
     session.auth = PreemptiveNtlmAuth(transport.username or "", secret) if not https else \
         HttpNtlmAuth(username=transport.username, password=secret, send_cbt=transport.send_cbt)
     session.headers.update(transport.default_headers)
+    if not https:
+        session.mount("http://", PlainHttpAdapter())  # urllib3's pool costs CPU per request (plain_http)
     transport.session = session
     if transport.message_encryption == "always" or (transport.message_encryption == "auto" and not https):
         transport.setup_encryption(session)

@@ -404,6 +404,11 @@ def parse_output(stdout: bytes, max_bytes: int | None = None) -> dict[str, Any]:
     return data
 
 
+class CheckedResponse(dict):
+    """A response whose envelope :func:`validate_response` accepted against its request (what
+    :func:`auditor.remote.execute` returns): the decoders do not check the envelope again."""
+
+
 def validate_response(resp: dict[str, Any], request: dict[str, Any] | None = None) -> None:
     """Envelope checks shared by the client and the decoder (op data is checked by decode)."""
     _need(resp.get("protocol") == PROTOCOL_VERSION,
@@ -430,3 +435,4 @@ def validate_response(resp: dict[str, Any], request: dict[str, Any] | None = Non
         for i, (r, op) in enumerate(zip(results, ops, strict=True)):
             _need(r["op"] == op["op"] and r["id"] == op["id"],
                   f"results[{i}] answers {r['op']}/{r['id']}, expected {op['op']}/{op['id']}")
+

@@ -27,6 +27,7 @@ from auditor.remote import (
     write_file_op,
 )
 from auditor.remote import client as client_mod
+from auditor.remote.protocol import CheckedResponse
 from auditor.vocab import NodeStatus
 from tests.remote.remote_helpers import SCENARIOS
 
@@ -81,6 +82,7 @@ def test_ntlm_with_message_encryption_over_http(lab, request_):
     t0 = time.perf_counter()
     resp = execute(target(cluster, "MGMT1"), request_)
     elapsed = time.perf_counter() - t0
+    assert isinstance(resp, CheckedResponse)  # checked against the request: not checked again by the decoder
     state = node_state_from_response("MGMT1", resp, expect_hostname="MGMT1")
     assert state.status is NodeStatus.OK, state.reason
     _same_as_scenario(cluster, "MGMT1", state)

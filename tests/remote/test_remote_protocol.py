@@ -21,6 +21,7 @@ from auditor.remote import (
     write_file_op,
 )
 from auditor.remote.protocol import (
+    CheckedResponse,
     ProtocolError,
     encode_output,
     parse_output,
@@ -161,6 +162,18 @@ def test_parse_output_errors_are_precise():
 def _resp(results):
     return {"protocol": 1, "kind": "collect", "request_id": "r", "hostname": "H", "started": "2026-01-01T00:00:00Z",
             "finished": "2026-01-01T00:00:01Z", "results": results}
+
+
+def test_the_decoder_checks_the_envelope_once(monkeypatch):
+    """execute checks an answer's envelope against its request; the decoder does not repeat that."""
+    import auditor.remote.decode as decode
+
+    checked: list[dict] = []
+    monkeypatch.setattr(decode, "validate_response", lambda resp, request=None: checked.append(resp))
+    node_state_from_response("N", CheckedResponse(_resp([])))
+    plain = _resp([])
+    node_state_from_response("N", plain)
+    assert checked == [plain]
 
 
 def test_decoder_is_strict_and_names_the_place():
