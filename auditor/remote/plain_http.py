@@ -29,7 +29,6 @@ What the rest of the code relies on, kept here:
 from __future__ import annotations
 
 import contextlib
-import select
 import socket
 import zlib
 from typing import Any
@@ -38,6 +37,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from urllib3.util.wait import wait_for_read
 
 MAX_HEAD = 64 * 1024
 """Bytes of status line and headers a reply may have (HTTP.sys sends a few hundred)."""
@@ -89,11 +89,9 @@ class PlainHttpAdapter(BaseAdapter):
     def _idle_dropped(self) -> bool:
         """The kept-alive socket was closed by the server (readable while no reply is due)."""
         assert self._sock is not None
-        try:
-            readable, _, _ = select.select([self._sock], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(readable) or bool(self._buf)
+        # urllib3's check (poll where there is one: select() cannot watch descriptors past 1023,
+        # and 512 nodes in flight hold more sockets than that)
+        return bool(self._buf) or wait_for_read(self._sock, timeout=0.0)
 
     def close(self) -> None:
         sock, self._sock, self._peer, self._buf = self._sock, None, None, bytearray()

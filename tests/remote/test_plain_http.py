@@ -159,6 +159,25 @@ def test_keeps_one_connection_for_a_node(serve):
     assert server.connections == 1
 
 
+def test_keeps_the_connection_on_a_descriptor_past_1023(serve):
+    """select() cannot watch such a descriptor; 512 nodes in flight hold more sockets than that."""
+    import os
+    import resource
+
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 1400:
+        pytest.skip("the open-file limit is too low to reach descriptor 1024")
+    server = serve(OK, OK)
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        session = _session(PlainHttpAdapter())
+        session.post(server.url, data=b"<x/>", timeout=(5, 5))
+        session.post(server.url, data=b"<x/>", timeout=(5, 5))
+    finally:
+        for fd in filler:
+            os.close(fd)
+    assert server.connections == 1
+
+
 def test_reconnects_when_the_server_closed_the_idle_connection(serve):
     server = serve(CloseAfter(OK), OK)
     session = _session(PlainHttpAdapter())
