@@ -31,7 +31,7 @@ from auditor import __version__
 from auditor.declared import Declarations
 from auditor.errors import AuditorError, InputError
 from auditor.findings import CheckMeta, Finding, Severity
-from auditor.forkjobs import run_jobs
+from auditor.forkjobs import Ahead, run_jobs
 from auditor.nodestate import NodeState
 from auditor.outdir import make_folder
 from auditor.profile.verification import Verification
@@ -279,16 +279,19 @@ def run_audit(
     node_names = select_nodes(only_nodes, [n.name for n in nodes])
     with bulk_gc():
         cluster = build_cluster(nodes, profile, declared)
-        findings = run_check_stage(cluster, checks, node_names)
-        findings = apply_waiver_stage(findings, waivers, today)
-        report = assemble_report(
-            nodes, findings, catalogue,
-            only_checks=checks, only_nodes=node_names,
-            profile_label=getattr(profile, "label", str(profile)),
-            source_kind=source_kind, source_label=source_label, command_line=command_line,
-            fail_on=fail_on, started_at=started, collection_cpu_seconds=collection_cpu_seconds,
-        )
-        report.product_model = product_model_stage(cluster, node_names)
+        # the product model needs the model, not the findings: on a multi-core host a forked
+        # child computes it while the checks run here (auditor.forkjobs.Ahead)
+        with Ahead(lambda: product_model_stage(cluster, node_names)) as product_model:
+            findings = run_check_stage(cluster, checks, node_names)
+            findings = apply_waiver_stage(findings, waivers, today)
+            report = assemble_report(
+                nodes, findings, catalogue,
+                only_checks=checks, only_nodes=node_names,
+                profile_label=getattr(profile, "label", str(profile)),
+                source_kind=source_kind, source_label=source_label, command_line=command_line,
+                fail_on=fail_on, started_at=started, collection_cpu_seconds=collection_cpu_seconds,
+            )
+            report.product_model = product_model.result()
         record_history_stage(report, history, nodes, cluster)
     return report
 

@@ -1,38 +1,45 @@
-"""Run a few independent jobs in forked worker processes when that is safe, else one by one.
+"""Run independent work in forked child processes when that is safe, else here, in order.
 
 Writing the four report formats of a 5,000-node audit is ~4 CPU-seconds of pure Python, one
-format after the other on one core while the others idle. A forked child inherits the
-in-memory report as it is (nothing is pickled or sent to it); it writes its files itself and
-sends back only a small status per job. Forking is used only where it is safe and exists:
+format after the other on one core while the others idle; the product model (~0.5 s) waits
+for the checks although it does not need their findings. A forked child inherits the
+in-memory model or report as it is (nothing is pickled or sent to it), does its part and
+sends back only a small outcome per job (a written report: none; the product model: its
+result, ~0.3 MB at 5,000 nodes). Forking is used only where it is safe and exists:
 
-* ``os.fork`` exists (not on Windows: there the jobs run one by one, as before);
+* ``os.fork`` exists (not on Windows: there everything runs here, in order, as before);
 * the process has exactly one thread: forking with other threads alive can deadlock the child
   on a lock one of them held (a live collection's pool threads must be gone by then);
-* more than one job and more than one core are available.
+* more than one core is available.
 
-Failures read exactly as when the jobs run one by one: the first failing job, in job order,
-raises. An ``AuditorError`` in a child (``cannot write ...``) is raised again here with the
-same class and message; anything else (a bug, a child killed by the system) makes this
-process run that job itself, so the real exception and its traceback surface here and
-nothing is lost. Every child is waited for before this returns or raises (no orphans, no
-zombies); on an interruption they are told to stop (SIGTERM, which unwinds their writes so
-no temporary file is left) and waited for as well.
+Failures read exactly as when everything runs here in order: the first failing job, in job
+order, raises. An ``AuditorError`` in a child (``cannot write ...``) is raised again here with
+the same class, text and exit code; anything else (a bug, a child killed by the system, a
+result that cannot be sent) makes this process run that job itself, so the real exception
+and its traceback surface here and nothing is lost. Every child is waited for before its
+result is used or an error raised (no orphans, no zombies); on an interruption the children
+are told to stop (SIGTERM, which unwinds their writes so no temporary file is left) and
+waited for as well.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
+import pickle
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from auditor.errors import AuditorError
 
-Job = Callable[[], object]
+Job = Callable[[], Any]
+# what a child sends per job: ("ok", value), ("error", module, class name, text, exit code) for
+# an AuditorError, ("crash",) for anything else
+Outcome = tuple
 
 
 def usable_cores() -> int:
@@ -68,137 +75,181 @@ def balance(costs: Sequence[float], workers: int) -> list[list[int]]:
     return [sorted(groups[g]) for g in order if groups[g]]
 
 
-def run_jobs(jobs: Sequence[Job], costs: Sequence[float], workers: int | None = None) -> None:
-    """Run every job, in forked workers when :func:`fork_is_safe` and more than one worker
-    is useful (``workers``: at most that many processes, this one included; default the
-    usable cores), else one after the other in job order. Raises what running them one by
-    one would raise first."""
+def run_jobs(jobs: Sequence[Job], costs: Sequence[float], workers: int | None = None) -> list[Any]:
+    """Run every job and return their results in job order: in forked workers when
+    :func:`fork_is_safe` and more than one worker is useful (``workers``: at most that many
+    processes, this one included, which runs the costliest share; default the usable cores),
+    else one after the other here. Raises what running them one by one would raise first."""
     n = min(len(jobs), workers if workers is not None else usable_cores())
     if n <= 1 or not fork_is_safe():
-        for job in jobs:
-            job()
-        return
+        return [job() for job in jobs]
     groups = balance(costs, n)
-    failures: dict[int, BaseException | None] = {}  # job -> exception (None: rerun it here)
-    children: dict[int, tuple[int, list[int]]] = {}  # pid -> (read fd, its jobs)
-    for stream in (sys.stdout, sys.stderr):  # a child must not write this process's buffered output again
-        with contextlib.suppress(Exception):
-            stream.flush()
+    outcomes: dict[int, Outcome] = {}
+    children: list[_Child] = []
     try:
-        for group in groups[1:]:
-            read_fd, write_fd = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: never returns
-                os.close(read_fd)
-                _child(jobs, group, write_fd)
-            os.close(write_fd)
-            children[pid] = (read_fd, group)
+        children = [_Child(jobs, group) for group in groups[1:]]
         for i in groups[0]:
             try:
-                jobs[i]()
-            except Exception as exc:
-                failures[i] = exc
+                outcomes[i] = ("ok", jobs[i]())
+            except Exception as exc:  # raised below, after the children are waited for
+                outcomes[i] = ("raised", exc)
                 break
-        while children:
-            pid, (read_fd, group) = next(iter(children.items()))
-            children[pid] = (-1, group)  # _collect closes it, whatever happens
-            failures.update(_collect(read_fd, group))
-            os.waitpid(pid, 0)
-            del children[pid]
+        for child in children:
+            outcomes.update(child.outcomes())
     finally:
-        _stop(children)
-    for i in range(len(jobs)):
-        if i not in failures:
-            continue
-        exc = failures[i]
-        if exc is None:
-            jobs[i]()  # the real exception (or the job done after all) here, in this process
-        else:
+        for child in children:
+            child.stop()
+    results = []
+    for i, job in enumerate(jobs):
+        outcome = outcomes.get(i)
+        if outcome is not None and outcome[0] == "raised":
+            raise outcome[1]
+        results.append(_resolve(outcome, job))
+    return results
+
+
+class Ahead:
+    """``fn()`` computed ahead in a forked child while this process goes on, or here when
+    :meth:`result` asks for it (no fork possible, or only one core). A context manager: a
+    child whose result was not taken (an error in between) is stopped and waited for."""
+
+    def __init__(self, fn: Job):
+        self.fn = fn
+        self._child = _Child([fn], [0]) if usable_cores() > 1 and fork_is_safe() else None
+
+    def result(self) -> Any:
+        child, self._child = self._child, None
+        if child is None:
+            return self.fn()
+        try:
+            outcome = child.outcomes().get(0)
+        finally:
+            child.stop()
+        return _resolve(outcome, self.fn)
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
+
+
+def _resolve(outcome: Outcome | None, job: Job) -> Any:
+    """A child's outcome as this process's result or exception (rerunning the job here when
+    the child could not say what went wrong)."""
+    if outcome is not None and outcome[0] == "ok":
+        return outcome[1]
+    if outcome is not None and outcome[0] == "error":
+        exc = _auditor_error(*outcome[1:])
+        if exc is not None:
             raise exc
+    return job()  # the real exception (or the job done after all) here, in this process
 
 
-def _child(jobs: Sequence[Job], group: list[int], write_fd: int) -> None:
-    """Run ``group`` in a forked child, one JSON status line per job, then exit (never
-    returning into the caller's code, never running its exit handlers)."""
+class _Child:
+    """A forked process running ``group`` of ``jobs`` in order (stopping at the first
+    failure), one pickled (job, outcome) back per job over a pipe."""
+
+    def __init__(self, jobs: Sequence[Job], group: list[int]):
+        for stream in (sys.stdout, sys.stderr):  # the child must not write buffered output again
+            with contextlib.suppress(Exception):
+                stream.flush()
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read_fd)
+            _child_main(jobs, group, write_fd)
+        os.close(write_fd)
+        self.pid: int | None = pid
+        self.fd = read_fd
+
+    def outcomes(self) -> dict[int, Outcome]:
+        """Wait for the child: job -> outcome (a job it did not report is absent)."""
+        fd, self.fd = self.fd, -1
+        found: dict[int, Outcome] = {}
+        with os.fdopen(fd, "rb") as fh:
+            while True:
+                try:
+                    i, outcome = pickle.load(fh)
+                except Exception:  # noqa: BLE001 - the end, or a child cut off mid-write
+                    break
+                found[i] = outcome
+        self._wait()
+        return found
+
+    def stop(self) -> None:
+        """Stop a child still running (after an interruption) and wait for it."""
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
+        if self.pid is not None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGTERM)
+            self._wait()
+
+    def _wait(self) -> None:
+        pid, self.pid = self.pid, None
+        if pid is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _child_main(jobs: Sequence[Job], group: list[int], write_fd: int) -> None:
+    """The forked child's whole life: run ``group``, report, exit (never returning into the
+    caller's code, never running its exit handlers)."""
     code = 1
     try:
         signal.signal(signal.SIGTERM, _raise_exit)
         gc.freeze()  # the inherited heap is never scanned (nor copied by the scan) in the child
-        with os.fdopen(write_fd, "w", encoding="utf-8") as out:
+        with os.fdopen(write_fd, "wb") as out:
             for i in group:
+                outcome = _outcome(jobs[i])
                 try:
-                    jobs[i]()
-                except AuditorError as exc:
-                    status = {"job": i, "error": [type(exc).__module__, type(exc).__qualname__],
-                              "message": str(exc), "exit_code": int(exc.exit_code)}
-                except Exception:
-                    status = {"job": i, "error": None}
-                else:
-                    status = {"job": i}
-                out.write(json.dumps(status) + "\n")
+                    data = pickle.dumps((i, outcome), protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - a result that cannot be sent: redone by the parent
+                    outcome = ("crash",)
+                    data = pickle.dumps((i, outcome))
+                out.write(data)
                 out.flush()
-                if "error" in status:
+                if outcome[0] != "ok":
                     break
         code = 0
     finally:
         os._exit(code)
 
 
+def _outcome(job: Job) -> Outcome:
+    try:
+        return ("ok", job())
+    except AuditorError as exc:
+        return ("error", type(exc).__module__, type(exc).__qualname__, str(exc), int(exc.exit_code))
+    except Exception:  # noqa: BLE001 - the parent runs the job again to raise the real exception
+        return ("crash",)
+
+
 def _raise_exit(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _collect(read_fd: int, group: list[int]) -> dict[int, BaseException | None]:
-    """Failures a child reported; its jobs without a status (it died) are rerun here."""
-    with os.fdopen(read_fd, "r", encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
-    reported: dict[int, dict] = {}
-    for line in lines:
-        with contextlib.suppress(ValueError):
-            status = json.loads(line)
-            reported[status["job"]] = status
-    failures: dict[int, BaseException | None] = {}
-    for i in group:
-        status = reported.get(i)
-        if status is None:
-            failures[i] = None
-            break
-        if "error" in status:
-            failures[i] = _auditor_error(status) if status["error"] else None
-            break
-    return failures
-
-
-def _auditor_error(status: dict) -> AuditorError | None:
+def _auditor_error(module: str, qualname: str, text: str, exit_code: int) -> AuditorError | None:
     """The child's AuditorError again (same class, text and exit code; the child is a fork, so
-    the class is loaded here too); None (rerun the job here) when it cannot be rebuilt."""
-    module, qualname = status["error"]
+    its class is loaded here too); None (rerun the job here) when it cannot be rebuilt."""
     cls: object = sys.modules.get(module)
     for part in qualname.split("."):
         cls = getattr(cls, part, None)
     if not (isinstance(cls, type) and issubclass(cls, AuditorError)):
         return None
     try:
-        exc = cls(status["message"])
-    except Exception:
+        exc = cls(text)
+    except Exception:  # noqa: BLE001 - a constructor that needs more than the text
         return None
-    if str(exc) != status["message"]:
+    if str(exc) != text:
         return None
-    exc.exit_code = status["exit_code"]
+    exc.exit_code = exit_code
     return exc
 
 
-def _stop(children: dict[int, tuple[int, list[int]]]) -> None:
-    """Children still running after an interruption: stop and wait for each."""
-    for pid, (read_fd, _group) in children.items():
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-        if read_fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(read_fd)
-    for pid in children:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-
-
-__all__ = ["balance", "fork_is_safe", "run_jobs", "usable_cores"]
+__all__ = ["Ahead", "balance", "fork_is_safe", "run_jobs", "usable_cores"]
