@@ -178,11 +178,23 @@ def test_render_json_round_trips_with_one_finding_per_line(tmp_path, profile):
     assert text.isascii()
 
 
-def test_bulk_gc_restores_the_collector_settings():
-    before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
+def test_bulk_gc_switches_the_collector_off_inside():
     with bulk_gc():
-        assert gc.get_threshold()[0] >= 50_000
-    assert (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()) == (before[0], 0, before[2])
+        assert not gc.isenabled()
+
+
+def test_bulk_gc_switches_the_collector_back_on():
+    assert gc.isenabled()
+    with bulk_gc():
+        pass
+    assert gc.isenabled()
+
+
+def test_nested_bulk_gc_leaves_the_collector_off_for_the_outer_stage():
+    with bulk_gc():
+        with bulk_gc():
+            pass
+        assert not gc.isenabled()
 
 
 def test_executor_packed_once():
