@@ -9,6 +9,8 @@ at :data:`START` and, every :data:`WINDOW` seconds, raises the limit while
 * every slot is busy and nodes are still queued (more slots would be used),
 * the client is not CPU-bound (its CPU seconds per second stay under :data:`CPU_BUSY`:
   CPython runs Python code on about one core at a time, whatever the machine has),
+* a node finished at the current limit, once the limit is :data:`BLIND_LIMIT` or more (a raise
+  made while nothing finished cannot be judged; see :data:`BLIND_LIMIT`),
 * throughput still grows (once a raise has had time to show, i.e. about one node's time,
   a doubling that did not bring :data:`GOOD_GROWTH` more nodes per second ends the growth,
   and one that brought less than :data:`GROWTH` is undone: more threads than help cost CPU),
@@ -51,6 +53,16 @@ GROWTH = 1.10
 only cost CPU (GIL hand-offs, more connections to serve at once)."""
 GOOD_GROWTH = 1.30
 """A doubling that brought less than this (but more than :data:`GROWTH`) is kept, and ends the growth."""
+BLIND_LIMIT = 128
+"""Raises made while no node has finished at the current limit stop here. Why: when the slowest
+nodes go first (a nightly run), nothing finishes for seconds, and doubling every window put 512
+nodes in flight within about 3 s. On the 2,000-node realistic lab, under load from other jobs,
+the simulated servers (on the same two cores) then fell behind, nodes missed their 60 s
+deadline and the timeouts halved the limit: 145.5 s, 2.42 x the floor, 72 nodes lost. No blind
+raise at all: 86.6 s (1.44 x) but the first run, which needs the quick start, 2.01 x; blind
+raises up to 128: 77.7 s (1.30 x), first run 1.75 x, every node but the hung ones audited
+(docs/performance.md, "Adaptive concurrency"). Below 128 the quick start is kept: nodes that
+wait remotely for seconds need many in flight."""
 BACKOFF_FAILURES = 3
 """Transient failures (timeouts, dropped connections) in one window that mean overload, when
 they are also at least :data:`BACKOFF_SHARE` of what ended in that window."""
@@ -196,6 +208,8 @@ class AdaptiveLimit:
         at_level = now - self._level_t
         if at_level < settle:
             return self.limit  # not yet a node's time at this limit: its throughput is not known
+        if done == self._level_done and self.limit >= BLIND_LIMIT:
+            return self.limit  # no node finished at this limit yet: no blind raise past BLIND_LIMIT
         self._rate_before = (done - self._level_done) / at_level
         self._level_t, self._level_done = now, done
         self._judging = True

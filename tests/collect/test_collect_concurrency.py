@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.collect.concurrency import (
+    BLIND_LIMIT,
     DEFAULT_MAX_CONCURRENCY,
     FILE_RESERVE,
     MEMORY_PER_NODE,
@@ -55,6 +56,25 @@ def test_grows_while_saturated_and_client_idle_up_to_the_ceiling():
     assert seen[0] == START
     assert max(seen) == 100
     assert seen == sorted(seen)
+
+
+def test_no_raise_past_the_blind_limit_before_a_node_finished():
+    """Slowest nodes first: nothing finishes for seconds; raises then cannot be judged."""
+    limit, clock = limiter()
+    for _ in range(40):
+        clock.step(WINDOW, 0.1)
+        limit.update(done=0, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=0.0)
+    assert limit.peak == BLIND_LIMIT
+
+
+def test_grows_past_the_blind_limit_once_nodes_finish():
+    limit, clock = limiter()
+    done = 0
+    for _ in range(80):
+        clock.step(WINDOW, 0.1)
+        done += limit.limit // 8  # throughput follows the number in flight
+        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    assert limit.peak == 512
 
 
 def test_holds_when_the_client_is_cpu_bound():
