@@ -10,7 +10,8 @@ result, ~0.3 MB at 5,000 nodes). Forking is used only where it is safe and exist
 * ``os.fork`` exists (not on Windows: there everything runs here, in order, as before);
 * the process has exactly one thread: forking with other threads alive can deadlock the child
   on a lock one of them held (a live collection's pool threads must be gone by then);
-* more than one core is available.
+* more than one core is available;
+* the system lets it fork (memory, process and open-file limits): else the work is done here.
 
 Failures read exactly as when everything runs here in order: the first failing job, in job
 order, raises. An ``AuditorError`` in a child (``cannot write ...``) is raised again here with
@@ -86,9 +87,15 @@ def run_jobs(jobs: Sequence[Job], costs: Sequence[float], workers: int | None = 
     groups = balance(costs, n)
     outcomes: dict[int, Outcome] = {}
     children: list[_Child] = []
+    here = list(groups[0])
     try:
-        children = [_Child(jobs, group) for group in groups[1:]]
-        for i in groups[0]:
+        for group in groups[1:]:
+            child = _Child.start(jobs, group)
+            if child is None:  # no fork possible right now: these jobs are done here
+                here.extend(group)
+            else:
+                children.append(child)
+        for i in sorted(here):
             try:
                 outcomes[i] = ("ok", jobs[i]())
             except Exception as exc:  # raised below, after the children are waited for
@@ -115,7 +122,7 @@ class Ahead:
 
     def __init__(self, fn: Job):
         self.fn = fn
-        self._child = _Child([fn], [0]) if usable_cores() > 1 and fork_is_safe() else None
+        self._child = _Child.start([fn], [0]) if usable_cores() > 1 and fork_is_safe() else None
 
     def result(self) -> Any:
         child, self._child = self._child, None
@@ -152,18 +159,32 @@ class _Child:
     """A forked process running ``group`` of ``jobs`` in order (stopping at the first
     failure), one pickled (job, outcome) back per job over a pipe."""
 
-    def __init__(self, jobs: Sequence[Job], group: list[int]):
+    def __init__(self, pid: int, fd: int):
+        self.pid: int | None = pid
+        self.fd = fd
+
+    @classmethod
+    def start(cls, jobs: Sequence[Job], group: list[int]) -> _Child | None:
+        """Fork the child; None when the system refuses (no memory, too many processes or
+        open files): the caller then does the work itself, as without fork."""
         for stream in (sys.stdout, sys.stderr):  # the child must not write buffered output again
             with contextlib.suppress(Exception):
                 stream.flush()
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        try:
+            read_fd, write_fd = os.pipe()
+        except OSError:
+            return None
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
         if pid == 0:  # the child: never returns
             os.close(read_fd)
             _child_main(jobs, group, write_fd)
         os.close(write_fd)
-        self.pid: int | None = pid
-        self.fd = read_fd
+        return cls(pid, read_fd)
 
     def outcomes(self) -> dict[int, Outcome]:
         """Wait for the child: job -> outcome (a job it did not report is absent)."""

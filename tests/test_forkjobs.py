@@ -136,3 +136,15 @@ def test_run_audit_product_model_is_the_same_computed_ahead_or_here(audited):
 
 def test_run_audit_does_not_fork_where_it_is_unsafe(audited):
     assert audited["forks_after"] == 0
+
+
+def test_a_refused_fork_computes_here(monkeypatch):
+    def refused():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(forkjobs, "fork_is_safe", lambda: True)
+    monkeypatch.setattr(forkjobs, "usable_cores", lambda: 2)
+    monkeypatch.setattr(os, "fork", refused)
+    with forkjobs.Ahead(os.getpid) as ahead:
+        pid = ahead.result()
+    assert pid == os.getpid()

@@ -176,3 +176,16 @@ def test_balance_puts_similar_costs_together():
 
 def test_balance_never_makes_empty_groups():
     assert forkjobs.balance([1.0, 1.0], 8) == [[0], [1]]
+
+
+def _fork_refused():
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+def test_a_refused_fork_writes_every_format_here(full_report, tmp_path, monkeypatch):
+    """fork can fail (memory, `ulimit -u`): the formats are then written in this process."""
+    one_by_one = write_reports(full_report, tmp_path / "one", ALL, workers=1)
+    monkeypatch.setattr(forkjobs, "fork_is_safe", lambda: True)
+    monkeypatch.setattr(os, "fork", _fork_refused)
+    written = write_reports(full_report, tmp_path / "refused", ALL, workers=4)
+    assert [p.read_bytes() for p in written] == [p.read_bytes() for p in one_by_one]
