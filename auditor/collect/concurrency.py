@@ -34,8 +34,16 @@ from enum import Enum
 
 START = 16
 """Nodes in flight at the start (the fixed pool size of earlier versions)."""
-DEFAULT_MAX_CONCURRENCY = 512
-"""The cap when the inventory sets no ``max_concurrency`` (one admin host, one cluster)."""
+DEFAULT_MAX_CONCURRENCY = 256
+"""The cap when the inventory sets no ``max_concurrency`` (one admin host, one cluster). Why 256
+and not 512: at 1-3 s per node, 256 in flight already collect ~100 nodes per second, more than
+the client's CPU keeps up with (~10 ms per node on one core: CPython's GIL), so more nodes in
+flight only queue up. Measured on the 2,000-node realistic lab, nightly run (slowest nodes
+first), quiet machine: with 512 allowed the limit reached 519 threads, the simulated servers on
+the same two cores needed 52.7 ms of CPU per node instead of 17-29 (one connection each, all
+at once) and the run took 1.49 x the floor; with 256 (peak 257 threads, lab CPU 33.6 ms per
+node) 1.20 x (docs/performance.md, "Adaptive concurrency"). An admin whose nodes wait longer
+can raise it with ``max_concurrency``."""
 SOCKETS_PER_NODE = 2
 """A node in flight holds one connection; a retry may open the next before the last is closed."""
 FILE_RESERVE = 128
