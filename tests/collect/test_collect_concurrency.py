@@ -39,8 +39,8 @@ def test_ceiling_is_the_tightest_bound():
     assert ceiling_of(40, **roomy).limited_by is Limiter.NODES
     assert ceiling_of(5000, **roomy).value == DEFAULT_MAX_CONCURRENCY
     assert ceiling_of(5000, 100, **roomy).limited_by is Limiter.ADMIN_CAP
-    sockets = ceiling_of(5000, file_limit=1024, memory=None)
-    assert sockets.value == (1024 - FILE_RESERVE) // SOCKETS_PER_NODE
+    sockets = ceiling_of(5000, file_limit=512, memory=None)
+    assert sockets.value == (512 - FILE_RESERVE) // SOCKETS_PER_NODE
     assert sockets.limited_by is Limiter.SOCKETS
     memory = ceiling_of(5000, file_limit=None, memory=200 * MEMORY_PER_NODE)
     assert memory.value == int(200 * MEMORY_SHARE)
