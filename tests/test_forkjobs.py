@@ -28,14 +28,8 @@ from auditor.audit import run_audit
 from auditor.manifest import load_cluster_folder
 from auditor.profile import load_profile
 
-forks = []
-real_fork = os.fork
-def counting_fork():
-    pid = real_fork()
-    if pid:
-        forks.append(pid)
-    return pid
-os.fork = counting_fork
+from tests.fork_counter import count_forks
+forks = count_forks()
 
 _manifest, states = load_cluster_folder(Path("auditor/lab/scenarios/drift"))
 profile = load_profile(None)

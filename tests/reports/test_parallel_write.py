@@ -32,14 +32,8 @@ from auditor.audit import write_reports
 from auditor.errors import AuditorError
 from tests.reports.report_fixtures import SINCE, TREND, make_product_model, make_report
 
-forks = []
-real_fork = os.fork
-def counting_fork():
-    pid = real_fork()
-    if pid:
-        forks.append(pid)
-    return pid
-os.fork = counting_fork
+from tests.fork_counter import count_forks
+forks = count_forks()
 
 base, case = Path(sys.argv[1]), sys.argv[2]
 report = make_report(hostile=True, unreachable=True, since_last_run=SINCE, trend=TREND,
