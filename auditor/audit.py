@@ -344,8 +344,9 @@ def write_reports(report: AuditReport, out_dir: str | Path, formats: Iterable[st
 
 
 def _write_one(report: AuditReport, name: str, path: Path) -> None:
-    with bulk_gc():
-        text = RENDERERS[name][1](report)
+    """One format, rendered and written (inside write_reports' bulk_gc, which a forked worker
+    inherits: the collector is off in either process)."""
+    text = RENDERERS[name][1](report)
     try:
         _atomic_write_text(path, text)
     except OSError as exc:

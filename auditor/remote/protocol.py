@@ -435,4 +435,3 @@ def validate_response(resp: dict[str, Any], request: dict[str, Any] | None = Non
         for i, (r, op) in enumerate(zip(results, ops, strict=True)):
             _need(r["op"] == op["op"] and r["id"] == op["id"],
                   f"results[{i}] answers {r['op']}/{r['id']}, expected {op['op']}/{op['id']}")
-
