@@ -221,33 +221,29 @@ def test_status_matrix_and_summary_on_the_drift_scenario(profile):
     assert asdict(report.nodes[0])["name"] == "MGMT1"
 
 
-def test_junit_serializer_matches_elementtree(profile):
+@pytest.mark.parametrize("source", ["drift", "disagree", "fixture"])
+def test_junit_text_is_elementtrees_indented_form(profile, source):
+    """render_junit writes the XML text directly; it must be exactly what ElementTree gives for
+    the same document indented with ET.indent (escaping, empty elements, attribute order)."""
     import copy
     import xml.etree.ElementTree as ET
 
-    from auditor.reports.junit import render_junit, serialize_indented
+    from auditor.reports.junit import render_junit
+    from tests.reports.report_fixtures import make_report
 
-    root = ET.Element("testsuites", name='q"&<>\r\n\t x')
-    suite = ET.SubElement(root, "testsuite", name="s")
-    case = ET.SubElement(suite, "testcase", classname="c", name="n&<")
-    fail = ET.SubElement(case, "failure", message="m\nline")
-    fail.text = "evidence & <stuff>\r\n  next"
-    ET.SubElement(case, "skipped", message="")
-    empty = ET.SubElement(root, "testsuite", name="empty")
-    empty.text = ""
-    keep = ET.SubElement(root, "kept")
-    keep.text = "text before child"
-    ET.SubElement(keep, "child")
-    reference = copy.deepcopy(root)
-    ET.indent(reference)
-    assert serialize_indented(root) == ET.tostring(reference, encoding="unicode")
-
-    drift = load_cluster_folder(Path(__file__).resolve().parents[2] / "auditor/lab/scenarios/drift")[1]
-    text = render_junit(run_audit(drift, profile))
-    parsed = ET.fromstring(text.split("\n", 1)[1])
-    reference = copy.deepcopy(parsed)
-    ET.indent(reference)
-    assert text.split("\n", 1)[1].rstrip("\n") == ET.tostring(reference, encoding="unicode")
+    if source == "fixture":  # hostile text, an unaudited node, waived, skipped and error findings
+        report = make_report(hostile=True, unreachable=True)
+    else:
+        report = run_audit(load_cluster_folder(Path(__file__).resolve().parents[2] / "auditor/lab/scenarios" / source)[1],
+                           profile)
+    text = render_junit(report)
+    declaration, body = text.split("\n", 1)
+    assert declaration == '<?xml version="1.0" encoding="UTF-8"?>'
+    reference = ET.fromstring(body)
+    assert {el.tag for el in reference.iter()} >= {"testsuites", "testsuite", "testcase"}
+    indented = copy.deepcopy(reference)
+    ET.indent(indented)
+    assert body == ET.tostring(indented, encoding="unicode") + "\n"
 
 
 def test_drift_does_not_copy_unchanged_findings(tmp_path, profile, monkeypatch):
