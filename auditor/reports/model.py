@@ -178,15 +178,16 @@ class AuditReport:
         return summary_counts(self)
 
     # ---- serialisation -------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report (schema version REPORT_SCHEMA_VERSION)."""
+    def to_dict(self, *, findings: bool = True) -> dict[str, Any]:
+        """The JSON report (schema version REPORT_SCHEMA_VERSION). ``findings=False`` leaves
+        the findings list empty, for the JSON renderer, which encodes them itself."""
         return {
             "report_schema_version": REPORT_SCHEMA_VERSION,
             "run": asdict(self.run),
             "summary": self.summary(),
             "nodes": [{**vars(n), "roles": list(n.roles)} for n in self.nodes],  # asdict, without deepcopy
             "checks": [check_to_dict(c) for c in self.checks],
-            "findings": [finding_to_dict(f, self) for f in self.sorted_findings],
+            "findings": [finding_to_dict(f, self) for f in self.sorted_findings] if findings else [],
             "since_last_run": self.since_last_run,
             "trend": self.trend,
             "product_model": self.product_model.to_dict() if self.product_model is not None else None,
