@@ -467,11 +467,14 @@ def test_spoc_conf_server_list_follows_edits():
     {"a": 1, "b": [1.5, None, True, "é\n\"x\"", {"c": []}]}, [Status.FAIL, Severity.HIGH], "text", 3, None,
     {"k": "\ud800"}, [1e300, -0.0],
 ])
-def test_json_line_encoder_gives_what_json_encoder_gives(value):
-    from auditor.reports.json_report import _line_encoder
+@pytest.mark.parametrize("options", [{"ensure_ascii": True, "allow_nan": False, "separators": (", ", ": ")},
+                                     {"ensure_ascii": False, "sort_keys": True}])
+def test_reusable_encoder_gives_what_json_encoder_gives(value, options):
+    """The JSON report's per-line encoder and the evidence encoder of the other formats."""
+    from auditor.reports.model import reusable_encoder
 
-    opts = {"ensure_ascii": True, "allow_nan": False}
-    assert _line_encoder(opts)(value) == json.JSONEncoder(separators=(", ", ": "), **opts).encode(value)
+    encoder = json.JSONEncoder(**options)
+    assert reusable_encoder(encoder)(value) == encoder.encode(value)
 
 
 def test_json_line_encoder_refuses_nan_like_json_encoder():
