@@ -18,7 +18,12 @@ at :data:`START` and, every :data:`WINDOW` seconds, raises the limit while
 up to the safe ceiling (:func:`safe_ceiling`: open-file limit, memory, the admin's
 ``max_concurrency``). It halves the limit when timeouts or dropped connections pile up
 (:meth:`AdaptiveLimit.update`), which is what an overloaded network or node looks like; one
-hung node is not overload and does not count until several fail together.
+hung node is not overload and does not count until several fail together. After a back-off
+it holds for two nodes' time, then climbs back in steps (:data:`RECOVERY_STEPS`, one per
+node's time while every slot is busy and the client is not CPU-bound) to just below the level
+that failed (:data:`RECOVERY_SHARE`), so one burst of timeouts (a switch hiccup, a subnet of
+hung nodes) does not leave the rest of the run at half speed, and a level that keeps failing
+is approached a little lower each time.
 
 An explicit ``concurrency:`` in the inventory (or ``--concurrency``) is used as given.
 """
@@ -75,6 +80,11 @@ BACKOFF_FAILURES = 3
 """Transient failures (timeouts, dropped connections) in one window that mean overload, when
 they are also at least :data:`BACKOFF_SHARE` of what ended in that window."""
 BACKOFF_SHARE = 0.2
+RECOVERY_SHARE = 7 / 8
+"""After a back-off the limit climbs back to this share of the level that failed, no higher:
+that level was too much at least once."""
+RECOVERY_STEPS = 3
+"""Steps of the climb back from half the failed level to :data:`RECOVERY_SHARE` of it."""
 
 
 class Limiter(Enum):
@@ -178,6 +188,8 @@ class AdaptiveLimit:
         self._before_raise = self.limit
         self._growing = True
         self._hold_until = 0.0
+        self._recover_to = 0  # after a back-off: the limit to climb back to (see RECOVERY_SHARE)
+        self._recover_step = 1
 
     def update(self, *, done: int, failed: int, in_flight: int, queued: int, node_seconds: float) -> int:
         """New limit from cumulative ``done`` / transient ``failed`` counts and the current load.
@@ -193,7 +205,10 @@ class AdaptiveLimit:
         failures = failed - self._failed
         self._t, self._c, self._done, self._failed = now, self._cpu(), done, failed
         if failures >= BACKOFF_FAILURES and failures >= BACKOFF_SHARE * max(1, ended):
-            self.limit = max(1, min(self.limit, in_flight) // 2)
+            level = max(1, min(self.limit, in_flight))
+            self.limit = max(1, level // 2)
+            self._recover_to = max(self.limit, int(level * RECOVERY_SHARE))
+            self._recover_step = max(1, -(-(self._recover_to - self.limit) // RECOVERY_STEPS))
             self._hold_until = now + max(WINDOW, node_seconds) * 2
             self._judging = False
             self._level_t, self._level_done = now, done
@@ -211,17 +226,23 @@ class AdaptiveLimit:
                     self.limit = self._before_raise  # that raise brought nothing: undo it
                     self._level_t, self._level_done = now, done
             self._judging = False
-        if not self._growing or self._judging:
+        if self._judging:
             return self.limit
         at_level = now - self._level_t
         if at_level < settle:
             return self.limit  # not yet a node's time at this limit: its throughput is not known
+        if not self._growing:
+            if self.limit < self._recover_to:  # climbing back after a back-off
+                self.limit = min(self._recover_to, self.ceiling, self.limit + self._recover_step)
+                self._level_t, self._level_done = now, done
+            return self.limit
         if done == self._level_done and self.limit >= BLIND_LIMIT:
             return self.limit  # no node finished at this limit yet: no blind raise past BLIND_LIMIT
         self._rate_before = (done - self._level_done) / at_level
         self._level_t, self._level_done = now, done
         self._judging = True
         self._before_raise = self.limit
+        self._recover_to = 0  # growing again: a raise is judged on its own
         self.limit = min(self.ceiling, self.limit * 2)
         self.peak = max(self.peak, self.limit)
         return self.limit

@@ -10,6 +10,8 @@ from auditor.collect.concurrency import (
     FILE_RESERVE,
     MEMORY_PER_NODE,
     MEMORY_SHARE,
+    RECOVERY_SHARE,
+    RECOVERY_STEPS,
     SOCKETS_PER_NODE,
     START,
     WINDOW,
@@ -150,3 +152,85 @@ def test_a_burst_just_before_a_raise_does_not_end_the_growth():
         done += int(steady * WINDOW * (1 + burst)) if burst else int(steady * WINDOW * 0.5)
         limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=node_seconds)
     assert limit.peak == 512
+
+
+def _settled(limit: AdaptiveLimit, clock: Clock, steps: int = 60) -> int:
+    """Run until the limit is found (throughput follows the number in flight up to 64, then is
+    flat); returns the nodes done."""
+    done = 0
+    for _ in range(steps):
+        clock.step(WINDOW, 0.3)
+        done += int(min(limit.limit, 64) * 2.5 * WINDOW)
+        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    return done
+
+
+def _burst_of_timeouts(limit: AdaptiveLimit, clock: Clock, done: int, failed: int) -> tuple[int, int]:
+    clock.step(WINDOW, 0.3)
+    limit.update(done=done + 10, failed=failed + 8, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    return done + 10, failed + 8
+
+
+def _run(limit: AdaptiveLimit, clock: Clock, done: int, failed: int, *, cpu: float = 0.3,
+         in_flight: int | None = None, windows: int = 40) -> tuple[int, list[int]]:
+    """Windows without new failures; returns done and the limit after each window."""
+    seen = []
+    for _ in range(windows):
+        clock.step(WINDOW, cpu)
+        done += 20
+        seen.append(limit.update(done=done, failed=failed, in_flight=limit.limit if in_flight is None else in_flight,
+                                 queued=10_000, node_seconds=WINDOW))
+    return done, seen
+
+
+def test_climbs_back_after_a_back_off_to_just_below_the_level_that_failed():
+    """A burst of timeouts after the limit was found must not leave the rest of the run at half
+    speed: after the hold the limit climbs back in RECOVERY_STEPS steps to 7/8 of that level."""
+    limit, clock = limiter()
+    done = _settled(limit, clock)
+    found = limit.limit
+    assert found == 64
+    done, failed = _burst_of_timeouts(limit, clock, done, 0)
+    assert limit.limit == found // 2
+    _, seen = _run(limit, clock, done, failed)
+    assert seen[0] == found // 2  # held first
+    assert max(seen) == int(found * RECOVERY_SHARE)
+    assert len(set(seen)) == RECOVERY_STEPS + 1 and seen == sorted(seen)
+
+
+def test_no_climb_back_while_the_client_is_cpu_bound_or_slots_are_idle():
+    limit, clock = limiter()
+    done = _settled(limit, clock)
+    done, failed = _burst_of_timeouts(limit, clock, done, 0)
+    halved = limit.limit
+    done, _ = _run(limit, clock, done, failed, cpu=1.0)
+    assert limit.limit == halved
+    _run(limit, clock, done, failed, in_flight=halved // 2)
+    assert limit.limit == halved
+
+
+def test_a_level_that_keeps_failing_is_approached_lower_each_time():
+    limit, clock = limiter()
+    done = _settled(limit, clock)
+    failed, tops = 0, []
+    for _ in range(3):
+        done, failed = _burst_of_timeouts(limit, clock, done, failed)
+        done, _ = _run(limit, clock, done, failed)
+        tops.append(limit.limit)
+    assert tops == [56, 49, 42]
+
+
+def test_a_back_off_while_still_growing_lets_the_growth_judge_the_next_raises():
+    """Early timeouts (slowest nodes first) must not fix a target: growth goes on as before."""
+    limit, clock = limiter()
+    done = 0
+    for _ in range(4):
+        clock.step(WINDOW, 0.1)
+        done += limit.limit // 8
+        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    done, _ = _burst_of_timeouts(limit, clock, done, 0)
+    for _ in range(120):
+        clock.step(WINDOW, 0.1)
+        done += limit.limit // 8  # throughput follows the number in flight
+        limit.update(done=done, failed=8, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    assert limit.limit == 512
