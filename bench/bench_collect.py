@@ -311,7 +311,8 @@ def evaluate(results: dict[str, Any], baseline: Client | None, total_s: float) -
     if snap:
         value = snap["times"]["model_checks_reports"]["wall"]
         limit = TARGETS["5,000-node snapshot: model + checks + 4 reports s"]
-        out.append(("5,000-node snapshot: model + checks + 4 reports s", f"{snap['nodes']} nodes", value, limit,
+        out.append(("5,000-node snapshot: model + checks + 4 reports s",
+                    f"{snap['nodes']} nodes, median of {len(snap['times'].get('target_runs', [1]))}", value, limit,
                     value < limit))
     hist = results.get("history")
     if hist:
@@ -474,10 +475,13 @@ def report(results: dict[str, Any]) -> None:
         print(f"\nOffline on a generated {snap['nodes']}-node snapshot ({snap['findings']} findings), fresh process:")
         steps = [("imports", "imports"), ("generate", "generate"), ("load", "load"),
                  ("model_and_checks", "model and checks"), ("reports", "4 reports, one write_reports call"),
-                 ("model_checks_reports", "TARGET: model + checks + 4 reports")]
+                 ("model_checks_reports", "TARGET: model + checks + 4 reports (median run)")]
         steps += [(f, f"{f} alone (after the target, caches built)") for f in ("html", "json", "junit", "csv")]
         print(table([[label, f"{t[k]['wall']:.2f}", f"{t[k]['cpu']:.2f}"] for k, label in steps if k in t],
                     ["step", "wall s", "cpu s (workers included)"]))
+        if t.get("target_runs"):
+            print("model + checks + 4 reports, every run (the first in a fresh process): "
+                  + ", ".join(f"{w:.2f}" for w in t["target_runs"]) + " s")
         print(f"peak RSS {snap['maxrss_mb']:.0f} MB")
         b = snap.get("browser")
         if b:
