@@ -17,6 +17,7 @@ from typing import Any
 
 from auditor.findings import FAILING_STATUSES, Finding, Severity, Status, sources_to_dict
 from auditor.history.schema import SEVERITIES, STATUSES
+from auditor.jsonencode import reusable_encoder
 
 
 def _json_default(value: Any) -> Any:
@@ -31,9 +32,9 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-# what json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False) builds per
-# call, built once
-_ENCODE = json.JSONEncoder(sort_keys=True, default=_json_default, ensure_ascii=False).encode
+# json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False), with the
+# encoder (and its C encoder) built once
+_ENCODE = reusable_encoder(json.JSONEncoder(sort_keys=True, default=_json_default, ensure_ascii=False))
 _ENCODE_STR = json.encoder.encode_basestring  # what _ENCODE does with a str (ensure_ascii=False)
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from auditor.findings import sources_to_dict
-from auditor.reports.model import ENUM_VALUE, _plain, fix_command, reusable_encoder
+from auditor.jsonencode import reusable_encoder
+from auditor.reports.model import ENUM_VALUE, _plain, fix_command
 
 if TYPE_CHECKING:
     from auditor.reports.model import AuditReport
@@ -31,7 +32,7 @@ def render_json(report: AuditReport) -> str:
 
 def _line_encoder(opts: dict[str, Any]) -> Callable[[Any], str]:
     """``json.JSONEncoder(separators=(", ", ": "), **opts).encode`` for one list item, with the
-    C encoder built once (see :func:`auditor.reports.model.reusable_encoder`)."""
+    C encoder built once (see :func:`auditor.jsonencode.reusable_encoder`)."""
     return reusable_encoder(json.JSONEncoder(separators=(", ", ": "), **opts))
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from auditor.findings import FAILING_STATUSES, CheckMeta, Finding, Severity, Status, sources_to_dict
+from auditor.jsonencode import reusable_encoder
 from auditor.profile.verification import Verification
 from auditor.vocab import NodeStatus
 
@@ -297,30 +297,6 @@ def format_value(value: Any) -> str:
         return _EVIDENCE_ENCODER(_plain(value))
     except (TypeError, ValueError):  # pragma: no cover - jsonable already guards
         return str(value)
-
-
-def reusable_encoder(encoder: json.JSONEncoder) -> Callable[[Any], str]:
-    """``encoder.encode`` with CPython's C encoder built once instead of on every call.
-
-    ``JSONEncoder.encode`` builds a new C encoder per call; at 105,000 findings that set-up was a
-    third of the encoding time. The C encoder built once and called per value gives the same
-    text (what ``JSONEncoder.iterencode`` does in one shot). Without the C encoder, or with
-    ``indent``, it is ``encoder.encode`` itself."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None or encoder.indent is not None:  # pragma: no cover - CPython has the C encoder
-        return encoder.encode
-    strings = json.encoder.encode_basestring_ascii if encoder.ensure_ascii else json.encoder.encode_basestring
-    one = make({} if encoder.check_circular else None, encoder.default, strings, None, encoder.key_separator,
-               encoder.item_separator, encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
-    join = "".join
-    whole = encoder.encode
-
-    def encode(value: Any) -> str:
-        if type(value) is str:  # JSONEncoder.encode's own shortcut for a bare text
-            return whole(value)
-        return join(one(value, 0))
-
-    return encode
 
 
 _EVIDENCE_ENCODER = reusable_encoder(json.JSONEncoder(ensure_ascii=False, sort_keys=True))

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.findings import Status
 from auditor.history import compare_runs, connect, record_run
 from auditor.history.config_values import config_values_from_nodes
-from auditor.history.rows import _ENCODE, to_json
+from auditor.history.rows import _ENCODE, _json_default, to_json
 from auditor.history.schema import MIGRATIONS, SCHEMA_VERSION, schema_version
 from auditor.history.store import load_config_values, load_findings, prune_runs
 from auditor.manifest import load_cluster_folder
@@ -73,9 +74,15 @@ def test_pruning_drops_bodies_and_sets_no_run_uses(history_path):
 
 
 @pytest.mark.parametrize("value", [None, "", "plain", "ünïcode \"quoted\" \\ \n", [], {}, [1, "a"], {"b": 1, "a": [2]},
-                                   True, 3, 2.5, {"s"}])
+                                   True, 3, 2.5, {"s"}, {"set": {"b", "a"}, "raw": b"\xffx", "enum": Status.FAIL},
+                                   [object]])
 def test_evidence_text_is_what_the_json_encoder_writes(value):
-    assert to_json(value) == (None if value is None else _ENCODE(value))
+    """The stored text is json.dumps(sort_keys, ensure_ascii=False, the history's default for
+    sets, bytes, enums and the rest), whichever shortcut to_json takes."""
+    expected = None if value is None else json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False)
+    assert to_json(value) == expected
+    if value is not None:
+        assert _ENCODE(value) == expected
 
 
 # ---- upgrade of a file written before schema 4 ----------------------------------------------------

@@ -471,7 +471,7 @@ def test_spoc_conf_server_list_follows_edits():
                                      {"ensure_ascii": False, "sort_keys": True}])
 def test_reusable_encoder_gives_what_json_encoder_gives(value, options):
     """The JSON report's per-line encoder and the evidence encoder of the other formats."""
-    from auditor.reports.model import reusable_encoder
+    from auditor.jsonencode import reusable_encoder
 
     encoder = json.JSONEncoder(**options)
     assert reusable_encoder(encoder)(value) == encoder.encode(value)
