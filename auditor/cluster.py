@@ -310,9 +310,7 @@ class Cluster:
 # ---------------------------------------------------------------------------------------
 def _find_services(node: NodeState, profile: Profile) -> dict[str, list[Service]]:
     out: dict[str, list[Service]] = {}
-    by_name: dict[str, Service] = {}  # lower-case name -> the first service of that name, as node.service()
-    for s in node.services:
-        by_name.setdefault(s.name.lower(), s)
+    by_name = node.services_by_name()
     for key, sub in profile.subsystems.items():
         found = []
         for sname in sub.services:

@@ -270,13 +270,23 @@ class NodeState:
         return self.status == NodeStatus.OK
 
     def service(self, *names: str) -> Service | None:
-        """First service whose short name matches one of ``names`` (case-insensitive)."""
-        wanted = [n.lower() for n in names]
-        for n in wanted:
-            for s in self.services:
-                if s.name.lower() == n:
-                    return s
+        """First service whose short name matches one of ``names`` (case-insensitive), trying
+        ``names`` in order."""
+        by_name = self.services_by_name()
+        for n in names:
+            found = by_name.get(n.lower())
+            if found is not None:
+                return found
         return None
+
+    def services_by_name(self) -> dict[str, Service]:
+        """Lower-case short name -> the first service of that name: the one rule for finding a
+        service by name (Windows service names are case-insensitive; a snapshot edited by hand
+        may list a name twice, and the first one wins)."""
+        out: dict[str, Service] = {}
+        for s in self.services:
+            out.setdefault(s.name.lower(), s)
+        return out
 
     def file(self, windows_path: str) -> FileEntry | None:
         return self.files.get(path_key(windows_path))
