@@ -96,6 +96,25 @@ class Limiter(Enum):
     SOCKETS = "open-file limit"
     MEMORY = "available memory"
 
+    @property
+    def knob(self) -> str:
+        """How an admin raises this limit ("" when there is nothing to raise)."""
+        return _KNOBS[self]
+
+    @property
+    def of_this_host(self) -> bool:
+        """A limit of the admin host, not a setting: worth a warning when it held a run back."""
+        return self in (Limiter.SOCKETS, Limiter.MEMORY)
+
+
+_KNOBS = {
+    Limiter.NODES: "",
+    Limiter.ADMIN_CAP: "raise max_concurrency in the inventory",
+    Limiter.DEFAULT_CAP: f"set max_concurrency in the inventory (default {DEFAULT_MAX_CONCURRENCY})",
+    Limiter.SOCKETS: "raise the open-file limit of the account that runs the audit (ulimit -n)",
+    Limiter.MEMORY: "free memory on this host, or run the audit on a larger one",
+}
+
 
 @dataclass(frozen=True)
 class Ceiling:

@@ -57,6 +57,20 @@ class Concurrency:
     ceiling: Ceiling
     peak_workers: int  # worker threads holding a slot at once, at most
 
+    def describe(self) -> str:
+        """One line for the collection summary: how many nodes were in flight and, when the
+        ceiling held the run back, what set it and how to raise it."""
+        if not self.adaptive:
+            return f"{self.peak} node(s) at once (concurrency as set)"
+        text = f"up to {self.peak} node(s) at once (adaptive, ceiling {self.ceiling.value}: {self.ceiling.limited_by.value}"
+        knob = self.ceiling.limited_by.knob
+        return text + (f"; to allow more, {knob})" if self.held_back and knob else ")")
+
+    @property
+    def held_back(self) -> bool:
+        """The adaptive limit reached its ceiling: more nodes in flight might have been faster."""
+        return self.adaptive and self.peak >= self.ceiling.value
+
 
 @dataclass
 class CollectionResult:

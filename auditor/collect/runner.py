@@ -431,9 +431,11 @@ def collect_cluster(
         assert job.final is not None
         nodes.append(job.final[0])
         stats.append(job.final[1])
+    concurrency = Concurrency(adaptive=adaptive is not None, peak=adaptive.peak if adaptive else pool.size,
+                              ceiling=ceiling, peak_workers=pool.peak_workers)
+    if concurrency.held_back and ceiling.limited_by.of_this_host:
+        events.warning(f"warning: at most {ceiling.value} node(s) were collected at once because of this "
+                       f"host's {ceiling.limited_by.value}; to collect faster, {ceiling.limited_by.knob}")
     return CollectionResult(nodes=nodes, started_at=started_at, finished_at=utc_now(), stats=stats,
                             seconds=round(time.monotonic() - t0, 3),
-                            cpu_seconds=round(time.process_time() - cpu0, 3),
-                            concurrency=Concurrency(adaptive=adaptive is not None,
-                                                    peak=adaptive.peak if adaptive else pool.size,
-                                                    ceiling=ceiling, peak_workers=pool.peak_workers))
+                            cpu_seconds=round(time.process_time() - cpu0, 3), concurrency=concurrency)

@@ -52,6 +52,8 @@ def print_summary(result: CollectionResult) -> None:
     click.echo(f"collected {ok}/{len(result.nodes)} node(s) in {result.seconds:.2f}s"
                f" ({result.cpu_seconds:.2f}s of CPU on this host)"
                + (f", {len(result.failed)} failed" if result.failed else ""))
+    if result.concurrency is not None:
+        click.echo(result.concurrency.describe())
 
 
 @click.command("collect")

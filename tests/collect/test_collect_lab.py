@@ -88,6 +88,7 @@ def test_ntlm_http_failures_accounted_and_no_secret_written(lab_cluster, tmp_pat
     assert stats["SITE2"]["attempts"] == 1  # final kinds: no retry
     assert manifest.to_dict()["extra"]["collection"]["cpu_seconds"] > 0
     assert "of CPU on this host" in res.output
+    assert "node(s) at once" in res.output  # how many were in flight, and what bounded it
     assert "MGMT2" in res.output
     assert "refused" in res.output
     assert "collected 2/4" in res.output

@@ -12,8 +12,10 @@ import time
 
 import pytest
 
+from auditor.collect.concurrency import FILE_RESERVE, SOCKETS_PER_NODE, Ceiling, Limiter
 from auditor.collect.credentials import Credentials, Secret
 from auditor.collect.inventory import parse_inventory
+from auditor.collect.results import CollectionEvents, Concurrency
 from auditor.collect.runner import collect_cluster, hostname_mismatch
 from auditor.nodestate import NodeState
 from auditor.profile import load_profile
@@ -169,3 +171,55 @@ def test_progress_and_warnings_go_to_the_events_the_caller_supplies():
     imported = subprocess.run([sys.executable, "-c", "import sys, auditor.collect.runner; print('click' in sys.modules)"],
                               capture_output=True, text=True, check=True)
     assert imported.stdout.strip() == "False"
+
+
+def _adaptive_inventory(names: list[str]):
+    """An inventory without ``concurrency``: the collector adapts, below its safe ceiling."""
+    nodes = "".join(f"  - {{name: {n}, address: 127.0.0.1, roles: [site]}}\n" for n in names)
+    inv = parse_inventory("version: 1\ncluster: t\ndefaults: {username: u, credential: {env: X}, deadline: 5, "
+                          f"scheme: http}}\nnodes:\n{nodes}", "t.yaml")
+    return inv, {n.name: Credentials("u", Secret(PW)) for n in inv.nodes}
+
+
+def _refused(target, request, secrets=None):
+    raise RemoteError("refused", "connection refused")
+
+
+def test_a_low_open_file_limit_that_held_the_run_back_is_a_warning(monkeypatch):
+    """Descriptors for two nodes in flight: the admin is told what held the run back and how to
+    raise it (never silently slow)."""
+    monkeypatch.setattr("auditor.collect.concurrency.open_file_limit", lambda: FILE_RESERVE + 2 * SOCKETS_PER_NODE)
+    warnings: list[str] = []
+    inv, creds = _adaptive_inventory(["A", "B", "C", "D"])
+    result = collect_cluster(inv, load_profile(None), credentials=creds, execute=_refused,
+                             events=CollectionEvents(warning=warnings.append))
+    assert result.concurrency is not None and result.concurrency.ceiling == Ceiling(2, Limiter.SOCKETS)
+    assert result.concurrency.held_back
+    assert warnings == ["warning: at most 2 node(s) were collected at once because of this host's open-file limit; "
+                        "to collect faster, raise the open-file limit of the account that runs the audit (ulimit -n)"]
+    assert "ulimit -n" in result.concurrency.describe()
+
+
+def test_a_ceiling_set_by_the_inventory_size_is_no_warning():
+    warnings: list[str] = []
+    inv, creds = _adaptive_inventory(["A", "B", "C"])
+    result = collect_cluster(inv, load_profile(None), credentials=creds, execute=_refused,
+                             events=CollectionEvents(warning=warnings.append))
+    assert result.concurrency is not None and result.concurrency.ceiling.limited_by is Limiter.NODES
+    assert warnings == []
+    assert result.concurrency.describe() == "up to 3 node(s) at once (adaptive, ceiling 3: nodes in the inventory)"
+
+
+@pytest.mark.parametrize("concurrency, expected", [
+    (Concurrency(False, 8, Ceiling(256, Limiter.DEFAULT_CAP), 8), "8 node(s) at once (concurrency as set)"),
+    (Concurrency(True, 64, Ceiling(256, Limiter.DEFAULT_CAP), 64),
+     "up to 64 node(s) at once (adaptive, ceiling 256: default cap)"),
+    (Concurrency(True, 256, Ceiling(256, Limiter.DEFAULT_CAP), 256),
+     "up to 256 node(s) at once (adaptive, ceiling 256: default cap; to allow more, set max_concurrency in the "
+     "inventory (default 256))"),
+    (Concurrency(True, 100, Ceiling(100, Limiter.ADMIN_CAP), 100),
+     "up to 100 node(s) at once (adaptive, ceiling 100: max_concurrency; to allow more, raise max_concurrency in "
+     "the inventory)"),
+])
+def test_the_summary_line_names_what_bounded_the_run(concurrency, expected):
+    assert concurrency.describe() == expected
