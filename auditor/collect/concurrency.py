@@ -19,7 +19,8 @@ up to the safe ceiling (:func:`safe_ceiling`: open-file limit, memory, the admin
 ``max_concurrency``). It halves the limit when timeouts or dropped connections pile up
 (:meth:`AdaptiveLimit.update`), which is what an overloaded network or node looks like; one
 hung node is not overload and does not count until several fail together. After a back-off
-it holds for two nodes' time, then climbs back in steps (:data:`RECOVERY_STEPS`, one per
+it holds for two nodes' time; then, while the growth is still on, it goes on doubling as
+above, and once the growth has ended it climbs back in steps (:data:`RECOVERY_STEPS`, one per
 node's time while every slot is busy and the client is not CPU-bound) to just below the level
 that failed (:data:`RECOVERY_SHARE`), so one burst of timeouts (a switch hiccup, a subnet of
 hung nodes) does not leave the rest of the run at half speed, and a level that keeps failing
