@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from auditor.collect.concurrency import (
@@ -36,6 +38,30 @@ def limiter(ceiling: int = 512) -> tuple[AdaptiveLimit, Clock]:
     return AdaptiveLimit(ceiling, clock=lambda: clock.t, cpu=lambda: clock.cpu), clock
 
 
+def drive(limit: AdaptiveLimit, clock: Clock, windows: int, finished: Callable[[int, int], int], *,
+          done: int = 0, failed: int = 0, cpu: float = 0.3, in_flight: int | None = None, queued: int = 10_000,
+          node_seconds: float = WINDOW) -> tuple[int, list[int]]:
+    """``windows`` monitor windows: each one ``finished(limit, window)`` more nodes done, the
+    client at ``cpu`` CPU-seconds per second, every slot busy unless ``in_flight`` says how
+    many are; returns the nodes done and the limit after each window."""
+    seen = []
+    for window in range(windows):
+        clock.step(WINDOW, cpu)
+        done += finished(limit.limit, window)
+        seen.append(limit.update(done=done, failed=failed, in_flight=limit.limit if in_flight is None else in_flight,
+                                 queued=queued, node_seconds=node_seconds))
+    return done, seen
+
+
+def nothing_finishes(limit: int, window: int) -> int:
+    return 0
+
+
+def follows_the_limit(limit: int, window: int) -> int:
+    """Throughput follows the number in flight."""
+    return limit // 8
+
+
 def test_ceiling_is_the_tightest_bound():
     roomy = dict(file_limit=None, memory=None)
     assert ceiling_of(40, **roomy).limited_by is Limiter.NODES
@@ -51,10 +77,9 @@ def test_ceiling_is_the_tightest_bound():
 
 def test_grows_while_saturated_and_client_idle_up_to_the_ceiling():
     limit, clock = limiter(ceiling=100)
-    seen = [limit.limit]
-    for _ in range(20):
-        clock.step(WINDOW, 0.2)
-        seen.append(limit.update(done=0, failed=0, in_flight=limit.limit, queued=1000, node_seconds=0.0))
+    first = limit.limit
+    _, seen = drive(limit, clock, 20, nothing_finishes, cpu=0.2, queued=1000, node_seconds=0.0)
+    seen = [first, *seen]
     assert seen[0] == START
     assert max(seen) == 100
     assert seen == sorted(seen)
@@ -63,66 +88,53 @@ def test_grows_while_saturated_and_client_idle_up_to_the_ceiling():
 def test_no_raise_past_the_blind_limit_before_a_node_finished():
     """Slowest nodes first: nothing finishes for seconds; raises then cannot be judged."""
     limit, clock = limiter()
-    for _ in range(40):
-        clock.step(WINDOW, 0.1)
-        limit.update(done=0, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=0.0)
+    drive(limit, clock, 40, nothing_finishes, cpu=0.1, node_seconds=0.0)
     assert limit.peak == BLIND_LIMIT
 
 
 def test_grows_past_the_blind_limit_once_nodes_finish():
     limit, clock = limiter()
-    done = 0
-    for _ in range(80):
-        clock.step(WINDOW, 0.1)
-        done += limit.limit // 8  # throughput follows the number in flight
-        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    drive(limit, clock, 80, follows_the_limit, cpu=0.1)
     assert limit.peak == 512
 
 
 def test_holds_when_the_client_is_cpu_bound():
     limit, clock = limiter()
-    for _ in range(10):
-        clock.step(WINDOW, 1.0)
-        limit.update(done=0, failed=0, in_flight=limit.limit, queued=1000, node_seconds=0.0)
+    drive(limit, clock, 10, nothing_finishes, cpu=1.0, queued=1000, node_seconds=0.0)
     assert limit.limit == START
 
 
 def test_holds_when_slots_are_not_all_used():
     limit, clock = limiter()
-    for _ in range(10):
-        clock.step(WINDOW, 0.1)
-        limit.update(done=0, failed=0, in_flight=3, queued=0, node_seconds=0.0)
+    drive(limit, clock, 10, nothing_finishes, cpu=0.1, in_flight=3, queued=0, node_seconds=0.0)
     assert limit.limit == START
 
 
 def test_stops_growing_when_throughput_does_not_grow():
     limit, clock = limiter()
-    done = 0
-    for _ in range(40):
-        clock.step(WINDOW, 0.3)
-        done += 20  # 40 nodes/s whatever the limit: something else is the bottleneck
-        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    # 40 nodes/s whatever the limit: something else is the bottleneck
+    drive(limit, clock, 40, lambda limit, window: 20)
     assert limit.peak < 512
     assert limit.limit < limit.peak  # the doubling that brought nothing was undone
 
 
 def test_keeps_a_doubling_that_helped_a_little_and_stops():
+    rate = 40.0
+
+    def one_doubling_helps(limit: int, window: int) -> int:
+        nonlocal rate
+        rate = min(rate * 1.2, 60.0) if limit > 16 else rate  # one doubling: +20 %, then flat
+        return int(rate * WINDOW)
+
     limit, clock = limiter()
-    done, rate = 0, 40.0
-    for _ in range(40):
-        clock.step(WINDOW, 0.3)
-        done += int(rate * WINDOW)
-        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
-        rate = min(rate * 1.2, 60.0) if limit.limit > 16 else rate  # one doubling: +20 %, then flat
+    drive(limit, clock, 40, one_doubling_helps)
     assert limit.limit == limit.peak
     assert limit.limit == 32
 
 
 def test_backs_off_when_timeouts_pile_up():
     limit, clock = limiter()
-    for _ in range(6):
-        clock.step(WINDOW, 0.2)
-        limit.update(done=0, failed=0, in_flight=limit.limit, queued=1000, node_seconds=0.0)
+    drive(limit, clock, 6, nothing_finishes, cpu=0.2, queued=1000, node_seconds=0.0)
     before = limit.limit
     clock.step(WINDOW, 0.2)
     after = limit.update(done=10, failed=8, in_flight=before, queued=1000, node_seconds=1.0)
@@ -142,27 +154,22 @@ def test_a_burst_just_before_a_raise_does_not_end_the_growth():
     """With real latencies nodes end in bursts (all started together, ended together). The
     throughput before a raise is the whole time at that limit, so one bursty window just before
     the raise does not make a doubling that helped look like one that did not."""
-    limit, clock = limiter()
-    done = 0
     node_seconds = 2.0
-    for step in range(400):
-        clock.step(WINDOW, 0.3)
-        steady = limit.limit / node_seconds  # throughput follows the number in flight
-        burst = 3 if step % 4 == 0 else 0  # the window that ends at each raise holds a burst
-        done += int(steady * WINDOW * (1 + burst)) if burst else int(steady * WINDOW * 0.5)
-        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=node_seconds)
+
+    def bursty(limit: int, window: int) -> int:
+        steady = limit / node_seconds  # throughput follows the number in flight
+        burst = 3 if window % 4 == 0 else 0  # the window that ends at each raise holds a burst
+        return int(steady * WINDOW * (1 + burst)) if burst else int(steady * WINDOW * 0.5)
+
+    limit, clock = limiter()
+    drive(limit, clock, 400, bursty, node_seconds=node_seconds)
     assert limit.peak == 512
 
 
-def _settled(limit: AdaptiveLimit, clock: Clock, steps: int = 60) -> int:
+def _settled(limit: AdaptiveLimit, clock: Clock) -> int:
     """Run until the limit is found (throughput follows the number in flight up to 64, then is
     flat); returns the nodes done."""
-    done = 0
-    for _ in range(steps):
-        clock.step(WINDOW, 0.3)
-        done += int(min(limit.limit, 64) * 2.5 * WINDOW)
-        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
-    return done
+    return drive(limit, clock, 60, lambda limit, window: int(min(limit, 64) * 2.5 * WINDOW))[0]
 
 
 def _burst_of_timeouts(limit: AdaptiveLimit, clock: Clock, done: int, failed: int) -> tuple[int, int]:
@@ -172,15 +179,9 @@ def _burst_of_timeouts(limit: AdaptiveLimit, clock: Clock, done: int, failed: in
 
 
 def _run(limit: AdaptiveLimit, clock: Clock, done: int, failed: int, *, cpu: float = 0.3,
-         in_flight: int | None = None, windows: int = 40) -> tuple[int, list[int]]:
-    """Windows without new failures; returns done and the limit after each window."""
-    seen = []
-    for _ in range(windows):
-        clock.step(WINDOW, cpu)
-        done += 20
-        seen.append(limit.update(done=done, failed=failed, in_flight=limit.limit if in_flight is None else in_flight,
-                                 queued=10_000, node_seconds=WINDOW))
-    return done, seen
+         in_flight: int | None = None) -> tuple[int, list[int]]:
+    """40 windows without new failures; returns done and the limit after each window."""
+    return drive(limit, clock, 40, lambda limit, window: 20, done=done, failed=failed, cpu=cpu, in_flight=in_flight)
 
 
 def test_climbs_back_after_a_back_off_to_just_below_the_level_that_failed():
@@ -223,14 +224,7 @@ def test_a_level_that_keeps_failing_is_approached_lower_each_time():
 def test_a_back_off_while_still_growing_lets_the_growth_judge_the_next_raises():
     """Early timeouts (slowest nodes first) must not fix a target: growth goes on as before."""
     limit, clock = limiter()
-    done = 0
-    for _ in range(4):
-        clock.step(WINDOW, 0.1)
-        done += limit.limit // 8
-        limit.update(done=done, failed=0, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
-    done, _ = _burst_of_timeouts(limit, clock, done, 0)
-    for _ in range(120):
-        clock.step(WINDOW, 0.1)
-        done += limit.limit // 8  # throughput follows the number in flight
-        limit.update(done=done, failed=8, in_flight=limit.limit, queued=10_000, node_seconds=WINDOW)
+    done, _ = drive(limit, clock, 4, follows_the_limit, cpu=0.1)
+    done, failed = _burst_of_timeouts(limit, clock, done, 0)
+    drive(limit, clock, 120, follows_the_limit, done=done, failed=failed, cpu=0.1)
     assert limit.limit == 512
