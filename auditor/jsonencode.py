@@ -23,7 +23,8 @@ def reusable_encoder(encoder: json.JSONEncoder) -> Callable[[Any], str]:
     if make is None or encoder.indent is not None:  # pragma: no cover - CPython has the C encoder
         return encoder.encode
     strings = json.encoder.encode_basestring_ascii if encoder.ensure_ascii else json.encoder.encode_basestring
-    one = make({} if encoder.check_circular else None, encoder.default, strings, None, encoder.key_separator,
+    markers: dict[int, Any] | None = {} if encoder.check_circular else None
+    one = make(markers, encoder.default, strings, None, encoder.key_separator,
                encoder.item_separator, encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
     join = "".join
     whole = encoder.encode
@@ -31,7 +32,15 @@ def reusable_encoder(encoder: json.JSONEncoder) -> Callable[[Any], str]:
     def encode(value: Any) -> str:
         if type(value) is str:  # JSONEncoder.encode's own shortcut for a bare text
             return whole(value)
-        return join(one(value, 0))
+        try:
+            return join(one(value, 0))
+        except BaseException:
+            # the C encoder leaves the containers it was inside in its circular-reference
+            # markers when encoding fails; a fresh JSONEncoder.encode starts with none, so must
+            # the next call here (else the same value reads as a circular reference)
+            if markers:
+                markers.clear()
+            raise
 
     return encode
 

@@ -484,6 +484,20 @@ def test_json_line_encoder_refuses_nan_like_json_encoder():
         _line_encoder({"ensure_ascii": True, "allow_nan": False})({"x": math.nan})
 
 
+def test_reusable_encoder_after_a_failure_fails_and_works_like_a_fresh_one():
+    """A failed call must not leave its containers behind as circular-reference markers: the
+    same value fails again with its own error, and a valid one still encodes."""
+    from auditor.jsonencode import reusable_encoder
+
+    encoder = json.JSONEncoder(allow_nan=False)
+    encode = reusable_encoder(encoder)
+    bad = {"x": [math.nan]}
+    for _ in range(2):
+        with pytest.raises(ValueError, match="Out of range float"):
+            encode(bad)
+    assert encode({"x": [1]}) == encoder.encode({"x": [1]})
+
+
 def _old_csv_rows(report) -> list[list]:
     """render_csv's rows as written before its fast path (one _cell call per text cell)."""
     from auditor.reports.csv_report import _cell
