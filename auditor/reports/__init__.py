@@ -35,6 +35,7 @@ def prepare_shared(report: AuditReport) -> None:
     report.sorted_findings  # noqa: B018 (cached on the report)
     findings_frame(report)
 
+
 __all__ = [
     "AuditReport",
     "NodeInfo",
