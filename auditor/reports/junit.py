@@ -46,13 +46,12 @@ def _evidence(f: Finding, report: AuditReport, remediation: dict[str, str]) -> s
 
 
 def _testcase(f: Finding, report: AuditReport, remediation: dict[str, str], classname: str) -> tuple[str, str]:
-    """One finding's ``<testcase>`` (indented for its place in a suite) and the kind of its
-    child for the suite's counts ("" for a passing one). ``classname``: the check id, already
-    escaped for an attribute."""
-    head = f'    <testcase classname="{classname}" name="{_attr(xml_text(f.subject))}" time="0"'
+    """One finding's ``<testcase>`` and the kind of its child for the suite's counts ("" for a
+    passing one), see :func:`_case`. ``classname``: the check id, already escaped."""
+    name = xml_text(f.subject)
     status = f.status
     if status == Status.PASS:
-        return head + " />", ""
+        return _case(classname, name)
     if status == Status.FAIL or status == Status.ERROR:
         kind = "failure" if status == Status.FAIL else "error"
         severity = f.severity.value
@@ -65,7 +64,15 @@ def _testcase(f: Finding, report: AuditReport, remediation: dict[str, str], clas
         w = f.waiver or {}
         msg = f"waived: {w.get('reason', '')} (owner {w.get('owner', '?')}, expires {w.get('expires', '?')})"
         kind, child = "skipped", _element("skipped", [("message", xml_text(msg))])
-    return f"{head}>\n      {child}\n    </testcase>", kind
+    return _case(classname, name, kind, child)
+
+
+def _case(classname: str, name: str, kind: str = "", child: str = "") -> tuple[str, str]:
+    """A ``<testcase>`` (``classname`` already escaped), with its one child element of
+    ``kind`` (failure, error, skipped) or none, indented for its place in a suite; and ``kind``
+    for the suite's counts."""
+    head = f'    <testcase classname="{classname}" name="{_attr(name)}" time="0"'
+    return (f"{head}>\n      {child}\n    </testcase>" if child else head + " />"), kind
 
 
 def _element(tag: str, attrs: list[tuple[str, str]], text: str = "") -> str:
@@ -97,13 +104,13 @@ def render_junit(report: AuditReport) -> str:
     for n in report.nodes:
         if not n.in_scope:
             continue
-        head = f'    <testcase classname="{COLLECTION_SUITE}" name="{_attr(xml_text(n.name))}" time="0"'
+        name = xml_text(n.name)
         if n.audited:
-            collection.append((head + " />", ""))
+            collection.append(_case(COLLECTION_SUITE, name))
         else:
             child = _element("error", [("message", xml_text(f"node not audited: {n.status}")), ("type", n.status)],
                              xml_text(f"{n.name} ({n.address}): {n.status}: {n.reason}"))
-            collection.append((f"{head}>\n      {child}\n    </testcase>", "error"))
+            collection.append(_case(COLLECTION_SUITE, name, "error", child))
     suites = [_suite(COLLECTION_SUITE, timestamp, collection)]
 
     by_check: dict[str, list[Finding]] = defaultdict(list)
