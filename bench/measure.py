@@ -40,8 +40,9 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         model = platform.processor()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"nproc": cores, "cpu": model, "python": platform.python_version(),
+    from auditor.forkjobs import usable_cores  # the same count the auditor's workers use
+
+    return {"nproc": usable_cores(), "cpu": model, "python": platform.python_version(),
             "platform": platform.platform(), "loadavg_start": loadavg()}
 
 
