@@ -11,8 +11,9 @@ the builder fsyncs every file, which costs minutes on a disk and is irrelevant h
 it with ``auditor.manifest.load_cluster_folder`` and times ``Cluster.build`` + the checks
 (``auditor.audit.run_audit``) and one ``write_reports`` call for html, json, junit and csv (as
 ``audit --from`` makes it: on a multi-core host the formats are written by forked workers),
-three times (the median run is reported, see ``TARGET_RUNS``), then, outside that target, each format alone (the per-format rows), and opens the HTML report
-in headless Chromium when it is installed (``browser_timing``). CPU seconds include the
+three times (the median run is reported, see ``TARGET_RUNS``); then, outside that target,
+each format alone (the per-format rows), and opens the HTML report in headless Chromium
+when it is installed (``browser_timing``). CPU seconds include the
 workers' (finished children). Prints one JSON object on stdout.
 """
 
@@ -90,7 +91,6 @@ def main(argv: list[str] | None = None) -> int:
         # the required number: Cluster.build + checks + the four reports, as `audit --from` does,
         # TARGET_RUNS times (the first in this fresh process); the run with the median total counts
         runs: list[dict] = []
-        report = None
         for _ in range(TARGET_RUNS):
             report = None  # one report alive at a time: the peak RSS stays one audit's
             gc.collect()
